@@ -1,0 +1,25 @@
+// Entry point of the `superdist` command: wires subcommands, nothing else.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { EXIT_USAGE } from './common.js';
+import { peersCommand, statusCommand } from './control-commands.js';
+import { nodeCommand, trackerCommand } from './service-commands.js';
+
+const program = new Command('superdist')
+  .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
+  .version(VERSION, '-V, --version')
+  .exitOverride()
+  .showHelpAfterError();
+
+for (const cmd of [trackerCommand(), nodeCommand(), statusCommand(), peersCommand()]) {
+  program.addCommand(cmd.exitOverride().showHelpAfterError());
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; usage errors exit 2 (commander already printed the message).
+    process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+  }
+  process.stderr.write(`superdist: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

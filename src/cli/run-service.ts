@@ -1,0 +1,41 @@
+// Runs a long-lived role (tracker, node) until SIGTERM/SIGINT, then leaves the overlay cleanly.
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../platform/logger.js';
+import { startService } from '../node.js';
+import { VERSION } from '../version.js';
+import { EXIT_FAILURE, EXIT_OK } from './common.js';
+
+export async function runService(cfg: Config): Promise<void> {
+  const log = createLogger(cfg.logLevel, { role: cfg.node.role });
+  let service;
+  try {
+    service = await startService(cfg, log, VERSION);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EADDRINUSE'
+        ? `address ${cfg.listen} is already in use (another superdist running? change --listen)`
+        : e.code === 'EACCES'
+          ? `permission denied: ${e.message}`
+          : e.message;
+    log.fatal({ err }, why);
+    process.stderr.write(`superdist: cannot start: ${why}\n`);
+    process.exit(EXIT_FAILURE);
+  }
+  const running = service;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    running.stop().then(
+      () => process.exit(EXIT_OK),
+      (err) => {
+        log.error({ err }, 'error while stopping');
+        process.exit(EXIT_FAILURE);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,62 @@
+// `superdist tracker` and `superdist node`: the long-lived roles.
+import { Command } from 'commander';
+import { collect, configOrExit, withConfigOptions, type GlobalOptions } from './common.js';
+import { runService } from './run-service.js';
+
+interface ServiceFlags extends GlobalOptions {
+  listen?: string;
+  advertise?: string;
+  control?: string;
+  stateDir?: string;
+  id?: string;
+  name?: string;
+  tracker?: string;
+  join?: string[];
+  role?: string;
+}
+
+function sharedOptions(cmd: Command): Command {
+  return withConfigOptions(cmd)
+    .option('--listen <host:port>', 'peer protocol address (TCP)')
+    .option('--advertise <host>', 'address announced to other peers')
+    .option('--control <path>', 'control API unix socket')
+    .option('--state-dir <dir>', 'persistent state directory')
+    .option('--id <peerId>', 'fixed peer id (default: generated once, kept in the state directory)')
+    .option('--name <name>', 'device name shown in status');
+}
+
+function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unknown> {
+  return {
+    listen: o.listen,
+    advertise: o.advertise,
+    control: o.control,
+    stateDir: o.stateDir,
+    tracker: o.tracker,
+    join: o.join && o.join.length ? o.join : undefined,
+    node: { id: o.id, name: o.name, role },
+  };
+}
+
+export function trackerCommand(): Command {
+  return sharedOptions(new Command('tracker'))
+    .description('run a tracker: registry of peers per content, redirects newcomers to deputies; itself a peer')
+    .action(async (o: ServiceFlags) => {
+      await runService(configOrExit(o, flagsOf(o, 'tracker')));
+    });
+}
+
+export function nodeCommand(): Command {
+  return sharedOptions(new Command('node'))
+    .description('run a node: join contents through a tracker, keep partners, exchange chunks')
+    .option('--tracker <host:port>', 'tracker to join through')
+    .option('--join <contentId>', 'content to join at start (repeatable)', collect, [])
+    .option('--role <role>', 'node | main | local')
+    .action(async (o: ServiceFlags) => {
+      const cfg = configOrExit(o, flagsOf(o, o.role));
+      if (cfg.node.role === 'tracker') {
+        process.stderr.write('superdist: node.role "tracker": use `superdist tracker` for the tracker role\n');
+        process.exit(2);
+      }
+      await runService(cfg);
+    });
+}

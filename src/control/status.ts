@@ -1,0 +1,55 @@
+// The status model shown by `superdist status` (table or --json) and the control API.
+import type { MemoryPlan } from '../platform/memory.js';
+import type { PeerEngine } from '../engine/peer-engine.js';
+import type { TrackerEngine } from '../tracker/tracker-engine.js';
+import type { ConnectionManager } from '../net/connection-manager.js';
+
+export interface ContentStatus {
+  id: string;
+  kind: string;
+  partners: number;
+  partnerIds: string[];
+}
+
+export interface Status {
+  node: { id: string; role: string; name: string; version: string; contact: string; tracker: string; uptimeS: number };
+  contents: ContentStatus[];
+  members: number;
+  memory: { totalRamBytes: number; budgetBytes: number; bufferBytes: number; rssBytes: number };
+  net: Record<string, number>;
+  engine: Record<string, number>;
+  tracker?: { contents: { id: string; kind: string; members: number }[]; redirects: number };
+}
+
+export interface StatusSources {
+  version: string;
+  startedAt: number;
+  role: string;
+  name: string;
+  tracker: string;
+  memory: MemoryPlan;
+  engine: PeerEngine | TrackerEngine;
+  net: ConnectionManager;
+}
+
+export function buildStatus(s: StatusSources): Status {
+  const snap = s.engine.snapshot();
+  const status: Status = {
+    node: {
+      id: snap.peerId,
+      role: s.role,
+      name: s.name,
+      version: s.version,
+      contact: '',
+      tracker: s.tracker,
+      uptimeS: Math.round((Date.now() - s.startedAt) / 1000),
+    },
+    contents: snap.contents.map((c) => ({ id: c.id, kind: c.kind, partners: c.partners.length, partnerIds: [...c.partners] })),
+    members: snap.members,
+    memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: 0, rssBytes: process.memoryUsage.rss() },
+    net: { ...s.net.stats() },
+    engine: { ...snap.stats },
+  };
+  if ('tracker' in snap && snap.tracker) status.tracker = snap.tracker;
+  return status;
+}

@@ -1,0 +1,54 @@
+// The engine's only windows on the world. The engine imports nothing from node:net, node:dgram,
+// node:fs or timers: drivers (real sockets in src/net, the simulator in src/sim) implement these.
+import type { Contact, Message } from '../protocol/messages.js';
+
+/** Milliseconds on a monotonic-enough clock (wall clock in production, virtual in the simulator). */
+export interface Clock {
+  now(): number;
+}
+
+/** Seeded randomness in the simulator, Math.random in production. Returns a float in [0, 1). */
+export interface Random {
+  next(): number;
+}
+
+/** A peer we know by id and listening address. */
+export interface PeerAddress {
+  peerId: string;
+  contact: Contact;
+}
+
+/** Where to send: a known peer, or only a contact (the tracker before its Hello is known). */
+export interface Destination {
+  peerId?: string;
+  contact: Contact;
+}
+
+export interface Transport {
+  /**
+   * Queues a message for a peer, connecting to its contact if no connection exists.
+   * Returns false when the message was dropped (send queue full, connection limit, unreachable);
+   * the engine treats that like a lost message (timers recover).
+   */
+  send(to: Destination, msg: Message): boolean;
+  /** The relation with this peer is over: close its connection (no-op when none). */
+  disconnect(peerId: string): void;
+}
+
+/** Recoverable trouble the engine reports; never thrown. */
+export interface EngineWarning {
+  code: string;
+  message: string;
+  peerId?: string;
+  contentId?: string;
+}
+
+/** Typed notifications out of the engine (all optional). */
+export interface EngineEvents {
+  partnerAdded?(contentId: string, peerId: string): void;
+  partnerRemoved?(contentId: string, peerId: string, reason: string): void;
+  memberAdded?(peerId: string): void;
+  memberExpired?(peerId: string): void;
+  redirected?(contentId: string, deputyPeerId: string): void;
+  warning?(w: EngineWarning): void;
+}

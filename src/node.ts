@@ -1,0 +1,124 @@
+// Composition root: builds the pieces for the configured role and wires them together.
+// Engine (sans-IO) ← ConnectionManager (real TCP) ← timer ticks; control API on a unix socket.
+import type { Config } from './config/schema.js';
+import { formatContact, parseHostPort } from './config/address.js';
+import { ControlServer } from './control/control-server.js';
+import { buildStatus, type Status } from './control/status.js';
+import { PeerEngine } from './engine/peer-engine.js';
+import type { Clock, EngineEvents, Random } from './engine/ports.js';
+import { ConnectionManager } from './net/connection-manager.js';
+import type { Contact, ContentKind } from './protocol/messages.js';
+import { advertiseHost } from './platform/advertise.js';
+import { loadOrCreatePeerId } from './platform/identity.js';
+import type { Logger } from './platform/logger.js';
+import { planMemory, type MemoryPlan } from './platform/memory.js';
+import { TrackerEngine } from './tracker/tracker-engine.js';
+
+export interface RunningService {
+  readonly peerId: string;
+  readonly contact: Contact;
+  status(): Status;
+  join(contentId: string, kind: ContentKind): void;
+  leave(contentId: string): void;
+  /** Leaves partnerships politely, closes sockets and the control API. */
+  stop(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+const systemRandom: Random = { next: () => Math.random() };
+/** Time given to PartnershipRemove/TrackerLeave messages to leave the socket on shutdown. */
+const SHUTDOWN_FLUSH_MS = 150;
+
+function engineEvents(log: Logger): EngineEvents {
+  return {
+    partnerAdded: (contentId, peerId) => log.info({ contentId, peerId }, 'partner added'),
+    partnerRemoved: (contentId, peerId, reason) => log.info({ contentId, peerId, reason }, 'partner removed'),
+    memberExpired: (peerId) => log.info({ peerId }, 'member expired'),
+    redirected: (contentId, deputy) => log.info({ contentId, deputy }, 'redirected to deputy'),
+    warning: (w) => log.warn(w, w.message),
+  };
+}
+
+export async function startService(cfg: Config, log: Logger, version: string): Promise<RunningService> {
+  const startedAt = Date.now();
+  const memory: MemoryPlan = await planMemory(cfg.memory);
+  const peerId = loadOrCreatePeerId(cfg.stateDir, cfg.node.id);
+  const listen = parseHostPort(cfg.listen) as Contact; // validated by the schema
+  const tracker = cfg.tracker ? (parseHostPort(cfg.tracker) as Contact) : undefined;
+  const role = cfg.node.role;
+  const self = { peerId, role, contact: { host: advertiseHost(listen.host, cfg.advertise), port: listen.port } };
+
+  let engine: PeerEngine | TrackerEngine | undefined;
+  const net = new ConnectionManager({
+    self,
+    limits: cfg.net,
+    onMessage: (from, msg) => engine?.receive(from, msg),
+    onPeerDisconnected: (id, reason) => {
+      log.debug({ peerId: id, reason }, 'peer connection closed');
+      engine?.peerDisconnected(id);
+    },
+    onWarning: (w) => log.warn(w, w.message),
+  });
+  const bound = await net.listen(listen.host, listen.port);
+  self.contact.port = bound.port;
+
+  const deps = {
+    self,
+    clock: systemClock,
+    random: systemRandom,
+    transport: net,
+    config: cfg.engine,
+    events: engineEvents(log),
+    tracker,
+  };
+  engine = role === 'tracker' ? new TrackerEngine(deps) : new PeerEngine(deps);
+  const eng = engine;
+  const ticker = setInterval(() => {
+    try {
+      eng.tick();
+    } catch (err) {
+      log.error({ err }, 'engine tick failed');
+    }
+  }, cfg.tickMs);
+
+  const status = (): Status =>
+    buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker, memory, engine: eng, net });
+
+  const control = new ControlServer(cfg.control, {
+    status: () => status(),
+    peers: () => ({ peers: net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) })) }),
+    join: (p) => {
+      if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('join needs params.contentId');
+      const kind = p.kind === 'download' ? 'download' : 'live';
+      eng.join(p.contentId, kind);
+      return { joined: p.contentId };
+    },
+    leave: (p) => {
+      if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('leave needs params.contentId');
+      eng.leave(p.contentId);
+      return { left: p.contentId };
+    },
+  });
+  await control.listen();
+  for (const contentId of cfg.join) eng.join(contentId, 'live');
+  log.info({ peerId, role, contact: formatContact(self.contact), control: cfg.control, budgetBytes: memory.budgetBytes }, 'superdist started');
+
+  let stopped = false;
+  return {
+    peerId,
+    contact: self.contact,
+    status,
+    join: (id, kind) => eng.join(id, kind),
+    leave: (id) => eng.leave(id),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(ticker);
+      for (const c of eng.snapshot().contents) eng.leave(c.id);
+      await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+      await control.close();
+      await net.close();
+      log.info({ peerId }, 'superdist stopped');
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Detects the board's RAM (systeminformation, falling back to os.totalmem) and derives the buffer
+// budget, unless the configuration overrides either.
+import { totalmem } from 'node:os';
+import si from 'systeminformation';
+import { bufferBudgetForRam } from '../config/memory-budget.js';
+
+export interface MemoryPlan {
+  totalRamBytes: number;
+  budgetBytes: number;
+  /** Where totalRamBytes came from. */
+  ramSource: 'config' | 'systeminformation' | 'os';
+}
+
+export async function detectTotalRam(): Promise<{ bytes: number; source: 'systeminformation' | 'os' }> {
+  try {
+    const mem = await si.mem();
+    if (Number.isFinite(mem.total) && mem.total > 0) return { bytes: mem.total, source: 'systeminformation' };
+  } catch {
+    // fall through to os.totalmem()
+  }
+  return { bytes: totalmem(), source: 'os' };
+}
+
+export async function planMemory(cfg: { totalRamBytes: number; budgetBytes: number }): Promise<MemoryPlan> {
+  const ram = cfg.totalRamBytes > 0 ? { bytes: cfg.totalRamBytes, source: 'config' as const } : await detectTotalRam();
+  const budgetBytes = cfg.budgetBytes > 0 ? cfg.budgetBytes : bufferBudgetForRam(ram.bytes);
+  return { totalRamBytes: ram.bytes, budgetBytes, ramSource: ram.source };
+}

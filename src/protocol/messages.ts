@@ -1,0 +1,215 @@
+// The peer protocol's messages (thesis §3.3.4) plus tracker join/redirect, as one discriminated union.
+// Every message carries the sender's peer id and the content id it concerns ('' when none), as the
+// thesis's base Message class does. Encoding lives in codec.ts; framing in framing.ts.
+
+/** A reachable address of a peer: IPv4/IPv6 literal or host name, and TCP port. */
+export interface Contact {
+  host: string;
+  port: number;
+}
+
+/** One entry of a members list (MembersResp, TrackerMembers): what a Membership message announced. */
+export interface MemberInfo {
+  peerId: string;
+  contact: Contact;
+  /** Membership sequence number the information comes from (newer wins). */
+  seq: number;
+  /** Remaining time to live of this information, in milliseconds. */
+  ttlMs: number;
+  /** How many partners the member has (its popularity). */
+  partnerCount: number;
+}
+
+export type ContentKind = 'live' | 'download';
+
+/** One search result (ContentsResp). */
+export interface ContentInfo {
+  contentId: string;
+  kind: ContentKind;
+  title: string;
+  /** Total size in bytes for downloads; 0 for live channels. */
+  sizeBytes: number;
+}
+
+/** Numeric wire type of each message. Never renumber: the value is on the wire. */
+export const MessageType = {
+  Hello: 1,
+  KeepAlive: 2,
+  Membership: 3,
+  MembersReq: 4,
+  MembersResp: 5,
+  PartnershipReq: 6,
+  PartnershipResp: 7,
+  PartnershipRemove: 8,
+  BufferMapInfo: 9,
+  DataChunkReq: 10,
+  DataChunkResp: 11,
+  DataChunkReject: 12,
+  ContentsReq: 13,
+  ContentsResp: 14,
+  TrackerJoin: 15,
+  TrackerMembers: 16,
+  TrackerRedirect: 17,
+  TrackerLeave: 18,
+  Error: 19,
+} as const;
+export type MessageTypeName = keyof typeof MessageType;
+
+interface Base {
+  /** Sender's peer id. */
+  peerId: string;
+  /** Content the message is about; '' when it concerns none. */
+  contentId: string;
+}
+
+/** First message on every connection, both ways: who I am and where I listen. */
+export interface Hello extends Base {
+  type: 'Hello';
+  contact: Contact;
+  /** Sender's role, informational ('node', 'tracker', 'source', 'main'). */
+  role: string;
+}
+export interface KeepAlive extends Base {
+  type: 'KeepAlive';
+}
+/** Periodic announcement of a peer's existence and status (gossiped). */
+export interface Membership extends Base {
+  type: 'Membership';
+  activeContents: string[];
+  seq: number;
+  contact: Contact;
+  ttlMs: number;
+  partnerCount: number;
+}
+export interface MembersReq extends Base {
+  type: 'MembersReq';
+  max: number;
+}
+export interface MembersResp extends Base {
+  type: 'MembersResp';
+  members: MemberInfo[];
+}
+export interface PartnershipReq extends Base {
+  type: 'PartnershipReq';
+}
+export interface PartnershipResp extends Base {
+  type: 'PartnershipResp';
+  accepted: boolean;
+  /** Why a request was refused ('' when accepted). */
+  reason: string;
+}
+export interface PartnershipRemove extends Base {
+  type: 'PartnershipRemove';
+}
+/** Buffer map: bit i set ⇔ the sender holds chunk baseId + i. */
+export interface BufferMapInfo extends Base {
+  type: 'BufferMapInfo';
+  baseId: number;
+  /** Number of meaningful bits in `bits`. */
+  length: number;
+  bits: Uint8Array;
+}
+export interface DataChunkReq extends Base {
+  type: 'DataChunkReq';
+  chunkId: number;
+}
+export interface DataChunkResp extends Base {
+  type: 'DataChunkResp';
+  chunkId: number;
+  /** Source time of the chunk (ms since epoch) for live chunks; 0 for download pieces. */
+  timestampMs: number;
+  /** Source signature over the chunk (Ed25519, 64 bytes) for live chunks; empty for pieces. */
+  signature: Uint8Array;
+  data: Uint8Array;
+}
+export interface DataChunkReject extends Base {
+  type: 'DataChunkReject';
+  chunkId: number;
+  reason: string;
+}
+export interface ContentsReq extends Base {
+  type: 'ContentsReq';
+  word: string;
+}
+export interface ContentsResp extends Base {
+  type: 'ContentsResp';
+  contents: ContentInfo[];
+}
+/** A peer asks the tracker to join a content (it also sends its Membership). */
+export interface TrackerJoin extends Base {
+  type: 'TrackerJoin';
+  contact: Contact;
+  kind: ContentKind;
+  /** False when the joiner was already redirected (or its deputy failed): answer with members. */
+  allowRedirect: boolean;
+  /** Access ticket (IMS mode); empty when none. */
+  ticket: Uint8Array;
+}
+/** Tracker's (or a deputy's) answer to a join: members holding the content. */
+export interface TrackerMembers extends Base {
+  type: 'TrackerMembers';
+  members: MemberInfo[];
+}
+/** Tracker's answer to a join when it load-balances: repeat the join at this deputy. */
+export interface TrackerRedirect extends Base {
+  type: 'TrackerRedirect';
+  deputy: MemberInfo;
+}
+export interface TrackerLeave extends Base {
+  type: 'TrackerLeave';
+}
+/** A protocol-level refusal with a reason (bad ticket, unknown content, ...). */
+export interface ErrorMessage extends Base {
+  type: 'Error';
+  code: number;
+  message: string;
+}
+
+export type Message =
+  | Hello
+  | KeepAlive
+  | Membership
+  | MembersReq
+  | MembersResp
+  | PartnershipReq
+  | PartnershipResp
+  | PartnershipRemove
+  | BufferMapInfo
+  | DataChunkReq
+  | DataChunkResp
+  | DataChunkReject
+  | ContentsReq
+  | ContentsResp
+  | TrackerJoin
+  | TrackerMembers
+  | TrackerRedirect
+  | TrackerLeave
+  | ErrorMessage;
+
+export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
+
+/** Wire error codes carried in Error messages. */
+export const ErrorCode = {
+  UnknownContent: 1,
+  AccessDenied: 2,
+  Overloaded: 3,
+  BadRequest: 4,
+} as const;
+
+/** Upper bounds checked before anything is allocated while decoding. */
+export const WireLimits = {
+  /** Longest peer id, content id, host, title, word, reason (UTF-8 bytes). */
+  maxStringBytes: 255,
+  /** Longest error message (UTF-8 bytes). */
+  maxTextBytes: 1024,
+  /** Most entries in a members list. */
+  maxMembers: 256,
+  /** Most entries in a contents list or an active-contents list. */
+  maxContents: 256,
+  /** Longest buffer map, in bits. */
+  maxBufferMapBits: 65_536,
+  /** Longest signature. */
+  maxSignatureBytes: 128,
+  /** Longest ticket. */
+  maxTicketBytes: 2048,
+} as const;
