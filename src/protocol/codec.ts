@@ -1,0 +1,370 @@
+// Pure binary encode/decode of every message in messages.ts: one encode function (writeFields) and
+// one decode switch (readFields). No JSON and no I/O. The type code is not part of the payload — it
+// travels in the frame header (framing.ts).
+//
+// Every payload starts with peerId and contentId (str8). Field order per type is the order of the
+// statements below and is documented in docs/protocol.md; changing it changes the wire format.
+//
+// Copy policy on decode: DataChunkResp.data and DataChunkResp.signature are VIEWS into the payload
+// bytes (zero copy; the caller must not reuse or mutate the buffer it decoded from, and the views keep
+// that buffer alive). Every other byte field (BufferMapInfo.bits, TrackerJoin.ticket) is copied so a
+// long-lived buffer map does not pin a network read buffer. On encode, chunk data is copied once,
+// straight into the output buffer.
+import { ProtocolError } from './errors.js';
+import {
+  MessageType,
+  WireLimits,
+  type Contact,
+  type ContentInfo,
+  type ContentKind,
+  type MemberInfo,
+  type Message,
+  type MessageTypeName,
+} from './messages.js';
+import { BufferReader, BufferWriter, ByteCounter, type WireSink } from './wire-buffer.js';
+
+const L = WireLimits;
+/** Longest BufferMapInfo.bits in bytes, derived from the bit limit. */
+const MAX_BITMAP_BYTES = Math.ceil(L.maxBufferMapBits / 8);
+/** Chunk data has no limit of its own: the frame's maxPayloadBytes bounds it. */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** ContentKind on the wire (u8). */
+const KIND_CODES: Record<ContentKind, number> = { live: 0, download: 1 };
+const KIND_BY_CODE: readonly ContentKind[] = ['live', 'download'];
+
+/** Type name by wire code (index 0..255); undefined where no message has that code. */
+const NAME_BY_CODE: (MessageTypeName | undefined)[] = new Array(256).fill(undefined);
+for (const [name, code] of Object.entries(MessageType)) NAME_BY_CODE[code] = name as MessageTypeName;
+
+// ---------------------------------------------------------------------------------------------
+// Type codes
+
+/** Wire type code of a message. Throws ProtocolError('unknown-type') for a `type` no message has. */
+export function typeCodeOf(msg: Message): number {
+  const type: unknown = (msg as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !Object.hasOwn(MessageType, type)) {
+    throw new ProtocolError('unknown-type', 'type', `unknown message type ${JSON.stringify(type)}`);
+  }
+  return MessageType[type as MessageTypeName];
+}
+
+/** Message type name of a wire code, or undefined when no message has that code. */
+export function typeNameOf(code: number): MessageTypeName | undefined {
+  return Number.isInteger(code) ? NAME_BY_CODE[code] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encode
+
+function checkObject(field: string, v: unknown): void {
+  if (typeof v !== 'object' || v === null) throw new ProtocolError('bad-value', field, `${typeof v} is not an object`);
+}
+
+function checkList(field: string, v: unknown, limit: number): asserts v is unknown[] {
+  if (!Array.isArray(v)) throw new ProtocolError('bad-value', field, `${typeof v} is not an array`);
+  if (v.length > limit) throw new ProtocolError('too-long', field, `count ${v.length} exceeds limit ${limit}`);
+}
+
+function writeContact(w: WireSink, field: string, c: Contact): void {
+  checkObject(field, c);
+  w.str8(`${field}.host`, c.host, L.maxStringBytes);
+  w.u16(`${field}.port`, c.port);
+}
+
+function writeKind(w: WireSink, field: string, kind: ContentKind): void {
+  const code = Object.hasOwn(KIND_CODES, kind) ? KIND_CODES[kind] : undefined;
+  if (code === undefined) throw new ProtocolError('bad-value', field, `unknown content kind ${JSON.stringify(kind)}`);
+  w.u8(field, code);
+}
+
+function writeMember(w: WireSink, field: string, m: MemberInfo): void {
+  checkObject(field, m);
+  w.str8(`${field}.peerId`, m.peerId, L.maxStringBytes);
+  writeContact(w, `${field}.contact`, m.contact);
+  w.u32(`${field}.seq`, m.seq);
+  w.u48(`${field}.ttlMs`, m.ttlMs);
+  w.u16(`${field}.partnerCount`, m.partnerCount);
+}
+
+function writeMembers(w: WireSink, field: string, list: MemberInfo[]): void {
+  checkList(field, list, L.maxMembers);
+  w.u16(field, list.length);
+  for (let i = 0; i < list.length; i++) writeMember(w, `${field}[${i}]`, list[i]!);
+}
+
+function writeContent(w: WireSink, field: string, c: ContentInfo): void {
+  checkObject(field, c);
+  w.str8(`${field}.contentId`, c.contentId, L.maxStringBytes);
+  writeKind(w, `${field}.kind`, c.kind);
+  w.str8(`${field}.title`, c.title, L.maxStringBytes);
+  w.u48(`${field}.sizeBytes`, c.sizeBytes);
+}
+
+/**
+ * THE encode function: writes the payload fields of `msg` to a sink (a ByteCounter to measure, a
+ * BufferWriter to write). Throws ProtocolError ('bad-value', 'too-long', 'unknown-type') naming the
+ * field for anything that cannot be encoded.
+ */
+export function writeFields(w: WireSink, msg: Message): void {
+  typeCodeOf(msg); // rejects a non-object or an unknown `type` before anything is written
+  const t = msg.type;
+  w.str8(`${t}.peerId`, msg.peerId, L.maxStringBytes);
+  w.str8(`${t}.contentId`, msg.contentId, L.maxStringBytes);
+  switch (msg.type) {
+    case 'Hello':
+      writeContact(w, 'Hello.contact', msg.contact);
+      w.str8('Hello.role', msg.role, L.maxStringBytes);
+      return;
+    case 'Membership': {
+      const list = msg.activeContents;
+      checkList('Membership.activeContents', list, L.maxContents);
+      w.u16('Membership.activeContents', list.length);
+      for (let i = 0; i < list.length; i++) w.str8(`Membership.activeContents[${i}]`, list[i]!, L.maxStringBytes);
+      w.u32('Membership.seq', msg.seq);
+      writeContact(w, 'Membership.contact', msg.contact);
+      w.u48('Membership.ttlMs', msg.ttlMs);
+      w.u16('Membership.partnerCount', msg.partnerCount);
+      return;
+    }
+    case 'MembersReq':
+      w.u16('MembersReq.max', msg.max);
+      return;
+    case 'MembersResp':
+      writeMembers(w, 'MembersResp.members', msg.members);
+      return;
+    case 'PartnershipResp':
+      w.bool('PartnershipResp.accepted', msg.accepted);
+      w.str8('PartnershipResp.reason', msg.reason, L.maxStringBytes);
+      return;
+    case 'BufferMapInfo': {
+      w.u32('BufferMapInfo.baseId', msg.baseId);
+      w.u32('BufferMapInfo.length', msg.length);
+      if (msg.length > L.maxBufferMapBits) {
+        throw new ProtocolError('too-long', 'BufferMapInfo.length', `${msg.length} bits exceeds limit ${L.maxBufferMapBits}`);
+      }
+      w.bytes16('BufferMapInfo.bits', msg.bits, MAX_BITMAP_BYTES);
+      if (msg.length > msg.bits.length * 8) {
+        throw new ProtocolError('bad-value', 'BufferMapInfo.length', `${msg.length} bits but bits holds only ${msg.bits.length * 8}`);
+      }
+      return;
+    }
+    case 'DataChunkReq':
+      w.u32('DataChunkReq.chunkId', msg.chunkId);
+      return;
+    case 'DataChunkResp':
+      w.u32('DataChunkResp.chunkId', msg.chunkId);
+      w.u48('DataChunkResp.timestampMs', msg.timestampMs);
+      w.bytes8('DataChunkResp.signature', msg.signature, L.maxSignatureBytes);
+      w.bytes32('DataChunkResp.data', msg.data, NO_LIMIT);
+      return;
+    case 'DataChunkReject':
+      w.u32('DataChunkReject.chunkId', msg.chunkId);
+      w.str8('DataChunkReject.reason', msg.reason, L.maxStringBytes);
+      return;
+    case 'ContentsReq':
+      w.str8('ContentsReq.word', msg.word, L.maxStringBytes);
+      return;
+    case 'ContentsResp': {
+      const list = msg.contents;
+      checkList('ContentsResp.contents', list, L.maxContents);
+      w.u16('ContentsResp.contents', list.length);
+      for (let i = 0; i < list.length; i++) writeContent(w, `ContentsResp.contents[${i}]`, list[i]!);
+      return;
+    }
+    case 'TrackerJoin':
+      writeContact(w, 'TrackerJoin.contact', msg.contact);
+      writeKind(w, 'TrackerJoin.kind', msg.kind);
+      w.bool('TrackerJoin.allowRedirect', msg.allowRedirect);
+      w.bytes16('TrackerJoin.ticket', msg.ticket, L.maxTicketBytes);
+      return;
+    case 'TrackerMembers':
+      writeMembers(w, 'TrackerMembers.members', msg.members);
+      return;
+    case 'TrackerRedirect':
+      writeMember(w, 'TrackerRedirect.deputy', msg.deputy);
+      return;
+    case 'Error':
+      w.u16('Error.code', msg.code);
+      w.str16('Error.message', msg.message, L.maxTextBytes);
+      return;
+    case 'KeepAlive':
+    case 'PartnershipReq':
+    case 'PartnershipRemove':
+    case 'TrackerLeave':
+      return; // no fields beyond peerId and contentId
+  }
+}
+
+/** Exact payload size of `msg` in bytes (validates `msg` as encoding would). */
+export function payloadByteLength(msg: Message): number {
+  const counter = new ByteCounter();
+  writeFields(counter, msg);
+  return counter.length;
+}
+
+/** Encodes the payload of `msg` (no type byte, no frame). One allocation of the exact size. */
+export function encodePayload(msg: Message): Buffer {
+  const w = new BufferWriter(payloadByteLength(msg));
+  writeFields(w, msg);
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode
+
+function readContact(r: BufferReader, field: string): Contact {
+  // port is a u16 on the wire, so it is always within 0..65535.
+  return { host: r.str8(`${field}.host`, L.maxStringBytes), port: r.u16(`${field}.port`) };
+}
+
+function readKind(r: BufferReader, field: string): ContentKind {
+  const code = r.u8(field);
+  const kind = KIND_BY_CODE[code];
+  if (kind === undefined) throw new ProtocolError('bad-value', field, `unknown content kind code ${code}`);
+  return kind;
+}
+
+function readMember(r: BufferReader, field: string): MemberInfo {
+  return {
+    peerId: r.str8(`${field}.peerId`, L.maxStringBytes),
+    contact: readContact(r, `${field}.contact`),
+    seq: r.u32(`${field}.seq`),
+    ttlMs: r.u48(`${field}.ttlMs`),
+    partnerCount: r.u16(`${field}.partnerCount`),
+  };
+}
+
+function readMembers(r: BufferReader, field: string): MemberInfo[] {
+  const n = r.count(field, L.maxMembers);
+  const list: MemberInfo[] = [];
+  for (let i = 0; i < n; i++) list.push(readMember(r, `${field}[${i}]`));
+  return list;
+}
+
+function readContent(r: BufferReader, field: string): ContentInfo {
+  return {
+    contentId: r.str8(`${field}.contentId`, L.maxStringBytes),
+    kind: readKind(r, `${field}.kind`),
+    title: r.str8(`${field}.title`, L.maxStringBytes),
+    sizeBytes: r.u48(`${field}.sizeBytes`),
+  };
+}
+
+/** THE decode switch: reads the fields after peerId/contentId. Object literals list fields in wire order. */
+function readFields(name: MessageTypeName, r: BufferReader, peerId: string, contentId: string): Message {
+  switch (name) {
+    case 'Hello':
+      return { type: name, peerId, contentId, contact: readContact(r, 'Hello.contact'), role: r.str8('Hello.role', L.maxStringBytes) };
+    case 'Membership': {
+      const n = r.count('Membership.activeContents', L.maxContents);
+      const activeContents: string[] = [];
+      for (let i = 0; i < n; i++) activeContents.push(r.str8(`Membership.activeContents[${i}]`, L.maxStringBytes));
+      return {
+        type: name,
+        peerId,
+        contentId,
+        activeContents,
+        seq: r.u32('Membership.seq'),
+        contact: readContact(r, 'Membership.contact'),
+        ttlMs: r.u48('Membership.ttlMs'),
+        partnerCount: r.u16('Membership.partnerCount'),
+      };
+    }
+    case 'MembersReq':
+      return { type: name, peerId, contentId, max: r.u16('MembersReq.max') };
+    case 'MembersResp':
+      return { type: name, peerId, contentId, members: readMembers(r, 'MembersResp.members') };
+    case 'PartnershipResp':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        accepted: r.bool('PartnershipResp.accepted'),
+        reason: r.str8('PartnershipResp.reason', L.maxStringBytes),
+      };
+    case 'BufferMapInfo': {
+      const baseId = r.u32('BufferMapInfo.baseId');
+      const length = r.u32('BufferMapInfo.length');
+      if (length > L.maxBufferMapBits) {
+        throw new ProtocolError('too-long', 'BufferMapInfo.length', `${length} bits exceeds limit ${L.maxBufferMapBits}`);
+      }
+      const bits = r.bytes16('BufferMapInfo.bits', MAX_BITMAP_BYTES, false);
+      if (length > bits.length * 8) {
+        throw new ProtocolError('bad-value', 'BufferMapInfo.length', `${length} bits but bits holds only ${bits.length * 8}`);
+      }
+      return { type: name, peerId, contentId, baseId, length, bits };
+    }
+    case 'DataChunkReq':
+      return { type: name, peerId, contentId, chunkId: r.u32('DataChunkReq.chunkId') };
+    case 'DataChunkResp':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        chunkId: r.u32('DataChunkResp.chunkId'),
+        timestampMs: r.u48('DataChunkResp.timestampMs'),
+        signature: r.bytes8('DataChunkResp.signature', L.maxSignatureBytes, true),
+        data: r.bytes32('DataChunkResp.data', NO_LIMIT, true),
+      };
+    case 'DataChunkReject':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        chunkId: r.u32('DataChunkReject.chunkId'),
+        reason: r.str8('DataChunkReject.reason', L.maxStringBytes),
+      };
+    case 'ContentsReq':
+      return { type: name, peerId, contentId, word: r.str8('ContentsReq.word', L.maxStringBytes) };
+    case 'ContentsResp': {
+      const n = r.count('ContentsResp.contents', L.maxContents);
+      const contents: ContentInfo[] = [];
+      for (let i = 0; i < n; i++) contents.push(readContent(r, `ContentsResp.contents[${i}]`));
+      return { type: name, peerId, contentId, contents };
+    }
+    case 'TrackerJoin':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        contact: readContact(r, 'TrackerJoin.contact'),
+        kind: readKind(r, 'TrackerJoin.kind'),
+        allowRedirect: r.bool('TrackerJoin.allowRedirect'),
+        ticket: r.bytes16('TrackerJoin.ticket', L.maxTicketBytes, false),
+      };
+    case 'TrackerMembers':
+      return { type: name, peerId, contentId, members: readMembers(r, 'TrackerMembers.members') };
+    case 'TrackerRedirect':
+      return { type: name, peerId, contentId, deputy: readMember(r, 'TrackerRedirect.deputy') };
+    case 'Error':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        code: r.u16('Error.code'),
+        message: r.str16('Error.message', L.maxTextBytes),
+      };
+    case 'KeepAlive':
+    case 'PartnershipReq':
+    case 'PartnershipRemove':
+    case 'TrackerLeave':
+      return { type: name, peerId, contentId };
+  }
+}
+
+/**
+ * Decodes one payload whose frame carried `typeCode`. Throws ProtocolError on anything wrong:
+ * unknown type code, truncation, trailing bytes, a length or count over WireLimits (checked before
+ * allocating), bool not 0/1, unknown content kind, buffer-map length beyond its bits.
+ */
+export function decodePayload(typeCode: number, payload: Uint8Array): Message {
+  const name = typeNameOf(typeCode);
+  if (name === undefined) throw new ProtocolError('unknown-type', 'type', `unknown message type code ${typeCode}`);
+  const r = new BufferReader(payload);
+  const peerId = r.str8(`${name}.peerId`, L.maxStringBytes);
+  const contentId = r.str8(`${name}.contentId`, L.maxStringBytes);
+  const msg = readFields(name, r, peerId, contentId);
+  r.end(name);
+  return msg;
+}
