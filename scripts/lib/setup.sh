@@ -4,6 +4,8 @@
 # Debian packages the tests and the demo use (binary name → package).
 SUPERDIST_APT_PACKAGES=(
   "ip:iproute2"
+  "mpv:mpv"
+  "ffmpeg:ffmpeg"
 )
 
 superdist_install_apt() {
