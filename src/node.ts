@@ -82,10 +82,19 @@ export async function startService(cfg: Config, log: Logger, version: string): P
   }, cfg.tickMs);
 
   const status = (): Status =>
-    buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker, memory, engine: eng, net });
+    buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker, contact: formatContact(self.contact), memory, engine: eng, net });
 
   const control = new ControlServer(cfg.control, {
     status: () => status(),
+    members: () => ({
+      members: (eng instanceof TrackerEngine ? eng.peer : eng).knownMembers().map((m) => ({
+        peerId: m.peerId,
+        contact: formatContact(m.contact),
+        seq: m.seq,
+        ttlMs: m.ttlMs,
+        partnerCount: m.partnerCount,
+      })),
+    }),
     peers: () => ({ peers: net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) })) }),
     join: (p) => {
       if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('join needs params.contentId');
@@ -101,7 +110,7 @@ export async function startService(cfg: Config, log: Logger, version: string): P
   });
   await control.listen();
   for (const contentId of cfg.join) eng.join(contentId, 'live');
-  log.info({ peerId, role, contact: formatContact(self.contact), control: cfg.control, budgetBytes: memory.budgetBytes }, 'superdist started');
+  log.info({ peerId, contact: formatContact(self.contact), control: cfg.control, budgetBytes: memory.budgetBytes }, 'superdist started');
 
   let stopped = false;
   return {

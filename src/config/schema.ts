@@ -34,7 +34,7 @@ function tunables<T extends Record<string, number>>(defaults: T) {
   return z
     .object(shape)
     .strict()
-    .default({}) as unknown as z.ZodType<T, Partial<T> | undefined>;
+    .prefault({}) as unknown as z.ZodType<T, Partial<T> | undefined>;
 }
 
 export const configSchema = z

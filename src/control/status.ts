@@ -1,7 +1,7 @@
 // The status model shown by `superdist status` (table or --json) and the control API.
 import type { MemoryPlan } from '../platform/memory.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
-import type { TrackerEngine } from '../tracker/tracker-engine.js';
+import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
 import type { ConnectionManager } from '../net/connection-manager.js';
 
 export interface ContentStatus {
@@ -18,7 +18,7 @@ export interface Status {
   memory: { totalRamBytes: number; budgetBytes: number; bufferBytes: number; rssBytes: number };
   net: Record<string, number>;
   engine: Record<string, number>;
-  tracker?: { contents: { id: string; kind: string; members: number }[]; redirects: number };
+  tracker?: TrackerStats;
 }
 
 export interface StatusSources {
@@ -27,6 +27,7 @@ export interface StatusSources {
   role: string;
   name: string;
   tracker: string;
+  contact: string;
   memory: MemoryPlan;
   engine: PeerEngine | TrackerEngine;
   net: ConnectionManager;
@@ -40,7 +41,7 @@ export function buildStatus(s: StatusSources): Status {
       role: s.role,
       name: s.name,
       version: s.version,
-      contact: '',
+      contact: s.contact,
       tracker: s.tracker,
       uptimeS: Math.round((Date.now() - s.startedAt) / 1000),
     },
@@ -50,6 +51,6 @@ export function buildStatus(s: StatusSources): Status {
     net: { ...s.net.stats() },
     engine: { ...snap.stats },
   };
-  if ('tracker' in snap && snap.tracker) status.tracker = snap.tracker;
+  if (s.engine instanceof TrackerEngine) status.tracker = s.engine.snapshot().tracker;
   return status;
 }

@@ -243,6 +243,7 @@ export class ConnectionManager implements Transport {
       this.warnings.report('bad-contact', `cannot dial ${formatContact(to.contact)}: ${e instanceof Error ? e.message : String(e)}`, to.peerId);
       return this.drop();
     }
+    socket.on('error', () => undefined); // until PeerConnection takes over error handling
     const dial = { contact: { ...to.contact }, ...(to.peerId !== undefined ? { expectedPeerId: to.peerId } : {}) };
     const c = new PeerConnection(socket, 'out', this.ctx, this.nextOrder++, dial);
     this.conns.add(c);
@@ -251,8 +252,8 @@ export class ConnectionManager implements Transport {
   }
 
   private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined); // until PeerConnection takes over error handling
     if (this.closing || this.conns.size >= this.limits.maxConnections) {
-      socket.on('error', () => undefined);
       socket.destroy();
       this.counters.refused++;
       this.warnings.report('connection-refused', `refused incoming connection from ${socket.remoteAddress ?? '?'}: ${this.conns.size} connections (limit ${this.limits.maxConnections})`);

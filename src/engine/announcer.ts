@@ -1,0 +1,83 @@
+// Our own Membership (thesis §3.3.4): seq, active contents, contact, TTL and partner count,
+// sent every membershipPeriodMs to every partner and a few random members (gossip), and every
+// trackerAnnouncePeriodMs to the tracker too so that its registry keeps us.
+import type { Contact, MemberInfo, Membership } from '../protocol/messages.js';
+import type { Clock, Destination, Random } from './ports.js';
+import type { EngineConfig } from './engine-config.js';
+import type { EngineStats } from './engine-stats.js';
+import type { MemberCache } from './membership.js';
+import type { PartnerCache } from './partnership.js';
+import { sample } from './random-util.js';
+
+export interface AnnouncerDeps {
+  self: { peerId: string; contact: Contact };
+  clock: Clock;
+  random: Random;
+  config: EngineConfig;
+  stats: EngineStats;
+  members: MemberCache;
+  partners: PartnerCache;
+  activeContents: () => string[];
+  send: (to: Destination, msg: Membership) => boolean;
+  trackerDestination: () => Destination | undefined;
+}
+
+export class Announcer {
+  private seq = 0;
+  private nextAt: number;
+  private nextTrackerAt: number;
+
+  constructor(private readonly deps: AnnouncerDeps) {
+    // Random phase so that peers started together do not announce in lockstep.
+    const now = deps.clock.now();
+    this.nextAt = now + deps.random.next() * deps.config.membershipPeriodMs;
+    this.nextTrackerAt = now + deps.config.trackerAnnouncePeriodMs;
+  }
+
+  /** A fresh own Membership (next seq). */
+  next(): Membership {
+    this.seq++;
+    return {
+      type: 'Membership',
+      peerId: this.deps.self.peerId,
+      contentId: '',
+      activeContents: this.deps.activeContents(),
+      seq: this.seq,
+      contact: { ...this.deps.self.contact },
+      ttlMs: this.deps.config.memberTtlMs,
+      partnerCount: this.deps.partners.distinctPartners().size,
+    };
+  }
+
+  /** Ourselves as a members-list entry (the last announced seq). */
+  selfInfo(): MemberInfo {
+    return {
+      peerId: this.deps.self.peerId,
+      contact: { ...this.deps.self.contact },
+      seq: this.seq,
+      ttlMs: this.deps.config.memberTtlMs,
+      partnerCount: this.deps.partners.distinctPartners().size,
+    };
+  }
+
+  tick(now: number): void {
+    if (now < this.nextAt) return;
+    const c = this.deps.config;
+    this.nextAt = now + c.membershipPeriodMs;
+    const msg = this.next();
+    const targets = new Map<string, Destination>();
+    for (const [id, p] of this.deps.partners.distinctPartners()) targets.set(id, { peerId: id, contact: p.contact });
+    const others: Array<{ peerId: string; contact: Contact }> = [];
+    for (const e of this.deps.members.all()) {
+      if (e.expiresAt > now && !targets.has(e.peerId)) others.push({ peerId: e.peerId, contact: e.contact });
+    }
+    for (const d of sample(this.deps.random, others, c.membershipFanout)) targets.set(d.peerId, d);
+    for (const to of targets.values()) this.deps.send(to, msg);
+    if (now >= this.nextTrackerAt) {
+      this.nextTrackerAt = now + c.trackerAnnouncePeriodMs;
+      const tracker = this.deps.trackerDestination();
+      if (tracker && !(tracker.peerId !== undefined && targets.has(tracker.peerId))) this.deps.send(tracker, msg);
+    }
+    this.deps.stats.membershipRounds++;
+  }
+}

@@ -1,0 +1,85 @@
+// Tunables of the overlay engine (membership, partnership, member scheduler) and of the tracker
+// logic that wraps it. A plain object: the app config maps its own schema onto these fields.
+// Every field carries its unit in its name; every one is overridable.
+
+export interface EngineConfig {
+  /** M: partners per content the member scheduler keeps at least. */
+  minPartners: number;
+  /** Mmax: partners per content never exceeded; partnership requests beyond it are refused. */
+  maxPartners: number;
+  /** How often a peer sends its own Membership (to partners, a few members and the tracker). */
+  membershipPeriodMs: number;
+  /** TTL announced in our own Membership: how long others keep us without news. */
+  memberTtlMs: number;
+  /** Largest TTL accepted from others (announcements or gossip); longer ones are clamped. */
+  maxAcceptedTtlMs: number;
+  /** Random mCache members (besides partners) that get each Membership. */
+  membershipFanout: number;
+  /** How often the Membership also goes to the tracker (keeps its registry entry alive). */
+  trackerAnnouncePeriodMs: number;
+  /** Bound on the mCache; when full the entry closest to expiry is evicted. */
+  mCacheMax: number;
+  /** Most entries in a MembersResp/TrackerMembers we send, and the `max` of our MembersReq. */
+  membersReqMax: number;
+  /** Period of the member scheduler pass, per content. */
+  memberSchedulerPeriodMs: number;
+  /** A partner we heard nothing from for this long is removed and replaced. */
+  partnerStaleMs: number;
+  /** An unanswered PartnershipReq is given up after this long. */
+  partnershipReqTimeoutMs: number;
+  /** After a refusal, timeout or removal, the same peer is not asked again for this long. */
+  partnerRetryBackoffMs: number;
+  /** Least time between two MembersReq rounds for one content. */
+  membersReqIntervalMs: number;
+  /** How many partners (or members) one MembersReq round asks. */
+  membersReqFanout: number;
+  /** Unanswered tracker join is repeated after this long; also the least gap between re-asks. */
+  trackerRetryMs: number;
+  /** A deputy that does not answer a redirected join within this long is abandoned for the tracker. */
+  deputyTimeoutMs: number;
+  /** Tracker: active members a content needs before newcomers are redirected to deputies. */
+  redirectThreshold: number;
+  /** Tracker: longest time a registry entry stays active without a Membership or join. */
+  trackerMemberTtlMs: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
+  minPartners: 4,
+  maxPartners: 8,
+  membershipPeriodMs: 1000,
+  memberTtlMs: 10_000,
+  maxAcceptedTtlMs: 60_000,
+  membershipFanout: 2,
+  trackerAnnouncePeriodMs: 4000,
+  mCacheMax: 512,
+  membersReqMax: 32,
+  memberSchedulerPeriodMs: 500,
+  partnerStaleMs: 6000,
+  partnershipReqTimeoutMs: 2000,
+  partnerRetryBackoffMs: 5000,
+  membersReqIntervalMs: 1000,
+  membersReqFanout: 2,
+  trackerRetryMs: 3000,
+  deputyTimeoutMs: 2000,
+  redirectThreshold: 8,
+  trackerMemberTtlMs: 10_000,
+});
+
+/** Returns the problems of a config (empty when usable); each names the offending field. */
+export function engineConfigProblems(c: EngineConfig): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(c)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
+    }
+  }
+  if (c.minPartners < 1) problems.push('minPartners must be at least 1');
+  if (c.maxPartners < c.minPartners) problems.push('maxPartners must be >= minPartners');
+  if (c.membershipPeriodMs <= 0) problems.push('membershipPeriodMs must be > 0');
+  if (c.memberSchedulerPeriodMs <= 0) problems.push('memberSchedulerPeriodMs must be > 0');
+  if (c.memberTtlMs <= c.membershipPeriodMs) problems.push('memberTtlMs must exceed membershipPeriodMs');
+  if (c.partnerStaleMs <= c.membershipPeriodMs) problems.push('partnerStaleMs must exceed membershipPeriodMs');
+  if (c.mCacheMax < 1) problems.push('mCacheMax must be at least 1');
+  if (c.membersReqMax < 2) problems.push('membersReqMax must be at least 2');
+  return problems;
+}

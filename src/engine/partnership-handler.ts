@@ -1,0 +1,83 @@
+// Incoming partnership messages (thesis §3.3.4): PartnershipReq is accepted below Mmax on an active
+// content, refused with a reason otherwise; PartnershipResp settles our pending request (an
+// acceptance that no longer fits is undone with PartnershipRemove); PartnershipRemove ends one.
+import type { Message, MessageOf } from '../protocol/messages.js';
+import type { Clock, Destination, PeerAddress } from './ports.js';
+import type { EngineConfig } from './engine-config.js';
+import type { EngineStats } from './engine-stats.js';
+import type { MemberCache } from './membership.js';
+import { RefusalReason, type PartnerCache } from './partnership.js';
+import type { MemberScheduler } from './member-scheduler.js';
+
+export interface PartnershipHandlerDeps {
+  selfId: string;
+  clock: Clock;
+  config: EngineConfig;
+  stats: EngineStats;
+  members: MemberCache;
+  partners: PartnerCache;
+  scheduler: MemberScheduler;
+  send: (to: Destination, msg: Message) => boolean;
+}
+
+export class PartnershipHandler {
+  constructor(private readonly deps: PartnershipHandlerDeps) {}
+
+  onRequest(from: PeerAddress, msg: MessageOf<'PartnershipReq'>): void {
+    const { partners, stats } = this.deps;
+    const contentId = msg.contentId;
+    const decision = partners.decide(contentId, from.peerId);
+    if (decision.accepted) {
+      stats.partnershipAccepted++;
+      partners.add(contentId, from.peerId, from.contact, this.deps.clock.now());
+    } else {
+      stats.partnershipRefused++;
+      if (decision.reason === RefusalReason.ContentNotActive) stats.ignoredInactive++;
+    }
+    this.deps.send(from, {
+      type: 'PartnershipResp',
+      peerId: this.deps.selfId,
+      contentId,
+      accepted: decision.accepted,
+      reason: decision.accepted ? '' : decision.reason,
+    });
+  }
+
+  onResponse(from: PeerAddress, msg: MessageOf<'PartnershipResp'>): void {
+    const { partners, members, config, stats, scheduler } = this.deps;
+    const contentId = msg.contentId;
+    const now = this.deps.clock.now();
+    partners.takePending(contentId, from.peerId);
+    if (msg.accepted === true) {
+      if (partners.isPartner(contentId, from.peerId)) return;
+      if (!partners.hasRoom(contentId)) {
+        // Inactive content, or full meanwhile (crossing requests): undo the other side's partnership.
+        if (!partners.isActive(contentId)) stats.ignoredInactive++;
+        this.deps.send(from, { type: 'PartnershipRemove', peerId: this.deps.selfId, contentId });
+        scheduler.release(from.peerId);
+        return;
+      }
+      // Also taken when our request had timed out: the other side did accept it.
+      partners.add(contentId, from.peerId, from.contact, now);
+      return;
+    }
+    stats.partnershipDenied++;
+    if (!partners.isActive(contentId)) return;
+    partners.backoff(contentId, from.peerId, now + config.partnerRetryBackoffMs);
+    if (msg.reason === RefusalReason.Full) members.notePartnerCount(from.peerId, config.maxPartners);
+    if (msg.reason === RefusalReason.ContentNotActive) members.markContentInactive(from.peerId, contentId);
+    scheduler.release(from.peerId);
+  }
+
+  onRemove(from: PeerAddress, msg: MessageOf<'PartnershipRemove'>): void {
+    const { partners, stats, config } = this.deps;
+    const contentId = msg.contentId;
+    if (!partners.isActive(contentId)) {
+      stats.ignoredInactive++;
+      return;
+    }
+    partners.takePending(contentId, from.peerId);
+    partners.remove(contentId, from.peerId, 'removed-by-peer');
+    partners.backoff(contentId, from.peerId, this.deps.clock.now() + config.partnerRetryBackoffMs);
+  }
+}

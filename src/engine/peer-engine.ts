@@ -1,0 +1,397 @@
+// The sans-IO overlay engine of one peer: composes the mCache (membership.ts), the pCache
+// (partnership.ts + partnership-handler.ts), the member scheduler, the announcer (own Membership)
+// and the tracker client; dispatches incoming messages and does all time-based work in tick().
+// Talks to the world only through the injected ports. Data-plane messages (BufferMapInfo,
+// DataChunk*) go to the content-message hook, where the live/download data scheduler plugs in.
+import type { BufferMapInfo, Contact, ContentInfo, ContentKind, DataChunkReject, DataChunkReq } from '../protocol/messages.js';
+import type { DataChunkResp, MemberInfo, Membership, Message, MessageOf } from '../protocol/messages.js';
+import { WireLimits } from '../protocol/messages.js';
+import type { Clock, Destination, EngineEvents, PeerAddress, Random, Transport } from './ports.js';
+import type { EngineConfig } from './engine-config.js';
+import { newEngineStats, type EngineSnapshot, type EngineStats } from './engine-stats.js';
+import { MemberCache } from './membership.js';
+import { PartnerCache } from './partnership.js';
+import { MemberScheduler } from './member-scheduler.js';
+import { TrackerClient } from './tracker-client.js';
+import { Announcer } from './announcer.js';
+import { PartnershipHandler } from './partnership-handler.js';
+import { sample } from './random-util.js';
+
+/** Messages of the data plane, handed to the content's data scheduler (live/download feature). */
+export type ContentMessage = BufferMapInfo | DataChunkReq | DataChunkResp | DataChunkReject;
+/** Data-plane hook: receives content messages for ACTIVE contents only. */
+export type ContentMessageHandler = (from: PeerAddress, msg: ContentMessage) => void;
+
+export interface PeerEngineDeps {
+  self: { peerId: string; contact: Contact; role: string };
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  config: EngineConfig;
+  events?: EngineEvents;
+  /** Where the tracker listens; absent for the tracker itself (or a tracker-less peer). */
+  tracker?: Contact;
+  /** Data-plane hook (see setContentMessageHandler). */
+  onContentMessage?: ContentMessageHandler;
+  /** Access ticket to put in TrackerJoin (IMS mode). */
+  ticketFor?: (contentId: string) => Uint8Array;
+}
+
+const CONTENT_MESSAGE_TYPES = new Set(['BufferMapInfo', 'DataChunkReq', 'DataChunkResp', 'DataChunkReject']);
+/** Least time between two mCache expiry scans. */
+const EXPIRY_SCAN_MIN_GAP_MS = 100;
+
+export class PeerEngine {
+  readonly peerId: string;
+  private readonly stats: EngineStats = newEngineStats();
+  private readonly members: MemberCache;
+  private readonly partners: PartnerCache;
+  private readonly scheduler: MemberScheduler;
+  private readonly trackerClient: TrackerClient;
+  private readonly announcer: Announcer;
+  private readonly partnerships: PartnershipHandler;
+  private readonly contents = new Map<string, ContentKind>();
+  private contentHandler: ContentMessageHandler | undefined;
+  private nextExpiryScanAt = -Infinity;
+
+  constructor(private readonly deps: PeerEngineDeps) {
+    const { self, config, events, clock, random } = deps;
+    this.peerId = self.peerId;
+    this.contentHandler = deps.onContentMessage;
+    this.members = new MemberCache({
+      selfId: self.peerId,
+      maxEntries: config.mCacheMax,
+      maxTtlMs: config.maxAcceptedTtlMs,
+      events,
+      stats: this.stats,
+    });
+    this.partners = new PartnerCache({ maxPartners: config.maxPartners, events });
+    const send = (to: Destination, msg: Message): boolean => this.send(to, msg);
+    this.announcer = new Announcer({
+      self,
+      clock,
+      random,
+      config,
+      stats: this.stats,
+      members: this.members,
+      partners: this.partners,
+      activeContents: () => [...this.contents.keys()],
+      send,
+      trackerDestination: () => this.trackerClient.trackerDestination(),
+    });
+    this.trackerClient = new TrackerClient({
+      self,
+      tracker: deps.tracker,
+      clock,
+      config,
+      stats: this.stats,
+      events,
+      send,
+      membership: () => this.announcer.next(),
+      ticketFor: deps.ticketFor,
+    });
+    this.scheduler = new MemberScheduler({
+      selfId: self.peerId,
+      clock,
+      random,
+      config,
+      stats: this.stats,
+      events,
+      members: this.members,
+      partners: this.partners,
+      transport: deps.transport,
+      send,
+      reaskTracker: (contentId) => this.trackerClient.reask(contentId),
+      keepConnection: (peerId) => peerId === this.trackerClient.trackerPeerId,
+    });
+    this.partnerships = new PartnershipHandler({
+      selfId: self.peerId,
+      clock,
+      config,
+      stats: this.stats,
+      members: this.members,
+      partners: this.partners,
+      scheduler: this.scheduler,
+      send,
+    });
+  }
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  /** Activates a content and asks the tracker for it (TrackerJoin{allowRedirect:true} + Membership). */
+  join(contentId: string, kind: ContentKind): void {
+    if (typeof contentId !== 'string' || contentId === '' || this.contents.has(contentId)) return;
+    this.contents.set(contentId, kind);
+    this.partners.activate(contentId);
+    this.scheduler.add(contentId);
+    this.trackerClient.start(contentId, kind);
+  }
+
+  /** Deactivates a content: PartnershipRemove to its partners, TrackerLeave to the tracker. */
+  leave(contentId: string): void {
+    if (!this.contents.has(contentId)) return;
+    const had = this.partners.deactivate(contentId, 'left');
+    for (const p of had) {
+      this.send({ peerId: p.peerId, contact: p.contact }, { type: 'PartnershipRemove', peerId: this.peerId, contentId });
+      this.scheduler.release(p.peerId);
+    }
+    this.scheduler.delete(contentId);
+    this.trackerClient.stop(contentId);
+    this.contents.delete(contentId);
+  }
+
+  /** One message from a connection whose Hello said `from`. Never throws. */
+  receive(from: PeerAddress, msg: Message): void {
+    this.stats.messagesIn++;
+    try {
+      if (!from || typeof from.peerId !== 'string' || from.peerId === '' || from.peerId === this.peerId) {
+        this.stats.rejectedInput++;
+        return;
+      }
+      if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string' || typeof msg.contentId !== 'string') {
+        this.stats.rejectedInput++;
+        return;
+      }
+      const now = this.deps.clock.now();
+      this.partners.heardFrom(from.peerId, now);
+      this.dispatch(from, msg, now);
+    } catch (err) {
+      this.stats.rejectedInput++;
+      this.warn('handler-error', `failed to handle ${String(msg?.type)}: ${String(err)}`, from?.peerId);
+    }
+  }
+
+  /** The transport lost the connection to a peer: its partnerships end now. */
+  peerDisconnected(peerId: string): void {
+    try {
+      const now = this.deps.clock.now();
+      const { partnerIn, pendingIn } = this.partners.removeEverywhere(peerId, 'disconnected');
+      this.stats.partnersLostDisconnect += partnerIn.length;
+      // Do not ask it again right away where we had a relation (it may be gone for good).
+      for (const contentId of [...partnerIn, ...pendingIn]) {
+        this.partners.backoff(contentId, peerId, now + this.deps.config.partnerRetryBackoffMs);
+      }
+    } catch (err) {
+      this.warn('handler-error', `peerDisconnected failed: ${String(err)}`, peerId);
+    }
+  }
+
+  /** All time-based work; the driver calls it periodically (e.g. every 100 ms). */
+  tick(): void {
+    try {
+      const now = this.deps.clock.now();
+      this.trackerClient.tick(now);
+      if (now >= this.nextExpiryScanAt) {
+        this.nextExpiryScanAt = now + EXPIRY_SCAN_MIN_GAP_MS;
+        this.members.expire(now);
+      }
+      this.announcer.tick(now);
+      this.scheduler.tick(now);
+    } catch (err) {
+      this.warn('tick-error', `tick failed: ${String(err)}`);
+    }
+  }
+
+  // ---- queries --------------------------------------------------------------------------------
+
+  snapshot(): EngineSnapshot {
+    return {
+      peerId: this.peerId,
+      role: this.deps.self.role,
+      members: this.members.size,
+      contents: [...this.contents].map(([id, kind]) => ({
+        id,
+        kind,
+        partners: this.partners.partners(id).map((p) => p.peerId),
+        pending: this.partners.pendingCount(id),
+        join: this.trackerClient.phase(id) ?? 'joined',
+      })),
+      stats: { ...this.stats },
+    };
+  }
+
+  isActive(contentId: string): boolean {
+    return this.contents.has(contentId);
+  }
+
+  partnersOf(contentId: string): PeerAddress[] {
+    return this.partners.partners(contentId).map((p) => ({ peerId: p.peerId, contact: { ...p.contact } }));
+  }
+
+  /** Known live members (of one content when given), as gossip entries. */
+  knownMembers(contentId?: string): MemberInfo[] {
+    const now = this.deps.clock.now();
+    const out: MemberInfo[] = [];
+    for (const e of this.members.all()) {
+      if (e.expiresAt > now && (contentId === undefined || e.activeContents.has(contentId))) {
+        out.push(this.members.toMemberInfo(e, now));
+      }
+    }
+    return out;
+  }
+
+  /** Ourselves as a members-list entry. */
+  selfInfo(): MemberInfo {
+    return this.announcer.selfInfo();
+  }
+
+  /** The tracker's peer id once learnt (undefined before, and for the tracker itself). */
+  get trackerPeerId(): string | undefined {
+    return this.trackerClient.trackerPeerId;
+  }
+
+  // ---- hooks and plumbing ---------------------------------------------------------------------
+
+  /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* of active contents. */
+  setContentMessageHandler(handler: ContentMessageHandler | undefined): void {
+    this.contentHandler = handler;
+  }
+
+  /** Sends through the transport, counting; false when dropped. */
+  send(to: Destination, msg: Message): boolean {
+    this.stats.messagesOut++;
+    let ok = false;
+    try {
+      ok = this.deps.transport.send(to, msg);
+    } catch (err) {
+      this.warn('send-error', `transport threw: ${String(err)}`, to.peerId);
+    }
+    if (!ok) this.stats.sendFailures++;
+    return ok;
+  }
+
+  // ---- message handling -----------------------------------------------------------------------
+
+  private dispatch(from: PeerAddress, msg: Message, now: number): void {
+    if (CONTENT_MESSAGE_TYPES.has(msg.type)) {
+      this.onContentMessage(from, msg as ContentMessage);
+      return;
+    }
+    switch (msg.type) {
+      case 'Membership':
+        return this.onMembership(from, msg, now);
+      case 'MembersReq':
+        return this.onMembersReq(from, msg, now);
+      case 'MembersResp':
+        return this.onMembersList(msg.contentId, msg.members, now);
+      case 'PartnershipReq':
+        return this.partnerships.onRequest(from, msg);
+      case 'PartnershipResp':
+        return this.partnerships.onResponse(from, msg);
+      case 'PartnershipRemove':
+        return this.partnerships.onRemove(from, msg);
+      case 'ContentsReq':
+        return this.onContentsReq(from, msg);
+      case 'TrackerJoin':
+        return this.answerJoinAsDeputy(from, msg, now);
+      case 'TrackerMembers':
+        if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
+        this.trackerClient.onMembers(msg.contentId, from);
+        return this.onMembersList(msg.contentId, msg.members, now);
+      case 'TrackerRedirect':
+        if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
+        if (msg.deputy) this.members.applyMemberInfo(msg.deputy, msg.contentId, now);
+        if (!this.trackerClient.onRedirect(msg.contentId, from, msg.deputy)) this.stats.rejectedInput++;
+        return;
+      case 'Error':
+        this.stats.errorsReceived++;
+        this.warn('peer-error', `error ${msg.code} from peer: ${String(msg.message)}`, from.peerId, msg.contentId);
+        this.trackerClient.onError(msg.contentId, from, msg.code);
+        return;
+      default:
+        // Hello/KeepAlive (transport's business), ContentsResp, TrackerLeave (trackers only).
+        this.stats.ignoredOther++;
+    }
+  }
+
+  private onMembership(from: PeerAddress, msg: Membership, now: number): void {
+    if (msg.peerId !== from.peerId) {
+      this.stats.rejectedInput++;
+      this.warn('spoofed-membership', `Membership for ${String(msg.peerId)} arrived from another peer`, from.peerId);
+      return;
+    }
+    if (this.members.applyMembership(msg, now) === 'ignored') return;
+    // A partner that no longer lists a content has left it (its PartnershipRemove may be lost).
+    const listed = this.members.get(msg.peerId)?.activeContents;
+    for (const contentId of this.contents.keys()) {
+      if (listed && !listed.has(contentId) && this.partners.isPartner(contentId, msg.peerId)) {
+        this.scheduler.removePartner(contentId, msg.peerId, 'left-content', false);
+      }
+    }
+  }
+
+  private onMembersReq(from: PeerAddress, msg: MessageOf<'MembersReq'>, now: number): void {
+    const max = Math.max(0, Math.min(Number(msg.max) || 0, this.deps.config.membersReqMax, WireLimits.maxMembers));
+    const list = this.membersListFor(msg.contentId, from.peerId, max, now, false);
+    this.stats.membersRespSent++;
+    this.send(from, { type: 'MembersResp', peerId: this.peerId, contentId: msg.contentId, members: list });
+  }
+
+  private onMembersList(contentId: string, list: unknown, now: number): void {
+    if (!this.contents.has(contentId)) return void this.stats.ignoredInactive++;
+    if (!Array.isArray(list)) return void this.stats.rejectedInput++;
+    for (const info of list.slice(0, WireLimits.maxMembers)) this.members.applyMemberInfo(info, contentId, now);
+    const c = this.deps.config;
+    if (this.partners.partnerCount(contentId) + this.partners.pendingCount(contentId) < c.minPartners) {
+      this.scheduler.run(contentId);
+    }
+  }
+
+  private onContentsReq(from: PeerAddress, msg: MessageOf<'ContentsReq'>): void {
+    const word = typeof msg.word === 'string' ? msg.word.toLowerCase() : '';
+    const contents: ContentInfo[] = [];
+    for (const [contentId, kind] of this.contents) {
+      if (word === '' || contentId.toLowerCase().includes(word)) {
+        contents.push({ contentId, kind, title: contentId, sizeBytes: 0 });
+      }
+    }
+    this.send(from, {
+      type: 'ContentsResp',
+      peerId: this.peerId,
+      contentId: msg.contentId,
+      contents: contents.slice(0, WireLimits.maxContents),
+    });
+  }
+
+  private onContentMessage(from: PeerAddress, msg: ContentMessage): void {
+    if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
+    // ---- DATA-PLANE HOOK: the live/download data scheduler plugs in here. ----
+    if (this.contentHandler) this.contentHandler(from, msg);
+    else this.stats.ignoredOther++;
+  }
+
+  /** Any peer acts as the tracker's deputy: answer a join with the members we know (§3.3.5). */
+  private answerJoinAsDeputy(from: PeerAddress, msg: MessageOf<'TrackerJoin'>, now: number): void {
+    this.stats.deputyAnswers++;
+    const list = this.membersListFor(msg.contentId, from.peerId, this.deps.config.membersReqMax, now, true);
+    this.send(from, { type: 'TrackerMembers', peerId: this.peerId, contentId: msg.contentId, members: list });
+  }
+
+  /**
+   * Members active in a content (random pick), ourselves first when active, then (as a deputy) the
+   * tracker; never the requester; at most `max` entries.
+   */
+  private membersListFor(contentId: string, requester: string, max: number, now: number, withTracker: boolean) {
+    const out: MemberInfo[] = [];
+    if (max <= 0) return out;
+    if (this.contents.has(contentId)) out.push(this.selfInfo());
+    const trackerId = withTracker ? this.trackerClient.trackerPeerId : undefined;
+    const tracker = trackerId !== undefined ? this.members.get(trackerId) : undefined;
+    if (tracker && tracker.expiresAt > now && trackerId !== requester && out.length < max) {
+      out.push(this.members.toMemberInfo(tracker, now));
+    }
+    const others = this.members
+      .candidatesFor(contentId, now)
+      .filter((m) => m.peerId !== requester && m.peerId !== trackerId);
+    for (const m of sample(this.deps.random, others, max - out.length)) out.push(this.members.toMemberInfo(m, now));
+    return out;
+  }
+
+  private warn(code: string, message: string, peerId?: string, contentId?: string): void {
+    try {
+      this.deps.events?.warning?.({ code, message, peerId, contentId });
+    } catch {
+      // A throwing listener must not break the engine.
+    }
+  }
+}

@@ -1,0 +1,214 @@
+// The peer side of joining a content through the tracker (thesis §3.3.5, Alice/Bob/Charles):
+// TrackerJoin{allowRedirect:true} + Membership to the tracker; a TrackerRedirect sends us to a
+// deputy with allowRedirect:false; a silent deputy (deputyTimeoutMs) sends us back to the tracker
+// with allowRedirect:false; a silent tracker is asked again every trackerRetryMs. The member
+// scheduler may also ask again (re-ask) when it runs out of candidates.
+import type { Contact, ContentKind, MemberInfo, Membership, Message } from '../protocol/messages.js';
+import { ErrorCode } from '../protocol/messages.js';
+import type { Clock, Destination, EngineEvents, PeerAddress } from './ports.js';
+import type { EngineConfig } from './engine-config.js';
+import type { EngineStats, JoinPhase } from './engine-stats.js';
+
+export interface TrackerClientDeps {
+  self: { peerId: string; contact: Contact };
+  tracker?: Contact;
+  clock: Clock;
+  config: EngineConfig;
+  stats: EngineStats;
+  events?: EngineEvents;
+  /** The engine's counting send. */
+  send: (to: Destination, msg: Message) => boolean;
+  /** A fresh own Membership (next seq). */
+  membership: () => Membership;
+  /** Access ticket to put in a join (IMS mode); none when absent. */
+  ticketFor?: (contentId: string) => Uint8Array;
+}
+
+interface JoinState {
+  kind: ContentKind;
+  phase: JoinPhase;
+  /** allowRedirect of the outstanding tracker join. */
+  allowRedirect: boolean;
+  /** When the outstanding request (tracker or deputy) is given up. */
+  deadline: number;
+  deputy?: MemberInfo;
+  /** Deputies asked for this join: their (late) answers must not be taken for the tracker's. */
+  deputiesAsked: Set<string>;
+  lastTrackerAskAt: number;
+}
+
+function sameContact(a: Contact, b: Contact): boolean {
+  return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
+}
+
+export class TrackerClient {
+  private readonly joins = new Map<string, JoinState>();
+  private trackerId: string | undefined;
+
+  constructor(private readonly deps: TrackerClientDeps) {}
+
+  /** The tracker's peer id once a message revealed it. */
+  get trackerPeerId(): string | undefined {
+    return this.trackerId;
+  }
+
+  get hasTracker(): boolean {
+    return this.deps.tracker !== undefined;
+  }
+
+  phase(contentId: string): JoinPhase | undefined {
+    return this.joins.get(contentId)?.phase;
+  }
+
+  /** Starts joining; without a tracker the content counts as joined at once. */
+  start(contentId: string, kind: ContentKind): void {
+    const now = this.deps.clock.now();
+    const state: JoinState = {
+      kind,
+      phase: 'joined',
+      allowRedirect: true,
+      deadline: now,
+      deputiesAsked: new Set(),
+      lastTrackerAskAt: -Infinity,
+    };
+    this.joins.set(contentId, state);
+    if (this.deps.tracker) this.askTracker(contentId, state, true);
+  }
+
+  /** Leaves: tells the tracker (TrackerLeave) and forgets the join. */
+  stop(contentId: string): void {
+    if (!this.joins.delete(contentId)) return;
+    const to = this.trackerDestination();
+    if (to) this.deps.send(to, { type: 'TrackerLeave', peerId: this.deps.self.peerId, contentId });
+  }
+
+  trackerDestination(): Destination | undefined {
+    const contact = this.deps.tracker;
+    if (!contact) return undefined;
+    return this.trackerId !== undefined ? { peerId: this.trackerId, contact } : { contact };
+  }
+
+  /** Whether `from` is the tracker (learning its id when its contact matches the configured one). */
+  isTracker(from: PeerAddress): boolean {
+    if (!this.deps.tracker) return false;
+    if (this.trackerId !== undefined) return from.peerId === this.trackerId;
+    if (from.contact && sameContact(from.contact, this.deps.tracker)) {
+      this.trackerId = from.peerId;
+      return true;
+    }
+    return false;
+  }
+
+  /** A TrackerMembers arrived (from the tracker or a deputy): the join is answered. */
+  onMembers(contentId: string, from: PeerAddress): void {
+    const s = this.joins.get(contentId);
+    if (!s) return;
+    if (s.phase === 'asking-tracker' && !s.deputiesAsked.has(from.peerId)) this.learnTracker(from);
+    if (s.phase === 'asking-tracker' || s.phase === 'asking-deputy') s.phase = 'joined';
+    s.deputy = undefined;
+  }
+
+  /** A TrackerRedirect: repeat the join at the deputy. Returns whether it was followed. */
+  onRedirect(contentId: string, from: PeerAddress, deputy: MemberInfo): boolean {
+    const s = this.joins.get(contentId);
+    if (!s || s.phase !== 'asking-tracker') return false;
+    this.learnTracker(from);
+    const valid =
+      typeof deputy === 'object' && deputy !== null && typeof deputy.peerId === 'string' &&
+      deputy.peerId !== '' && deputy.peerId !== this.deps.self.peerId && deputy.peerId !== from.peerId &&
+      typeof deputy.contact === 'object' && deputy.contact !== null;
+    if (!valid) {
+      this.askTracker(contentId, s, false);
+      return false;
+    }
+    const now = this.deps.clock.now();
+    s.phase = 'asking-deputy';
+    s.deputy = deputy;
+    s.deputiesAsked.add(deputy.peerId);
+    s.deadline = now + this.deps.config.deputyTimeoutMs;
+    const to: Destination = { peerId: deputy.peerId, contact: deputy.contact };
+    this.deps.stats.redirectsFollowed++;
+    this.deps.events?.redirected?.(contentId, deputy.peerId);
+    this.sendJoin(to, contentId, s.kind, false);
+    return true;
+  }
+
+  /** An Error message about a content we are joining. */
+  onError(contentId: string, from: PeerAddress, code: number): void {
+    const s = this.joins.get(contentId);
+    if (!s) return;
+    if (s.phase === 'asking-deputy' && s.deputy?.peerId === from.peerId) {
+      // The deputy cannot help: back to the tracker, without redirect.
+      this.askTracker(contentId, s, false);
+      return;
+    }
+    if (code === ErrorCode.AccessDenied && (this.isTracker(from) || s.phase === 'asking-tracker')) {
+      s.phase = 'refused';
+      s.deputy = undefined;
+    }
+  }
+
+  /**
+   * The member scheduler found nothing to partner with: ask the tracker again (allowRedirect:false),
+   * at most once per trackerRetryMs. Returns whether a join was sent.
+   */
+  reask(contentId: string): boolean {
+    const s = this.joins.get(contentId);
+    if (!s || !this.deps.tracker || s.phase !== 'joined') return false;
+    if (this.deps.clock.now() - s.lastTrackerAskAt < this.deps.config.trackerRetryMs) return false;
+    this.askTracker(contentId, s, false);
+    s.phase = 'joined';
+    return true;
+  }
+
+  /** Time-based work: retry a silent tracker, abandon a silent deputy. */
+  tick(now: number): void {
+    for (const [contentId, s] of this.joins) {
+      if (now < s.deadline) continue;
+      if (s.phase === 'asking-tracker') {
+        this.askTracker(contentId, s, s.allowRedirect);
+      } else if (s.phase === 'asking-deputy') {
+        this.deps.stats.deputyTimeouts++;
+        this.deps.events?.warning?.({
+          code: 'deputy-timeout',
+          message: `deputy did not answer the join within ${this.deps.config.deputyTimeoutMs} ms; asking the tracker`,
+          peerId: s.deputy?.peerId,
+          contentId,
+        });
+        this.askTracker(contentId, s, false);
+      }
+    }
+  }
+
+  private askTracker(contentId: string, s: JoinState, allowRedirect: boolean): void {
+    const to = this.trackerDestination();
+    if (!to) return;
+    const now = this.deps.clock.now();
+    s.phase = 'asking-tracker';
+    s.allowRedirect = allowRedirect;
+    s.deputy = undefined;
+    s.deadline = now + this.deps.config.trackerRetryMs;
+    s.lastTrackerAskAt = now;
+    this.sendJoin(to, contentId, s.kind, allowRedirect);
+  }
+
+  private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean): void {
+    const self = this.deps.self;
+    this.deps.stats.trackerJoinsSent++;
+    this.deps.send(to, {
+      type: 'TrackerJoin',
+      peerId: self.peerId,
+      contentId,
+      contact: { ...self.contact },
+      kind,
+      allowRedirect,
+      ticket: this.deps.ticketFor?.(contentId) ?? new Uint8Array(0),
+    });
+    // Announce ourselves right behind the join (after it, so the tracker has admitted us first).
+    this.deps.send(to, this.deps.membership());
+  }
+
+  private learnTracker(from: PeerAddress): void {
+    if (this.trackerId === undefined && this.deps.tracker) this.trackerId = from.peerId;
+  }
+}

@@ -1,0 +1,211 @@
+// Deterministic overlay simulator: one tracker (TrackerEngine) and N PeerEngines on a SimNetwork,
+// driven in virtual time. Peers join at staggered arrival times; tick() runs every tickMs of virtual
+// time; churn hooks (at, kill, killFraction, spawn) change the population while it runs.
+// Everything random comes from one seed, so a run is reproducible.
+import type { ContentKind } from '../protocol/messages.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/engine-config.js';
+import type { EngineSnapshot } from '../engine/engine-stats.js';
+import type { EngineEvents } from '../engine/ports.js';
+import { PeerEngine } from '../engine/peer-engine.js';
+import { TrackerEngine } from '../tracker/tracker-engine.js';
+import { SeededRandom } from './seeded-random.js';
+import { SimNetwork, type SimNetworkConfig } from './sim-network.js';
+import { VirtualClock } from './virtual-clock.js';
+
+export interface SimulatorOptions {
+  seed: number;
+  /** Peers besides the tracker. */
+  nodes: number;
+  /** Arrival times are drawn uniformly in [0, arrivalWindowMs]. */
+  arrivalWindowMs: number;
+  contentId?: string;
+  kind?: ContentKind;
+  /** Driver tick period (virtual ms). */
+  tickMs?: number;
+  engine?: Partial<EngineConfig>;
+  /** Tracker engine config overrides (on top of `engine`). */
+  trackerEngine?: Partial<EngineConfig>;
+  network?: Partial<SimNetworkConfig>;
+  /** Upload bandwidth of the i-th peer (bits/s); the network default when absent. */
+  uploadBps?: (index: number) => number;
+  /** Events for every peer (the simulator passes the peer id first). */
+  events?: (peerId: string) => EngineEvents | undefined;
+}
+
+export interface SimPeer {
+  readonly peerId: string;
+  readonly index: number;
+  readonly joinAt: number;
+  /** Created at joinAt. */
+  engine: PeerEngine | undefined;
+  alive: boolean;
+}
+
+export const SIM_TRACKER_ID = 'tracker';
+
+export class Simulator {
+  readonly clock = new VirtualClock(0);
+  readonly random: SeededRandom;
+  readonly network: SimNetwork;
+  readonly tracker: TrackerEngine;
+  readonly contentId: string;
+  readonly kind: ContentKind;
+  readonly config: EngineConfig;
+  private readonly tickMs: number;
+  private readonly peerList: SimPeer[] = [];
+  private readonly byId = new Map<string, SimPeer>();
+  private readonly trackerContact = { host: 'tracker.sim', port: 7000 };
+
+  constructor(private readonly opts: SimulatorOptions) {
+    this.random = new SeededRandom(opts.seed);
+    this.contentId = opts.contentId ?? 'channel-1';
+    this.kind = opts.kind ?? 'live';
+    this.tickMs = opts.tickMs ?? 100;
+    this.config = { ...DEFAULT_ENGINE_CONFIG, ...opts.engine };
+    this.network = new SimNetwork(this.clock, this.random.fork(), opts.network);
+
+    const trackerRandom = this.random.fork();
+    let tracker: TrackerEngine | undefined;
+    const transport = this.network.addNode(
+      SIM_TRACKER_ID,
+      this.trackerContact,
+      { receive: (from, msg) => tracker?.receive(from, msg), peerDisconnected: (id) => tracker?.peerDisconnected(id) },
+      { position: { x: 0.5, y: 0.5 } },
+    );
+    tracker = new TrackerEngine({
+      self: { peerId: SIM_TRACKER_ID, contact: this.trackerContact, role: 'tracker' },
+      clock: this.clock,
+      random: trackerRandom,
+      transport,
+      config: { ...this.config, ...opts.trackerEngine },
+      events: opts.events?.(SIM_TRACKER_ID),
+    });
+    this.tracker = tracker;
+
+    const arrivals: number[] = [];
+    for (let i = 0; i < opts.nodes; i++) arrivals.push(Math.round(this.random.next() * opts.arrivalWindowMs));
+    arrivals.sort((a, b) => a - b);
+    for (const at of arrivals) this.spawn(at);
+    this.scheduleTick();
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** Every planned peer (joined or not yet, alive or killed). */
+  peers(): readonly SimPeer[] {
+    return this.peerList;
+  }
+
+  peer(peerId: string): SimPeer | undefined {
+    return this.byId.get(peerId);
+  }
+
+  /** Peers that have joined and are alive. */
+  livePeers(): SimPeer[] {
+    return this.peerList.filter((p) => p.alive && p.engine !== undefined);
+  }
+
+  /** Adds a peer that joins the content at `atMs` (default: now). */
+  spawn(atMs: number = this.clock.now()): SimPeer {
+    const index = this.peerList.length;
+    const peer: SimPeer = { peerId: `p${index}`, index, joinAt: Math.max(atMs, this.clock.now()), engine: undefined, alive: true };
+    this.peerList.push(peer);
+    this.byId.set(peer.peerId, peer);
+    const random = this.random.fork();
+    this.clock.scheduleAt(peer.joinAt, () => this.start(peer, random));
+    return peer;
+  }
+
+  /** Runs `fn` at virtual time `atMs` (churn hook). */
+  at(atMs: number, fn: (sim: Simulator) => void): void {
+    this.clock.scheduleAt(atMs, () => fn(this));
+  }
+
+  /** Runs the simulation until virtual time `timeMs`. */
+  runUntil(timeMs: number): void {
+    this.clock.advanceTo(timeMs);
+  }
+
+  run(durationMs: number): void {
+    this.clock.advance(durationMs);
+  }
+
+  /** The peer vanishes (crash / unplugged). */
+  kill(peerId: string): void {
+    const peer = this.byId.get(peerId);
+    if (!peer || !peer.alive) return;
+    peer.alive = false;
+    this.network.kill(peerId);
+  }
+
+  /** Kills a random `fraction` of the live peers; returns their ids. */
+  killFraction(fraction: number): string[] {
+    const live = this.livePeers();
+    const count = Math.round(live.length * fraction);
+    const victims: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const j = i + this.random.int(live.length - i);
+      const chosen = live[j] as SimPeer;
+      live[j] = live[i] as SimPeer;
+      live[i] = chosen;
+      victims.push(chosen.peerId);
+    }
+    for (const id of victims) this.kill(id);
+    return victims;
+  }
+
+  /** Snapshots of the tracker's peer and every live joined peer. */
+  snapshots(): EngineSnapshot[] {
+    return [this.tracker.snapshot(), ...this.livePeers().map((p) => (p.engine as PeerEngine).snapshot())];
+  }
+
+  /** Undirected partnership graph of a content over live nodes (tracker included). */
+  partnerGraph(contentId: string = this.contentId): Map<string, Set<string>> {
+    const graph = new Map<string, Set<string>>();
+    const live = new Set(this.livePeers().map((p) => p.peerId));
+    live.add(SIM_TRACKER_ID);
+    for (const id of live) graph.set(id, new Set());
+    for (const snap of this.snapshots()) {
+      const content = snap.contents.find((c) => c.id === contentId);
+      for (const other of content?.partners ?? []) {
+        if (!live.has(other)) continue;
+        graph.get(snap.peerId)?.add(other);
+        graph.get(other)?.add(snap.peerId);
+      }
+    }
+    return graph;
+  }
+
+  private start(peer: SimPeer, random: SeededRandom): void {
+    if (!peer.alive) return;
+    const contact = { host: `10.${(peer.index >> 16) & 255}.${(peer.index >> 8) & 255}.${peer.index & 255}`, port: 7000 };
+    let engine: PeerEngine | undefined;
+    const transport = this.network.addNode(
+      peer.peerId,
+      contact,
+      { receive: (from, msg) => engine?.receive(from, msg), peerDisconnected: (id) => engine?.peerDisconnected(id) },
+      { uploadBps: this.opts.uploadBps?.(peer.index) },
+    );
+    engine = new PeerEngine({
+      self: { peerId: peer.peerId, contact, role: 'node' },
+      clock: this.clock,
+      random,
+      transport,
+      config: this.config,
+      events: this.opts.events?.(peer.peerId),
+      tracker: this.trackerContact,
+    });
+    peer.engine = engine;
+    engine.join(this.contentId, this.kind);
+  }
+
+  private scheduleTick(): void {
+    this.clock.schedule(this.tickMs, () => {
+      this.tracker.tick();
+      for (const p of this.peerList) if (p.alive && p.engine) p.engine.tick();
+      this.scheduleTick();
+    });
+  }
+}
