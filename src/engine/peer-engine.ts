@@ -119,12 +119,12 @@ export class PeerEngine {
   // ---- commands -------------------------------------------------------------------------------
 
   /** Activates a content and asks the tracker for it (TrackerJoin{allowRedirect:true} + Membership). */
-  join(contentId: string, kind: ContentKind): void {
+  join(contentId: string, kind: ContentKind, title = ''): void {
     if (typeof contentId !== 'string' || contentId === '' || this.contents.has(contentId)) return;
     this.contents.set(contentId, kind);
     this.partners.activate(contentId);
     this.scheduler.add(contentId);
-    this.trackerClient.start(contentId, kind);
+    this.trackerClient.start(contentId, kind, title);
   }
 
   /** Deactivates a content: PartnershipRemove to its partners, TrackerLeave to the tracker. */

@@ -26,6 +26,7 @@ export interface TrackerClientDeps {
 
 interface JoinState {
   kind: ContentKind;
+  title: string;
   phase: JoinPhase;
   /** allowRedirect of the outstanding tracker join. */
   allowRedirect: boolean;
@@ -61,10 +62,11 @@ export class TrackerClient {
   }
 
   /** Starts joining; without a tracker the content counts as joined at once. */
-  start(contentId: string, kind: ContentKind): void {
+  start(contentId: string, kind: ContentKind, title = ''): void {
     const now = this.deps.clock.now();
     const state: JoinState = {
       kind,
+      title,
       phase: 'joined',
       allowRedirect: true,
       deadline: now,
@@ -129,7 +131,7 @@ export class TrackerClient {
     const to: Destination = { peerId: deputy.peerId, contact: deputy.contact };
     this.deps.stats.redirectsFollowed++;
     this.deps.events?.redirected?.(contentId, deputy.peerId);
-    this.sendJoin(to, contentId, s.kind, false);
+    this.sendJoin(to, contentId, s.kind, false, s.title);
     return true;
   }
 
@@ -189,10 +191,10 @@ export class TrackerClient {
     s.deputy = undefined;
     s.deadline = now + this.deps.config.trackerRetryMs;
     s.lastTrackerAskAt = now;
-    this.sendJoin(to, contentId, s.kind, allowRedirect);
+    this.sendJoin(to, contentId, s.kind, allowRedirect, s.title);
   }
 
-  private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean): void {
+  private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean, title: string): void {
     const self = this.deps.self;
     this.deps.stats.trackerJoinsSent++;
     this.deps.send(to, {
@@ -201,6 +203,7 @@ export class TrackerClient {
       contentId,
       contact: { ...self.contact },
       kind,
+      title,
       allowRedirect,
       ticket: this.deps.ticketFor?.(contentId) ?? new Uint8Array(0),
     });

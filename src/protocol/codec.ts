@@ -175,6 +175,7 @@ export function writeFields(w: WireSink, msg: Message): void {
     case 'TrackerJoin':
       writeContact(w, 'TrackerJoin.contact', msg.contact);
       writeKind(w, 'TrackerJoin.kind', msg.kind);
+      w.str8('TrackerJoin.title', msg.title, L.maxStringBytes);
       w.bool('TrackerJoin.allowRedirect', msg.allowRedirect);
       w.bytes16('TrackerJoin.ticket', msg.ticket, L.maxTicketBytes);
       return;
@@ -330,6 +331,7 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         contentId,
         contact: readContact(r, 'TrackerJoin.contact'),
         kind: readKind(r, 'TrackerJoin.kind'),
+        title: r.str8('TrackerJoin.title', L.maxStringBytes),
         allowRedirect: r.bool('TrackerJoin.allowRedirect'),
         ticket: r.bytes16('TrackerJoin.ticket', L.maxTicketBytes, false),
       };

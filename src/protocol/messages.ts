@@ -140,6 +140,8 @@ export interface TrackerJoin extends Base {
   type: 'TrackerJoin';
   contact: Contact;
   kind: ContentKind;
+  /** Human title the joiner gives the content (a source naming its channel); '' when none. */
+  title: string;
   /** False when the joiner was already redirected (or its deputy failed): answer with members. */
   allowRedirect: boolean;
   /** Access ticket (IMS mode); empty when none. */

@@ -1,10 +1,10 @@
 // Live-chunk integrity: the source signs every chunk with its channel's Ed25519 key; nodes verify
 // before storing or forwarding (DESIGN §3). node:crypto only.
 //
-// Channel id: `live-` + hex of the first 20 bytes of SHA-256(raw 32-byte public key) — 45 ASCII
-// characters, well inside the wire's string limit. The id commits to the key, so a node that learns
-// the public key from the tracker/join path (or from anyone) checks it with channelIdMatchesKey()
-// before trusting it: no one can substitute a key for an existing channel.
+// Channel id: `live-` + hex of the raw 32-byte public key — 69 ASCII characters, inside the wire's
+// string limit. The id IS the key, so a node that knows a channel id can verify its chunks with no
+// further lookup, and no one can substitute a key for an existing channel. Human names (titles)
+// are mapped to ids by the tracker's catalogue (ContentsReq).
 //
 // Signed message (domain-separated, fixed layout, all integers big-endian):
 //   "superdist/live-chunk/v1\0" | u8 channelId length | channelId (UTF-8) | u64 seq | u64 timestampMs
@@ -15,13 +15,11 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
 export const CHANNEL_ID_PREFIX = 'live-';
-/** Bytes of SHA-256(public key) kept in a channel id (hex-encoded: 40 characters). */
-export const CHANNEL_ID_HASH_BYTES = 20;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 const DOMAIN = Buffer.from('superdist/live-chunk/v1\0', 'utf8');
 const MAX_CHANNEL_ID_BYTES = 255;
-const CHANNEL_ID_RE = new RegExp(`^${CHANNEL_ID_PREFIX}[0-9a-f]{${CHANNEL_ID_HASH_BYTES * 2}}$`);
+const CHANNEL_ID_RE = new RegExp(`^${CHANNEL_ID_PREFIX}[0-9a-f]{${ED25519_PUBLIC_KEY_BYTES * 2}}$`);
 
 export interface ChannelKeys {
   channelId: string;
@@ -74,8 +72,14 @@ export function importPublicKey(raw: Uint8Array): KeyObject {
 }
 
 export function channelIdFromPublicKey(raw: Uint8Array): string {
-  const digest = createHash('sha256').update(raw).digest();
-  return CHANNEL_ID_PREFIX + digest.subarray(0, CHANNEL_ID_HASH_BYTES).toString('hex');
+  if (raw.length !== ED25519_PUBLIC_KEY_BYTES) throw new RangeError(`Ed25519 public key must be ${ED25519_PUBLIC_KEY_BYTES} bytes`);
+  return CHANNEL_ID_PREFIX + Buffer.from(raw).toString('hex');
+}
+
+/** The raw public key a live channel id carries, or undefined when the id is not a live channel id. */
+export function publicKeyFromChannelId(channelId: string): Buffer | undefined {
+  if (!isLiveChannelId(channelId)) return undefined;
+  return Buffer.from(channelId.slice(CHANNEL_ID_PREFIX.length), 'hex');
 }
 
 /** The id has the live-channel form (does not say which key). */

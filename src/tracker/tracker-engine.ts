@@ -192,7 +192,7 @@ export class TrackerEngine {
     const now = this.deps.clock.now();
     if (this.admit) this.admitted.set(from.peerId, now);
     // Unknown content: create it (the first joiner of a live channel is its source).
-    const { created } = this.registry.ensureContent(contentId, join.kind);
+    const { created } = this.registry.ensureContent(contentId, join.kind, join.title || contentId);
     if (created || !this.peer.isActive(contentId)) this.peer.join(contentId, join.kind);
 
     const cfg = this.deps.config;

@@ -118,6 +118,7 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
     ...base,
     contact: arbContact,
     kind: arbContentKind,
+    title: arbShortString,
     allowRedirect: fc.boolean(),
     ticket: fc.oneof(fc.uint8Array({ maxLength: 256 }), fc.uint8Array({ minLength: L.maxTicketBytes, maxLength: L.maxTicketBytes })),
   }),

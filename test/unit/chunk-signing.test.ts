@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   channelIdFromPublicKey,
   channelIdMatchesKey,
+  publicKeyFromChannelId,
   channelKeysFromPkcs8,
   chunkSigningMessage,
   exportPrivateKey,
@@ -20,9 +21,11 @@ const ts = 1_763_000_000_123;
 const sig = signChunk(keys.privateKey, keys.channelId, seq, ts, data);
 
 describe('chunk signing', () => {
-  it('derives a live-<40 hex> channel id from the public key', () => {
+  it('derives a live-<64 hex> channel id that carries the public key', () => {
     expect(keys.publicKey).toHaveLength(32);
-    expect(keys.channelId).toMatch(/^live-[0-9a-f]{40}$/);
+    expect(keys.channelId).toMatch(/^live-[0-9a-f]{64}$/);
+    expect(publicKeyFromChannelId(keys.channelId)).toEqual(keys.publicKey);
+    expect(publicKeyFromChannelId('live-zz')).toBeUndefined();
     expect(isLiveChannelId(keys.channelId)).toBe(true);
     expect(channelIdFromPublicKey(keys.publicKey)).toBe(keys.channelId);
     expect(channelIdMatchesKey(keys.channelId, keys.publicKey)).toBe(true);

@@ -26,7 +26,7 @@ function tracker(cfg: Partial<EngineConfig> = {}, admit?: AdmitFn) {
 }
 
 function join(peerId: string, allowRedirect = true, contentId = 'c1'): TrackerJoin {
-  return { type: 'TrackerJoin', peerId, contentId, contact: contactOf(peerId), kind: 'live', allowRedirect, ticket: new Uint8Array(0) };
+  return { type: 'TrackerJoin', peerId, contentId, contact: contactOf(peerId), kind: 'live', title: '', allowRedirect, ticket: new Uint8Array(0) };
 }
 
 /** A peer joins the tracker the way PeerEngine does: TrackerJoin, then its Membership. */
