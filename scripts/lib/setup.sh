@@ -6,13 +6,36 @@ SUPERDIST_APT_PACKAGES=(
   "ip:iproute2"
   "mpv:mpv"
   "ffmpeg:ffmpeg"
+  "kamailio:kamailio"
+  "systemd-analyze:systemd"
+  "systemd-notify:systemd"
+  "python3:python3"
 )
 
+# What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,
+# partitions without loop devices).
+SUPERDIST_IMAGE_APT_PACKAGES=(
+  "mmdebstrap:mmdebstrap"
+  "arch-test:arch-test"
+  "qemu-aarch64-static:qemu-user-static"
+  "sfdisk:fdisk"
+  "mkfs.vfat:dosfstools"
+  "fsck.vfat:dosfstools"
+  "mcopy:mtools"
+  "mke2fs:e2fsprogs"
+  "debugfs:e2fsprogs"
+  "unshare:util-linux"
+  "python3:python3"
+  "systemd-analyze:systemd"
+)
+
+# Usage: superdist_install_apt [BINARY:PACKAGE...] (default: SUPERDIST_APT_PACKAGES)
 superdist_install_apt() {
   local missing=() entry bin pkg
-  for entry in "${SUPERDIST_APT_PACKAGES[@]}"; do
+  [ $# -gt 0 ] || set -- "${SUPERDIST_APT_PACKAGES[@]}"
+  for entry in "$@"; do
     bin=${entry%%:*}; pkg=${entry#*:}
-    command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
+    command -v "$bin" >/dev/null 2>&1 || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then

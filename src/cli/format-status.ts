@@ -1,5 +1,6 @@
 // Human-readable rendering of the status model for `superdist status` without --json.
 import type { Status } from '../control/status.js';
+import { formatImsStatusLine } from '../ims/ims-service.js';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -16,9 +17,30 @@ export function formatStatus(s: Status): string {
   out.push(`superdist ${s.node.version}  ${s.node.role}  id ${s.node.id}${s.node.name ? `  (${s.node.name})` : ''}`);
   out.push(`listening ${s.node.contact}  tracker ${s.node.tracker || '-'}  up ${s.node.uptimeS}s  members ${s.members}`);
   out.push(`memory: rss ${mib(s.memory.rssBytes)}, buffers ${mib(s.memory.bufferBytes)} of ${mib(s.memory.budgetBytes)} budget (RAM ${mib(s.memory.totalRamBytes)})`);
+  if (s.ims) out.push(formatImsStatusLine(s.ims));
   out.push('');
   if (s.contents.length === 0) out.push('no active contents');
-  else out.push(table(['content', 'kind', 'partners'], s.contents.map((c) => [c.id, c.kind, String(c.partners)])));
+  else {
+    const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
+    const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${Math.round(v)} ms`);
+    const short = (id: string) => (id.length > 24 ? `${id.slice(0, 21)}...` : id);
+    out.push(
+      table(
+        ['content', 'name', 'kind', 'role', 'partners', 'continuity', 'lag', 'in', 'out'],
+        s.contents.map((c) => [
+          short(c.id),
+          c.source?.channel ?? c.watching?.name ?? '',
+          c.kind,
+          c.role ?? '',
+          String(c.partners),
+          pct(c.continuityIndex),
+          ms(c.lagMs),
+          c.bytesIn === undefined ? '-' : mib(c.bytesIn),
+          c.bytesOut === undefined ? '-' : mib(c.bytesOut),
+        ]),
+      ),
+    );
+  }
   if (s.tracker) {
     out.push('');
     out.push(`tracker: ${s.tracker.redirects} redirects`);

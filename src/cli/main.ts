@@ -4,6 +4,9 @@ import { VERSION } from '../version.js';
 import { EXIT_USAGE } from './common.js';
 import { peersCommand, statusCommand } from './control-commands.js';
 import { nodeCommand, trackerCommand } from './service-commands.js';
+import { imsCommand } from './ims-command.js';
+import { playCommand, publishCommand, stopCommand } from './live-commands.js';
+import { daemonCommand, logsCommand } from './daemon-command.js';
 
 const program = new Command('superdist')
   .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
@@ -11,9 +14,11 @@ const program = new Command('superdist')
   .exitOverride()
   .showHelpAfterError();
 
-for (const cmd of [trackerCommand(), nodeCommand(), statusCommand(), peersCommand()]) {
+for (const cmd of [trackerCommand(), nodeCommand(), publishCommand(), statusCommand(), peersCommand(), playCommand(), stopCommand(), daemonCommand(), logsCommand()]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError());
 }
+
+program.addCommand(imsCommand().exitOverride().showHelpAfterError());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -3,7 +3,8 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
 import { startService } from '../node.js';
 import { VERSION } from '../version.js';
-import { EXIT_FAILURE, EXIT_OK } from './common.js';
+import { ImsConfigError } from '../ims/ims-credentials.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './common.js';
 
 export async function runService(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logLevel, { role: cfg.node.role });
@@ -20,7 +21,7 @@ export async function runService(cfg: Config): Promise<void> {
           : e.message;
     log.fatal({ err }, why);
     process.stderr.write(`superdist: cannot start: ${why}\n`);
-    process.exit(EXIT_FAILURE);
+    process.exit(err instanceof ImsConfigError ? EXIT_USAGE : EXIT_FAILURE);
   }
   const running = service;
   let stopping = false;

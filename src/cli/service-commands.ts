@@ -13,6 +13,9 @@ interface ServiceFlags extends GlobalOptions {
   tracker?: string;
   join?: string[];
   role?: string;
+  watch?: string;
+  player?: string;
+  record?: string;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -34,6 +37,9 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     tracker: o.tracker,
     join: o.join && o.join.length ? o.join : undefined,
     node: { id: o.id, name: o.name, role },
+    watch: o.watch,
+    record: o.record,
+    player: o.player ? { kind: o.player } : undefined,
   };
 }
 
@@ -51,6 +57,9 @@ export function nodeCommand(): Command {
     .option('--tracker <host:port>', 'tracker to join through')
     .option('--join <contentId>', 'content to join at start (repeatable)', collect, [])
     .option('--role <role>', 'node | main | local')
+    .option('--watch <channel>', 'channel to play at start (name or live id)')
+    .option('--player <kind>', 'mpv (default) or none')
+    .option('--record <file>', 'write exactly the bytes the player receives to FILE')
     .action(async (o: ServiceFlags) => {
       const cfg = configOrExit(o, flagsOf(o, o.role));
       if (cfg.node.role === 'tracker') {

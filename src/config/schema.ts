@@ -2,8 +2,10 @@
 // are generated from the engines' own default objects, so every tunable is overridable by name.
 import { z } from 'zod';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/engine-config.js';
+import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../engine/live-config.js';
 import { DEFAULT_NET_LIMITS, type NetLimits } from '../net/connection-manager.js';
 import { parseHostPort } from './address.js';
+import { imsConfigSchema } from '../ims/ims-config.js';
 
 export const ROLES = ['node', 'tracker', 'main', 'local'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -77,13 +79,55 @@ export const configSchema = z
       EngineConfig,
       Partial<EngineConfig> | undefined
     >,
+    /** IMS access (src/ims/ims-config.ts). */
+    ims: imsConfigSchema,
     net: tunables(DEFAULT_NET_LIMITS as unknown as Record<string, number>) as unknown as z.ZodType<
       NetLimits,
       Partial<NetLimits> | undefined
     >,
+    /** Live data plane: chunk duration, prebuffer, scheduler timers, upload slots. */
+    live: tunables(DEFAULT_LIVE_CONFIG as unknown as Record<string, number>) as unknown as z.ZodType<
+      LiveConfig,
+      Partial<LiveConfig> | undefined
+    >,
+    /** Channel to watch at start (name or live id); '' = none. */
+    watch: z.string().max(255).default(''),
+    /** Write exactly the bytes the player receives to this file; '' = no recording. */
+    record: z.string().default(''),
+    player: z
+      .object({
+        /** `mpv` plays on the TV; `none` relays and records only. */
+        kind: z.enum(['mpv', 'none']).default('mpv'),
+        binary: z.string().min(1).default('mpv'),
+        /** `auto`: a window/KMS output when a display exists, headless otherwise. */
+        output: z.enum(['auto', 'window', 'headless']).default('auto'),
+        /** The player's buffer: the token bucket never runs further ahead than this (ms). */
+        bufferMs: z.number().int().min(500).max(60_000).default(4000),
+        extraArgs: z.array(z.string()).default([]),
+        /** mpv's JSON IPC socket; '' = a private temporary one. */
+        ipcSocket: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    /** Local HTTP the player reads from (127.0.0.1 only). */
+    streamListen: hostPort('streamListen').default('127.0.0.1:0'),
+    /** Source role: publish a live channel. */
+    source: z
+      .object({
+        /** Channel name (its key lives in stateDir/channels/NAME.key); '' = not a source. */
+        channel: z.string().regex(/^([0-9A-Za-z._-]{1,64})?$/, 'expected 1-64 letters, digits, . _ -').default(''),
+        /** MPEG-TS input: a file, - for stdin, or udp://HOST:PORT. */
+        input: z.string().default(''),
+        loop: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.source.channel && !c.source.input) {
+      ctx.addIssue({ code: 'custom', path: ['source', 'input'], message: 'a source channel needs an input (file, - or udp://HOST:PORT)' });
+    }
     if (c.engine.minPartners > c.engine.maxPartners) {
       ctx.addIssue({
         code: 'custom',

@@ -1,10 +1,12 @@
 // The status model shown by `superdist status` (table or --json) and the control API.
+import type { ImsStatus } from '../ims/ims-service.js';
 import type { MemoryPlan } from '../platform/memory.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
 import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
 import type { ConnectionManager } from '../net/connection-manager.js';
+import type { LiveContentStatus, LiveNode } from '../live-node.js';
 
-export interface ContentStatus {
+export interface ContentStatus extends LiveContentStatus {
   id: string;
   kind: string;
   partners: number;
@@ -19,6 +21,7 @@ export interface Status {
   net: Record<string, number>;
   engine: Record<string, number>;
   tracker?: TrackerStats;
+  ims?: ImsStatus;
 }
 
 export interface StatusSources {
@@ -31,6 +34,7 @@ export interface StatusSources {
   memory: MemoryPlan;
   engine: PeerEngine | TrackerEngine;
   net: ConnectionManager;
+  live?: LiveNode;
 }
 
 export function buildStatus(s: StatusSources): Status {
@@ -45,9 +49,15 @@ export function buildStatus(s: StatusSources): Status {
       tracker: s.tracker,
       uptimeS: Math.round((Date.now() - s.startedAt) / 1000),
     },
-    contents: snap.contents.map((c) => ({ id: c.id, kind: c.kind, partners: c.partners.length, partnerIds: [...c.partners] })),
+    contents: snap.contents.map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      partners: c.partners.length,
+      partnerIds: [...c.partners],
+      ...s.live?.contentStatus(c.id),
+    })),
     members: snap.members,
-    memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: 0, rssBytes: process.memoryUsage.rss() },
+    memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: s.live?.bufferBytes() ?? 0, rssBytes: process.memoryUsage.rss() },
     net: { ...s.net.stats() },
     engine: { ...snap.stats },
   };

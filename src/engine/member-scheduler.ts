@@ -32,6 +32,8 @@ export interface MemberSchedulerDeps {
   reaskTracker: (contentId: string) => boolean;
   /** Peers whose connection is kept even without partnership (the tracker). */
   keepConnection?: (peerId: string) => boolean;
+  /** Peers not to partner with in a content for now (blacklisted by the data plane). */
+  isBlocked?: (contentId: string, peerId: string, now: number) => boolean;
 }
 
 interface ScheduleState {
@@ -121,7 +123,8 @@ export class MemberScheduler {
           m.partnerCount < max &&
           !partners.isPartner(contentId, m.peerId) &&
           !partners.isPending(contentId, m.peerId) &&
-          !partners.inBackoff(contentId, m.peerId, now),
+          !partners.inBackoff(contentId, m.peerId, now) &&
+          !this.deps.isBlocked?.(contentId, m.peerId, now),
       );
     return sortByWithRandomTies(this.deps.random, pool, (m) => m.partnerCount);
   }

@@ -18,7 +18,12 @@ export interface PartnershipHandlerDeps {
   partners: PartnerCache;
   scheduler: MemberScheduler;
   send: (to: Destination, msg: Message) => boolean;
+  /** Peers not to partner with in a content for now (blacklisted by the data plane). */
+  isBlocked?: (contentId: string, peerId: string, now: number) => boolean;
 }
+
+/** Refusal reason for a peer we blocked. */
+export const BLOCKED_REASON = 'blocked';
 
 export class PartnershipHandler {
   constructor(private readonly deps: PartnershipHandlerDeps) {}
@@ -26,7 +31,8 @@ export class PartnershipHandler {
   onRequest(from: PeerAddress, msg: MessageOf<'PartnershipReq'>): void {
     const { partners, stats } = this.deps;
     const contentId = msg.contentId;
-    const decision = partners.decide(contentId, from.peerId);
+    const blocked = this.deps.isBlocked?.(contentId, from.peerId, this.deps.clock.now()) ?? false;
+    const decision = blocked ? { accepted: false as const, reason: BLOCKED_REASON } : partners.decide(contentId, from.peerId);
     if (decision.accepted) {
       stats.partnershipAccepted++;
       partners.add(contentId, from.peerId, from.contact, this.deps.clock.now());
@@ -50,7 +56,7 @@ export class PartnershipHandler {
     partners.takePending(contentId, from.peerId);
     if (msg.accepted === true) {
       if (partners.isPartner(contentId, from.peerId)) return;
-      if (!partners.hasRoom(contentId)) {
+      if (!partners.hasRoom(contentId) || this.deps.isBlocked?.(contentId, from.peerId, now)) {
         // Inactive content, or full meanwhile (crossing requests): undo the other side's partnership.
         if (!partners.isActive(contentId)) stats.ignoredInactive++;
         this.deps.send(from, { type: 'PartnershipRemove', peerId: this.deps.selfId, contentId });

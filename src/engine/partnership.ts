@@ -39,6 +39,12 @@ export interface PartnerCacheOptions {
 
 export class PartnerCache {
   private readonly byContent = new Map<string, ContentPartners>();
+  private changes = 0;
+
+  /** Increases whenever a partner is added or removed (anywhere): cheap change detection. */
+  get version(): number {
+    return this.changes;
+  }
 
   constructor(private readonly opts: PartnerCacheOptions) {}
 
@@ -113,6 +119,7 @@ export class PartnerCache {
       return true;
     }
     c.partners.set(peerId, { peerId, contact: { ...contact }, since: now, lastHeardAt: now });
+    this.changes++;
     this.opts.events?.partnerAdded?.(contentId, peerId);
     return true;
   }
@@ -120,6 +127,7 @@ export class PartnerCache {
   remove(contentId: string, peerId: string, reason: string): boolean {
     const c = this.byContent.get(contentId);
     if (!c || !c.partners.delete(peerId)) return false;
+    this.changes++;
     this.opts.events?.partnerRemoved?.(contentId, peerId, reason);
     return true;
   }

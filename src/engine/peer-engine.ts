@@ -16,6 +16,7 @@ import { TrackerClient } from './tracker-client.js';
 import { Announcer } from './announcer.js';
 import { PartnershipHandler } from './partnership-handler.js';
 import { sample } from './random-util.js';
+import { PeerBlocklist } from './peer-blocklist.js';
 
 /** Messages of the data plane, handed to the content's data scheduler (live/download feature). */
 export type ContentMessage = BufferMapInfo | DataChunkReq | DataChunkResp | DataChunkReject;
@@ -51,6 +52,7 @@ export class PeerEngine {
   private readonly announcer: Announcer;
   private readonly partnerships: PartnershipHandler;
   private readonly contents = new Map<string, ContentKind>();
+  private readonly blocklist = new PeerBlocklist();
   private contentHandler: ContentMessageHandler | undefined;
   private nextExpiryScanAt = -Infinity;
 
@@ -66,6 +68,8 @@ export class PeerEngine {
       stats: this.stats,
     });
     this.partners = new PartnerCache({ maxPartners: config.maxPartners, events });
+    const isBlocked = (contentId: string, peerId: string, now: number): boolean =>
+      this.blocklist.isBlocked(contentId, peerId, now);
     const send = (to: Destination, msg: Message): boolean => this.send(to, msg);
     this.announcer = new Announcer({
       self,
@@ -103,6 +107,7 @@ export class PeerEngine {
       send,
       reaskTracker: (contentId) => this.trackerClient.reask(contentId),
       keepConnection: (peerId) => peerId === this.trackerClient.trackerPeerId,
+      isBlocked,
     });
     this.partnerships = new PartnershipHandler({
       selfId: self.peerId,
@@ -113,6 +118,7 @@ export class PeerEngine {
       partners: this.partners,
       scheduler: this.scheduler,
       send,
+      isBlocked,
     });
   }
 
@@ -138,6 +144,25 @@ export class PeerEngine {
     this.scheduler.delete(contentId);
     this.trackerClient.stop(contentId);
     this.contents.delete(contentId);
+    this.blocklist.prune(this.deps.clock.now(), contentId);
+  }
+
+  /** Data plane: ends a partnership (bad chunk, useless partner), blocking the peer here for blockMs. */
+  dropPartner(contentId: string, peerId: string, reason: string, blockMs = 0): void {
+    try {
+      if (!this.contents.has(contentId)) return;
+      const now = this.deps.clock.now();
+      if (blockMs > 0) this.blocklist.block(contentId, peerId, now + blockMs);
+      this.partners.takePending(contentId, peerId);
+      this.scheduler.removePartner(contentId, peerId, reason, true);
+    } catch (err) {
+      this.warn('handler-error', `dropPartner failed: ${String(err)}`, peerId, contentId);
+    }
+  }
+
+  /** Whether a peer is blocked from partnership in a content (see dropPartner). */
+  isBlocked(contentId: string, peerId: string): boolean {
+    return this.blocklist.isBlocked(contentId, peerId, this.deps.clock.now());
   }
 
   /** One message from a connection whose Hello said `from`. Never throws. */
@@ -184,6 +209,7 @@ export class PeerEngine {
       if (now >= this.nextExpiryScanAt) {
         this.nextExpiryScanAt = now + EXPIRY_SCAN_MIN_GAP_MS;
         this.members.expire(now);
+        if (this.blocklist.size > 0) this.blocklist.prune(now);
       }
       this.announcer.tick(now);
       this.scheduler.tick(now);
@@ -212,6 +238,15 @@ export class PeerEngine {
 
   isActive(contentId: string): boolean {
     return this.contents.has(contentId);
+  }
+
+  /** Increases whenever any partnership starts or ends (lets the data plane skip unchanged lists). */
+  get partnersVersion(): number {
+    return this.partners.version;
+  }
+
+  isPartner(contentId: string, peerId: string): boolean {
+    return this.partners.isPartner(contentId, peerId);
   }
 
   partnersOf(contentId: string): PeerAddress[] {

@@ -11,6 +11,8 @@ import { TrackerEngine } from '../tracker/tracker-engine.js';
 import { SeededRandom } from './seeded-random.js';
 import { SimNetwork, type SimNetworkConfig } from './sim-network.js';
 import { VirtualClock } from './virtual-clock.js';
+import { SimLivePlane, type SimLiveOptions } from './sim-live.js';
+import type { LiveChannels } from '../engine/live-channels.js';
 
 export interface SimulatorOptions {
   seed: number;
@@ -30,6 +32,8 @@ export interface SimulatorOptions {
   uploadBps?: (index: number) => number;
   /** Events for every peer (the simulator passes the peer id first). */
   events?: (peerId: string) => EngineEvents | undefined;
+  /** Live data plane: a source producing chunks and a LiveChannels viewer on every peer. */
+  live?: SimLiveOptions;
 }
 
 export interface SimPeer {
@@ -39,6 +43,8 @@ export interface SimPeer {
   /** Created at joinAt. */
   engine: PeerEngine | undefined;
   alive: boolean;
+  /** The peer's live data plane (live simulations only). */
+  live?: LiveChannels;
 }
 
 export const SIM_TRACKER_ID = 'tracker';
@@ -51,6 +57,8 @@ export class Simulator {
   readonly contentId: string;
   readonly kind: ContentKind;
   readonly config: EngineConfig;
+  /** The live data plane (source + viewers), when enabled. */
+  readonly live: SimLivePlane | undefined;
   private readonly tickMs: number;
   private readonly peerList: SimPeer[] = [];
   private readonly byId = new Map<string, SimPeer>();
@@ -81,6 +89,19 @@ export class Simulator {
       events: opts.events?.(SIM_TRACKER_ID),
     });
     this.tracker = tracker;
+    this.live = opts.live
+      ? new SimLivePlane(
+          {
+            clock: this.clock,
+            network: this.network,
+            random: this.random.fork(),
+            engineConfig: this.config,
+            trackerContact: this.trackerContact,
+            contentId: this.contentId,
+          },
+          opts.live,
+        )
+      : undefined;
 
     const arrivals: number[] = [];
     for (let i = 0; i < opts.nodes; i++) arrivals.push(Math.round(this.random.next() * opts.arrivalWindowMs));
@@ -182,12 +203,14 @@ export class Simulator {
     if (!peer.alive) return;
     const contact = { host: `10.${(peer.index >> 16) & 255}.${(peer.index >> 8) & 255}.${peer.index & 255}`, port: 7000 };
     let engine: PeerEngine | undefined;
-    const transport = this.network.addNode(
+    const uploadBps = this.opts.uploadBps?.(peer.index);
+    const link = this.network.addNode(
       peer.peerId,
       contact,
       { receive: (from, msg) => engine?.receive(from, msg), peerDisconnected: (id) => engine?.peerDisconnected(id) },
-      { uploadBps: this.opts.uploadBps?.(peer.index) },
+      { uploadBps },
     );
+    const transport = this.live ? this.live.transportFor(peer.index, link) : link;
     engine = new PeerEngine({
       self: { peerId: peer.peerId, contact, role: 'node' },
       clock: this.clock,
@@ -198,13 +221,20 @@ export class Simulator {
       tracker: this.trackerContact,
     });
     peer.engine = engine;
+    if (this.live) peer.live = this.live.attachViewer(engine, uploadBps ?? this.network.config.defaultUploadBps);
     engine.join(this.contentId, this.kind);
+    peer.live?.startViewer(this.contentId);
   }
 
   private scheduleTick(): void {
     this.clock.schedule(this.tickMs, () => {
       this.tracker.tick();
-      for (const p of this.peerList) if (p.alive && p.engine) p.engine.tick();
+      this.live?.tickSource();
+      for (const p of this.peerList) {
+        if (!p.alive || !p.engine) continue;
+        p.engine.tick();
+        p.live?.tick();
+      }
       this.scheduleTick();
     });
   }

@@ -36,7 +36,12 @@ export class TrackerRegistry {
   /** Makes a content known (no-op when it is); returns it and whether it was created. */
   ensureContent(contentId: string, kind: ContentKind, title = contentId): { content: RegistryContent; created: boolean } {
     const existing = this.byContent.get(contentId);
-    if (existing) return { content: existing, created: false };
+    if (existing) {
+      // A title given later (a source's join after its Membership made the content known) wins
+      // over the default title, which is the id.
+      if (title !== contentId && existing.info.title === contentId) existing.info = { ...existing.info, title };
+      return { content: existing, created: false };
+    }
     const content: RegistryContent = {
       info: { contentId, kind, title, sizeBytes: 0 },
       members: new Set(),

@@ -1,0 +1,82 @@
+// Live-channel commands: publishing a channel, and switching what a running box plays.
+import { Command } from 'commander';
+import { controlCall } from '../control/control-client.js';
+import { configOrExit, fail, withConfigOptions, type GlobalOptions } from './common.js';
+import { runService } from './run-service.js';
+
+const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? '/run/superdist/control.sock';
+
+interface PublishFlags extends GlobalOptions {
+  tracker?: string;
+  channel?: string;
+  input?: string;
+  loop?: boolean;
+  chunkMs?: string;
+  listen?: string;
+  advertise?: string;
+  control?: string;
+  stateDir?: string;
+  id?: string;
+}
+
+export function publishCommand(): Command {
+  const publish = new Command('publish').description('publish content into the swarm');
+  publish.addCommand(
+    withConfigOptions(new Command('live').exitOverride())
+      .description('publish a live MPEG-TS channel: time-fixed signed chunks, served as a peer')
+      .requiredOption('--channel <name>', 'channel name (its key is kept in the state directory, so its id is stable)')
+      .requiredOption('--input <file|-|udp://host:port>', 'MPEG-TS input: a file (paced at real time from its PCR), - for stdin, or UDP')
+      .option('--tracker <host:port>', 'tracker to announce the channel to')
+      .option('--loop', 'loop a file input forever')
+      .option('--chunk-ms <ms>', 'media time per chunk')
+      .option('--listen <host:port>', 'peer protocol address (TCP)')
+      .option('--advertise <host>', 'address announced to other peers')
+      .option('--control <path>', 'control API unix socket')
+      .option('--state-dir <dir>', 'persistent state directory')
+      .option('--id <peerId>', 'fixed peer id')
+      .action(async (o: PublishFlags) => {
+        const chunkMs = o.chunkMs === undefined ? undefined : Number(o.chunkMs);
+        const cfg = configOrExit(o, {
+          tracker: o.tracker,
+          listen: o.listen,
+          advertise: o.advertise,
+          control: o.control,
+          stateDir: o.stateDir,
+          node: { id: o.id },
+          live: { chunkMs },
+          source: { channel: o.channel, input: o.input, loop: o.loop ? true : undefined },
+        });
+        await runService(cfg);
+      }),
+  );
+  return publish;
+}
+
+async function call(control: string, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  try {
+    return await controlCall(control, method, params, 15_000);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
+export function playCommand(): Command {
+  return new Command('play')
+    .description('switch the TV of a running box to a channel (name or live id)')
+    .argument('<channel>', 'channel name as the tracker lists it, or its live id')
+    .option('--control <path>', 'control API unix socket', DEFAULT_CONTROL)
+    .action(async (channel: string, o: { control: string }) => {
+      const r = (await call(o.control, 'play', { channel })) as { playing: { contentId: string; name: string } };
+      process.stdout.write(`playing ${r.playing.name} (${r.playing.contentId})\n`);
+    });
+}
+
+export function stopCommand(): Command {
+  return new Command('stop')
+    .description('stop what the TV of a running box shows')
+    .option('--control <path>', 'control API unix socket', DEFAULT_CONTROL)
+    .action(async (o: { control: string }) => {
+      const r = (await call(o.control, 'stop')) as { stopped: string | null };
+      process.stdout.write(r.stopped ? `stopped ${r.stopped}\n` : 'nothing was playing\n');
+    });
+}

@@ -1,0 +1,108 @@
+// Tunables of the live data plane (buffers, buffer maps, data scheduler, serving). A plain object of
+// non-negative whole numbers: the app config maps each field as a `live.*` tunable. Every field
+// carries its unit in its name (Ms, Bps, Bytes, Pct, Chunks) or is a count.
+
+export interface LiveConfig {
+  /** Media duration of one live chunk (the source's chunker cuts at this). */
+  chunkMs: number;
+  /** Media held before playback starts; also how far behind the live edge a viewer joins. */
+  prebufferMs: number;
+  /** Own BufferMapInfo goes to every partner at least this often (and at once to new partners). */
+  bufferMapPeriodMs: number;
+  /** A changed buffer map goes to partners at once, but not more often than this. */
+  bufferMapMinGapMs: number;
+  /** An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long. */
+  requestTimeoutMs: number;
+  /** Most outstanding DataChunkReqs to one partner. */
+  maxInFlightPerPartner: number;
+  /** Most requests of one partner queued or in service here; more are refused ('busy'). */
+  uploadSlotsPerPartner: number;
+  /** A missing chunk whose deadline is closer than this is urgent: it may be requested twice. */
+  urgentMs: number;
+  /** Largest window (chunks) of one content's buffer, whatever the budget. */
+  windowChunksMax: number;
+  /** Smallest window (chunks) of one content's buffer (the byte cap still holds). */
+  windowChunksMin: number;
+  /** Stream rate assumed when sizing the window from the byte cap. */
+  nominalStreamBps: number;
+  /** A DataChunkResp carrying more data than this is a bad chunk. */
+  maxChunkBytes: number;
+  /** Pace of our chunk uploads (the box's uplink share for serving); 0 = unpaced. */
+  uploadBps: number;
+  /** Paced: a request that would wait longer than this in our upload queue is refused ('busy'). */
+  maxServeQueueMs: number;
+  /** Unpaced: a served request holds its partner's upload slot this long. */
+  unpacedSlotMs: number;
+  /** 1: serve queued requests newest chunk first; 0: round-robin in arrival order. */
+  serveNewestFirst: number;
+  /** Deadlines are compared in buckets of this size, so rarity decides within a bucket. */
+  deadlineBucketMs: number;
+  /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
+  estimateWeightPct: number;
+  /** Throughput assumed for a partner before its first response. */
+  initialThroughputBps: number;
+  /** Round-trip time assumed for a partner before its first answer. */
+  initialRttMs: number;
+  /** After a 'busy' refusal the partner is asked nothing for this long. */
+  busyBackoffMs: number;
+  /** A partner that sent a bad chunk is dropped and not partnered again for this long. */
+  blacklistMs: number;
+  /** A partner with no chunk exchange either way for this long is replaced (0 = never). */
+  uselessPartnerMs: number;
+  /** Source: each new chunk is first advertised to this many partners (0 = to all at once). */
+  sourceFirstCopies: number;
+  /** Source: a chunk this old is advertised to every partner. */
+  sourceRevealMs: number;
+  /** Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge. */
+  joinStallMs: number;
+}
+
+export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
+  chunkMs: 1000,
+  prebufferMs: 3000,
+  bufferMapPeriodMs: 500,
+  bufferMapMinGapMs: 200,
+  requestTimeoutMs: 3000,
+  maxInFlightPerPartner: 4,
+  uploadSlotsPerPartner: 4,
+  urgentMs: 3000,
+  windowChunksMax: 120,
+  windowChunksMin: 8,
+  nominalStreamBps: 2_000_000,
+  maxChunkBytes: 4 * 1024 * 1024,
+  uploadBps: 0,
+  maxServeQueueMs: 500,
+  unpacedSlotMs: 1000,
+  serveNewestFirst: 1,
+  deadlineBucketMs: 10_000,
+  estimateWeightPct: 25,
+  initialThroughputBps: 2_000_000,
+  initialRttMs: 200,
+  busyBackoffMs: 150,
+  blacklistMs: 300_000,
+  uselessPartnerMs: 30_000,
+  sourceFirstCopies: 2,
+  sourceRevealMs: 1000,
+  joinStallMs: 3000,
+});
+
+/** Returns the problems of a live config (empty when usable); each names the offending field. */
+export function liveConfigProblems(c: LiveConfig): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(c)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
+    }
+  }
+  if (c.chunkMs <= 0) problems.push('chunkMs must be > 0');
+  if (c.bufferMapPeriodMs <= 0) problems.push('bufferMapPeriodMs must be > 0');
+  if (c.requestTimeoutMs <= 0) problems.push('requestTimeoutMs must be > 0');
+  if (c.maxInFlightPerPartner < 1) problems.push('maxInFlightPerPartner must be at least 1');
+  if (c.uploadSlotsPerPartner < 1) problems.push('uploadSlotsPerPartner must be at least 1');
+  if (c.windowChunksMin < 2) problems.push('windowChunksMin must be at least 2');
+  if (c.windowChunksMax < c.windowChunksMin) problems.push('windowChunksMax must be >= windowChunksMin');
+  if (c.maxChunkBytes < 1) problems.push('maxChunkBytes must be at least 1');
+  if (c.estimateWeightPct < 1 || c.estimateWeightPct > 100) problems.push('estimateWeightPct must be in [1, 100]');
+  if (c.initialThroughputBps <= 0) problems.push('initialThroughputBps must be > 0');
+  return problems;
+}

@@ -1,0 +1,206 @@
+// One live content on this node, source or viewer: the shared core (buffer, partners, counters,
+// counting send), the serving side (LiveServer) and, for a viewer, the fetching side (LiveFetcher).
+// Keeps the data plane's partner view in step with the engine each tick and routes messages.
+import type { BufferMapInfo, Message } from '../protocol/messages.js';
+import { BufferMap, RemoteBufferMap } from './buffer-map.js';
+import type { ContentMessage } from './peer-engine.js';
+import { rebuildBuffer, type BufferShare } from './buffer-budget.js';
+import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
+import type { LiveConfig } from './live-config.js';
+import { isChunkMessage, messageBytes, type LiveCore, type LiveEnginePort } from './live-core.js';
+import { LiveFetcher } from './live-fetcher.js';
+import { LivePartners } from './live-partners.js';
+import type { ChunkVerifier, LiveEvents } from './live-ports.js';
+import { LiveServer } from './live-server.js';
+import { LiveCounters, type LiveStats } from './live-stats.js';
+import type { Picker } from './picker.js';
+import type { Clock, PeerAddress, Random } from './ports.js';
+
+export type LiveRole = 'source' | 'viewer';
+
+export interface LiveContentOptions {
+  contentId: string;
+  role: LiveRole;
+  engine: LiveEnginePort;
+  clock: Clock;
+  random: Random;
+  config: LiveConfig;
+  verifier: ChunkVerifier;
+  events: LiveEvents | undefined;
+  share: BufferShare;
+  picker: Picker;
+}
+
+export class LiveContent {
+  readonly role: LiveRole;
+  private readonly core: LiveCore;
+  private readonly server: LiveServer;
+  private readonly fetcher: LiveFetcher | undefined;
+  private partnersSeen: number | undefined;
+
+  constructor(o: LiveContentOptions) {
+    this.role = o.role;
+    const counters = new LiveCounters();
+    const engine = o.engine;
+    const core: LiveCore = {
+      contentId: o.contentId,
+      selfId: engine.peerId,
+      config: o.config,
+      clock: o.clock,
+      random: o.random,
+      counters,
+      partners: new LivePartners(),
+      maps: new RemoteBufferMap(),
+      engine,
+      events: o.events,
+      buffer: rebuildBuffer(undefined, o.share, 0),
+      send: (to: PeerAddress, msg: Message): number => {
+        if (!engine.send(to, msg)) return 0;
+        const bytes = messageBytes(msg);
+        counters.countOut(bytes, isChunkMessage(msg));
+        return bytes;
+      },
+    };
+    this.core = core;
+    this.server = new LiveServer(core, o.role === 'source');
+    if (o.role === 'viewer') {
+      this.fetcher = new LiveFetcher({
+        core,
+        picker: o.picker,
+        verifier: o.verifier,
+        dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
+        onStored: (now) => this.server.advertise(now),
+      });
+    }
+  }
+
+  get buffer(): ChunkBuffer {
+    return this.core.buffer;
+  }
+
+  receive(from: PeerAddress, msg: ContentMessage): void {
+    this.core.counters.countIn(messageBytes(msg), isChunkMessage(msg));
+    switch (msg.type) {
+      case 'BufferMapInfo':
+        return this.onBufferMap(from, msg);
+      case 'DataChunkReq':
+        return this.server.onRequest(from, msg);
+      case 'DataChunkResp':
+        if (this.fetcher) this.fetcher.onResponse(from, msg);
+        else this.core.counters.unsolicited++;
+        return;
+      case 'DataChunkReject':
+        return this.fetcher?.onReject(from, msg);
+    }
+  }
+
+  tick(now: number): void {
+    const { core } = this;
+    const version = core.engine.partnersVersion;
+    if (version === undefined || version !== this.partnersSeen) {
+      this.partnersSeen = version;
+      const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
+      for (const p of changes.removed) this.forget(p.peerId);
+      for (const p of changes.added) this.server.onPartnerAdded(p, now);
+    }
+    this.fetcher?.tick(now);
+    this.server.tick(now);
+  }
+
+  /** Source: stores a chunk (sliding the window to it) and advertises it. */
+  publish(chunk: ChunkRecord): boolean {
+    const { core } = this;
+    if (this.role !== 'source') return false;
+    core.buffer.slideToInclude(chunk.id);
+    const put = core.buffer.put(chunk);
+    if (put !== 'stored' && put !== 'evicted-for-space') return false;
+    core.counters.streamBytes += chunk.data.byteLength;
+    core.counters.chunksPublished++;
+    this.server.onPublish(chunk, core.clock.now());
+    return true;
+  }
+
+  /** New share of the budget: the buffer is rebuilt around the playhead (viewer) or the newest chunk. */
+  resize(share: BufferShare): void {
+    const old = this.core.buffer;
+    const newest = old.newest ?? old.base;
+    const edgeBase = newest - share.windowChunks + 1;
+    const playhead = this.fetcher?.playback.nextId;
+    const base = playhead === undefined ? edgeBase : Math.min(playhead, edgeBase);
+    this.core.buffer = rebuildBuffer(old, share, Math.max(0, base));
+    this.fetcher?.requests.forgetBelow(this.core.buffer.base);
+  }
+
+  stats(): LiveStats {
+    const { core } = this;
+    const c = core.counters;
+    const pb = this.fetcher?.playback;
+    const buffer = core.buffer;
+    return {
+      role: this.role,
+      continuityIndex: pb?.continuityIndex ?? 1,
+      chunksDue: pb?.chunksDue ?? 0,
+      chunksOnTime: pb?.chunksOnTime ?? 0,
+      chunksSkipped: pb?.chunksSkipped ?? 0,
+      stalls: pb?.stalls ?? 0,
+      startupDelayMs: this.fetcher?.startupDelayMs ?? null,
+      lagMs: c.lastLagMs,
+      lagP50Ms: c.lagPercentile(50),
+      lagP95Ms: c.lagPercentile(95),
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      chunkBytesIn: c.chunkBytesIn,
+      chunkBytesOut: c.chunkBytesOut,
+      controlBytesIn: c.controlBytesIn,
+      controlBytesOut: c.controlBytesOut,
+      badChunks: c.badChunks,
+      duplicates: c.duplicates,
+      unsolicited: c.unsolicited,
+      requestsSent: c.requestsSent,
+      requestTimeouts: c.requestTimeouts,
+      redundantRequests: c.redundantRequests,
+      rejectsReceived: c.rejectsReceived,
+      chunksServed: c.chunksServed,
+      requestsRefused: c.requestsRefused,
+      servesCancelled: c.servesCancelled,
+      partnersBlacklisted: c.partnersBlacklisted,
+      partnersReplaced: c.partnersReplaced,
+      bufferBytes: buffer.bytes,
+      bufferCapBytes: buffer.maxBytes,
+      windowChunks: buffer.capacity,
+      playheadId: pb?.nextId ?? null,
+      newestId: buffer.newest ?? null,
+      streamBytes: c.streamBytes,
+      chunksPublished: c.chunksPublished,
+      partners: core.partners.size,
+      partnerIds: [...core.partners.ids],
+      suppliers: [...core.partners.all()]
+        .map((p) => ({ peerId: p.peerId, chunks: p.chunksIn, chunksServed: p.chunksOut }))
+        .sort((a, b) => b.chunks - a.chunks),
+    };
+  }
+
+  private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
+    const { core } = this;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return;
+    let map: BufferMap;
+    try {
+      map = BufferMap.fromWire(msg);
+    } catch {
+      return; // malformed map: keep the previous one
+    }
+    core.maps.update(from.peerId, map, core.clock.now());
+  }
+
+  /** Ends a partnership from the data plane: forgotten here at once, removed (and blocked) in the engine. */
+  private dropPeer(peerId: string, reason: string, blockMs: number): void {
+    if (this.core.partners.remove(peerId)) this.forget(peerId);
+    this.core.engine.dropPartner(this.core.contentId, peerId, reason, blockMs);
+  }
+
+  private forget(peerId: string): void {
+    this.core.maps.remove(peerId);
+    this.fetcher?.onPartnerRemoved(peerId);
+    this.server.onPartnerRemoved(peerId);
+  }
+}

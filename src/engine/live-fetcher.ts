@@ -1,0 +1,225 @@
+// The fetching side of a viewer: the join point, the playhead, the data
+// scheduler (a Picker over the request queue and per-partner estimates) and the checks every
+// received chunk passes before it is stored (and so before it can be forwarded):
+//   solicited (we asked this partner for this id) → not already held, inside the window and not
+//   behind the playhead (else a harmless duplicate) → sane (data 1..maxChunkBytes bytes, signature
+//   within the wire limit, a timestamp) → verifier.verify. A chunk failing the last two is a bad
+//   chunk: counted, reported, and its sender is dropped and blacklisted (onBadPeer).
+import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
+import { WireLimits } from '../protocol/messages.js';
+import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
+import { nominalChunkBytes } from './buffer-budget.js';
+import type { ChunkVerifier } from './live-ports.js';
+import { RejectReason, safely, type LiveCore } from './live-core.js';
+import { PeerEstimates } from './peer-estimates.js';
+import type { Picker, PickContext } from './picker.js';
+import { Playback, type PlaybackSink } from './playback.js';
+import type { PeerAddress } from './ports.js';
+import { RequestQueue } from './request-queue.js';
+
+/** How often partners' usefulness is checked. */
+const USEFULNESS_CHECK_MS = 1000;
+
+export interface LiveFetcherDeps {
+  core: LiveCore;
+  picker: Picker;
+  verifier: ChunkVerifier;
+  /** Ends a partnership from the data plane (bad chunk / useless), blocking the peer for blockMs. */
+  dropPeer: (peerId: string, reason: string, blockMs: number) => void;
+  /** A chunk was stored (our buffer map changed). */
+  onStored: (now: number) => void;
+}
+
+export class LiveFetcher {
+  readonly requests = new RequestQueue();
+  readonly estimates: PeerEstimates;
+  readonly playback: Playback;
+  readonly startedAt: number;
+  startupDelayMs: number | null = null;
+  private chunkBytesEstimate: number;
+  private nextUsefulnessCheck: number;
+  private readonly sink: PlaybackSink;
+  private readonly prebufferChunks: number;
+
+  constructor(private readonly deps: LiveFetcherDeps) {
+    const { core } = deps;
+    const c = core.config;
+    this.estimates = new PeerEstimates({ initialRttMs: c.initialRttMs, initialThroughputBps: c.initialThroughputBps, weightPct: c.estimateWeightPct, maxWindow: c.maxInFlightPerPartner });
+    this.playback = new Playback({ chunkMs: c.chunkMs, prebufferMs: c.prebufferMs });
+    this.prebufferChunks = Math.round(c.prebufferMs / c.chunkMs);
+    this.chunkBytesEstimate = nominalChunkBytes(c);
+    this.startedAt = core.clock.now();
+    this.nextUsefulnessCheck = this.startedAt + USEFULNESS_CHECK_MS;
+    const contentId = core.contentId;
+    this.sink = {
+      ready: (chunk, now) => {
+        core.counters.delivered++;
+        core.counters.recordLag(now - chunk.timestampMs);
+        this.startupDelayMs ??= now - this.startedAt;
+        safely(() => core.events?.chunkReady?.(contentId, chunk));
+      },
+      skipped: (id) => safely(() => core.events?.chunkSkipped?.(contentId, id)),
+      started: (firstId) => safely(() => core.events?.playbackStarted?.(contentId, firstId)),
+    };
+  }
+
+  onReject(from: PeerAddress, msg: DataChunkReject): void {
+    const { core } = this.deps;
+    const req = this.requests.take(msg.chunkId, from.peerId);
+    if (!req) return;
+    core.counters.rejectsReceived++;
+    const busy = msg.reason === RejectReason.Busy;
+    this.estimates.onReject(from.peerId, req.sentAt, core.clock.now(), busy, core.config.busyBackoffMs);
+    if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);
+  }
+
+  onResponse(from: PeerAddress, msg: DataChunkResp): void {
+    const { core } = this.deps;
+    const c = core.counters;
+    const id = msg.chunkId;
+    if (!this.requests.wasRequested(id, from.peerId)) {
+      c.unsolicited++;
+      return;
+    }
+    const now = core.clock.now();
+    const req = this.requests.take(id, from.peerId);
+    const buffer = core.buffer;
+    const nextId = this.playback.nextId ?? buffer.base;
+    if (buffer.has(id) || id < buffer.base || id >= buffer.end || id < nextId) {
+      c.duplicates++;
+      return;
+    }
+    const problem = insane(msg, core.config.maxChunkBytes);
+    const record: ChunkRecord = { id, timestampMs: msg.timestampMs, signature: msg.signature, data: msg.data };
+    if (problem !== undefined || !this.verified(record)) {
+      this.bad(from.peerId, id, problem ?? 'verification failed');
+      return;
+    }
+    const put = buffer.put(record);
+    if (put !== 'stored' && put !== 'evicted-for-space') return;
+    const size = chunkBytes(record);
+    if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, size);
+    this.chunkBytesEstimate += (size - this.chunkBytesEstimate) / 8;
+    this.requests.settle(id);
+    core.partners.exchanged(from.peerId, now, false);
+    this.playback.advance(now, (x) => buffer.get(x), this.sink);
+    this.deps.onStored(now);
+  }
+
+  onPartnerRemoved(peerId: string): void {
+    this.requests.dropPeer(peerId);
+    this.estimates.remove(peerId);
+  }
+
+  tick(now: number): void {
+    const { core } = this.deps;
+    for (const r of this.requests.expire(now)) {
+      core.counters.requestTimeouts++;
+      this.estimates.onTimeout(r.peerId);
+    }
+    const newest = this.deps.core.maps.newestAdvertised();
+    this.placeJoinPoint(now, newest);
+    const buffer = core.buffer;
+    this.playback.advance(now, (x) => buffer.get(x), this.sink);
+    this.replaceUseless(now);
+    const nextId = this.playback.nextId;
+    if (nextId === undefined || newest === undefined) return;
+    // Window: never past the playhead at its base, up to the live edge the partners advertise.
+    const toId = Math.min(newest + 1, nextId + buffer.capacity);
+    if (toId - 1 >= buffer.end) {
+      buffer.slideToInclude(toId - 1);
+      this.requests.forgetBelow(buffer.base);
+    }
+    this.schedule(now, Math.max(nextId, buffer.base), toId);
+  }
+
+  private schedule(now: number, fromId: number, toId: number): void {
+    const { core, picker } = this.deps;
+    if (toId <= fromId || core.partners.size === 0) return;
+    const buffer = core.buffer;
+    const ctx: PickContext = {
+      now,
+      fromId,
+      toId,
+      has: (id) => buffer.has(id),
+      partners: core.partners.ids,
+      maps: core.maps,
+      requests: this.requests,
+      estimates: this.estimates,
+      chunkBytes: this.chunkBytesEstimate,
+      maxInFlightPerPartner: core.config.maxInFlightPerPartner,
+      random: core.random,
+      deadline: (id) => this.playback.deadline(id, now),
+    };
+    for (const r of picker.pick(ctx)) {
+      const p = core.partners.get(r.peerId);
+      if (!p) continue;
+      const sent = core.send(p.address, { type: 'DataChunkReq', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
+      if (sent === 0) continue;
+      core.counters.requestsSent++;
+      if (r.redundant) core.counters.redundantRequests++;
+      this.requests.add({
+        chunkId: r.chunkId,
+        peerId: r.peerId,
+        sentAt: now,
+        timeoutAt: now + core.config.requestTimeoutMs,
+        bytes: this.chunkBytesEstimate,
+        expectedAt: r.expectedAt,
+        redundant: r.redundant,
+      });
+    }
+  }
+
+  /** Join point: the newest id any partner advertises − prebuffer; moved nearer the edge while unobtainable. */
+  private placeJoinPoint(now: number, newest: number | undefined): void {
+    if (newest === undefined) return;
+    const pb = this.playback;
+    const target = Math.max(0, newest - this.prebufferChunks);
+    if (pb.nextId === undefined) {
+      pb.join(target, now);
+      return;
+    }
+    if (pb.firstReadyAt !== undefined || now - (pb.joinedAt ?? now) < this.deps.core.config.joinStallMs) return;
+    const next = pb.nextId;
+    if (target > next && this.deps.core.maps.supplierCount(next) === 0 && !this.requests.isInFlight(next)) pb.join(target, now);
+  }
+
+  private replaceUseless(now: number): void {
+    const { core } = this.deps;
+    const limit = core.config.uselessPartnerMs;
+    if (limit <= 0 || now < this.nextUsefulnessCheck) return;
+    this.nextUsefulnessCheck = now + USEFULNESS_CHECK_MS;
+    for (const p of core.partners.all()) {
+      if (now - Math.max(p.since, p.lastExchangeAt) >= limit) {
+        core.counters.partnersReplaced++;
+        this.deps.dropPeer(p.peerId, 'useless', limit);
+        return; // one per check: the member scheduler refills
+      }
+    }
+  }
+
+  private verified(record: ChunkRecord): boolean {
+    try {
+      return this.deps.verifier.verify(this.deps.core.contentId, record) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private bad(peerId: string, chunkId: number, reason: string): void {
+    const { core } = this.deps;
+    core.counters.badChunks++;
+    core.counters.partnersBlacklisted++;
+    safely(() => core.events?.badChunk?.(core.contentId, peerId, chunkId, reason));
+    this.deps.dropPeer(peerId, 'bad-chunk', core.config.blacklistMs);
+  }
+}
+
+/** Why a DataChunkResp cannot be a chunk (undefined when its shape and sizes are sane). */
+function insane(msg: DataChunkResp, maxChunkBytes: number): string | undefined {
+  if (!(msg.data instanceof Uint8Array) || !(msg.signature instanceof Uint8Array)) return 'malformed';
+  if (msg.data.byteLength === 0 || msg.data.byteLength > maxChunkBytes) return `data size ${msg.data.byteLength} out of range`;
+  if (msg.signature.byteLength > WireLimits.maxSignatureBytes) return 'signature too long';
+  if (typeof msg.timestampMs !== 'number' || !Number.isFinite(msg.timestampMs) || msg.timestampMs < 0) return 'bad timestamp';
+  return undefined;
+}

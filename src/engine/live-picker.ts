@@ -1,0 +1,119 @@
+// The live picker (DONet's heuristic, DESIGN §3): candidates are the missing ids of the window that
+// some partner advertises, not yet in flight — or in flight once but urgent and about to miss their
+// deadline (a second, redundant request to another partner). Order:
+//   1. urgent ids (deadline − now < urgentMs), earliest deadline first;
+//   2. the rest by deadline bucket (deadline / deadlineBucketMs), then rarity (fewest suppliers),
+//      then exact deadline — so rarity decides among chunks due at about the same time.
+// Supplier: among partners holding the id, not excluded for it (refused it / timed out), not busy,
+// under its request window (PeerEstimates: AIMD, at most maxInFlightPerPartner), the one expected to deliver soonest given its estimated RTT, throughput
+// and the bytes we already asked of it ("most spare bandwidth"); preferably one that can deliver
+// before the deadline. A first request goes to the soonest supplier even when none can make the
+// deadline (estimates are rough); a redundant one only when it would beat the deadline.
+import type { BufferMap } from './buffer-map.js';
+import type { ChunkRequest, PickContext, Picker } from './picker.js';
+
+export interface LivePickerOptions {
+  urgentMs: number;
+  deadlineBucketMs: number;
+}
+
+interface Candidate {
+  id: number;
+  deadline: number;
+  rarity: number;
+  urgent: boolean;
+  /** Already in flight once: a second request. */
+  redundant: boolean;
+  key: number;
+}
+
+/** Per-partner state of one pick round. */
+interface Slot {
+  peerId: string;
+  map: BufferMap | undefined;
+  count: number;
+  cap: number;
+  bytes: number;
+  open: boolean;
+}
+
+export class LivePicker implements Picker {
+  constructor(private readonly opts: LivePickerOptions) {}
+
+  pick(ctx: PickContext): ChunkRequest[] {
+    const { now, requests, estimates, maps, chunkBytes, maxInFlightPerPartner } = ctx;
+    // Per-partner load of this round (in flight plus what we add now); nothing to do when no
+    // partner can take a request.
+    const slots: Slot[] = [];
+    let anyOpen = false;
+    for (const peerId of ctx.partners) {
+      const count = requests.inFlightCount(peerId);
+      const cap = Math.min(maxInFlightPerPartner, estimates.windowOf(peerId));
+      const open = count < cap && !estimates.isBusy(peerId, now);
+      anyOpen ||= open;
+      slots.push({ peerId, map: maps.get(peerId), count, cap, bytes: requests.queuedBytes(peerId), open });
+    }
+    if (!anyOpen) return [];
+    const cands = this.candidates(ctx, slots);
+    const out: ChunkRequest[] = [];
+    for (const c of cands) {
+      const already = c.redundant ? requests.forChunk(c.id) : undefined;
+      let best: Slot | undefined;
+      let bestAt = Infinity;
+      let ties = 0;
+      for (const s of slots) {
+        if (!s.open || !s.map?.has(c.id) || requests.isExcluded(c.id, s.peerId)) continue;
+        if (already?.some((r) => r.peerId === s.peerId)) continue;
+        const at = estimates.expectedArrival(s.peerId, now, s.bytes, chunkBytes);
+        if (at < bestAt) {
+          best = s;
+          bestAt = at;
+          ties = 1;
+        } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
+          best = s; // reservoir choice among equal estimates
+        }
+      }
+      if (best === undefined) continue;
+      if (c.redundant && bestAt > c.deadline) continue;
+      best.count++;
+      best.bytes += chunkBytes;
+      if (best.count >= best.cap) best.open = false;
+      out.push({ chunkId: c.id, peerId: best.peerId, expectedAt: bestAt, redundant: c.redundant });
+      if (!slots.some((x) => x.open)) break;
+    }
+    return out;
+  }
+
+  /** Candidates in request order. */
+  private candidates(ctx: PickContext, slots: readonly Slot[]): Candidate[] {
+    const { now, fromId, toId, requests } = ctx;
+    if (toId <= fromId) return [];
+    const deadline = ctx.deadline ?? (() => Infinity);
+    const out: Candidate[] = [];
+    for (let id = fromId; id < toId; id++) {
+      if (ctx.has(id)) continue;
+      let n = 0;
+      for (const s of slots) if (s.map?.has(id)) n++;
+      if (n === 0) continue;
+      const dl = deadline(id);
+      const urgent = dl - now < this.opts.urgentMs;
+      const inFlight = requests.forChunk(id);
+      let redundant = false;
+      if (inFlight.length > 0) {
+        // Only one request so far, urgent, and that request is late or will be: ask a second partner.
+        if (inFlight.length > 1 || !urgent || n < 2) continue;
+        const r = inFlight[0] as (typeof inFlight)[number];
+        if (r.expectedAt <= dl && now <= r.expectedAt) continue;
+        redundant = true;
+      }
+      const key = urgent ? -1 : Math.floor(dl / this.opts.deadlineBucketMs);
+      out.push({ id, deadline: dl, rarity: n, urgent, redundant, key });
+    }
+    out.sort((a, b) => {
+      if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
+      if (a.urgent) return a.deadline - b.deadline;
+      return a.key - b.key || a.rarity - b.rarity || a.deadline - b.deadline;
+    });
+    return out;
+  }
+}

@@ -1,0 +1,153 @@
+// The serving side of one live content: answers partners' DataChunkReqs from the buffer through the
+// upload queue (slots, pacing, newest-first), and advertises our buffer map: at once to a new
+// partner; to every partner as soon as it changed (at most every bufferMapMinGapMs); and at least
+// every bufferMapPeriodMs anyway. A source filters what each partner is shown through its reveal
+// policy, and tells the partners chosen for a new chunk's first copies at once.
+import { BufferMap } from './buffer-map.js';
+import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
+import type { DataChunkReq, Message } from '../protocol/messages.js';
+import { RejectReason, type LiveCore } from './live-core.js';
+import type { LivePartner } from './live-partners.js';
+import type { PeerAddress } from './ports.js';
+import { SourceReveal } from './source-reveal.js';
+import { UploadQueue, type ServeRequest } from './upload-queue.js';
+
+
+export class LiveServer {
+  private readonly uploads: UploadQueue<PeerAddress>;
+  private readonly reveal: SourceReveal | undefined;
+  private ownMsg: { map: BufferMap; msg: Message } | undefined;
+
+  constructor(
+    private readonly core: LiveCore,
+    source: boolean,
+  ) {
+    const c = core.config;
+    this.uploads = new UploadQueue({
+      uploadBps: c.uploadBps,
+      maxServeQueueMs: c.maxServeQueueMs,
+      slotsPerPartner: c.uploadSlotsPerPartner,
+      unpacedSlotMs: c.unpacedSlotMs,
+      newestFirst: c.serveNewestFirst > 0,
+    });
+    this.reveal = source && c.sourceFirstCopies > 0 ? new SourceReveal({ firstCopies: c.sourceFirstCopies, revealMs: c.sourceRevealMs }) : undefined;
+  }
+
+  onRequest(from: PeerAddress, msg: DataChunkReq): void {
+    const { core } = this;
+    const now = core.clock.now();
+    const id = msg.chunkId;
+    if (!Number.isSafeInteger(id) || id < 0) return;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) {
+      return this.reject(from, id, RejectReason.NotPartner);
+    }
+    const chunk = core.buffer.get(id);
+    if (!chunk) return this.reject(from, id, RejectReason.Missing);
+    const offered = this.uploads.offer({ peer: from, peerId: from.peerId, chunkId: id, bytes: chunkBytes(chunk) }, now, this.preempt);
+    if (offered !== 'queued') return this.reject(from, id, RejectReason.Busy);
+    this.uploads.drain(now, this.serveOne, this.preempt);
+  }
+
+  tick(now: number): void {
+    this.uploads.drain(now, this.serveOne, this.preempt);
+    this.advertise(now);
+  }
+
+  /** Map to every partner that is due one: changed (and past the least gap), or a period old. */
+  advertise(now: number): void {
+    const c = this.core.config;
+    const own = this.core.buffer.map();
+    for (const p of this.core.partners.all()) {
+      const age = now - p.mapSentAt;
+      const changed = this.reveal === undefined && p.mapSent !== own;
+      if (age >= c.bufferMapPeriodMs || (changed && age >= c.bufferMapMinGapMs)) this.sendMap(p, now);
+    }
+  }
+
+  onPartnerAdded(p: LivePartner, now: number): void {
+    this.sendMap(p, now);
+  }
+
+  onPartnerRemoved(peerId: string): void {
+    this.uploads.dropPeer(peerId);
+  }
+
+  /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
+  onPublish(chunk: ChunkRecord, now: number): void {
+    const partners = this.core.partners;
+    if (!this.reveal) {
+      for (const p of partners.all()) this.sendMap(p, now);
+      return;
+    }
+    this.reveal.forgetBelow(this.core.buffer.base);
+    for (const id of this.reveal.onPublish(chunk.id, now, partners.ids)) {
+      const p = partners.get(id);
+      if (p) this.sendMap(p, now);
+    }
+  }
+
+  /** Requests waiting for the uplink. */
+  get queued(): number {
+    return this.uploads.length;
+  }
+
+  private readonly serveOne = (r: ServeRequest<PeerAddress>): number => this.serve(r);
+  private readonly preempt = (r: ServeRequest<PeerAddress>): void => this.reject(r.peer, r.chunkId, RejectReason.Preempted);
+
+  private serve(r: ServeRequest<PeerAddress>): number {
+    const { core } = this;
+    // Its latest map says it got the chunk elsewhere meanwhile: nothing to send (implicit cancel).
+    if (core.maps.get(r.peerId)?.has(r.chunkId)) {
+      core.counters.servesCancelled++;
+      return 0;
+    }
+    const chunk = core.buffer.get(r.chunkId);
+    if (!chunk) {
+      this.reject(r.peer, r.chunkId, RejectReason.Missing);
+      return 0;
+    }
+    const sent = core.send(r.peer, {
+      type: 'DataChunkResp',
+      peerId: core.selfId,
+      contentId: core.contentId,
+      chunkId: chunk.id,
+      timestampMs: chunk.timestampMs,
+      signature: chunk.signature,
+      data: chunk.data,
+    });
+    if (sent > 0) {
+      core.counters.chunksServed++;
+      core.partners.exchanged(r.peerId, core.clock.now(), true);
+    }
+    return sent;
+  }
+
+  private reject(to: PeerAddress, chunkId: number, reason: string): void {
+    const { core } = this;
+    core.counters.requestsRefused++;
+    core.send(to, { type: 'DataChunkReject', peerId: core.selfId, contentId: core.contentId, chunkId, reason });
+  }
+
+  private sendMap(p: LivePartner, now: number): void {
+    const { core } = this;
+    const own = core.buffer.map();
+    let msg: Message;
+    if (this.reveal) {
+      const reveal = this.reveal;
+      const buffer = core.buffer;
+      const shown = BufferMap.derive(own.baseId, own.length, (id) => buffer.has(id) && reveal.visible(id, p.peerId, now));
+      msg = this.mapMessage(shown);
+    } else {
+      if (this.ownMsg?.map !== own) this.ownMsg = { map: own, msg: this.mapMessage(own) };
+      msg = this.ownMsg.msg;
+    }
+    p.mapSent = own;
+    p.mapSentAt = now;
+    this.core.send(p.address, msg);
+  }
+
+  private mapMessage(map: BufferMap): Message {
+    const w = map.toWire();
+    return { type: 'BufferMapInfo', peerId: this.core.selfId, contentId: this.core.contentId, baseId: w.baseId, length: w.length, bits: w.bits };
+  }
+}

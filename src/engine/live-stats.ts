@@ -1,0 +1,124 @@
+// Counters of one live content and the LiveStats snapshot built from them (status API, simulator,
+// benchmarks). Byte counts are encoded sizes (payload + frame overhead) of the content's data-plane
+// messages: DataChunkResp is chunk traffic, BufferMapInfo / DataChunkReq / DataChunkReject are
+// control traffic. Lag percentiles come from a fixed histogram (LAG_BUCKET_MS buckets), so memory
+// stays constant however long a node plays.
+
+export interface LiveStats {
+  role: 'source' | 'viewer';
+  /** chunksOnTime / chunksDue from playback start (DONet's continuity index); 1 before anything is due. */
+  continuityIndex: number;
+  chunksDue: number;
+  chunksOnTime: number;
+  chunksSkipped: number;
+  /** Runs of consecutive skipped chunks (each run is one visible stall). */
+  stalls: number;
+  /** startViewer → first chunk handed to the player. */
+  startupDelayMs: number | null;
+  /** Last chunk delivered: now − its source timestamp. */
+  lagMs: number | null;
+  lagP50Ms: number | null;
+  lagP95Ms: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  chunkBytesIn: number;
+  chunkBytesOut: number;
+  controlBytesIn: number;
+  controlBytesOut: number;
+  badChunks: number;
+  duplicates: number;
+  /** DataChunkResp we never asked for (dropped unread). */
+  unsolicited: number;
+  requestsSent: number;
+  requestTimeouts: number;
+  redundantRequests: number;
+  /** Requests refused by partners (busy, missing, ...). */
+  rejectsReceived: number;
+  /** Requests we served / refused / dropped because the partner's map showed it had the chunk. */
+  chunksServed: number;
+  requestsRefused: number;
+  servesCancelled: number;
+  /** Partners dropped for bad chunks / for supplying nothing. */
+  partnersBlacklisted: number;
+  partnersReplaced: number;
+  bufferBytes: number;
+  bufferCapBytes: number;
+  windowChunks: number;
+  /** Next chunk id to hand to the player (viewer). */
+  playheadId: number | null;
+  /** Newest chunk id we hold. */
+  newestId: number | null;
+  /** Source: data bytes published. */
+  streamBytes: number;
+  /** Source: chunks published. */
+  chunksPublished: number;
+  partners: number;
+  partnerIds: string[];
+  /** Current partners by chunks they supplied to us (most first), with chunks we served them. */
+  suppliers: Array<{ peerId: string; chunks: number; chunksServed: number }>;
+}
+
+/** Histogram resolution of playback lag. */
+export const LAG_BUCKET_MS = 50;
+/** Lags beyond buckets × LAG_BUCKET_MS land in the last bucket. */
+const LAG_BUCKETS = 2400;
+
+export class LiveCounters {
+  chunksSkipped = 0;
+  stalls = 0;
+  delivered = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  chunkBytesIn = 0;
+  chunkBytesOut = 0;
+  controlBytesIn = 0;
+  controlBytesOut = 0;
+  badChunks = 0;
+  duplicates = 0;
+  unsolicited = 0;
+  requestsSent = 0;
+  requestTimeouts = 0;
+  redundantRequests = 0;
+  rejectsReceived = 0;
+  chunksServed = 0;
+  requestsRefused = 0;
+  servesCancelled = 0;
+  partnersBlacklisted = 0;
+  partnersReplaced = 0;
+  streamBytes = 0;
+  chunksPublished = 0;
+  lastLagMs: number | null = null;
+  private readonly lagHist = new Uint32Array(LAG_BUCKETS);
+  private lagSamples = 0;
+
+  countIn(bytes: number, chunk: boolean): void {
+    this.bytesIn += bytes;
+    if (chunk) this.chunkBytesIn += bytes;
+    else this.controlBytesIn += bytes;
+  }
+
+  countOut(bytes: number, chunk: boolean): void {
+    this.bytesOut += bytes;
+    if (chunk) this.chunkBytesOut += bytes;
+    else this.controlBytesOut += bytes;
+  }
+
+  recordLag(lagMs: number): void {
+    this.lastLagMs = lagMs;
+    const b = Math.min(LAG_BUCKETS - 1, Math.max(0, Math.floor(lagMs / LAG_BUCKET_MS)));
+    this.lagHist[b] = (this.lagHist[b] as number) + 1;
+    this.lagSamples++;
+  }
+
+  /** Lag at percentile p (0..100), as the upper edge of its bucket; null without samples. */
+  lagPercentile(p: number): number | null {
+    if (this.lagSamples === 0) return null;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.lagSamples));
+    let seen = 0;
+    for (let b = 0; b < LAG_BUCKETS; b++) {
+      seen += this.lagHist[b] as number;
+      if (seen >= rank) return (b + 1) * LAG_BUCKET_MS;
+    }
+    return LAG_BUCKETS * LAG_BUCKET_MS;
+  }
+}

@@ -1,0 +1,46 @@
+// The data scheduler's strategy seam: a Picker looks at what we miss, who holds it, what is in
+// flight and how fast each partner delivers, and returns the requests to send now. The live picker
+// (live-picker.ts) orders by playback deadline; a download picker (rarest-first + endgame) plugs in
+// with the same context — no deadlines (`deadline` undefined), the same request queue, estimates,
+// partner maps and buffer.
+import type { RemoteBufferMap } from './buffer-map.js';
+import type { PeerEstimates } from './peer-estimates.js';
+import type { Random } from './ports.js';
+import type { RequestQueue } from './request-queue.js';
+
+export interface PickContext {
+  now: number;
+  /** Ids the picker may ask for: [fromId, toId). */
+  fromId: number;
+  toId: number;
+  /** Whether our own buffer holds the id. */
+  has(id: number): boolean;
+  /** Current partners (the only possible suppliers), in a stable order. */
+  partners: readonly string[];
+  /** Partners' latest buffer maps. */
+  maps: RemoteBufferMap;
+  /** Our outstanding requests (and partners excluded per id). */
+  requests: RequestQueue;
+  /** Per-partner RTT / throughput estimates. */
+  estimates: PeerEstimates;
+  /** Expected size of one chunk (bytes). */
+  chunkBytes: number;
+  /** Most outstanding requests per partner. */
+  maxInFlightPerPartner: number;
+  random: Random;
+  /** Playback deadline of an id (live); undefined for contents without deadlines (downloads). */
+  deadline?: (id: number) => number;
+}
+
+export interface ChunkRequest {
+  chunkId: number;
+  peerId: string;
+  /** When we expect the chunk from this partner. */
+  expectedAt: number;
+  /** A second request for an id already in flight elsewhere (urgent). */
+  redundant: boolean;
+}
+
+export interface Picker {
+  pick(ctx: PickContext): ChunkRequest[];
+}

@@ -1,0 +1,208 @@
+// Serving side of one content: partners' DataChunkReqs wait here for our uplink, with upload slots so
+// one partner cannot drain the node.
+//  - Slots: a partner holds at most `slotsPerPartner` requests here (queued, or — unpaced — served
+//    less than `unpacedSlotMs` ago); one more is refused at once ('busy-partner').
+//  - Paced (uploadBps > 0): chunks leave at uploadBps through a byte credit refilled with time, so the
+//    transport's queue stays short (buffer maps and requests are not stuck behind chunk data) and we
+//    know how long the queue is. A request that would wait longer than maxServeQueueMs is refused
+//    ('busy-uplink') — unless, newest-first, it displaces the queued request for an older chunk —
+//    and a queued request that has waited maxServeQueueMs is given up: `refuse` tells its partner,
+//    who asks elsewhere at once instead of waiting for its own timeout.
+//  - Unpaced (uploadBps = 0): chunks leave at once.
+//  - Service order: round-robin over partners (one request each per turn, each partner's in
+//    order), or newest chunk first (round-robin among equal ids): fresh chunks then spread at once,
+//    the "latest useful chunk" policy that keeps epidemic diffusion delay low.
+// Pure: time comes from the caller; `send` does the sending and reports the bytes (0: nothing sent).
+
+export interface UploadQueueOptions {
+  uploadBps: number;
+  maxServeQueueMs: number;
+  slotsPerPartner: number;
+  unpacedSlotMs: number;
+  /** Serve the request for the newest chunk first (else round-robin in arrival order). */
+  newestFirst?: boolean;
+}
+
+export interface ServeRequest<P> {
+  peer: P;
+  peerId: string;
+  chunkId: number;
+  bytes: number;
+}
+
+export type OfferResult = 'queued' | 'busy-partner' | 'busy-uplink';
+
+interface Queued<P> {
+  req: ServeRequest<P>;
+  at: number;
+}
+
+interface PartnerQueue<P> {
+  queue: Queued<P>[];
+  /** Unpaced: when each served request releases its slot. */
+  holds: number[];
+}
+
+/** Largest credit kept while idle (a short burst), in ms of uplink time. */
+const MAX_IDLE_CREDIT_MS = 100;
+
+export class UploadQueue<P> {
+  private readonly partners = new Map<string, PartnerQueue<P>>();
+  private order: string[] = [];
+  private turn = 0;
+  private queuedBytes = 0;
+  private queuedCount = 0;
+  private credit = 0;
+  private lastRefill: number | undefined;
+
+  constructor(private readonly opts: UploadQueueOptions) {}
+
+  get paced(): boolean {
+    return this.opts.uploadBps > 0;
+  }
+
+  /** Requests waiting overall. */
+  get length(): number {
+    return this.queuedCount;
+  }
+
+  /** Slots a partner holds now. */
+  slotsHeld(peerId: string, now: number): number {
+    const q = this.partners.get(peerId);
+    if (!q) return 0;
+    while (q.holds.length > 0 && (q.holds[0] as number) <= now) q.holds.shift();
+    return q.queue.length + q.holds.length;
+  }
+
+  /** A request arrived: 'queued', or why it is refused. A displaced request goes to `refuse`. */
+  offer(req: ServeRequest<P>, now: number, refuse: (r: ServeRequest<P>) => void): OfferResult {
+    const o = this.opts;
+    if (this.slotsHeld(req.peerId, now) >= o.slotsPerPartner) return 'busy-partner';
+    if (this.paced) {
+      this.refill(now);
+      const waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / o.uploadBps;
+      if (this.queuedCount > 0 && waitMs > o.maxServeQueueMs) {
+        const displaced = o.newestFirst ? this.takeOldest(req.chunkId) : undefined;
+        if (!displaced) return 'busy-uplink';
+        refuse(displaced);
+      }
+    }
+    let q = this.partners.get(req.peerId);
+    if (!q) {
+      q = { queue: [], holds: [] };
+      this.partners.set(req.peerId, q);
+      this.order.push(req.peerId);
+    }
+    q.queue.push({ req, at: now });
+    this.queuedBytes += req.bytes;
+    this.queuedCount++;
+    return 'queued';
+  }
+
+  /** Gives up requests that waited too long (to `refuse`), then sends what the uplink allows now. */
+  drain(now: number, send: (r: ServeRequest<P>) => number, refuse: (r: ServeRequest<P>) => void): void {
+    if (this.queuedCount === 0) return;
+    if (this.paced) {
+      this.refill(now);
+      this.expire(now, refuse);
+    }
+    while (!this.paced || this.credit > 0) {
+      const next = this.takeNext();
+      if (!next) return;
+      const [req, q] = next;
+      const sent = send(req);
+      if (this.paced) this.credit -= sent;
+      else if (sent > 0) q.holds.push(now + this.opts.unpacedSlotMs);
+    }
+  }
+
+  /** The partnership ended: its queued requests are dropped. */
+  dropPeer(peerId: string): void {
+    const q = this.partners.get(peerId);
+    if (!q) return;
+    for (const e of q.queue) this.unqueue(e.req);
+    this.partners.delete(peerId);
+    this.order = this.order.filter((id) => id !== peerId);
+  }
+
+  /**
+   * The next request to serve: round-robin over partners (each partner's requests in order), or —
+   * newestFirst — the request for the highest chunk id (round-robin among equal ids).
+   */
+  private takeNext(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
+    const n = this.order.length;
+    let best: PartnerQueue<P> | undefined;
+    let bestIdx = -1;
+    let bestPos = 0;
+    for (let k = 0; k < n; k++) {
+      const idx = (this.turn + k) % n;
+      const q = this.partners.get(this.order[idx] as string) as PartnerQueue<P>;
+      if (q.queue.length === 0) continue;
+      if (!this.opts.newestFirst) {
+        best = q;
+        bestIdx = idx;
+        break;
+      }
+      for (let i = 0; i < q.queue.length; i++) {
+        if (!best || (q.queue[i] as Queued<P>).req.chunkId > (best.queue[bestPos] as Queued<P>).req.chunkId) {
+          best = q;
+          bestIdx = idx;
+          bestPos = i;
+        }
+      }
+    }
+    if (!best) return undefined;
+    this.turn = bestIdx + 1;
+    const [e] = best.queue.splice(bestPos, 1);
+    const req = (e as Queued<P>).req;
+    this.unqueue(req);
+    return [req, best];
+  }
+
+  /** Removes and returns the queued request for the oldest chunk, if older than `chunkId`. */
+  private takeOldest(chunkId: number): ServeRequest<P> | undefined {
+    let best: PartnerQueue<P> | undefined;
+    let pos = 0;
+    for (const q of this.partners.values()) {
+      for (let i = 0; i < q.queue.length; i++) {
+        if (!best || (q.queue[i] as Queued<P>).req.chunkId < (best.queue[pos] as Queued<P>).req.chunkId) {
+          best = q;
+          pos = i;
+        }
+      }
+    }
+    if (!best || (best.queue[pos] as Queued<P>).req.chunkId >= chunkId) return undefined;
+    const [e] = best.queue.splice(pos, 1);
+    const req = (e as Queued<P>).req;
+    this.unqueue(req);
+    return req;
+  }
+
+  private expire(now: number, refuse: (r: ServeRequest<P>) => void): void {
+    const limit = now - this.opts.maxServeQueueMs;
+    // Each partner's queue is in arrival order: the expired requests are a prefix.
+    for (const q of this.partners.values()) {
+      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= limit) {
+        const req = (q.queue.shift() as Queued<P>).req;
+        this.unqueue(req);
+        refuse(req);
+      }
+    }
+  }
+
+  private unqueue(req: ServeRequest<P>): void {
+    this.queuedBytes -= req.bytes;
+    this.queuedCount--;
+    if (this.queuedCount === 0) this.queuedBytes = 0;
+  }
+
+  private refill(now: number): void {
+    const bytesPerMs = this.opts.uploadBps / 8000;
+    // Idle uplink time is not banked beyond a short burst.
+    const cap = MAX_IDLE_CREDIT_MS * bytesPerMs;
+    if (this.lastRefill === undefined) this.credit = cap;
+    else if (now > this.lastRefill) this.credit += (now - this.lastRefill) * bytesPerMs;
+    this.lastRefill = now;
+    if (this.credit > cap) this.credit = cap;
+  }
+}

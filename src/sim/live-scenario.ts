@@ -1,0 +1,227 @@
+// One live-streaming scenario in the simulator, end to end: a source, N viewers arriving over a
+// window, heterogeneous upload, optional churn (kill a fraction per minute, the same number of new
+// arrivals), optional liars; then per-node figures and the summary the benchmark prints. Shared by
+// the simulator tests and scripts/bench/live-sim.ts.
+import type { EngineConfig } from '../engine/engine-config.js';
+import type { LiveConfig } from '../engine/live-config.js';
+import type { LiveStats } from '../engine/live-stats.js';
+import type { SimPeer } from './simulator.js';
+import { Simulator } from './simulator.js';
+import type { SimNetworkConfig } from './sim-network.js';
+
+export interface UploadClass {
+  /** Share of the nodes in this class (shares are normalised). */
+  share: number;
+  /** Upload as a multiple of the stream rate. */
+  factor: number;
+}
+
+export interface LiveScenario {
+  seed: number;
+  nodes: number;
+  streamBps: number;
+  /** Virtual time the run lasts. */
+  durationMs: number;
+  /** Arrivals uniform in [arrivalStartMs, arrivalStartMs + arrivalWindowMs]. */
+  arrivalStartMs: number;
+  arrivalWindowMs: number;
+  /** Node upload classes (default: everyone at 2× the stream rate). */
+  upload?: UploadClass[];
+  /** Source link upload as a multiple of the stream rate (default 4). */
+  sourceUploadFactor?: number;
+  /** Fraction of live nodes killed (and replaced by new arrivals) per minute, from churnStartMs. */
+  churnPerMinute?: number;
+  churnStartMs?: number;
+  /** How often churn is applied (default 6 s: a tenth of the per-minute fraction each time). */
+  churnStepMs?: number;
+  /** This many nodes, evenly spread over the arrival order, corrupt every chunk they serve. */
+  liars?: number;
+  live?: Partial<LiveConfig>;
+  engine?: Partial<EngineConfig>;
+  sourceEngine?: Partial<EngineConfig>;
+  network?: Partial<SimNetworkConfig>;
+  budgetBytes?: number;
+  /** Only nodes with at least this many chunks due count in continuity figures (default 10). */
+  minChunksDue?: number;
+}
+
+export interface NodeResult {
+  peerId: string;
+  liar: boolean;
+  alive: boolean;
+  joinAt: number;
+  uploadFactor: number;
+  stats: LiveStats;
+}
+
+export interface ScenarioSummary {
+  nodes: number;
+  /** Nodes that ever ran (initial + churn arrivals) and those counted in continuity figures. */
+  nodesRun: number;
+  nodesMeasured: number;
+  continuityMean: number;
+  continuityP5: number;
+  continuityMin: number;
+  startupP50Ms: number | null;
+  startupP95Ms: number | null;
+  /** Median over nodes of their median lag; 95th percentile over nodes of their 95th-percentile lag. */
+  lagP50Ms: number | null;
+  lagP95Ms: number | null;
+  sourceUploadFactor: number;
+  /** Data plane: non-chunk bytes ÷ all bytes of live messages. */
+  controlOverhead: number;
+  /** Whole network (membership, tracker, partnership too): non-chunk bytes ÷ all bytes. */
+  networkControlOverhead: number;
+  badChunksDetected: number;
+  /** Chunks held in any node's buffer at the end that fail verification (must be 0). */
+  badChunksStored: number;
+  killed: number;
+  realMs: number;
+}
+
+export interface ScenarioResult {
+  summary: ScenarioSummary;
+  nodes: NodeResult[];
+  sim: Simulator;
+}
+
+export const DEFAULT_CHURN_STEP_MS = 6000;
+
+/** Upload multiple of node `index`: classes are dealt round-robin in proportion to their shares. */
+export function uploadFactorOf(classes: UploadClass[], index: number): number {
+  const total = classes.reduce((s, c) => s + c.share, 0);
+  const slots = 100;
+  const pos = index % slots;
+  let acc = 0;
+  for (const c of classes) {
+    acc += (c.share / total) * slots;
+    if (pos < Math.round(acc)) return c.factor;
+  }
+  return (classes[classes.length - 1] as UploadClass).factor;
+}
+
+/** Liars sit at evenly spaced positions of the initial arrival order (never the very first nodes). */
+export function isLiarIndex(index: number, liars: number, nodes: number): boolean {
+  if (liars <= 0 || index >= nodes) return false;
+  const gap = nodes / liars;
+  return Math.floor(index % gap) === Math.floor(gap / 2);
+}
+
+export function runLiveScenario(s: LiveScenario): ScenarioResult {
+  const started = Date.now();
+  const live = { chunkMs: 1000, ...s.live };
+  const chunkBytes = Math.round((s.streamBps * live.chunkMs) / 8000);
+  const upload = s.upload ?? [{ share: 1, factor: 2 }];
+  const liars = s.liars ?? 0;
+  const sim = new Simulator({
+    seed: s.seed,
+    nodes: 0,
+    arrivalWindowMs: 0,
+    engine: s.engine,
+    network: s.network,
+    uploadBps: (i) => Math.round(s.streamBps * uploadFactorOf(upload, i)),
+    live: {
+      chunkBytes,
+      config: live,
+      budgetBytes: s.budgetBytes,
+      sourceUploadBps: Math.round(s.streamBps * (s.sourceUploadFactor ?? 4)),
+      sourceEngine: s.sourceEngine,
+      isLiar: (i) => isLiarIndex(i, liars, s.nodes),
+    },
+  });
+  const arrivals: number[] = [];
+  for (let i = 0; i < s.nodes; i++) arrivals.push(s.arrivalStartMs + Math.round(sim.random.next() * s.arrivalWindowMs));
+  arrivals.sort((a, b) => a - b);
+  for (const at of arrivals) sim.spawn(at);
+
+  let killed = 0;
+  const churn = s.churnPerMinute ?? 0;
+  if (churn > 0) {
+    const step = s.churnStepMs ?? DEFAULT_CHURN_STEP_MS;
+    const perStep = (churn * step) / 60_000;
+    for (let t = s.churnStartMs ?? 0; t < s.durationMs; t += step) {
+      sim.at(t, () => {
+        const victims = sim.killFraction(perStep);
+        killed += victims.length;
+        // The same number of newcomers, spread over the step.
+        for (let i = 0; i < victims.length; i++) sim.spawn(t + Math.round(((i + 0.5) * step) / victims.length));
+      });
+    }
+  }
+  sim.runUntil(s.durationMs);
+
+  const nodes: NodeResult[] = sim
+    .peers()
+    .filter((p): p is SimPeer & { live: NonNullable<SimPeer['live']> } => p.live !== undefined)
+    .map((p) => ({
+      peerId: p.peerId,
+      liar: isLiarIndex(p.index, liars, s.nodes),
+      alive: p.alive,
+      joinAt: p.joinAt,
+      uploadFactor: uploadFactorOf(upload, p.index),
+      stats: p.live.stats(sim.contentId) as LiveStats,
+    }));
+  return { summary: summarise(s, sim, nodes, killed, Date.now() - started), nodes, sim };
+}
+
+function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed: number, realMs: number): ScenarioSummary {
+  const honest = nodes.filter((n) => !n.liar);
+  const measured = honest.filter((n) => n.stats.chunksDue >= (s.minChunksDue ?? 10));
+  const cont = measured.map((n) => n.stats.continuityIndex).sort((a, b) => a - b);
+  const startup = honest.map((n) => n.stats.startupDelayMs).filter((x): x is number => x !== null);
+  const lag50 = honest.map((n) => n.stats.lagP50Ms).filter((x): x is number => x !== null);
+  const lag95 = honest.map((n) => n.stats.lagP95Ms).filter((x): x is number => x !== null);
+  const source = sim.live?.source.stats(sim.contentId);
+  let control = 0;
+  let all = 0;
+  let bad = 0;
+  for (const n of nodes) {
+    control += n.stats.controlBytesIn + n.stats.controlBytesOut;
+    all += n.stats.bytesIn + n.stats.bytesOut;
+    bad += n.stats.badChunks;
+  }
+  const net = sim.network.stats;
+  return {
+    nodes: s.nodes,
+    nodesRun: nodes.length,
+    nodesMeasured: measured.length,
+    continuityMean: cont.length ? cont.reduce((a, b) => a + b, 0) / cont.length : 0,
+    continuityP5: percentile(cont, 5) ?? 0,
+    continuityMin: cont[0] ?? 0,
+    startupP50Ms: percentile(startup, 50),
+    startupP95Ms: percentile(startup, 95),
+    lagP50Ms: percentile(lag50, 50),
+    lagP95Ms: percentile(lag95, 95),
+    sourceUploadFactor: source && source.streamBytes > 0 ? source.bytesOut / source.streamBytes : 0,
+    controlOverhead: all > 0 ? control / all : 0,
+    networkControlOverhead: net.bytes > 0 ? net.controlBytes / net.bytes : 0,
+    badChunksDetected: bad,
+    badChunksStored: countBadStored(sim),
+    killed,
+    realMs,
+  };
+}
+
+/** Chunks in live nodes' buffers that fail the pattern check (a lie that got stored). */
+function countBadStored(sim: Simulator): number {
+  const plane = sim.live;
+  if (!plane) return 0;
+  let bad = 0;
+  for (const p of sim.peers()) {
+    const buffer = p.live?.bufferOf(sim.contentId);
+    if (!buffer) continue;
+    for (const id of buffer.heldIds()) {
+      const c = buffer.get(id);
+      if (c && !plane.verifier.verify(sim.contentId, c)) bad++;
+    }
+  }
+  return bad;
+}
+
+/** Nearest-rank percentile of an ascending-sorted copy; null when empty. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
