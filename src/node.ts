@@ -41,7 +41,12 @@ function engineEvents(log: Logger): EngineEvents {
   };
 }
 
-export async function startService(cfg: Config, log: Logger, version: string): Promise<RunningService> {
+export interface ServiceHooks {
+  /** After every completed engine tick (the daemon's watchdog checks it is recent). */
+  onTick?: () => void;
+}
+
+export async function startService(cfg: Config, log: Logger, version: string, hooks: ServiceHooks = {}): Promise<RunningService> {
   const startedAt = Date.now();
   const memory: MemoryPlan = await planMemory(cfg.memory);
   const peerId = loadOrCreatePeerId(cfg.stateDir, cfg.node.id);
@@ -114,6 +119,7 @@ export async function startService(cfg: Config, log: Logger, version: string): P
     try {
       eng.tick();
       live?.tick();
+      hooks.onTick?.();
     } catch (err) {
       log.error({ err }, 'engine tick failed');
     }
