@@ -1,0 +1,54 @@
+// SIGKILL a node's two best partners (the two that supplied it most, the source excepted) in the
+// middle of a live stream: its continuity over the rest of the run stays >= 0.99.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestStream } from '../support/media.js';
+import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+
+const NODES = 10;
+const procs: Proc[] = [];
+afterAll(() => killAll(procs));
+
+describe('losing the two best partners mid-stream', () => {
+  it('keeps continuity >= 0.99', async () => {
+    const dir = tempDir('sd-kill-');
+    const input = makeTestStream({ seconds: 30, bitrateKbps: 1000, path: join(dir, 'input.ts') });
+    const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(tracker);
+    const t = (await waitFor('tracker', 10_000, () => status(tracker))).node.contact;
+    const source = startProc('source', dir, ['publish', 'live', '--tracker', t, '--channel', 'k', '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(source);
+    const sourceId = (await waitFor('source', 10_000, () => status(source))).node.id;
+    const nodes: Proc[] = [];
+    for (let i = 0; i < NODES; i++) {
+      const n = startProc(`node${i}`, dir, ['node', '--tracker', t, '--listen', '127.0.0.1:0', '--watch', 'k', '--player', 'none', '--log-level', 'warn']);
+      nodes.push(n);
+      procs.push(n);
+    }
+    const watched = nodes[0] as Proc;
+    await new Promise((r) => setTimeout(r, 20_000));
+
+    const before = (await status(watched))?.contents[0];
+    const byId = new Map<string, Proc>();
+    for (const n of nodes) {
+      const s = await status(n);
+      if (s) byId.set(s.node.id, n);
+    }
+    const best = (before?.suppliers ?? []).filter((p) => p.peerId !== sourceId && byId.has(p.peerId)).slice(0, 2);
+    expect(best.length).toBe(2);
+    await killAll(best.map((b) => byId.get(b.peerId) as Proc));
+
+    await new Promise((r) => setTimeout(r, 30_000));
+    const after = (await status(watched))?.contents[0];
+    const due = (after?.chunksDue ?? 0) - (before?.chunksDue ?? 0);
+    const onTime = (after?.chunksOnTime ?? 0) - (before?.chunksOnTime ?? 0);
+    const continuity = due > 0 ? onTime / due : 0;
+    console.log(
+      `kill: best partners ${best.map((b) => `${b.peerId} (${b.chunks} chunks)`).join(', ')} killed; ` +
+        `then ${onTime}/${due} chunks on time = ${continuity.toFixed(4)}; partners now ${after?.partners}`,
+    );
+    expect(due).toBeGreaterThanOrEqual(25);
+    expect(continuity).toBeGreaterThanOrEqual(0.99);
+    expect(after?.partnerIds.some((id) => best.some((b) => b.peerId === id))).toBe(false);
+  }, 120_000);
+});
