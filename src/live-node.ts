@@ -3,8 +3,9 @@
 // when it watches. Channel switching (play/stop) goes through here.
 import type { Config } from './config/schema.js';
 import { parseHostPort } from './config/address.js';
-import { LiveChannels, type LiveStats } from './engine/live-channels.js';
+import { LiveChannels, type LiveChannelsEngine, type LiveStats } from './engine/live-channels.js';
 import type { PeerEngine } from './engine/peer-engine.js';
+import type { Picker } from './engine/picker.js';
 import type { Clock, Random } from './engine/ports.js';
 import { resolveContent } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
@@ -30,6 +31,12 @@ function headless(output: Config['player']['output']): boolean {
   return !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
 }
 
+/**
+ * The engine the live side drives: a PeerEngine, or a main node's bridge over its uplink and
+ * segment engines (src/segment/bridged-engine.ts).
+ */
+export type LiveNodeEngine = LiveChannelsEngine & Pick<PeerEngine, 'join' | 'leave'>;
+
 /** How often a channel to watch at start is looked up again while the tracker does not know it. */
 const WATCH_RETRY_MS = 2000;
 
@@ -41,12 +48,12 @@ export class LiveNode {
   private server: StreamServer | undefined;
   private player: MpvPlayer | undefined;
   private session: WatchSession | undefined;
-  private readonly tracker: Contact | undefined;
+  private tracker: Contact | undefined;
 
   constructor(
     private readonly cfg: Config,
-    private readonly engine: PeerEngine,
-    deps: { clock: Clock; random: Random; budgetBytes: number },
+    private readonly engine: LiveNodeEngine,
+    deps: { clock: Clock; random: Random; budgetBytes: number; pickerFor?: (contentId: string) => Picker },
     private readonly log: Logger,
   ) {
     this.tracker = cfg.tracker ? (parseHostPort(cfg.tracker) as Contact) : undefined;
@@ -57,6 +64,7 @@ export class LiveNode {
       config: cfg.live,
       verifier: new LiveChunkVerifier(),
       budgetBytes: deps.budgetBytes,
+      ...(deps.pickerFor ? { pickerFor: deps.pickerFor } : {}),
       events: {
         chunkReady: (contentId, chunk) => this.session?.onChunk(contentId, chunk),
         chunkSkipped: (contentId, id) => this.session?.onSkip(contentId, id),
@@ -98,6 +106,11 @@ export class LiveNode {
       );
     };
     attempt();
+  }
+
+  /** The tracker channel names are resolved at (a local node's discovered local tracker). */
+  setTracker(contact: Contact | undefined): void {
+    this.tracker = contact ? { ...contact } : undefined;
   }
 
   /** Switches the TV to a channel (name known to the tracker, or a live id). */

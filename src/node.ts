@@ -15,6 +15,8 @@ import { planMemory, type MemoryPlan } from './platform/memory.js';
 import { TrackerEngine } from './tracker/tracker-engine.js';
 import { ImsService } from './ims/ims-service.js';
 import { LiveNode } from './live-node.js';
+import { DownloadNode } from './download-node.js';
+import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './segment/segment-role.js';
 
 export interface RunningService {
   readonly peerId: string;
@@ -24,6 +26,8 @@ export interface RunningService {
   leave(contentId: string): void;
   /** Leaves partnerships politely, closes sockets and the control API. */
   stop(): Promise<void>;
+  /** The download side (publish a file, get one); absent on a tracker. */
+  readonly downloads?: DownloadNode;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -52,7 +56,11 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
   const peerId = loadOrCreatePeerId(cfg.stateDir, cfg.node.id);
   const listen = parseHostPort(cfg.listen) as Contact; // validated by the schema
   const role = cfg.node.role;
-  const self = { peerId, role, contact: { host: advertiseHost(listen.host, cfg.advertise), port: listen.port } };
+  // Main and local nodes look at their interfaces: a main node advertises its uplink address to the
+  // central overlay (its segment address belongs to the segment side), a local node finds its segment.
+  const probed = role === 'main' || (role === 'local' && !cfg.tracker) ? await probeRoles(cfg) : undefined;
+  const uplinkHost = role === 'main' && !cfg.advertise && (listen.host === '0.0.0.0' || listen.host === '::') ? probed?.roles.uplink?.ipv4 : undefined;
+  const self = { peerId, role, contact: { host: uplinkHost ?? advertiseHost(listen.host, cfg.advertise), port: listen.port } };
 
   let engine: PeerEngine | TrackerEngine | undefined;
   const net = new ConnectionManager({
@@ -113,12 +121,35 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;
+  // Segment roles: a main node bridges its uplink engine with a segment engine (local tracker); a
+  // local node without a tracker address finds the local tracker (src/segment/segment-role.ts).
+  let segment: SegmentRole | undefined;
+  try {
+    if (eng instanceof PeerEngine && role === 'main' && probed) {
+      segment = await startMainRole({ cfg, peerId, engine: eng, net, central: tracker, probed, uplinkAddress: self.contact.host, clock: systemClock, random: systemRandom, events: engineEvents(log), log });
+    } else if (eng instanceof PeerEngine && role === 'local' && probed) {
+      segment = startLocalRole({ cfg, peerId, engine: eng, net, probed, log });
+    }
+  } catch (err) {
+    await ims.stop();
+    await net.close();
+    throw err;
+  }
+  const dataEngine = segment?.liveEngine ?? (eng instanceof PeerEngine ? eng : undefined);
+  // Downloads keep pieces on disk: of the buffer budget they take only their piece cache (at most a
+  // quarter of it); live buffers get the rest.
+  const downloadCacheBytes = Math.min(cfg.download.cacheBytes, Math.floor(memory.budgetBytes / 4));
   // Trackers keep no chunk data; every other role runs the live data plane.
-  const live = eng instanceof PeerEngine ? new LiveNode(cfg, eng, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes }, log) : undefined;
+  const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}) }, log) : undefined;
+  if (live) segment?.attach(live);
+  // The download data plane chains onto the engine's content hook in front of the live one.
+  const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes }, log) : undefined;
   const ticker = setInterval(() => {
     try {
       eng.tick();
+      segment?.tick();
       live?.tick();
+      downloads?.tick();
       hooks.onTick?.();
     } catch (err) {
       log.error({ err }, 'engine tick failed');
@@ -127,8 +158,9 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
 
   const status = (): Status =>
     ({
-      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), memory, engine: eng, net, live }),
+      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), memory, engine: eng, net, live, downloads }),
       ...(imsOn ? { ims: ims.status() } : {}),
+      ...segment?.status(),
     });
 
   const control = new ControlServer(cfg.control, {
@@ -146,7 +178,7 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     join: (p) => {
       if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('join needs params.contentId');
       const kind = p.kind === 'download' ? 'download' : 'live';
-      eng.join(p.contentId, kind);
+      (dataEngine ?? eng).join(p.contentId, kind);
       return { joined: p.contentId };
     },
     play: async (p) => {
@@ -160,15 +192,16 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     },
     leave: (p) => {
       if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('leave needs params.contentId');
-      eng.leave(p.contentId);
+      (dataEngine ?? eng).leave(p.contentId);
       return { left: p.contentId };
     },
   });
   await control.listen();
-  for (const contentId of cfg.join) eng.join(contentId, 'live');
+  for (const contentId of cfg.join) (dataEngine ?? eng).join(contentId, 'live');
   try {
     await live?.start();
   } catch (err) {
+    await segment?.stop();
     await control.close();
     await ims.stop();
     await net.close();
@@ -182,6 +215,7 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     peerId,
     contact: self.contact,
     status,
+    downloads,
     join: (id, kind) => eng.join(id, kind),
     leave: (id) => eng.leave(id),
     async stop() {
@@ -189,7 +223,9 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
       stopped = true;
       clearInterval(ticker);
       await live?.close();
+      downloads?.close();
       for (const c of eng.snapshot().contents) eng.leave(c.id);
+      await segment?.stop();
       await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
       await control.close();
       await ims.stop();

@@ -112,7 +112,7 @@ async function run(n: number, input: string): Promise<Record<string, number>> {
       lagP95Ms: quantile(lag95, 0.95),
       sourceUploadFactor: streamBytes > 0 ? upload / streamBytes : NaN,
       controlOverhead: all > 0 ? ctl / all : NaN,
-      maxNodeRssMiB: rss / 1024 / 1024,
+      maxProcessRssMiB: rss / 1024 / 1024,
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -150,7 +150,7 @@ printTable(
     'lag p95 ms': fmt(r.lagP95Ms as number, 0),
     'source upload factor': fmt(r.sourceUploadFactor as number, 2),
     'control overhead %': fmt(100 * (r.controlOverhead as number), 2),
-    'max node RSS MiB': fmt(r.maxNodeRssMiB as number, 0),
+    'max process RSS MiB': fmt(r.maxProcessRssMiB as number, 0),
   })),
 );
 writeResult('live-swarm', { machine: machineInfo(), streamKbps: 1000, measureS: MEASURE_S, warmupS: WARMUP_S, rows });

@@ -4,6 +4,7 @@
 # Debian packages the tests and the demo use (binary name → package).
 SUPERDIST_APT_PACKAGES=(
   "ip:iproute2"
+  "tc:iproute2"
   "mpv:mpv"
   "ffmpeg:ffmpeg"
   "kamailio:kamailio"

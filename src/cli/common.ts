@@ -6,6 +6,10 @@ import type { Config } from '../config/schema.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** `get`: the tracker does not list the content id. */
+export const EXIT_NOT_FOUND = 3;
+/** `get`: the disk is full (the partial file and its verified pieces are kept). */
+export const EXIT_DISK_FULL = 4;
 
 export interface GlobalOptions {
   config?: string;

@@ -18,16 +18,27 @@ export function formatStatus(s: Status): string {
   out.push(`listening ${s.node.contact}  tracker ${s.node.tracker || '-'}  up ${s.node.uptimeS}s  members ${s.members}`);
   out.push(`memory: rss ${mib(s.memory.rssBytes)}, buffers ${mib(s.memory.bufferBytes)} of ${mib(s.memory.budgetBytes)} budget (RAM ${mib(s.memory.totalRamBytes)})`);
   if (s.ims) out.push(formatImsStatusLine(s.ims));
+  if (s.uplink) {
+    const shares = s.uplink.shares.map((x) => x.share).join(', ') || '-';
+    out.push(`uplink ${s.uplink.interface || '?'} ${s.uplink.address} ${s.uplink.up ? 'up' : `DOWN (${s.uplink.why ?? '?'})`}: in ${mib(s.uplink.bytesIn)}, share ${shares}`);
+  }
+  if (s.segment) {
+    const g = s.segment;
+    const who = g.tracker === 'leader' ? 'local tracker' : g.tracker === 'follower' ? `following ${g.leader?.contact ?? '?'}` : 'electing';
+    out.push(`segment ${g.interface || '?'} ${g.address}: ${who}, ${g.mains.length} main node(s), relaying ${g.relays.length}, beacon ${g.beacon.state}`);
+  }
+  if (s.discovery) out.push(`local tracker: ${s.discovery.tracker ?? (s.discovery.searching ? 'searching...' : 'none')}  (beacon ${s.discovery.beacon.state})`);
   out.push('');
+  const others = s.contents.filter((c) => !c.download);
   if (s.contents.length === 0) out.push('no active contents');
-  else {
+  else if (others.length > 0) {
     const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
     const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${Math.round(v)} ms`);
     const short = (id: string) => (id.length > 24 ? `${id.slice(0, 21)}...` : id);
     out.push(
       table(
         ['content', 'name', 'kind', 'role', 'partners', 'continuity', 'lag', 'in', 'out'],
-        s.contents.map((c) => [
+        others.map((c) => [
           short(c.id),
           c.source?.channel ?? c.watching?.name ?? '',
           c.kind,
@@ -38,6 +49,30 @@ export function formatStatus(s: Status): string {
           c.bytesIn === undefined ? '-' : mib(c.bytesIn),
           c.bytesOut === undefined ? '-' : mib(c.bytesOut),
         ]),
+      ),
+    );
+  }
+  const downloads = s.contents.filter((c) => c.download);
+  if (downloads.length > 0) {
+    if (others.length > 0) out.push('');
+    out.push('downloads:');
+    out.push(
+      table(
+        ['content', 'title', 'state', 'progress', 'pieces', 'in', 'out', 'bad', 'peers'],
+        downloads.map((c) => {
+          const d = c.download!;
+          return [
+            c.id.length > 24 ? `${c.id.slice(0, 21)}...` : c.id,
+            d.title,
+            d.state,
+            `${(100 * d.progress).toFixed(1)}%`,
+            d.pieces === null ? '-' : `${d.piecesVerified}/${d.pieces}`,
+            mib(d.pieceBytesIn),
+            mib(d.pieceBytesOut),
+            String(d.badPieces),
+            String(d.partners),
+          ];
+        }),
       ),
     );
   }

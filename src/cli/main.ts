@@ -7,6 +7,8 @@ import { nodeCommand, trackerCommand } from './service-commands.js';
 import { imsCommand } from './ims-command.js';
 import { playCommand, publishCommand, stopCommand } from './live-commands.js';
 import { daemonCommand, logsCommand } from './daemon-command.js';
+import { getCommand, publishFileCommand, searchCommand } from './download-commands.js';
+import { segmentConfigCommand } from './segment-command.js';
 
 const program = new Command('superdist')
   .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
@@ -14,7 +16,7 @@ const program = new Command('superdist')
   .exitOverride()
   .showHelpAfterError();
 
-for (const cmd of [trackerCommand(), nodeCommand(), publishCommand(), statusCommand(), peersCommand(), playCommand(), stopCommand(), daemonCommand(), logsCommand()]) {
+for (const cmd of [trackerCommand(), nodeCommand(), publishCommand().addCommand(publishFileCommand()), getCommand(), searchCommand(), statusCommand(), peersCommand(), playCommand(), stopCommand(), daemonCommand(), logsCommand(), segmentConfigCommand()]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError());
 }
 

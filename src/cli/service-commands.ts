@@ -16,6 +16,8 @@ interface ServiceFlags extends GlobalOptions {
   watch?: string;
   player?: string;
   record?: string;
+  segment?: string;
+  uplink?: string;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -40,6 +42,7 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     watch: o.watch,
     record: o.record,
     player: o.player ? { kind: o.player } : undefined,
+    segment: { address: o.segment, uplinkInterface: o.uplink },
   };
 }
 
@@ -56,7 +59,9 @@ export function nodeCommand(): Command {
     .description('run a node: join contents through a tracker, keep partners, exchange chunks')
     .option('--tracker <host:port>', 'tracker to join through')
     .option('--join <contentId>', 'content to join at start (repeatable)', collect, [])
-    .option('--role <role>', 'node | main | local')
+    .option('--role <role>', 'node | main | local (main: uplink + local tracker on the segment; local: finds the local tracker itself)')
+    .option('--segment <addr>', 'main node: the local tracker\'s address on the segment, ADDR or ADDR:PORT (default: the segment interface\'s)')
+    .option('--uplink <iface>', 'main node: the uplink interface (default: the default-route interface)')
     .option('--watch <channel>', 'channel to play at start (name or live id)')
     .option('--player <kind>', 'mpv (default) or none')
     .option('--record <file>', 'write exactly the bytes the player receives to FILE')

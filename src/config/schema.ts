@@ -3,9 +3,11 @@
 import { z } from 'zod';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/engine-config.js';
 import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../engine/live-config.js';
+import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../engine/download-config.js';
 import { DEFAULT_NET_LIMITS, type NetLimits } from '../net/connection-manager.js';
 import { parseHostPort } from './address.js';
 import { imsConfigSchema } from '../ims/ims-config.js';
+import { segmentConfigSchema } from './segment-config.js';
 
 export const ROLES = ['node', 'tracker', 'main', 'local'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -90,6 +92,11 @@ export const configSchema = z
       LiveConfig,
       Partial<LiveConfig> | undefined
     >,
+    /** Download data plane: piece size, request window, endgame, upload slots, record flushing, cache. */
+    download: tunables(DEFAULT_DOWNLOAD_CONFIG as unknown as Record<string, number>) as unknown as z.ZodType<
+      DownloadConfig,
+      Partial<DownloadConfig> | undefined
+    >,
     /** Channel to watch at start (name or live id); '' = none. */
     watch: z.string().max(255).default(''),
     /** Write exactly the bytes the player receives to this file; '' = no recording. */
@@ -111,6 +118,8 @@ export const configSchema = z
       .prefault({}),
     /** Local HTTP the player reads from (127.0.0.1 only). */
     streamListen: hostPort('streamListen').default('127.0.0.1:0'),
+    /** Main node / local node on a local segment (src/config/segment-config.ts). */
+    segment: segmentConfigSchema,
     /** Source role: publish a live channel. */
     source: z
       .object({

@@ -5,15 +5,20 @@ import type { PeerEngine } from '../engine/peer-engine.js';
 import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
 import type { ConnectionManager } from '../net/connection-manager.js';
 import type { LiveContentStatus, LiveNode } from '../live-node.js';
+import type { DownloadContentStatus, DownloadNode } from '../download-node.js';
+import type { SegmentRoleStatus } from '../segment/segment-role.js';
 
 export interface ContentStatus extends LiveContentStatus {
   id: string;
   kind: string;
   partners: number;
   partnerIds: string[];
+  /** Download contents: progress, verified pieces, bytes in/out, bad pieces, peers (download-node.ts). */
+  download?: DownloadContentStatus;
 }
 
-export interface Status {
+/** `uplink` and `segment` on a main node, `discovery` on a local node (src/segment/). */
+export interface Status extends SegmentRoleStatus {
   node: { id: string; role: string; name: string; version: string; contact: string; tracker: string; uptimeS: number };
   contents: ContentStatus[];
   members: number;
@@ -35,6 +40,7 @@ export interface StatusSources {
   engine: PeerEngine | TrackerEngine;
   net: ConnectionManager;
   live?: LiveNode;
+  downloads?: DownloadNode;
 }
 
 export function buildStatus(s: StatusSources): Status {
@@ -55,12 +61,17 @@ export function buildStatus(s: StatusSources): Status {
       partners: c.partners.length,
       partnerIds: [...c.partners],
       ...s.live?.contentStatus(c.id),
+      ...withDownload(s.downloads?.contentStatus(c.id)),
     })),
     members: snap.members,
-    memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: s.live?.bufferBytes() ?? 0, rssBytes: process.memoryUsage.rss() },
+    memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: (s.live?.bufferBytes() ?? 0) + (s.downloads?.cacheBytes() ?? 0), rssBytes: process.memoryUsage.rss() },
     net: { ...s.net.stats() },
     engine: { ...snap.stats },
   };
   if (s.engine instanceof TrackerEngine) status.tracker = s.engine.snapshot().tracker;
   return status;
+}
+
+function withDownload(d: DownloadContentStatus | undefined): { download?: DownloadContentStatus } {
+  return d ? { download: d } : {};
 }

@@ -33,8 +33,14 @@ export interface LiveConfig {
   maxServeQueueMs: number;
   /** Unpaced: a served request holds its partner's upload slot this long. */
   unpacedSlotMs: number;
-  /** 1: serve queued requests newest chunk first; 0: round-robin in arrival order. */
-  serveNewestFirst: number;
+  /** Percentage of our serves that take the request for the newest chunk; the rest go round-robin. */
+  serveNewestSharePct: number;
+  /**
+   * A request arriving at a full upload queue may displace a queued one for an older chunk:
+   * 0 never; 1 only one that prefetches the requester's edge (newer than anything its map shows);
+   * 2 any.
+   */
+  serveDisplaceOlder: number;
   /** Deadlines are compared in buckets of this size, so rarity decides within a bucket. */
   deadlineBucketMs: number;
   /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
@@ -49,10 +55,18 @@ export interface LiveConfig {
   blacklistMs: number;
   /** A partner with no chunk exchange either way for this long is replaced (0 = never). */
   uselessPartnerMs: number;
+  /** While we skip chunks, the partner that supplied least is replaced this often (0 = never). */
+  partnerRefineMs: number;
   /** Source: each new chunk is first advertised to this many partners (0 = to all at once). */
   sourceFirstCopies: number;
   /** Source: a chunk this old is advertised to every partner. */
   sourceRevealMs: number;
+  /** 1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped. */
+  rebufferWhenAhead: number;
+  /** After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never). */
+  lagStepMs: number;
+  /** Most lag lagStepMs adds over a viewing. */
+  maxExtraLagMs: number;
   /** Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge. */
   joinStallMs: number;
 }
@@ -73,7 +87,8 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   uploadBps: 0,
   maxServeQueueMs: 500,
   unpacedSlotMs: 1000,
-  serveNewestFirst: 1,
+  serveNewestSharePct: 50,
+  serveDisplaceOlder: 0,
   deadlineBucketMs: 10_000,
   estimateWeightPct: 25,
   initialThroughputBps: 2_000_000,
@@ -81,8 +96,12 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   busyBackoffMs: 150,
   blacklistMs: 300_000,
   uselessPartnerMs: 30_000,
+  partnerRefineMs: 10_000,
   sourceFirstCopies: 2,
   sourceRevealMs: 1000,
+  rebufferWhenAhead: 1,
+  lagStepMs: 1000,
+  maxExtraLagMs: 30_000,
   joinStallMs: 3000,
 });
 
@@ -102,6 +121,7 @@ export function liveConfigProblems(c: LiveConfig): string[] {
   if (c.windowChunksMin < 2) problems.push('windowChunksMin must be at least 2');
   if (c.windowChunksMax < c.windowChunksMin) problems.push('windowChunksMax must be >= windowChunksMin');
   if (c.maxChunkBytes < 1) problems.push('maxChunkBytes must be at least 1');
+  if (c.serveNewestSharePct > 100) problems.push('serveNewestSharePct must be in [0, 100]');
   if (c.estimateWeightPct < 1 || c.estimateWeightPct > 100) problems.push('estimateWeightPct must be in [1, 100]');
   if (c.initialThroughputBps <= 0) problems.push('initialThroughputBps must be > 0');
   return problems;

@@ -143,6 +143,8 @@ export class LiveContent {
       chunksOnTime: pb?.chunksOnTime ?? 0,
       chunksSkipped: pb?.chunksSkipped ?? 0,
       stalls: pb?.stalls ?? 0,
+      rebuffers: pb?.rebuffers ?? 0,
+      rebufferMs: pb?.rebufferMs ?? 0,
       startupDelayMs: this.fetcher?.startupDelayMs ?? null,
       lagMs: c.lastLagMs,
       lagP50Ms: c.lagPercentile(50),

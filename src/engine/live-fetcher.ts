@@ -16,9 +16,7 @@ import type { Picker, PickContext } from './picker.js';
 import { Playback, type PlaybackSink } from './playback.js';
 import type { PeerAddress } from './ports.js';
 import { RequestQueue } from './request-queue.js';
-
-/** How often partners' usefulness is checked. */
-const USEFULNESS_CHECK_MS = 1000;
+import { PartnerRefiner } from './partner-refiner.js';
 
 export interface LiveFetcherDeps {
   core: LiveCore;
@@ -37,7 +35,7 @@ export class LiveFetcher {
   readonly startedAt: number;
   startupDelayMs: number | null = null;
   private chunkBytesEstimate: number;
-  private nextUsefulnessCheck: number;
+  private readonly refiner: PartnerRefiner;
   private readonly sink: PlaybackSink;
   private readonly prebufferChunks: number;
 
@@ -45,11 +43,20 @@ export class LiveFetcher {
     const { core } = deps;
     const c = core.config;
     this.estimates = new PeerEstimates({ initialRttMs: c.initialRttMs, initialThroughputBps: c.initialThroughputBps, weightPct: c.estimateWeightPct, maxWindow: c.maxInFlightPerPartner });
-    this.playback = new Playback({ chunkMs: c.chunkMs, prebufferMs: c.prebufferMs });
+    this.playback = new Playback({
+      chunkMs: c.chunkMs,
+      prebufferMs: c.prebufferMs,
+      rebuffer: c.rebufferWhenAhead > 0,
+      lagStepMs: c.lagStepMs,
+      maxExtraLagMs: c.maxExtraLagMs,
+    });
     this.prebufferChunks = Math.round(c.prebufferMs / c.chunkMs);
     this.chunkBytesEstimate = nominalChunkBytes(c);
     this.startedAt = core.clock.now();
-    this.nextUsefulnessCheck = this.startedAt + USEFULNESS_CHECK_MS;
+    this.refiner = new PartnerRefiner(
+      { config: c, partners: core.partners, random: core.random, drop: (peerId, reason, blockMs) => deps.dropPeer(peerId, reason, blockMs) },
+      this.startedAt,
+    );
     const contentId = core.contentId;
     this.sink = {
       ready: (chunk, now) => {
@@ -102,7 +109,7 @@ export class LiveFetcher {
     this.chunkBytesEstimate += (size - this.chunkBytesEstimate) / 8;
     this.requests.settle(id);
     core.partners.exchanged(from.peerId, now, false);
-    this.playback.advance(now, (x) => buffer.get(x), this.sink);
+    this.playback.advance(now, (x) => buffer.get(x), this.sink, this.canArrive);
     this.deps.onStored(now);
   }
 
@@ -120,8 +127,8 @@ export class LiveFetcher {
     const newest = this.deps.core.maps.newestAdvertised();
     this.placeJoinPoint(now, newest);
     const buffer = core.buffer;
-    this.playback.advance(now, (x) => buffer.get(x), this.sink);
-    this.replaceUseless(now);
+    this.playback.advance(now, (x) => buffer.get(x), this.sink, this.canArrive);
+    if (this.refiner.tick(now, this.playback.chunksSkipped)) core.counters.partnersReplaced++;
     const nextId = this.playback.nextId;
     if (nextId === undefined || newest === undefined) return;
     // Window: never past the playhead at its base, up to the live edge the partners advertise.
@@ -132,6 +139,24 @@ export class LiveFetcher {
     }
     this.schedule(now, Math.max(nextId, buffer.base), toId);
   }
+
+  /**
+   * A missing chunk can still come in time unless we are ahead of the swarm around us: it is not
+   * in flight and most partners' newest chunk is older (it is still spreading towards us).
+   */
+  private readonly canArrive = (id: number): boolean => {
+    if (this.requests.isInFlight(id)) return true;
+    const { core } = this.deps;
+    let older = 0;
+    let known = 0;
+    for (const peerId of core.partners.ids) {
+      const newest = core.maps.get(peerId)?.newest;
+      if (newest === undefined) continue;
+      known++;
+      if (newest < id) older++;
+    }
+    return known > 0 && older * 2 <= known;
+  };
 
   private schedule(now: number, fromId: number, toId: number): void {
     const { core, picker } = this.deps;
@@ -170,7 +195,11 @@ export class LiveFetcher {
     }
   }
 
-  /** Join point: the newest id any partner advertises − prebuffer; moved nearer the edge while unobtainable. */
+  /**
+   * Join point: the newest id any partner advertises − prebuffer; moved nearer the edge while
+   * unobtainable; and after playback started, a playhead that fell behind every partner's window
+   * jumps there too (the chunks jumped over are skipped: they exist nowhere around us any more).
+   */
   private placeJoinPoint(now: number, newest: number | undefined): void {
     if (newest === undefined) return;
     const pb = this.playback;
@@ -179,23 +208,30 @@ export class LiveFetcher {
       pb.join(target, now);
       return;
     }
+    if (pb.started && target > pb.nextId && this.behindEveryPartner(pb.nextId)) {
+      const contentId = this.deps.core.contentId;
+      const from = pb.nextId;
+      pb.jumpTo(target, now);
+      for (let id = from; id < target; id++) safely(() => this.deps.core.events?.chunkSkipped?.(contentId, id));
+      return;
+    }
     if (pb.firstReadyAt !== undefined || now - (pb.joinedAt ?? now) < this.deps.core.config.joinStallMs) return;
     const next = pb.nextId;
     if (target > next && this.deps.core.maps.supplierCount(next) === 0 && !this.requests.isInFlight(next)) pb.join(target, now);
   }
 
-  private replaceUseless(now: number): void {
+  /** No partner holds `id` or anything older, nor is it in flight: every window moved past it. */
+  private behindEveryPartner(id: number): boolean {
     const { core } = this.deps;
-    const limit = core.config.uselessPartnerMs;
-    if (limit <= 0 || now < this.nextUsefulnessCheck) return;
-    this.nextUsefulnessCheck = now + USEFULNESS_CHECK_MS;
-    for (const p of core.partners.all()) {
-      if (now - Math.max(p.since, p.lastExchangeAt) >= limit) {
-        core.counters.partnersReplaced++;
-        this.deps.dropPeer(p.peerId, 'useless', limit);
-        return; // one per check: the member scheduler refills
-      }
+    if (this.requests.isInFlight(id) || core.buffer.has(id)) return false;
+    let any = false;
+    for (const peerId of core.partners.ids) {
+      const map = core.maps.get(peerId);
+      if (!map) continue;
+      any = true;
+      if (map.baseId <= id) return false;
     }
+    return any;
   }
 
   private verified(record: ChunkRecord): boolean {

@@ -5,7 +5,7 @@
 //   2. the rest by deadline bucket (deadline / deadlineBucketMs), then rarity (fewest suppliers),
 //      then exact deadline — so rarity decides among chunks due at about the same time.
 // Supplier: among partners holding the id, not excluded for it (refused it / timed out), not busy,
-// under its request window (PeerEstimates: AIMD, at most maxInFlightPerPartner), the one expected to deliver soonest given its estimated RTT, throughput
+// under its request window (PeerEstimates: AIMD; urgent ids may go up to maxInFlightPerPartner), the one expected to deliver soonest given its estimated RTT, throughput
 // and the bytes we already asked of it ("most spare bandwidth"); preferably one that can deliver
 // before the deadline. A first request goes to the soonest supplier even when none can make the
 // deadline (estimates are rough); a redundant one only when it would beat the deadline.
@@ -24,6 +24,8 @@ interface Candidate {
   urgent: boolean;
   /** Already in flight once: a second request. */
   redundant: boolean;
+  /** Redundant: when the first request is now expected (re-estimated when it is overdue). */
+  firstDueAt: number;
   key: number;
 }
 
@@ -32,9 +34,11 @@ interface Slot {
   peerId: string;
   map: BufferMap | undefined;
   count: number;
+  /** Request window (AIMD) for ordinary requests; urgent ones may use up to maxInFlightPerPartner. */
   cap: number;
+  hardCap: number;
   bytes: number;
-  open: boolean;
+  busy: boolean;
 }
 
 export class LivePicker implements Picker {
@@ -48,10 +52,11 @@ export class LivePicker implements Picker {
     let anyOpen = false;
     for (const peerId of ctx.partners) {
       const count = requests.inFlightCount(peerId);
-      const cap = Math.min(maxInFlightPerPartner, estimates.windowOf(peerId));
-      const open = count < cap && !estimates.isBusy(peerId, now);
-      anyOpen ||= open;
-      slots.push({ peerId, map: maps.get(peerId), count, cap, bytes: requests.queuedBytes(peerId), open });
+      const hardCap = maxInFlightPerPartner;
+      const cap = Math.min(hardCap, estimates.windowOf(peerId));
+      const busy = estimates.isBusy(peerId, now);
+      anyOpen ||= !busy && count < hardCap;
+      slots.push({ peerId, map: maps.get(peerId), count, cap, hardCap, bytes: requests.queuedBytes(peerId), busy });
     }
     if (!anyOpen) return [];
     const cands = this.candidates(ctx, slots);
@@ -62,7 +67,8 @@ export class LivePicker implements Picker {
       let bestAt = Infinity;
       let ties = 0;
       for (const s of slots) {
-        if (!s.open || !s.map?.has(c.id) || requests.isExcluded(c.id, s.peerId)) continue;
+        if (s.busy || s.count >= (c.urgent ? s.hardCap : s.cap)) continue;
+        if (!s.map?.has(c.id) || requests.isExcluded(c.id, s.peerId)) continue;
         if (already?.some((r) => r.peerId === s.peerId)) continue;
         const at = estimates.expectedArrival(s.peerId, now, s.bytes, chunkBytes);
         if (at < bestAt) {
@@ -74,12 +80,12 @@ export class LivePicker implements Picker {
         }
       }
       if (best === undefined) continue;
-      if (c.redundant && bestAt > c.deadline) continue;
+      // A second request must help: arrive before the deadline, or at least before the first one.
+      if (c.redundant && bestAt > c.deadline && bestAt >= c.firstDueAt) continue;
       best.count++;
       best.bytes += chunkBytes;
-      if (best.count >= best.cap) best.open = false;
       out.push({ chunkId: c.id, peerId: best.peerId, expectedAt: bestAt, redundant: c.redundant });
-      if (!slots.some((x) => x.open)) break;
+      if (!slots.some((x) => !x.busy && x.count < x.hardCap)) break;
     }
     return out;
   }
@@ -99,15 +105,17 @@ export class LivePicker implements Picker {
       const urgent = dl - now < this.opts.urgentMs;
       const inFlight = requests.forChunk(id);
       let redundant = false;
+      let firstDueAt = Infinity;
       if (inFlight.length > 0) {
         // Only one request so far, urgent, and that request is late or will be: ask a second partner.
         if (inFlight.length > 1 || !urgent || n < 2) continue;
         const r = inFlight[0] as (typeof inFlight)[number];
         if (r.expectedAt <= dl && now <= r.expectedAt) continue;
         redundant = true;
+        firstDueAt = now <= r.expectedAt ? r.expectedAt : now + (r.expectedAt - r.sentAt);
       }
       const key = urgent ? -1 : Math.floor(dl / this.opts.deadlineBucketMs);
-      out.push({ id, deadline: dl, rarity: n, urgent, redundant, key });
+      out.push({ id, deadline: dl, rarity: n, urgent, redundant, firstDueAt, key });
     }
     out.sort((a, b) => {
       if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;

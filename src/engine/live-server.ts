@@ -28,7 +28,18 @@ export class LiveServer {
       maxServeQueueMs: c.maxServeQueueMs,
       slotsPerPartner: c.uploadSlotsPerPartner,
       unpacedSlotMs: c.unpacedSlotMs,
-      newestFirst: c.serveNewestFirst > 0,
+      newestSharePct: c.serveNewestSharePct,
+      // Only prefetches at the requester's edge give way (a chunk newer than anything its map
+      // shows); a gap behind its edge is likely near its playhead and keeps its place.
+      displaceable:
+        c.serveDisplaceOlder >= 2
+          ? () => true
+          : c.serveDisplaceOlder === 1
+            ? (r) => {
+                const newest = core.maps.get(r.peerId)?.newest;
+                return newest !== undefined && r.chunkId > newest;
+              }
+            : undefined,
     });
     this.reveal = source && c.sourceFirstCopies > 0 ? new SourceReveal({ firstCopies: c.sourceFirstCopies, revealMs: c.sourceRevealMs }) : undefined;
   }

@@ -11,8 +11,11 @@ export interface LiveStats {
   chunksDue: number;
   chunksOnTime: number;
   chunksSkipped: number;
-  /** Runs of consecutive skipped chunks (each run is one visible stall). */
+  /** Visible stalls: runs of consecutive skipped chunks, plus rebuffers. */
   stalls: number;
+  /** Playback waited for a chunk no partner had yet (episodes, total ms the schedule moved). */
+  rebuffers: number;
+  rebufferMs: number;
   /** startViewer → first chunk handed to the player. */
   startupDelayMs: number | null;
   /** Last chunk delivered: now − its source timestamp. */

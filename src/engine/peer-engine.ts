@@ -4,7 +4,7 @@
 // Talks to the world only through the injected ports. Data-plane messages (BufferMapInfo,
 // DataChunk*) go to the content-message hook, where the live/download data scheduler plugs in.
 import type { BufferMapInfo, Contact, ContentInfo, ContentKind, DataChunkReject, DataChunkReq } from '../protocol/messages.js';
-import type { DataChunkResp, MemberInfo, Membership, Message, MessageOf } from '../protocol/messages.js';
+import type { DataChunkResp, ManifestReq, ManifestResp, MemberInfo, Membership, Message, MessageOf } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
 import type { Clock, Destination, EngineEvents, PeerAddress, Random, Transport } from './ports.js';
 import type { EngineConfig } from './engine-config.js';
@@ -19,9 +19,11 @@ import { sample } from './random-util.js';
 import { PeerBlocklist } from './peer-blocklist.js';
 
 /** Messages of the data plane, handed to the content's data scheduler (live/download feature). */
-export type ContentMessage = BufferMapInfo | DataChunkReq | DataChunkResp | DataChunkReject;
+export type ContentMessage = BufferMapInfo | DataChunkReq | DataChunkResp | DataChunkReject | ManifestReq | ManifestResp;
 /** Data-plane hook: receives content messages for ACTIVE contents only. */
 export type ContentMessageHandler = (from: PeerAddress, msg: ContentMessage) => void;
+/** What this node knows of an active content's title and size (ContentsResp); undefined: the id. */
+export type ContentInfoSource = (contentId: string) => { title: string; sizeBytes: number } | undefined;
 
 export interface PeerEngineDeps {
   self: { peerId: string; contact: Contact; role: string };
@@ -38,7 +40,7 @@ export interface PeerEngineDeps {
   ticketFor?: (contentId: string) => Uint8Array;
 }
 
-const CONTENT_MESSAGE_TYPES = new Set(['BufferMapInfo', 'DataChunkReq', 'DataChunkResp', 'DataChunkReject']);
+const CONTENT_MESSAGE_TYPES = new Set(['BufferMapInfo', 'DataChunkReq', 'DataChunkResp', 'DataChunkReject', 'ManifestReq', 'ManifestResp']);
 /** Least time between two mCache expiry scans. */
 const EXPIRY_SCAN_MIN_GAP_MS = 100;
 
@@ -54,6 +56,7 @@ export class PeerEngine {
   private readonly contents = new Map<string, ContentKind>();
   private readonly blocklist = new PeerBlocklist();
   private contentHandler: ContentMessageHandler | undefined;
+  private contentInfo: ContentInfoSource | undefined;
   private nextExpiryScanAt = -Infinity;
 
   constructor(private readonly deps: PeerEngineDeps) {
@@ -270,6 +273,11 @@ export class PeerEngine {
     return this.announcer.selfInfo();
   }
 
+  /** Joins through another tracker from now on (or none): see TrackerClient.setTracker. */
+  setTracker(contact: Contact | undefined): void {
+    this.trackerClient.setTracker(contact);
+  }
+
   /** The tracker's peer id once learnt (undefined before, and for the tracker itself). */
   get trackerPeerId(): string | undefined {
     return this.trackerClient.trackerPeerId;
@@ -277,9 +285,19 @@ export class PeerEngine {
 
   // ---- hooks and plumbing ---------------------------------------------------------------------
 
-  /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* of active contents. */
+  /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* / Manifest* of active contents. */
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void {
     this.contentHandler = handler;
+  }
+
+  /** The installed data-plane hook (a second data plane chains to it for contents it does not own). */
+  get contentMessageHandler(): ContentMessageHandler | undefined {
+    return this.contentHandler;
+  }
+
+  /** Installs where ContentsResp takes titles and sizes from (default: the id, size 0). */
+  setContentInfoSource(source: ContentInfoSource | undefined): void {
+    this.contentInfo = source;
   }
 
   /** Sends through the transport, counting; false when dropped. */
@@ -376,8 +394,10 @@ export class PeerEngine {
     const word = typeof msg.word === 'string' ? msg.word.toLowerCase() : '';
     const contents: ContentInfo[] = [];
     for (const [contentId, kind] of this.contents) {
-      if (word === '' || contentId.toLowerCase().includes(word)) {
-        contents.push({ contentId, kind, title: contentId, sizeBytes: 0 });
+      const info = this.contentInfo?.(contentId);
+      const title = info?.title || contentId;
+      if (word === '' || contentId.toLowerCase().includes(word) || title.toLowerCase().includes(word)) {
+        contents.push({ contentId, kind, title, sizeBytes: info?.sizeBytes ?? 0 });
       }
     }
     this.send(from, {

@@ -29,6 +29,8 @@ export interface PeerEstimatesOptions {
   weightPct: number;
   /** Largest request window (the per-partner in-flight cap). */
   maxWindow: number;
+  /** Window of a partner we have not heard from yet (default 2). */
+  initialWindow?: number;
 }
 
 /** Request window of a partner we have not heard from yet. */
@@ -54,7 +56,7 @@ export class PeerEstimates {
         samples: 0,
         lastResponseAt: -Infinity,
         busyUntil: -Infinity,
-        window: Math.min(INITIAL_WINDOW, this.opts.maxWindow),
+        window: Math.min(this.opts.initialWindow ?? INITIAL_WINDOW, this.opts.maxWindow),
       };
       this.peers.set(peerId, e);
     }

@@ -107,6 +107,15 @@ export class RequestQueue {
     return this.excluded.get(chunkId)?.has(peerId) ?? false;
   }
 
+  /**
+   * Forgets exclusions: of one id, or of every id. Downloads need this (a piece has no deadline,
+   * and a partner that refused or timed out once may be its only supplier).
+   */
+  clearExcluded(chunkId?: number): void {
+    if (chunkId === undefined) this.excluded.clear();
+    else this.excluded.delete(chunkId);
+  }
+
   /** Requests past their timeout, taken off the queue (their partners are excluded for the id). */
   expire(now: number): InFlightRequest[] {
     if (now < this.nextTimeoutAt) return [];

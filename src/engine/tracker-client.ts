@@ -163,6 +163,24 @@ export class TrackerClient {
     return true;
   }
 
+  /**
+   * Points the client at another tracker (a local tracker found or replaced on the segment), or at
+   * none: every content is joined again at the new one.
+   */
+  setTracker(contact: Contact | undefined): void {
+    const cur = this.deps.tracker;
+    if (cur === undefined ? contact === undefined : contact !== undefined && sameContact(cur, contact)) return;
+    this.deps.tracker = contact ? { ...contact } : undefined;
+    this.trackerId = undefined;
+    for (const [contentId, s] of this.joins) {
+      if (contact) this.askTracker(contentId, s, true);
+      else {
+        s.phase = 'joined';
+        s.deputy = undefined;
+      }
+    }
+  }
+
   /** Time-based work: retry a silent tracker, abandon a silent deputy. */
   tick(now: number): void {
     for (const [contentId, s] of this.joins) {

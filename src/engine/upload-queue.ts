@@ -9,18 +9,24 @@
 //    and a queued request that has waited maxServeQueueMs is given up: `refuse` tells its partner,
 //    who asks elsewhere at once instead of waiting for its own timeout.
 //  - Unpaced (uploadBps = 0): chunks leave at once.
-//  - Service order: round-robin over partners (one request each per turn, each partner's in
-//    order), or newest chunk first (round-robin among equal ids): fresh chunks then spread at once,
-//    the "latest useful chunk" policy that keeps epidemic diffusion delay low.
+//  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
+//    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
+//    low); the others go round-robin over partners, each partner's requests in arrival order, so a
+//    partner that is behind (asking for older chunks) is not starved.
 // Pure: time comes from the caller; `send` does the sending and reports the bytes (0: nothing sent).
 
-export interface UploadQueueOptions {
+export interface UploadQueueOptions<P = unknown> {
   uploadBps: number;
   maxServeQueueMs: number;
   slotsPerPartner: number;
   unpacedSlotMs: number;
-  /** Serve the request for the newest chunk first (else round-robin in arrival order). */
-  newestFirst?: boolean;
+  /** Percentage of serves that take the request for the newest chunk (the rest: round-robin). */
+  newestSharePct?: number;
+  /**
+   * A request arriving at a full queue displaces the queued request for the oldest chunk among
+   * those this predicate allows (absent: never displace).
+   */
+  displaceable?: (req: ServeRequest<P>) => boolean;
 }
 
 export interface ServeRequest<P> {
@@ -53,9 +59,10 @@ export class UploadQueue<P> {
   private queuedBytes = 0;
   private queuedCount = 0;
   private credit = 0;
+  private newestTurns = 0;
   private lastRefill: number | undefined;
 
-  constructor(private readonly opts: UploadQueueOptions) {}
+  constructor(private readonly opts: UploadQueueOptions<P>) {}
 
   get paced(): boolean {
     return this.opts.uploadBps > 0;
@@ -82,7 +89,7 @@ export class UploadQueue<P> {
       this.refill(now);
       const waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / o.uploadBps;
       if (this.queuedCount > 0 && waitMs > o.maxServeQueueMs) {
-        const displaced = o.newestFirst ? this.takeOldest(req.chunkId) : undefined;
+        const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;
         if (!displaced) return 'busy-uplink';
         refuse(displaced);
       }
@@ -125,11 +132,11 @@ export class UploadQueue<P> {
     this.order = this.order.filter((id) => id !== peerId);
   }
 
-  /**
-   * The next request to serve: round-robin over partners (each partner's requests in order), or —
-   * newestFirst — the request for the highest chunk id (round-robin among equal ids).
-   */
+  /** The next request to serve: newest chunk, or round-robin (see the service order above). */
   private takeNext(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
+    this.newestTurns += this.opts.newestSharePct ?? 0;
+    const newest = this.newestTurns >= 100;
+    if (newest) this.newestTurns -= 100;
     const n = this.order.length;
     let best: PartnerQueue<P> | undefined;
     let bestIdx = -1;
@@ -138,7 +145,7 @@ export class UploadQueue<P> {
       const idx = (this.turn + k) % n;
       const q = this.partners.get(this.order[idx] as string) as PartnerQueue<P>;
       if (q.queue.length === 0) continue;
-      if (!this.opts.newestFirst) {
+      if (!newest) {
         best = q;
         bestIdx = idx;
         break;
@@ -159,13 +166,15 @@ export class UploadQueue<P> {
     return [req, best];
   }
 
-  /** Removes and returns the queued request for the oldest chunk, if older than `chunkId`. */
-  private takeOldest(chunkId: number): ServeRequest<P> | undefined {
+  /** Removes and returns the displaceable queued request for the oldest chunk, if older than `chunkId`. */
+  private takeOldest(chunkId: number, displaceable: (req: ServeRequest<P>) => boolean): ServeRequest<P> | undefined {
     let best: PartnerQueue<P> | undefined;
     let pos = 0;
     for (const q of this.partners.values()) {
       for (let i = 0; i < q.queue.length; i++) {
-        if (!best || (q.queue[i] as Queued<P>).req.chunkId < (best.queue[pos] as Queued<P>).req.chunkId) {
+        const r = (q.queue[i] as Queued<P>).req;
+        if (!displaceable(r)) continue;
+        if (!best || r.chunkId < (best.queue[pos] as Queued<P>).req.chunkId) {
           best = q;
           pos = i;
         }

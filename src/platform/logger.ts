@@ -4,9 +4,10 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+/** `dest` 2 (stderr) for commands whose stdout is their output (`get`, `publish file`). */
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, dest: 1 | 2 = 1): Logger {
   return pino(
     { level, base: { pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 1, sync: true }),
+    pino.destination({ dest, sync: true }),
   );
 }

@@ -7,9 +7,9 @@
 //
 // Copy policy on decode: DataChunkResp.data and DataChunkResp.signature are VIEWS into the payload
 // bytes (zero copy; the caller must not reuse or mutate the buffer it decoded from, and the views keep
-// that buffer alive). Every other byte field (BufferMapInfo.bits, TrackerJoin.ticket) is copied so a
-// long-lived buffer map does not pin a network read buffer. On encode, chunk data is copied once,
-// straight into the output buffer.
+// that buffer alive). Every other byte field (BufferMapInfo.bits, TrackerJoin.ticket,
+// ManifestResp.manifest) is copied so a long-lived value does not pin a network read buffer. On
+// encode, chunk data is copied once, straight into the output buffer.
 import { ProtocolError } from './errors.js';
 import {
   MessageType,
@@ -189,10 +189,19 @@ export function writeFields(w: WireSink, msg: Message): void {
       w.u16('Error.code', msg.code);
       w.str16('Error.message', msg.message, L.maxTextBytes);
       return;
+    case 'ManifestResp':
+      w.bytes32('ManifestResp.manifest', msg.manifest, L.maxManifestBytes);
+      return;
+    case 'ContentAnnounce':
+      writeKind(w, 'ContentAnnounce.kind', msg.kind);
+      w.str8('ContentAnnounce.title', msg.title, L.maxStringBytes);
+      w.u48('ContentAnnounce.sizeBytes', msg.sizeBytes);
+      return;
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
     case 'TrackerLeave':
+    case 'ManifestReq':
       return; // no fields beyond peerId and contentId
   }
 }
@@ -347,10 +356,22 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         code: r.u16('Error.code'),
         message: r.str16('Error.message', L.maxTextBytes),
       };
+    case 'ManifestResp':
+      return { type: name, peerId, contentId, manifest: r.bytes32('ManifestResp.manifest', L.maxManifestBytes, false) };
+    case 'ContentAnnounce':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        kind: readKind(r, 'ContentAnnounce.kind'),
+        title: r.str8('ContentAnnounce.title', L.maxStringBytes),
+        sizeBytes: r.u48('ContentAnnounce.sizeBytes'),
+      };
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
     case 'TrackerLeave':
+    case 'ManifestReq':
       return { type: name, peerId, contentId };
   }
 }

@@ -52,6 +52,9 @@ export const MessageType = {
   TrackerRedirect: 17,
   TrackerLeave: 18,
   Error: 19,
+  ManifestReq: 20,
+  ManifestResp: 21,
+  ContentAnnounce: 22,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -167,6 +170,24 @@ export interface ErrorMessage extends Base {
   message: string;
 }
 
+/** Asks a peer holding a download content for its manifest (whose hash is the content id). */
+export interface ManifestReq extends Base {
+  type: 'ManifestReq';
+}
+/** A download content's manifest bytes; empty when the sender does not hold the manifest. */
+export interface ManifestResp extends Base {
+  type: 'ManifestResp';
+  manifest: Uint8Array;
+}
+/** A publisher tells the tracker the catalogue entry of a content it joined (title, size). */
+export interface ContentAnnounce extends Base {
+  type: 'ContentAnnounce';
+  kind: ContentKind;
+  title: string;
+  /** Total size in bytes for downloads; 0 for live channels. */
+  sizeBytes: number;
+}
+
 export type Message =
   | Hello
   | KeepAlive
@@ -186,7 +207,10 @@ export type Message =
   | TrackerMembers
   | TrackerRedirect
   | TrackerLeave
-  | ErrorMessage;
+  | ErrorMessage
+  | ManifestReq
+  | ManifestResp
+  | ContentAnnounce;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -214,4 +238,6 @@ export const WireLimits = {
   maxSignatureBytes: 128,
   /** Longest ticket. */
   maxTicketBytes: 2048,
+  /** Longest download manifest (65 536 piece hashes of 32 bytes plus the header). */
+  maxManifestBytes: 2 * 1024 * 1024 + 1024,
 } as const;

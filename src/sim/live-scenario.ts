@@ -14,6 +14,8 @@ export interface UploadClass {
   share: number;
   /** Upload as a multiple of the stream rate. */
   factor: number;
+  /** Engine overrides for the class (e.g. partners in proportion to the uplink). */
+  engine?: Partial<EngineConfig>;
 }
 
 export interface LiveScenario {
@@ -43,6 +45,11 @@ export interface LiveScenario {
   budgetBytes?: number;
   /** Only nodes with at least this many chunks due count in continuity figures (default 10). */
   minChunksDue?: number;
+  /**
+   * Figures cover [measureFromMs, durationMs] (default 0: the whole run): continuity counts the
+   * chunks that fell due in it, startup the nodes that joined in it, lag the chunks delivered in it.
+   */
+  measureFromMs?: number;
 }
 
 export interface NodeResult {
@@ -51,7 +58,11 @@ export interface NodeResult {
   alive: boolean;
   joinAt: number;
   uploadFactor: number;
+  /** Stats at the end (or when the node was killed). */
   stats: LiveStats;
+  /** Chunks due / on time within the measured interval. */
+  due: number;
+  onTime: number;
 }
 
 export interface ScenarioSummary {
@@ -68,6 +79,9 @@ export interface ScenarioSummary {
   lagP50Ms: number | null;
   lagP95Ms: number | null;
   sourceUploadFactor: number;
+  /** Per measured node: rebuffer episodes and their total time (waits for chunks nobody had yet), mean. */
+  rebuffersMean: number;
+  rebufferMsMean: number;
   /** Data plane: non-chunk bytes ÷ all bytes of live messages. */
   controlOverhead: number;
   /** Whole network (membership, tracker, partnership too): non-chunk bytes ÷ all bytes. */
@@ -87,17 +101,21 @@ export interface ScenarioResult {
 
 export const DEFAULT_CHURN_STEP_MS = 6000;
 
-/** Upload multiple of node `index`: classes are dealt round-robin in proportion to their shares. */
-export function uploadFactorOf(classes: UploadClass[], index: number): number {
+/** Upload class of node `index`: classes are dealt round-robin in proportion to their shares. */
+export function uploadClassOf(classes: UploadClass[], index: number): UploadClass {
   const total = classes.reduce((s, c) => s + c.share, 0);
   const slots = 100;
   const pos = index % slots;
   let acc = 0;
   for (const c of classes) {
     acc += (c.share / total) * slots;
-    if (pos < Math.round(acc)) return c.factor;
+    if (pos < Math.round(acc)) return c;
   }
-  return (classes[classes.length - 1] as UploadClass).factor;
+  return classes[classes.length - 1] as UploadClass;
+}
+
+export function uploadFactorOf(classes: UploadClass[], index: number): number {
+  return uploadClassOf(classes, index).factor;
 }
 
 /** Liars sit at evenly spaced positions of the initial arrival order (never the very first nodes). */
@@ -120,6 +138,7 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
     engine: s.engine,
     network: s.network,
     uploadBps: (i) => Math.round(s.streamBps * uploadFactorOf(upload, i)),
+    engineFor: (i) => uploadClassOf(upload, i).engine,
     live: {
       chunkBytes,
       config: live,
@@ -148,27 +167,46 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
       });
     }
   }
+  const from = s.measureFromMs ?? 0;
+  const atStart = new Map<string, { due: number; onTime: number }>();
+  if (from > 0) {
+    sim.runUntil(from);
+    for (const p of sim.peers()) {
+      const st = p.live?.stats(sim.contentId);
+      if (st) atStart.set(p.peerId, { due: st.chunksDue, onTime: st.chunksOnTime });
+    }
+  }
   sim.runUntil(s.durationMs);
 
   const nodes: NodeResult[] = sim
     .peers()
     .filter((p): p is SimPeer & { live: NonNullable<SimPeer['live']> } => p.live !== undefined)
-    .map((p) => ({
-      peerId: p.peerId,
-      liar: isLiarIndex(p.index, liars, s.nodes),
-      alive: p.alive,
-      joinAt: p.joinAt,
-      uploadFactor: uploadFactorOf(upload, p.index),
-      stats: p.live.stats(sim.contentId) as LiveStats,
-    }));
+    .map((p) => {
+      const stats = p.live.stats(sim.contentId) as LiveStats;
+      const base = atStart.get(p.peerId) ?? { due: 0, onTime: 0 };
+      return {
+        peerId: p.peerId,
+        liar: isLiarIndex(p.index, liars, s.nodes),
+        alive: p.alive,
+        joinAt: p.joinAt,
+        uploadFactor: uploadFactorOf(upload, p.index),
+        stats,
+        due: stats.chunksDue - base.due,
+        onTime: stats.chunksOnTime - base.onTime,
+      };
+    });
   return { summary: summarise(s, sim, nodes, killed, Date.now() - started), nodes, sim };
 }
 
 function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed: number, realMs: number): ScenarioSummary {
   const honest = nodes.filter((n) => !n.liar);
-  const measured = honest.filter((n) => n.stats.chunksDue >= (s.minChunksDue ?? 10));
-  const cont = measured.map((n) => n.stats.continuityIndex).sort((a, b) => a - b);
-  const startup = honest.map((n) => n.stats.startupDelayMs).filter((x): x is number => x !== null);
+  const measured = honest.filter((n) => n.due >= (s.minChunksDue ?? 10));
+  const cont = measured.map((n) => n.onTime / n.due).sort((a, b) => a - b);
+  const from = s.measureFromMs ?? 0;
+  const startup = honest
+    .filter((n) => n.joinAt >= from)
+    .map((n) => n.stats.startupDelayMs)
+    .filter((x): x is number => x !== null);
   const lag50 = honest.map((n) => n.stats.lagP50Ms).filter((x): x is number => x !== null);
   const lag95 = honest.map((n) => n.stats.lagP95Ms).filter((x): x is number => x !== null);
   const source = sim.live?.source.stats(sim.contentId);
@@ -193,6 +231,8 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     lagP50Ms: percentile(lag50, 50),
     lagP95Ms: percentile(lag95, 95),
     sourceUploadFactor: source && source.streamBytes > 0 ? source.bytesOut / source.streamBytes : 0,
+    rebuffersMean: mean(measured.map((n) => n.stats.rebuffers)),
+    rebufferMsMean: mean(measured.map((n) => n.stats.rebufferMs)),
     controlOverhead: all > 0 ? control / all : 0,
     networkControlOverhead: net.bytes > 0 ? net.controlBytes / net.bytes : 0,
     badChunksDetected: bad,
@@ -216,6 +256,10 @@ function countBadStored(sim: Simulator): number {
     }
   }
   return bad;
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 /** Nearest-rank percentile of an ascending-sorted copy; null when empty. */

@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   network?: Partial<SimNetworkConfig>;
   /** Upload bandwidth of the i-th peer (bits/s); the network default when absent. */
   uploadBps?: (index: number) => number;
+  /** Engine overrides for the i-th peer (on top of `engine`), e.g. more partners for a faster uplink. */
+  engineFor?: (index: number) => Partial<EngineConfig> | undefined;
   /** Events for every peer (the simulator passes the peer id first). */
   events?: (peerId: string) => EngineEvents | undefined;
   /** Live data plane: a source producing chunks and a LiveChannels viewer on every peer. */
@@ -216,7 +218,7 @@ export class Simulator {
       clock: this.clock,
       random,
       transport,
-      config: this.config,
+      config: this.opts.engineFor ? { ...this.config, ...this.opts.engineFor(peer.index) } : this.config,
       events: this.opts.events?.(peer.peerId),
       tracker: this.trackerContact,
     });

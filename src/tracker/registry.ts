@@ -58,6 +58,23 @@ export class TrackerRegistry {
     return r;
   }
 
+  /**
+   * A member's ContentAnnounce (a publisher telling title and size): the content must exist and the
+   * peer must have joined it. The first size announced sticks; a title replaces only the default
+   * (the id). Returns whether anything changed.
+   */
+  describe(contentId: string, peerId: string, title: string, sizeBytes: number): boolean {
+    const content = this.byContent.get(contentId);
+    if (!content || !content.members.has(peerId)) return false;
+    const info = content.info;
+    const next = { ...info };
+    if (typeof title === 'string' && title !== '' && info.title === contentId) next.title = title;
+    if (info.sizeBytes === 0 && Number.isSafeInteger(sizeBytes) && sizeBytes > 0) next.sizeBytes = sizeBytes;
+    if (next.title === info.title && next.sizeBytes === info.sizeBytes) return false;
+    content.info = next;
+    return true;
+  }
+
   content(contentId: string): RegistryContent | undefined {
     return this.byContent.get(contentId);
   }

@@ -25,6 +25,11 @@ export type AdmitFn = (join: TrackerJoin, from: PeerAddress) => string | null;
 
 export interface TrackerEngineDeps extends PeerEngineDeps {
   admit?: AdmitFn;
+  /**
+   * An existing peer to be the tracker's own peer (a main node's segment peer becomes the local
+   * tracker when elected, keeping its partners and data plane). Its tracker must be unset.
+   */
+  peer?: PeerEngine;
 }
 
 export interface TrackerContentSnapshot {
@@ -74,7 +79,7 @@ export class TrackerEngine {
   private nextSweepAt = -Infinity;
 
   constructor(private readonly deps: TrackerEngineDeps) {
-    this.peer = new PeerEngine({ ...deps, tracker: undefined });
+    this.peer = deps.peer ?? new PeerEngine({ ...deps, tracker: undefined });
     this.admit = deps.admit;
     this.registry = new TrackerRegistry({
       trackerMemberTtlMs: deps.config.trackerMemberTtlMs,
@@ -122,6 +127,9 @@ export class TrackerEngine {
           return;
         case 'ContentsReq':
           return this.onContentsReq(from, msg);
+        case 'ContentAnnounce':
+          if (msg.peerId === from.peerId) this.registry.describe(msg.contentId, from.peerId, msg.title, msg.sizeBytes);
+          return;
         case 'Membership':
           if (msg.peerId === from.peerId && !this.onMembership(msg)) return;
           this.peer.receive(from, msg);

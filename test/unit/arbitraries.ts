@@ -126,6 +126,20 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
   TrackerRedirect: fc.record({ type: fc.constant('TrackerRedirect'), ...base, deputy: arbMemberInfo }),
   TrackerLeave: fc.record({ type: fc.constant('TrackerLeave'), ...base }),
   Error: fc.record({ type: fc.constant('Error'), ...base, code: arbU16, message: arbText }),
+  ManifestReq: fc.record({ type: fc.constant('ManifestReq'), ...base }),
+  ManifestResp: fc.record({
+    type: fc.constant('ManifestResp'),
+    ...base,
+    // (the 2 MiB limit itself is exercised in download-codec tests; here sizes stay small)
+    manifest: fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: 4096 }) }, { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) }),
+  }),
+  ContentAnnounce: fc.record({
+    type: fc.constant('ContentAnnounce'),
+    ...base,
+    kind: arbContentKind,
+    title: arbShortString,
+    sizeBytes: arbU48,
+  }),
 };
 
 /** Any message, every type equally likely. */

@@ -1,0 +1,101 @@
+// Tunables of the download data plane (pieces, requests, endgame, serving, record flushing). A plain
+// object of non-negative whole numbers: the app config maps each field as a `download.*` tunable.
+// Every field carries its unit in its name (Ms, Bps, Bytes, Pct) or is a count; flags are 0/1.
+
+export interface DownloadConfig {
+  /** Piece size a publisher cuts files into (a power of two, 16 KiB … 2 MiB; doubled for huge files). */
+  pieceBytes: number;
+  /** Most outstanding DataChunkReqs to one partner (the AIMD request window's ceiling). */
+  maxInFlightPerPartner: number;
+  /** An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long. */
+  requestTimeoutMs: number;
+  /** Endgame: most requests in flight for one piece (1 = no duplicate requests). */
+  endgameCopies: number;
+  /** Most requests of one partner queued or in service here; more are refused ('busy'). */
+  uploadSlotsPerPartner: number;
+  /** Pace of our piece uploads (this box's uplink share for downloads); 0 = unpaced (TCP paces). */
+  uploadBps: number;
+  /** Paced: a request that would wait longer than this in our upload queue is refused ('busy'). */
+  maxServeQueueMs: number;
+  /** Own BufferMapInfo goes to every partner at least this often. */
+  bufferMapPeriodMs: number;
+  /** A changed buffer map goes to partners at once, but not more often than this. */
+  bufferMapMinGapMs: number;
+  /** After a 'busy' refusal the partner is asked nothing for this long. */
+  busyBackoffMs: number;
+  /** A partner that sent a bad piece is dropped and not partnered again for this long. */
+  blacklistMs: number;
+  /** Complete: a partner that is complete too is let go (and not partnered for this long); 0 = keep. */
+  seedReleaseMs: number;
+  /** While the manifest is missing, it is asked of a few members this often. */
+  manifestRetryMs: number;
+  /** Members asked for the manifest per round. */
+  manifestFanout: number;
+  /** The record of verified pieces is rewritten at most this often (and when a download ends). */
+  recordFlushMs: number;
+  /** Bytes of pieces kept in memory for serving, over all downloads (the rest stays on disk). */
+  cacheBytes: number;
+  /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
+  estimateWeightPct: number;
+  /** Throughput assumed for a partner before its first response. */
+  initialThroughputBps: number;
+  /** Round-trip time assumed for a partner before its first answer. */
+  initialRttMs: number;
+  /**
+   * 1: `.part` is fdatasync'ed (in the background) before every record update, so recorded pieces
+   * survive a power loss; 0: recorded right after they are written (survives a process crash;
+   * after a power loss the recheck on resume finds pieces whose bytes were lost).
+   */
+  fsyncPieces: number;
+  /** 1: pieces listed in a resumed record are hashed again before they are trusted (keep it with fsyncPieces 0). */
+  recheckOnResume: number;
+  /** How often a publisher repeats its ContentAnnounce to the tracker. */
+  announcePeriodMs: number;
+}
+
+export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
+  pieceBytes: 256 * 1024,
+  maxInFlightPerPartner: 8,
+  requestTimeoutMs: 15_000,
+  endgameCopies: 2,
+  uploadSlotsPerPartner: 16,
+  uploadBps: 0,
+  maxServeQueueMs: 2000,
+  bufferMapPeriodMs: 1000,
+  bufferMapMinGapMs: 50,
+  busyBackoffMs: 100,
+  blacklistMs: 300_000,
+  seedReleaseMs: 60_000,
+  manifestRetryMs: 1000,
+  manifestFanout: 3,
+  recordFlushMs: 500,
+  cacheBytes: 4 * 1024 * 1024,
+  estimateWeightPct: 25,
+  initialThroughputBps: 20_000_000,
+  initialRttMs: 50,
+  fsyncPieces: 0,
+  recheckOnResume: 1,
+  announcePeriodMs: 30_000,
+});
+
+/** Returns the problems of a download config (empty when usable); each names the offending field. */
+export function downloadConfigProblems(c: DownloadConfig): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(c)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
+    }
+  }
+  if (c.maxInFlightPerPartner < 1) problems.push('maxInFlightPerPartner must be at least 1');
+  if (c.requestTimeoutMs <= 0) problems.push('requestTimeoutMs must be > 0');
+  if (c.endgameCopies < 1) problems.push('endgameCopies must be at least 1');
+  if (c.uploadSlotsPerPartner < 1) problems.push('uploadSlotsPerPartner must be at least 1');
+  if (c.bufferMapPeriodMs <= 0) problems.push('bufferMapPeriodMs must be > 0');
+  if (c.manifestRetryMs <= 0) problems.push('manifestRetryMs must be > 0');
+  if (c.manifestFanout < 1) problems.push('manifestFanout must be at least 1');
+  if (c.estimateWeightPct < 1 || c.estimateWeightPct > 100) problems.push('estimateWeightPct must be in [1, 100]');
+  if (c.initialThroughputBps <= 0) problems.push('initialThroughputBps must be > 0');
+  if (c.recheckOnResume > 1) problems.push('recheckOnResume must be 0 or 1');
+  if (c.fsyncPieces > 1) problems.push('fsyncPieces must be 0 or 1');
+  return problems;
+}

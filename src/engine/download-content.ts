@@ -1,0 +1,347 @@
+// One download content on this node: the shared core, the serving side (DownloadServer) and, until
+// every piece is held, the fetching side (DownloadFetcher). States:
+//   waiting-manifest → (manifest verified against the content id, store opened) → downloading →
+//   (last piece written, store finished: .part renamed) → seeding;  any → failed (storage error).
+// Without a manifest, ManifestReq goes every manifestRetryMs to a few members of the content
+// (partners first); the first answer whose SHA-256 is the content id wins. Seeding, partners that
+// are complete too are let go (seedReleaseMs), so their slots go to peers that still fetch.
+import type { BufferMapInfo, Message } from '../protocol/messages.js';
+import type { Manifest } from '../protocol/manifest.js';
+import { pieceLength } from '../protocol/manifest.js';
+import { BufferMap, RemoteBufferMap } from './buffer-map.js';
+import type { DownloadConfig } from './download-config.js';
+import type { DownloadCore, DownloadEnginePort } from './download-core.js';
+import { DownloadFetcher } from './download-fetcher.js';
+import { DownloadPicker } from './download-picker.js';
+import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
+import { DownloadServer } from './download-server.js';
+import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
+import { messageBytes, safely } from './live-core.js';
+import { LivePartners } from './live-partners.js';
+import type { ContentMessage } from './peer-engine.js';
+import type { Clock, Destination, PeerAddress, Random } from './ports.js';
+
+export interface DownloadContentOptions {
+  contentId: string;
+  engine: DownloadEnginePort;
+  clock: Clock;
+  random: Random;
+  config: DownloadConfig;
+  verifier: DownloadVerifier;
+  events: DownloadEvents | undefined;
+  /** Fetching: opens the store once the manifest is known. */
+  openStore?: StoreOpener;
+  /** Known from the start (publisher, complete file, or a resumed record). */
+  known?: { manifest: Manifest; manifestBytes: Uint8Array; store?: PieceStore };
+}
+
+/** How often complete partners are looked for while seeding. */
+const SEED_RELEASE_SCAN_MS = 1000;
+
+export class DownloadContent {
+  private readonly core: DownloadCore;
+  private readonly server: DownloadServer;
+  private readonly picker: DownloadPicker;
+  private fetcher: DownloadFetcher | undefined;
+  private state: DownloadState = 'waiting-manifest';
+  private error: { kind: string; message: string } | null = null;
+  private partnersSeen: number | undefined;
+  private nextManifestAskAt = -Infinity;
+  private nextReleaseScanAt = -Infinity;
+  private readonly startedAt: number;
+  private completedAt: number | undefined;
+  private piecesAtStart = 0;
+
+  constructor(private readonly o: DownloadContentOptions) {
+    const counters = new DownloadCounters();
+    const engine = o.engine;
+    this.core = {
+      contentId: o.contentId,
+      selfId: engine.peerId,
+      config: o.config,
+      clock: o.clock,
+      random: o.random,
+      counters,
+      partners: new LivePartners(),
+      maps: new RemoteBufferMap(),
+      engine,
+      events: o.events,
+      manifest: undefined,
+      manifestBytes: undefined,
+      store: undefined,
+      send: (to: Destination, msg: Message): number => {
+        if (!engine.send(to, msg)) return 0;
+        const bytes = messageBytes(msg);
+        counters.countOut(bytes, msg.type === 'DataChunkResp');
+        return bytes;
+      },
+    };
+    this.server = new DownloadServer(this.core);
+    this.picker = new DownloadPicker({ endgameCopies: o.config.endgameCopies });
+    this.startedAt = o.clock.now();
+    if (o.known) this.useManifest(o.known.manifest, o.known.manifestBytes, undefined, o.known.store);
+  }
+
+  receive(from: PeerAddress, msg: ContentMessage): void {
+    const { core } = this;
+    core.counters.countIn(messageBytes(msg), msg.type === 'DataChunkResp');
+    switch (msg.type) {
+      case 'BufferMapInfo':
+        return this.onBufferMap(from, msg);
+      case 'DataChunkReq':
+        return this.server.onRequest(from, msg);
+      case 'DataChunkResp':
+        if (this.fetcher) this.fetcher.onResponse(from, msg);
+        else core.counters.unsolicited++;
+        return;
+      case 'DataChunkReject':
+        return this.fetcher?.onReject(from, msg);
+      case 'ManifestReq':
+        return this.server.onManifestReq(from);
+      case 'ManifestResp':
+        return this.onManifest(from, msg.manifest);
+    }
+  }
+
+  tick(now: number): void {
+    const { core } = this;
+    const version = core.engine.partnersVersion;
+    if (version === undefined || version !== this.partnersSeen) {
+      this.partnersSeen = version;
+      const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
+      for (const p of changes.removed) this.forget(p.peerId);
+      for (const p of changes.added) this.server.onPartnerAdded(p, now);
+    }
+    if (this.state === 'waiting-manifest') this.askManifest(now);
+    if (this.state === 'downloading') {
+      this.fetcher?.tick(now);
+      this.storeTick(now);
+    }
+    if (this.state === 'seeding') this.releaseSeeds(now);
+    this.server.tick(now);
+  }
+
+  /** The store, to close it when the content stops (undefined before the manifest). */
+  get store(): PieceStore | undefined {
+    return this.core.store;
+  }
+
+  get manifest(): Manifest | undefined {
+    return this.core.manifest;
+  }
+
+  get currentState(): DownloadState {
+    return this.state;
+  }
+
+  stats(): DownloadStats {
+    const { core } = this;
+    const c = core.counters;
+    const m = core.manifest;
+    const store = core.store;
+    const verified = store?.count ?? 0;
+    let bytesVerified = 0;
+    if (m && store) bytesVerified = verified === m.pieceCount ? m.sizeBytes : verified * m.pieceBytes - (store.has(m.pieceCount - 1) ? m.pieceBytes - pieceLength(m, m.pieceCount - 1) : 0);
+    return {
+      state: this.state,
+      name: m?.name ?? null,
+      sizeBytes: m?.sizeBytes ?? null,
+      pieceBytes: m?.pieceBytes ?? null,
+      pieces: m?.pieceCount ?? null,
+      piecesVerified: verified,
+      bytesVerified,
+      progress: m ? bytesVerified / m.sizeBytes : 0,
+      piecesAtStart: this.piecesAtStart,
+      piecesFetched: c.piecesFetched,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      pieceBytesIn: c.pieceBytesIn,
+      pieceBytesOut: c.pieceBytesOut,
+      controlBytesIn: c.controlBytesIn,
+      controlBytesOut: c.controlBytesOut,
+      badPieces: c.badPieces,
+      badManifests: c.badManifests,
+      duplicates: c.duplicates,
+      unsolicited: c.unsolicited,
+      requestsSent: c.requestsSent,
+      requestTimeouts: c.requestTimeouts,
+      endgameRequests: c.endgameRequests,
+      endgame: this.state === 'downloading' && (this.fetcher?.endgame ?? false),
+      rejectsReceived: c.rejectsReceived,
+      piecesServed: c.piecesServed,
+      requestsRefused: c.requestsRefused,
+      servesCancelled: c.servesCancelled,
+      partnersBlacklisted: c.partnersBlacklisted,
+      seedsReleased: c.seedsReleased,
+      partners: core.partners.size,
+      partnerIds: [...core.partners.ids],
+      peersServed: c.servedPeers.size,
+      suppliers: [...core.partners.all()]
+        .map((p) => ({ peerId: p.peerId, pieces: p.chunksIn, piecesServed: p.chunksOut }))
+        .sort((a, b) => b.pieces - a.pieces),
+      completedInMs: this.completedAt === undefined ? null : this.completedAt - this.startedAt,
+      error: this.error,
+    };
+  }
+
+  // ---- manifest ---------------------------------------------------------------------------------
+
+  private askManifest(now: number): void {
+    if (now < this.nextManifestAskAt) return;
+    const { core } = this;
+    const c = core.config;
+    this.nextManifestAskAt = now + c.manifestRetryMs;
+    const targets: Destination[] = core.partners.ids.map((id) => core.partners.get(id)!.address);
+    const seen = new Set(targets.map((t) => t.peerId));
+    for (const m of core.engine.knownMembers(core.contentId)) {
+      if (!seen.has(m.peerId)) targets.push({ peerId: m.peerId, contact: m.contact });
+    }
+    // A random few each round, so one silent member does not hold everything up.
+    for (let i = targets.length - 1; i > 0; i--) {
+      const j = Math.floor(core.random.next() * (i + 1));
+      [targets[i], targets[j]] = [targets[j]!, targets[i]!];
+    }
+    for (const to of targets.slice(0, c.manifestFanout)) {
+      core.send(to, { type: 'ManifestReq', peerId: core.selfId, contentId: core.contentId });
+    }
+  }
+
+  private onManifest(from: PeerAddress, bytes: Uint8Array): void {
+    if (this.state !== 'waiting-manifest' || !(bytes instanceof Uint8Array) || bytes.length === 0) return;
+    let result;
+    try {
+      result = this.o.verifier.manifest(this.core.contentId, bytes);
+    } catch (err) {
+      result = `verifier failed: ${String(err)}`;
+    }
+    if (typeof result === 'string') {
+      this.core.counters.badManifests++;
+      safely(() => this.core.events?.badManifest?.(this.core.contentId, from.peerId, result as string));
+      this.o.engine.dropPartner(this.core.contentId, from.peerId, 'bad-manifest', this.core.config.blacklistMs);
+      return;
+    }
+    this.useManifest(result, bytes, from, undefined);
+  }
+
+  private useManifest(manifest: Manifest, bytes: Uint8Array, from: PeerAddress | undefined, given: PieceStore | undefined): void {
+    const { core } = this;
+    let store = given;
+    if (!store) {
+      try {
+        if (!this.o.openStore) throw new StorageError('io', 'no store for this download');
+        store = this.o.openStore(manifest, bytes);
+      } catch (err) {
+        core.manifest = manifest;
+        core.manifestBytes = bytes;
+        return this.fail(err);
+      }
+    }
+    core.manifest = manifest;
+    core.manifestBytes = bytes;
+    core.store = store;
+    this.piecesAtStart = store.resumedCount;
+    // Maps that arrived before the manifest: keep those that describe this file.
+    for (const peerId of core.maps.peers()) if (core.maps.get(peerId)?.length !== manifest.pieceCount) core.maps.remove(peerId);
+    safely(() => core.events?.manifestReady?.(core.contentId, manifest, from));
+    const now = core.clock.now();
+    this.server.start(now);
+    if (store.count >= manifest.pieceCount) {
+      this.finish(now, true);
+      return;
+    }
+    this.state = 'downloading';
+    this.fetcher = new DownloadFetcher({
+      core,
+      picker: this.picker,
+      verifier: this.o.verifier,
+      dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
+      onStored: (index, at) => this.onStored(index, at),
+      onFail: (kind, message) => this.fail(new StorageError(kind, message)),
+    });
+  }
+
+  // ---- pieces -----------------------------------------------------------------------------------
+
+  private onStored(index: number, now: number): void {
+    this.server.have(index);
+    const m = this.core.manifest;
+    if (m && this.core.store && this.core.store.count >= m.pieceCount) this.finish(now, false);
+    else this.server.advertise(now);
+  }
+
+  private finish(now: number, alreadyComplete: boolean): void {
+    const store = this.core.store;
+    try {
+      store?.finish();
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.fetcher?.stop();
+    this.fetcher = undefined;
+    this.state = 'seeding';
+    this.completedAt = alreadyComplete ? this.startedAt : now;
+    this.server.advertise(now);
+    safely(() => this.core.events?.completed?.(this.core.contentId));
+  }
+
+  private storeTick(now: number): void {
+    try {
+      this.core.store?.tick(now);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.state === 'failed') return;
+    const e = err instanceof StorageError ? err : new StorageError('io', String((err as Error)?.message ?? err));
+    this.fetcher?.stop();
+    this.state = 'failed';
+    this.error = { kind: e.kind, message: e.message };
+    safely(() => this.core.events?.failed?.(this.core.contentId, e.kind, e.message));
+  }
+
+  // ---- partners ---------------------------------------------------------------------------------
+
+  private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
+    const { core } = this;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return;
+    let map: BufferMap;
+    try {
+      map = BufferMap.fromWire(msg);
+    } catch {
+      return; // malformed map: keep the previous one
+    }
+    const m = core.manifest;
+    if (m && (map.baseId !== 0 || map.length !== m.pieceCount)) return; // not this file's map
+    const now = core.clock.now();
+    core.maps.update(from.peerId, map, now);
+    this.fetcher?.onMap(now);
+  }
+
+  /** Seeding: complete partners gain nothing from us, nor we from them; free their slots. */
+  private releaseSeeds(now: number): void {
+    const { core } = this;
+    const c = core.config;
+    if (c.seedReleaseMs === 0 || now < this.nextReleaseScanAt || !core.manifest) return;
+    this.nextReleaseScanAt = now + SEED_RELEASE_SCAN_MS;
+    for (const peerId of [...core.partners.ids]) {
+      const map = core.maps.get(peerId);
+      if (map && map.count >= core.manifest.pieceCount) {
+        core.counters.seedsReleased++;
+        this.dropPeer(peerId, 'both-complete', c.seedReleaseMs);
+      }
+    }
+  }
+
+  private dropPeer(peerId: string, reason: string, blockMs: number): void {
+    if (this.core.partners.remove(peerId)) this.forget(peerId);
+    this.core.engine.dropPartner(this.core.contentId, peerId, reason, blockMs);
+  }
+
+  private forget(peerId: string): void {
+    this.core.maps.remove(peerId);
+    this.fetcher?.onPartnerRemoved(peerId);
+    this.server.onPartnerRemoved(peerId);
+  }
+}

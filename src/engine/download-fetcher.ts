@@ -1,0 +1,187 @@
+// The fetching side of a download: the data scheduler (DownloadPicker over the shared RequestQueue
+// and PeerEstimates) and the checks every received piece passes before it is written:
+//   solicited (we asked this partner for this piece) → not already held (else a duplicate) → exact
+//   length of that piece → hash equal to the manifest's (verifier). A piece failing the last two is a
+//   bad piece: rejected, counted, reported, its sender dropped and blocked (blacklistMs).
+// Verified pieces go to the store; a StorageError (disk full, I/O) ends the fetching (onFail).
+// Requests are re-picked after every answer, so pipelines to fast partners never run dry between ticks.
+import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
+import { pieceLength } from '../protocol/manifest.js';
+import type { DownloadCore } from './download-core.js';
+import type { DownloadPicker } from './download-picker.js';
+import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
+import { RejectReason, safely } from './live-core.js';
+import { PeerEstimates } from './peer-estimates.js';
+import type { PickContext } from './picker.js';
+import type { PeerAddress } from './ports.js';
+import { RequestQueue } from './request-queue.js';
+
+export interface DownloadFetcherDeps {
+  core: DownloadCore;
+  picker: DownloadPicker;
+  verifier: DownloadVerifier;
+  /** Ends a partnership from the data plane (bad piece), blocking the peer for blockMs. */
+  dropPeer: (peerId: string, reason: string, blockMs: number) => void;
+  /** A verified piece was written. */
+  onStored: (index: number, now: number) => void;
+  /** The store refused a piece: fetching stops. */
+  onFail: (kind: StorageErrorKind, message: string) => void;
+}
+
+export class DownloadFetcher {
+  readonly requests = new RequestQueue();
+  readonly estimates: PeerEstimates;
+  private stopped = false;
+  private nextExclusionReset: number;
+
+  constructor(private readonly deps: DownloadFetcherDeps) {
+    const c = deps.core.config;
+    this.estimates = new PeerEstimates({
+      initialRttMs: c.initialRttMs,
+      initialThroughputBps: c.initialThroughputBps,
+      weightPct: c.estimateWeightPct,
+      maxWindow: c.maxInFlightPerPartner,
+      // No deadlines to protect: start at half the ceiling rather than the live plane's 2.
+      initialWindow: Math.max(1, Math.floor(c.maxInFlightPerPartner / 2)),
+    });
+    this.nextExclusionReset = deps.core.clock.now() + c.requestTimeoutMs;
+  }
+
+  get endgame(): boolean {
+    return this.deps.picker.endgame;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  onReject(from: PeerAddress, msg: DataChunkReject): void {
+    const { core } = this.deps;
+    const req = this.requests.take(msg.chunkId, from.peerId);
+    if (!req) return;
+    core.counters.rejectsReceived++;
+    const now = core.clock.now();
+    const busy = msg.reason === RejectReason.Busy;
+    this.estimates.onReject(from.peerId, req.sentAt, now, busy, core.config.busyBackoffMs);
+    if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);
+    this.schedule(now);
+  }
+
+  onResponse(from: PeerAddress, msg: DataChunkResp): void {
+    const { core } = this.deps;
+    const c = core.counters;
+    const id = msg.chunkId;
+    const m = core.manifest;
+    const store = core.store;
+    if (!m || !store || !this.requests.wasRequested(id, from.peerId)) {
+      c.unsolicited++;
+      return;
+    }
+    const now = core.clock.now();
+    const req = this.requests.take(id, from.peerId);
+    if (store.has(id)) {
+      c.duplicates++;
+      this.schedule(now);
+      return;
+    }
+    const data = msg.data;
+    const expected = pieceLength(m, id);
+    if (!(data instanceof Uint8Array) || data.byteLength !== expected) {
+      return this.bad(from.peerId, id, `length ${data instanceof Uint8Array ? data.byteLength : '?'} instead of ${expected}`);
+    }
+    if (!this.verified(id, data)) return this.bad(from.peerId, id, 'hash mismatch');
+    if (this.stopped) return;
+    try {
+      store.write(id, data);
+    } catch (err) {
+      const e = err instanceof StorageError ? err : new StorageError('io', String((err as Error)?.message ?? err));
+      this.stopped = true;
+      this.deps.onFail(e.kind, e.message);
+      return;
+    }
+    if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, expected);
+    this.requests.settle(id);
+    c.piecesFetched++;
+    core.partners.exchanged(from.peerId, now, false);
+    this.deps.onStored(id, now);
+    this.schedule(now);
+  }
+
+  /** A partner's map changed: it may hold pieces worth asking for now (no need to wait for the tick). */
+  onMap(now: number): void {
+    this.schedule(now);
+  }
+
+  onPartnerRemoved(peerId: string): void {
+    this.requests.dropPeer(peerId);
+    this.estimates.remove(peerId);
+  }
+
+  tick(now: number): void {
+    const { core } = this.deps;
+    for (const r of this.requests.expire(now)) {
+      core.counters.requestTimeouts++;
+      this.estimates.onTimeout(r.peerId);
+    }
+    // A piece has no deadline: partners that refused or timed out get another chance now and then.
+    if (now >= this.nextExclusionReset) {
+      this.nextExclusionReset = now + core.config.requestTimeoutMs;
+      this.requests.clearExcluded();
+    }
+    this.schedule(now);
+  }
+
+  private schedule(now: number): void {
+    const { core, picker } = this.deps;
+    const m = core.manifest;
+    const store = core.store;
+    if (this.stopped || !m || !store || core.partners.size === 0) return;
+    const ctx: PickContext = {
+      now,
+      fromId: 0,
+      toId: m.pieceCount,
+      has: (id) => store.has(id),
+      partners: core.partners.ids,
+      maps: core.maps,
+      requests: this.requests,
+      estimates: this.estimates,
+      chunkBytes: m.pieceBytes,
+      maxInFlightPerPartner: core.config.maxInFlightPerPartner,
+      random: core.random,
+    };
+    for (const r of picker.pick(ctx)) {
+      const p = core.partners.get(r.peerId);
+      if (!p) continue;
+      const sent = core.send(p.address, { type: 'DataChunkReq', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
+      if (sent === 0) continue;
+      core.counters.requestsSent++;
+      if (r.redundant) core.counters.endgameRequests++;
+      this.requests.add({
+        chunkId: r.chunkId,
+        peerId: r.peerId,
+        sentAt: now,
+        timeoutAt: now + core.config.requestTimeoutMs,
+        bytes: pieceLength(m, r.chunkId),
+        expectedAt: r.expectedAt,
+        redundant: r.redundant,
+      });
+    }
+  }
+
+  private verified(index: number, data: Uint8Array): boolean {
+    const { core, verifier } = this.deps;
+    try {
+      return verifier.piece(core.manifest!, index, data) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private bad(peerId: string, index: number, reason: string): void {
+    const { core } = this.deps;
+    core.counters.badPieces++;
+    core.counters.partnersBlacklisted++;
+    safely(() => core.events?.badPiece?.(core.contentId, peerId, index, reason));
+    this.deps.dropPeer(peerId, 'bad-piece', core.config.blacklistMs);
+  }
+}

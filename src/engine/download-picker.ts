@@ -1,0 +1,118 @@
+// The download picker (DESIGN §3, "download mode: rarest-first with an endgame"), a Picker beside the
+// live one, over the same context: request queue, per-partner estimates and windows, partner maps.
+//  - Candidates: pieces we miss that some partner advertises and that are not in flight, rarest
+//    first (fewest partners holding them), ties broken at random so leechers spread over different
+//    pieces and have something to trade at once.
+//  - Supplier: among partners holding the piece, not excluded for it (refused it / timed out), not
+//    busy, under their request window, the one expected to deliver soonest (RTT, throughput, bytes
+//    already asked of it).
+//  - Endgame: once no such candidate is left (every missing piece is in flight), a piece in flight
+//    gets one more request — at most endgameCopies in all — from an idle partner that is expected to
+//    deliver it sooner than the request already out. The copy that loses the race costs one piece;
+//    servers skip requests for pieces the requester's newer map already shows (implicit cancel).
+import type { ChunkRequest, PickContext, Picker } from './picker.js';
+import type { InFlightRequest } from './request-queue.js';
+import type { BufferMap } from './buffer-map.js';
+
+export interface DownloadPickerOptions {
+  /** Most requests in flight for one piece during the endgame (1 = no duplicates). */
+  endgameCopies: number;
+}
+
+interface Slot {
+  peerId: string;
+  map: BufferMap | undefined;
+  count: number;
+  cap: number;
+  bytes: number;
+  open: boolean;
+}
+
+interface Candidate {
+  id: number;
+  rarity: number;
+  tie: number;
+}
+
+export class DownloadPicker implements Picker {
+  /** Whether the last pick found only pieces already in flight (the endgame). */
+  endgame = false;
+
+  constructor(private readonly opts: DownloadPickerOptions) {}
+
+  pick(ctx: PickContext): ChunkRequest[] {
+    const { now, requests, estimates, maps, maxInFlightPerPartner } = ctx;
+    const slots: Slot[] = [];
+    let open = 0;
+    for (const peerId of ctx.partners) {
+      const map = maps.get(peerId);
+      const count = requests.inFlightCount(peerId);
+      const cap = Math.min(maxInFlightPerPartner, estimates.windowOf(peerId));
+      const isOpen = map !== undefined && count < cap && !estimates.isBusy(peerId, now);
+      if (isOpen) open++;
+      slots.push({ peerId, map, count, cap, bytes: requests.queuedBytes(peerId), open: isOpen });
+    }
+    const fresh: Candidate[] = [];
+    const inFlight: number[] = [];
+    for (let id = ctx.fromId; id < ctx.toId; id++) {
+      if (ctx.has(id)) continue;
+      let n = 0;
+      for (const s of slots) if (s.map?.has(id)) n++;
+      if (n === 0) continue;
+      if (requests.isInFlight(id)) inFlight.push(id);
+      else fresh.push({ id, rarity: n, tie: ctx.random.next() });
+    }
+    this.endgame = fresh.length === 0 && inFlight.length > 0;
+    if (open === 0) return [];
+    const out: ChunkRequest[] = [];
+    fresh.sort((a, b) => a.rarity - b.rarity || a.tie - b.tie);
+    for (const c of fresh) {
+      const best = this.bestSlot(ctx, slots, c.id, undefined);
+      if (!best) continue;
+      out.push(this.take(best.slot, c.id, best.at, false, ctx.chunkBytes));
+      if (best.slot.count >= best.slot.cap && --open === 0) return out;
+    }
+    if (!this.endgame || this.opts.endgameCopies < 2) return out;
+    // Endgame: pieces with the fewest requests out first.
+    inFlight.sort((a, b) => requests.forChunk(a).length - requests.forChunk(b).length);
+    for (const id of inFlight) {
+      const already = requests.forChunk(id);
+      if (already.length >= this.opts.endgameCopies) continue;
+      const best = this.bestSlot(ctx, slots, id, already);
+      if (!best) continue;
+      let soonest = Infinity;
+      for (const r of already) soonest = Math.min(soonest, r.expectedAt);
+      if (best.at >= soonest) continue;
+      out.push(this.take(best.slot, id, best.at, true, ctx.chunkBytes));
+      if (best.slot.count >= best.slot.cap && --open === 0) return out;
+    }
+    return out;
+  }
+
+  /** The open partner holding `id` expected to deliver it soonest (skipping those already asked). */
+  private bestSlot(ctx: PickContext, slots: Slot[], id: number, already: readonly InFlightRequest[] | undefined): { slot: Slot; at: number } | undefined {
+    let best: Slot | undefined;
+    let bestAt = Infinity;
+    let ties = 0;
+    for (const s of slots) {
+      if (!s.open || !s.map?.has(id) || ctx.requests.isExcluded(id, s.peerId)) continue;
+      if (already?.some((r) => r.peerId === s.peerId)) continue;
+      const at = ctx.estimates.expectedArrival(s.peerId, ctx.now, s.bytes, ctx.chunkBytes);
+      if (at < bestAt) {
+        best = s;
+        bestAt = at;
+        ties = 1;
+      } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
+        best = s; // reservoir choice among equal estimates
+      }
+    }
+    return best ? { slot: best, at: bestAt } : undefined;
+  }
+
+  private take(slot: Slot, id: number, at: number, redundant: boolean, bytes: number): ChunkRequest {
+    slot.count++;
+    slot.bytes += bytes;
+    if (slot.count >= slot.cap) slot.open = false;
+    return { chunkId: id, peerId: slot.peerId, expectedAt: at, redundant };
+  }
+}

@@ -1,0 +1,151 @@
+// The serving side of one download content: answers partners' DataChunkReqs from the store through
+// the upload queue (slots per partner, optional pacing, round-robin over partners), answers
+// ManifestReqs from anyone, and advertises which pieces we hold as a BufferMapInfo over the whole
+// file (base 0, one bit per piece): at once to a new partner, to every partner as soon as it changed
+// (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs.
+import type { DataChunkReq, Message } from '../protocol/messages.js';
+import { pieceLength } from '../protocol/manifest.js';
+import { BufferMap } from './buffer-map.js';
+import type { DownloadCore } from './download-core.js';
+import { RejectReason } from './live-core.js';
+import type { LivePartner } from './live-partners.js';
+import type { PeerAddress } from './ports.js';
+import { UploadQueue, type ServeRequest } from './upload-queue.js';
+
+export class DownloadServer {
+  private readonly uploads: UploadQueue<PeerAddress>;
+  /** Our bitfield (one bit per piece, MSB first) and a version bumped on every change. */
+  private bits: Uint8Array = new Uint8Array(0);
+  private version = 0;
+  private own: { version: number; map: BufferMap; msg: Message } | undefined;
+
+  constructor(private readonly core: DownloadCore) {
+    const c = core.config;
+    this.uploads = new UploadQueue({
+      uploadBps: c.uploadBps,
+      maxServeQueueMs: c.maxServeQueueMs,
+      slotsPerPartner: c.uploadSlotsPerPartner,
+      unpacedSlotMs: 0,
+      newestSharePct: 0,
+    });
+  }
+
+  /** The manifest and store are known: our map starts from what the store holds. */
+  start(now: number): void {
+    const { manifest, store } = this.core;
+    if (!manifest || !store) return;
+    this.bits = new Uint8Array(Math.ceil(manifest.pieceCount / 8));
+    for (let i = 0; i < manifest.pieceCount; i++) if (store.has(i)) this.bits[i >> 3] = (this.bits[i >> 3] as number) | (0x80 >> (i & 7));
+    this.version++;
+    for (const p of this.core.partners.all()) this.sendMap(p, now);
+  }
+
+  /** A piece was stored: our map changed (partners hear of it on the next advertise). */
+  have(index: number): void {
+    this.bits[index >> 3] = (this.bits[index >> 3] as number) | (0x80 >> (index & 7));
+    this.version++;
+  }
+
+  onRequest(from: PeerAddress, msg: DataChunkReq): void {
+    const { core } = this;
+    const now = core.clock.now();
+    const id = msg.chunkId;
+    if (!Number.isSafeInteger(id) || id < 0) return;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) {
+      return this.reject(from, id, RejectReason.NotPartner);
+    }
+    const m = core.manifest;
+    if (!m || !core.store?.has(id)) return this.reject(from, id, RejectReason.Missing);
+    const offered = this.uploads.offer({ peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id) }, now, this.refuse);
+    if (offered !== 'queued') return this.reject(from, id, RejectReason.Busy);
+    this.uploads.drain(now, this.serveOne, this.refuse);
+  }
+
+  /** Anyone may ask for the manifest; an empty answer means we do not hold it. */
+  onManifestReq(from: PeerAddress): void {
+    const { core } = this;
+    core.send(from, { type: 'ManifestResp', peerId: core.selfId, contentId: core.contentId, manifest: core.manifestBytes ?? new Uint8Array(0) });
+  }
+
+  tick(now: number): void {
+    this.uploads.drain(now, this.serveOne, this.refuse);
+    this.advertise(now);
+  }
+
+  /** Map to every partner that is due one: changed (and past the least gap), or a period old. */
+  advertise(now: number): void {
+    if (!this.core.manifest) return;
+    const c = this.core.config;
+    const own = this.ownMap();
+    for (const p of this.core.partners.all()) {
+      const age = now - p.mapSentAt;
+      if (age >= c.bufferMapPeriodMs || (p.mapSent !== own.map && age >= c.bufferMapMinGapMs)) this.sendMap(p, now);
+    }
+  }
+
+  onPartnerAdded(p: LivePartner, now: number): void {
+    if (this.core.manifest) this.sendMap(p, now);
+  }
+
+  onPartnerRemoved(peerId: string): void {
+    this.uploads.dropPeer(peerId);
+  }
+
+  private readonly serveOne = (r: ServeRequest<PeerAddress>): number => this.serve(r);
+  private readonly refuse = (r: ServeRequest<PeerAddress>): void => this.reject(r.peer, r.chunkId, RejectReason.Busy);
+
+  private serve(r: ServeRequest<PeerAddress>): number {
+    const { core } = this;
+    // Its newer map says it got the piece elsewhere meanwhile (endgame): nothing to send.
+    if (core.maps.get(r.peerId)?.has(r.chunkId)) {
+      core.counters.servesCancelled++;
+      return 0;
+    }
+    const data = core.store?.read(r.chunkId);
+    if (!data) {
+      this.reject(r.peer, r.chunkId, RejectReason.Missing);
+      return 0;
+    }
+    const sent = core.send(r.peer, {
+      type: 'DataChunkResp',
+      peerId: core.selfId,
+      contentId: core.contentId,
+      chunkId: r.chunkId,
+      timestampMs: 0,
+      signature: EMPTY,
+      data,
+    });
+    if (sent > 0) {
+      core.counters.piecesServed++;
+      core.counters.servedPeers.add(r.peerId);
+      core.partners.exchanged(r.peerId, core.clock.now(), true);
+    }
+    return sent;
+  }
+
+  private reject(to: PeerAddress, chunkId: number, reason: string): void {
+    const { core } = this;
+    core.counters.requestsRefused++;
+    core.send(to, { type: 'DataChunkReject', peerId: core.selfId, contentId: core.contentId, chunkId, reason });
+  }
+
+  private ownMap(): { map: BufferMap; msg: Message } {
+    if (this.own?.version !== this.version) {
+      const length = this.core.manifest?.pieceCount ?? 0;
+      const map = BufferMap.fromWire({ baseId: 0, length, bits: this.bits });
+      const w = map.toWire();
+      const msg: Message = { type: 'BufferMapInfo', peerId: this.core.selfId, contentId: this.core.contentId, baseId: 0, length, bits: w.bits };
+      this.own = { version: this.version, map, msg };
+    }
+    return this.own;
+  }
+
+  private sendMap(p: LivePartner, now: number): void {
+    const own = this.ownMap();
+    p.mapSent = own.map;
+    p.mapSentAt = now;
+    this.core.send(p.address, own.msg);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,93 @@
+// Counters of one download content and the DownloadStats snapshot built from them (status API,
+// progress output, tests, benchmarks). Byte counts are encoded sizes (payload + frame overhead) of
+// the content's data-plane messages: DataChunkResp is piece traffic, everything else (buffer maps,
+// requests, rejects, manifests) is control traffic.
+
+export type DownloadState = 'waiting-manifest' | 'downloading' | 'seeding' | 'failed';
+
+export interface DownloadStats {
+  state: DownloadState;
+  /** From the manifest (null until it is known). */
+  name: string | null;
+  sizeBytes: number | null;
+  pieceBytes: number | null;
+  pieces: number | null;
+  /** Verified pieces held, and their bytes. */
+  piecesVerified: number;
+  bytesVerified: number;
+  /** bytesVerified ÷ sizeBytes (0 until the manifest is known). */
+  progress: number;
+  /** Pieces taken from the record of an earlier run (resume) and pieces fetched in this run. */
+  piecesAtStart: number;
+  piecesFetched: number;
+  bytesIn: number;
+  bytesOut: number;
+  pieceBytesIn: number;
+  pieceBytesOut: number;
+  controlBytesIn: number;
+  controlBytesOut: number;
+  /** Pieces that failed verification (each one's sender was dropped and blocked). */
+  badPieces: number;
+  /** Manifests that did not hash to the content id. */
+  badManifests: number;
+  /** Verified copies of pieces we already had (endgame, late answers). */
+  duplicates: number;
+  unsolicited: number;
+  requestsSent: number;
+  requestTimeouts: number;
+  /** Endgame: extra requests for pieces already in flight elsewhere. */
+  endgameRequests: number;
+  endgame: boolean;
+  rejectsReceived: number;
+  piecesServed: number;
+  requestsRefused: number;
+  servesCancelled: number;
+  partnersBlacklisted: number;
+  /** Complete partners let go while we were complete too. */
+  seedsReleased: number;
+  partners: number;
+  partnerIds: string[];
+  /** Distinct peers we served at least one piece to. */
+  peersServed: number;
+  /** Partners by pieces they supplied (most first), with pieces we served them. */
+  suppliers: Array<{ peerId: string; pieces: number; piecesServed: number }>;
+  /** Time from the start of this run to the last piece (null until complete; 0 when it started complete). */
+  completedInMs: number | null;
+  error: { kind: string; message: string } | null;
+}
+
+export class DownloadCounters {
+  bytesIn = 0;
+  bytesOut = 0;
+  pieceBytesIn = 0;
+  pieceBytesOut = 0;
+  controlBytesIn = 0;
+  controlBytesOut = 0;
+  piecesFetched = 0;
+  badPieces = 0;
+  badManifests = 0;
+  duplicates = 0;
+  unsolicited = 0;
+  requestsSent = 0;
+  requestTimeouts = 0;
+  endgameRequests = 0;
+  rejectsReceived = 0;
+  piecesServed = 0;
+  requestsRefused = 0;
+  servesCancelled = 0;
+  partnersBlacklisted = 0;
+  seedsReleased = 0;
+  readonly servedPeers = new Set<string>();
+
+  countIn(bytes: number, piece: boolean): void {
+    this.bytesIn += bytes;
+    if (piece) this.pieceBytesIn += bytes;
+    else this.controlBytesIn += bytes;
+  }
+
+  countOut(bytes: number, piece: boolean): void {
+    this.bytesOut += bytes;
+    if (piece) this.pieceBytesOut += bytes;
+    else this.controlBytesOut += bytes;
+  }
+}

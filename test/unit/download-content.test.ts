@@ -1,0 +1,200 @@
+// The download data plane on its own (sans-IO): fake engine, in-memory stores, a hand-driven clock,
+// the real SHA-256 verifier.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DOWNLOAD_CONFIG } from '../../src/engine/download-config.js';
+import { Downloads } from '../../src/engine/downloads.js';
+import type { DownloadEvents } from '../../src/engine/download-ports.js';
+import { Sha256Verifier } from '../../src/source/piece-verifier.js';
+import { ManualClock } from '../helpers/engine-fakes.js';
+import { addr, all, FakeEngine, mapMsg, MemoryStore, testContent, type TestContent } from '../helpers/download-fakes.js';
+
+interface Rig {
+  engine: FakeEngine;
+  clock: ManualClock;
+  plane: Downloads;
+  events: string[];
+  store: () => MemoryStore | undefined;
+  t: TestContent;
+}
+
+function rig(opts: { initial?: number[]; failAfter?: MemoryStore['failAfter']; seed?: boolean } = {}): Rig {
+  const t = testContent();
+  const engine = new FakeEngine();
+  const clock = new ManualClock(1000);
+  const events: string[] = [];
+  const ev: DownloadEvents = {
+    manifestReady: (_c, m, from) => events.push(`manifest:${from?.peerId ?? 'local'}:${m.pieceCount}`),
+    badPiece: (_c, peer, i, why) => events.push(`bad:${peer}:${i}:${why}`),
+    badManifest: (_c, peer) => events.push(`bad-manifest:${peer}`),
+    completed: () => events.push('completed'),
+    failed: (_c, kind) => events.push(`failed:${kind}`),
+  };
+  let store: MemoryStore | undefined;
+  const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG }, verifier: new Sha256Verifier(), events: ev });
+  if (opts.seed) {
+    store = new MemoryStore(t.manifest, new Map(t.pieces.map((p, i) => [i, p])));
+    plane.seed(t.id, t.manifest, t.manifestBytes, store);
+  } else {
+    plane.fetch(t.id, (m) => {
+      store = new MemoryStore(m, new Map((opts.initial ?? []).map((i) => [i, t.pieces[i]!])));
+      store.failAfter = opts.failAfter;
+      return store;
+    });
+  }
+  return { engine, clock, plane, events, store: () => store, t };
+}
+
+/** Partners a, b holding everything; the manifest delivered by a. */
+function withManifest(r: Rig, partners = ['a', 'b']): void {
+  r.engine.setPartners(partners);
+  r.plane.tick();
+  r.plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: r.t.id, manifest: r.t.manifestBytes });
+  for (const p of partners) r.plane.receive(addr(p), mapMsg(r.t.id, p, r.t.manifest.pieceCount, all(r.t.manifest.pieceCount)));
+}
+
+/** Answers every outstanding request with the right piece (or `bad` for the listed pieces). */
+function answer(r: Rig, bad: Set<number> = new Set()): number {
+  const reqs = r.engine.sent.filter((s) => s.msg.type === 'DataChunkReq');
+  r.engine.clear();
+  for (const { to, msg } of reqs) {
+    if (msg.type !== 'DataChunkReq') continue;
+    const data = bad.has(msg.chunkId) ? Buffer.alloc(r.t.pieces[msg.chunkId]!.length, 0xee) : r.t.pieces[msg.chunkId]!;
+    r.plane.receive(addr(to.peerId!), { type: 'DataChunkResp', peerId: to.peerId!, contentId: r.t.id, chunkId: msg.chunkId, timestampMs: 0, signature: new Uint8Array(0), data });
+  }
+  return reqs.length;
+}
+
+describe('download content', () => {
+  it('asks members for the manifest until one verifies against the content id; a wrong one blocks its sender', () => {
+    const r = rig();
+    r.engine.members = [{ peerId: 'm1', contact: { host: 'm1.test', port: 1 }, seq: 1, ttlMs: 5000, partnerCount: 0 }];
+    r.plane.tick();
+    expect(r.engine.of('ManifestReq').length).toBe(1);
+    expect(r.plane.state(r.t.id)).toBe('waiting-manifest');
+    const other = testContent(3, 16 * 1024, 10, 'other.bin');
+    r.plane.receive(addr('m1'), { type: 'ManifestResp', peerId: 'm1', contentId: r.t.id, manifest: other.manifestBytes });
+    expect(r.events).toEqual(['bad-manifest:m1']);
+    expect(r.engine.dropped).toEqual([{ peerId: 'm1', reason: 'bad-manifest', blockMs: DEFAULT_DOWNLOAD_CONFIG.blacklistMs }]);
+    expect(r.plane.stats(r.t.id)?.badManifests).toBe(1);
+    r.plane.tick(); // too soon to ask again
+    expect(r.engine.of('ManifestReq').length).toBe(1);
+    r.clock.advance(DEFAULT_DOWNLOAD_CONFIG.manifestRetryMs);
+    r.plane.tick();
+    expect(r.engine.of('ManifestReq').length).toBe(2);
+    r.plane.receive(addr('m1'), { type: 'ManifestResp', peerId: 'm1', contentId: r.t.id, manifest: r.t.manifestBytes });
+    expect(r.plane.state(r.t.id)).toBe('downloading');
+    expect(r.events.at(-1)).toBe('manifest:m1:6');
+  });
+
+  it('fetches every piece, verifies, writes, finishes the store and seeds', () => {
+    const r = rig();
+    withManifest(r);
+    for (let round = 0; round < 10 && r.plane.state(r.t.id) === 'downloading'; round++) {
+      r.plane.tick();
+      answer(r);
+    }
+    const s = r.plane.stats(r.t.id)!;
+    expect(r.plane.state(r.t.id)).toBe('seeding');
+    expect(r.store()!.finished).toBe(1);
+    expect(r.events.at(-1)).toBe('completed');
+    expect(s).toMatchObject({ piecesVerified: 6, piecesFetched: 6, progress: 1, bytesVerified: r.t.manifest.sizeBytes, badPieces: 0, duplicates: 0, piecesAtStart: 0 });
+    expect(s.completedInMs).toBe(0);
+    for (const [i, p] of r.t.pieces.entries()) expect(Buffer.from(r.store()!.read(i)!).equals(p)).toBe(true);
+  });
+
+  it('rejects a bad piece, penalises its sender and gets the piece elsewhere', () => {
+    const r = rig();
+    withManifest(r);
+    r.plane.tick();
+    const fromA = r.engine.sent.filter((s) => s.msg.type === 'DataChunkReq' && s.to.peerId === 'a').map((s) => (s.msg as { chunkId: number }).chunkId);
+    expect(fromA.length).toBeGreaterThan(0);
+    answer(r, new Set([fromA[0]!]));
+    const s = r.plane.stats(r.t.id)!;
+    expect(s.badPieces).toBe(1);
+    expect(s.partnersBlacklisted).toBe(1);
+    expect(r.events).toContain(`bad:a:${fromA[0]}:hash mismatch`);
+    expect(r.engine.dropped).toContainEqual({ peerId: 'a', reason: 'bad-piece', blockMs: DEFAULT_DOWNLOAD_CONFIG.blacklistMs });
+    expect(r.store()!.has(fromA[0]!)).toBe(false);
+    for (let round = 0; round < 10 && r.plane.state(r.t.id) === 'downloading'; round++) {
+      r.plane.tick();
+      answer(r);
+    }
+    expect(r.plane.state(r.t.id)).toBe('seeding');
+    expect(Buffer.from(r.store()!.read(fromA[0]!)!).equals(r.t.pieces[fromA[0]!]!)).toBe(true);
+  });
+
+  it('drops pieces nobody asked for, and pieces of the wrong length count as bad', () => {
+    const r = rig();
+    withManifest(r);
+    r.plane.tick();
+    const askedOfA = r.engine.of('DataChunkReq', 'a')[0]!.chunkId;
+    r.plane.receive(addr('b'), { type: 'DataChunkResp', peerId: 'b', contentId: r.t.id, chunkId: askedOfA, timestampMs: 0, signature: new Uint8Array(0), data: r.t.pieces[askedOfA]! });
+    expect(r.plane.stats(r.t.id)!.unsolicited).toBe(1);
+    expect(r.store()!.has(askedOfA)).toBe(false);
+    const req = r.engine.of('DataChunkReq', 'b')[0]!;
+    r.plane.receive(addr('b'), { type: 'DataChunkResp', peerId: 'b', contentId: r.t.id, chunkId: req.chunkId, timestampMs: 0, signature: new Uint8Array(0), data: new Uint8Array(10) });
+    expect(r.plane.stats(r.t.id)!.badPieces).toBe(1);
+  });
+
+  it('disk full: fails with what is verified kept, and stops asking', () => {
+    const r = rig({ failAfter: { writes: 2, kind: 'disk-full' } });
+    withManifest(r);
+    for (let round = 0; round < 5; round++) {
+      r.plane.tick();
+      answer(r);
+    }
+    expect(r.plane.state(r.t.id)).toBe('failed');
+    expect(r.events).toContain('failed:disk-full');
+    const s = r.plane.stats(r.t.id)!;
+    expect(s.error).toEqual({ kind: 'disk-full', message: 'no space left on device (test)' });
+    expect(s.piecesVerified).toBe(2);
+    r.engine.clear();
+    r.clock.advance(60_000);
+    r.plane.tick();
+    expect(r.engine.of('DataChunkReq')).toEqual([]);
+  });
+
+  it('resumes: recorded pieces are not asked for again', () => {
+    const r = rig({ initial: [0, 2, 4] });
+    withManifest(r);
+    const asked = new Set<number>();
+    for (let round = 0; round < 10 && r.plane.state(r.t.id) === 'downloading'; round++) {
+      r.plane.tick();
+      for (const m of r.engine.of('DataChunkReq')) asked.add(m.chunkId);
+      answer(r);
+    }
+    expect([...asked].sort()).toEqual([1, 3, 5]);
+    expect(r.plane.stats(r.t.id)).toMatchObject({ piecesAtStart: 3, piecesFetched: 3, piecesVerified: 6, state: 'seeding' });
+  });
+
+  it('serves pieces to partners only, answers ManifestReq, and advertises its map', () => {
+    const r = rig({ seed: true });
+    r.engine.setPartners(['x']);
+    r.plane.tick();
+    const map = r.engine.of('BufferMapInfo', 'x')[0]!;
+    expect(map).toMatchObject({ baseId: 0, length: 6 });
+    expect(map.bits[0]).toBe(0xfc);
+    r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: 3 });
+    const resp = r.engine.of('DataChunkResp', 'x')[0]!;
+    expect(Buffer.from(resp.data).equals(r.t.pieces[3]!)).toBe(true);
+    r.plane.receive(addr('y'), { type: 'DataChunkReq', peerId: 'y', contentId: r.t.id, chunkId: 3 });
+    expect(r.engine.of('DataChunkReject', 'y')[0]?.reason).toBe('not-partner');
+    r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: 99 });
+    expect(r.engine.of('DataChunkReject', 'x')[0]?.reason).toBe('missing');
+    r.plane.receive(addr('y'), { type: 'ManifestReq', peerId: 'y', contentId: r.t.id });
+    expect(Buffer.from(r.engine.of('ManifestResp', 'y')[0]!.manifest).equals(r.t.manifestBytes)).toBe(true);
+    expect(r.plane.stats(r.t.id)).toMatchObject({ piecesServed: 1, peersServed: 1, state: 'seeding', completedInMs: 0 });
+  });
+
+  it('seeding: a partner that is complete too is let go', () => {
+    const r = rig({ seed: true });
+    r.engine.setPartners(['x', 'y']);
+    r.plane.tick();
+    r.plane.receive(addr('x'), mapMsg(r.t.id, 'x', 6, all(6)));
+    r.plane.receive(addr('y'), mapMsg(r.t.id, 'y', 6, [0, 1]));
+    r.clock.advance(2000);
+    r.plane.tick();
+    expect(r.engine.dropped).toEqual([{ peerId: 'x', reason: 'both-complete', blockMs: DEFAULT_DOWNLOAD_CONFIG.seedReleaseMs }]);
+    expect(r.plane.stats(r.t.id)!.seedsReleased).toBe(1);
+  });
+});
