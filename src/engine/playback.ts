@@ -131,6 +131,12 @@ export class Playback {
       }
       const id = this.nextId++;
       this.chunksSkipped++;
+      // Its deadline has passed, and so has every earlier one: count them due now, before growLag()
+      // moves the schedule later (which would otherwise hide this skip from chunksDue).
+      while (this.dueCursor <= id) {
+        this.dueCursor++;
+        this.chunksDue++;
+      }
       if (!this.lastWasSkip) {
         this.stalls++;
         this.growLag();
