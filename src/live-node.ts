@@ -7,9 +7,11 @@ import { LiveChannels, type LiveChannelsEngine, type LiveStats } from './engine/
 import type { PeerEngine } from './engine/peer-engine.js';
 import type { Picker } from './engine/picker.js';
 import type { Clock, Random } from './engine/ports.js';
-import { resolveContent } from './net/contents-query.js';
+import { hostname } from 'node:os';
+import { queryContents, resolveContent } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
 import type { Logger } from './platform/logger.js';
+import { hostAddresses, IdleScreen, type IdleInfo, type IdleScreenStatus } from './player/idle-screen.js';
 import { MpvNotFoundError, MpvPlayer } from './player/mpv-process.js';
 import { StreamServer } from './player/stream-server.js';
 import { WatchSession, type WatchStats } from './player/watch-session.js';
@@ -17,6 +19,7 @@ import { loadOrCreateChannelKeys } from './source/channel-keys.js';
 import { isLiveChannelId } from './source/chunk-signing.js';
 import { LiveChunkVerifier } from './source/chunk-verifier.js';
 import { LivePublisher, type PublisherStats } from './source/live-publisher.js';
+import type { ChunkRecord } from './engine/live-ports.js';
 import { parseLiveInput } from './source/live-input.js';
 
 export interface LiveContentStatus extends Partial<LiveStats> {
@@ -24,6 +27,16 @@ export interface LiveContentStatus extends Partial<LiveStats> {
   controlOverhead?: number | null;
   source?: PublisherStats & { channel: string; uploadFactor: number | null };
   watching?: WatchStats;
+  /** A watched protected channel: what the DRM agent lets through to the player, and why (src/drm/live-gate.ts). */
+  rights?: unknown;
+}
+
+/** The DRM agent's hooks on the live side (src/drm/drm-service.ts); only the player path goes through them. */
+export interface LiveDrmHooks {
+  sourceTransform(channelId: string, channel: string): ((seq: number, data: Uint8Array) => Uint8Array) | undefined;
+  watchStarted(contentId: string): void;
+  playerBytes(contentId: string, seq: number, data: Uint8Array): Uint8Array | undefined;
+  rightsStatus(contentId: string): unknown;
 }
 
 function headless(output: Config['player']['output']): boolean {
@@ -37,6 +50,12 @@ function headless(output: Config['player']['output']): boolean {
  */
 export type LiveNodeEngine = LiveChannelsEngine & Pick<PeerEngine, 'join' | 'leave'>;
 
+/** What the TV shows: `off` without a player (none configured, or mpv missing). */
+export interface TvStatus {
+  screen: 'off' | 'idle' | 'playing';
+  idle?: IdleScreenStatus;
+}
+
 /** How often a channel to watch at start is looked up again while the tracker does not know it. */
 const WATCH_RETRY_MS = 2000;
 
@@ -48,14 +67,17 @@ export class LiveNode {
   private server: StreamServer | undefined;
   private player: MpvPlayer | undefined;
   private session: WatchSession | undefined;
+  private idle: IdleScreen | undefined;
   private tracker: Contact | undefined;
+  private readonly drm: LiveDrmHooks | undefined;
 
   constructor(
     private readonly cfg: Config,
     private readonly engine: LiveNodeEngine,
-    deps: { clock: Clock; random: Random; budgetBytes: number; pickerFor?: (contentId: string) => Picker },
+    deps: { clock: Clock; random: Random; budgetBytes: number; pickerFor?: (contentId: string) => Picker; drm?: LiveDrmHooks },
     private readonly log: Logger,
   ) {
+    this.drm = deps.drm;
     this.tracker = cfg.tracker ? (parseHostPort(cfg.tracker) as Contact) : undefined;
     this.live = new LiveChannels({
       engine,
@@ -66,7 +88,7 @@ export class LiveNode {
       budgetBytes: deps.budgetBytes,
       ...(deps.pickerFor ? { pickerFor: deps.pickerFor } : {}),
       events: {
-        chunkReady: (contentId, chunk) => this.session?.onChunk(contentId, chunk),
+        chunkReady: (contentId, chunk) => this.toPlayer(contentId, chunk),
         chunkSkipped: (contentId, id) => this.session?.onSkip(contentId, id),
         badChunk: (contentId, peerId, chunkId, reason) => log.warn({ contentId, peerId, chunkId, reason }, 'bad chunk rejected; peer dropped'),
         playbackStarted: (contentId, firstChunkId) => log.info({ contentId, firstChunkId }, 'playback started'),
@@ -83,12 +105,25 @@ export class LiveNode {
       const keys = loadOrCreateChannelKeys(this.cfg.stateDir, src.channel);
       this.engine.join(keys.channelId, 'live', src.channel);
       this.live.startSource(keys.channelId);
-      const publisher = new LivePublisher({ keys, live: this.live, input, chunkMs: this.cfg.live.chunkMs, log: this.log });
+      const transform = this.drm?.sourceTransform(keys.channelId, src.channel);
+      const publisher = new LivePublisher({ keys, live: this.live, input, chunkMs: this.cfg.live.chunkMs, log: this.log, ...(transform ? { transform } : {}) });
       this.publisher = publisher;
       publisher.run().catch((err: Error) => this.log.error({ err: err.message, input: src.input }, `live input failed: ${err.message}`));
       this.log.info({ channel: src.channel, contentId: keys.channelId }, 'publishing live channel');
     }
+    // The idle screen needs mpv up before anything plays.
+    if (this.cfg.player.kind === 'mpv' && this.cfg.player.idleScreen) await this.ensureSession();
     if (this.cfg.watch) this.watchAtStart(this.cfg.watch);
+  }
+
+  /** The watched channel's chunks on their way to the player: a protected one passes the DRM agent (a copy; the buffer keeps what relays serve). */
+  private toPlayer(contentId: string, chunk: ChunkRecord): void {
+    const session = this.session;
+    if (!session || session.current()?.contentId !== contentId) return;
+    if (!this.drm) return session.onChunk(contentId, chunk);
+    const data = this.drm.playerBytes(contentId, chunk.id, chunk.data);
+    if (data === undefined) session.onSkip(contentId, chunk.id);
+    else session.onChunk(contentId, data === chunk.data ? chunk : { ...chunk, data });
   }
 
   /** The channel to play at boot may not be announced yet: keep asking until it is. */
@@ -125,9 +160,29 @@ export class LiveNode {
     if (old) this.leaveViewer(old.contentId);
     this.engine.join(info.contentId, 'live');
     this.live.startViewer(info.contentId);
+    this.drm?.watchStarted(info.contentId);
     const session = await this.ensureSession();
-    await session.watch(info.contentId, info.title);
+    await this.idle?.setPlaying(true);
+    try {
+      await session.watch(info.contentId, info.title);
+    } catch (err) {
+      if (!session.current()) await this.idle?.setPlaying(false); // nothing plays: the idle screen comes back
+      throw err;
+    }
     return { contentId: info.contentId, name: info.title };
+  }
+
+  /** The live channels the tracker lists, and which one the TV shows (the page's channel list). */
+  async channels(): Promise<{ channels: Array<{ contentId: string; name: string; playing: boolean }>; playing: { contentId: string; name: string } | null }> {
+    const cur = this.session?.current();
+    const playing = cur ? { contentId: cur.contentId, name: cur.name } : null;
+    const target = this.tracker;
+    if (!target) throw new Error('no tracker known yet: the channel list comes from the tracker');
+    const listed = (await queryContents(target, '')).filter((c) => c.kind === 'live' && isLiveChannelId(c.contentId));
+    const channels = listed
+      .map((c) => ({ contentId: c.contentId, name: c.title || c.contentId, playing: c.contentId === cur?.contentId }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { channels, playing };
   }
 
   /** Stops what the TV shows and leaves that channel (a source keeps publishing). */
@@ -136,6 +191,7 @@ export class LiveNode {
     if (!cur) return { stopped: null };
     await this.session?.stop();
     this.leaveViewer(cur.contentId);
+    await this.idle?.setPlaying(false);
     return { stopped: cur.contentId };
   }
 
@@ -161,7 +217,32 @@ export class LiveNode {
       recordFile: this.cfg.record,
       log: this.log,
     });
+    if (this.player && this.cfg.player.idleScreen) {
+      this.idle = new IdleScreen({ player: this.player, gather: () => this.idleInfo(), log: this.log });
+      await this.idle.start();
+    }
     return this.session;
+  }
+
+  /** What the idle screen shows: this box's name and addresses, the tracker's live channels. */
+  private async idleInfo(): Promise<IdleInfo> {
+    const name = this.cfg.node.name || hostname();
+    const addresses = hostAddresses();
+    const tracker = this.tracker;
+    if (!tracker) return { name, addresses, channels: { error: 'no tracker yet' } };
+    try {
+      const found = await queryContents(tracker, '', 2000);
+      const titles = new Set(found.filter((c) => c.kind === 'live').map((c) => c.title));
+      return { name, addresses, channels: [...titles].sort((a, b) => a.localeCompare(b)) };
+    } catch {
+      return { name, addresses, channels: { error: `tracker ${tracker.host}:${tracker.port} did not answer` } };
+    }
+  }
+
+  tvStatus(): TvStatus {
+    if (!this.player) return { screen: 'off' };
+    const screen = this.session?.current() ? 'playing' : 'idle';
+    return this.idle ? { screen, idle: this.idle.status() } : { screen };
   }
 
   private async startPlayer(): Promise<MpvPlayer | undefined> {
@@ -169,7 +250,8 @@ export class LiveNode {
     const player = new MpvPlayer({
       binary: p.binary,
       headless: headless(p.output),
-      extraArgs: p.extraArgs,
+      // A window (black on a TV) even with nothing to play, for the idle screen to be drawn on.
+      extraArgs: p.idleScreen ? ['--force-window=yes', ...p.extraArgs] : p.extraArgs,
       ...(p.ipcSocket ? { socketPath: p.ipcSocket } : {}),
     });
     player.on('crash', (c) => this.log.error(c, `mpv exited unexpectedly; restarting in ${c.restartInMs} ms`));
@@ -200,7 +282,11 @@ export class LiveNode {
       out.source = { ...p, channel: this.cfg.source.channel, uploadFactor: p.streamBytes > 0 ? stats.chunkBytesOut / p.streamBytes : null };
     }
     const w = this.session?.stats();
-    if (w && w.contentId === contentId) out.watching = w;
+    if (w && w.contentId === contentId) {
+      out.watching = w;
+      const rights = this.drm?.rightsStatus(contentId);
+      if (rights) out.rights = rights;
+    }
     return out;
   }
 
@@ -212,6 +298,7 @@ export class LiveNode {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.publisher?.stop();
+    this.idle?.close();
     await this.session?.stop().catch(() => undefined);
     await this.player?.close().catch(() => undefined);
     await this.server?.close().catch(() => undefined);

@@ -2,7 +2,7 @@
 // Engine (sans-IO) ← ConnectionManager (real TCP) ← timer ticks; control API on a unix socket.
 import type { Config } from './config/schema.js';
 import { formatContact, parseHostPort } from './config/address.js';
-import { ControlServer } from './control/control-server.js';
+import { ControlServer, type ControlHandler } from './control/control-server.js';
 import { buildStatus, type Status } from './control/status.js';
 import { PeerEngine } from './engine/peer-engine.js';
 import type { Clock, EngineEvents, Random } from './engine/ports.js';
@@ -16,7 +16,10 @@ import { TrackerEngine } from './tracker/tracker-engine.js';
 import { ImsService } from './ims/ims-service.js';
 import { LiveNode } from './live-node.js';
 import { DownloadNode } from './download-node.js';
+import { DrmService } from './drm/drm-service.js';
 import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './segment/segment-role.js';
+import { startWeb } from './web/start-web.js';
+import type { WebServer } from './web/web-server.js';
 
 export interface RunningService {
   readonly peerId: string;
@@ -48,6 +51,8 @@ function engineEvents(log: Logger): EngineEvents {
 export interface ServiceHooks {
   /** After every completed engine tick (the daemon's watchdog checks it is recent). */
   onTick?: () => void;
+  /** Serve the web remote when `web.enabled` is `auto` (the daemon: yes; foreground commands: no). */
+  webByDefault?: boolean;
 }
 
 export async function startService(cfg: Config, log: Logger, version: string, hooks: ServiceHooks = {}): Promise<RunningService> {
@@ -135,12 +140,23 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     await net.close();
     throw err;
   }
+  // Superdistribution rights on every box (not the tracker): the DRM agent's keys are made on first
+  // start; a main node adds the domain manager and DRM proxy on its segment address.
+  const hostOf = (hp: string | null | undefined): string | undefined => {
+    const r = hp ? parseHostPort(hp) : undefined;
+    return r && typeof r !== 'string' ? r.host : undefined;
+  };
+  const segStatus = () => segment?.status() as { segment?: { address?: string }; discovery?: { tracker?: string | null } } | undefined;
+  const drm =
+    role === 'tracker'
+      ? undefined
+      : new DrmService({ cfg: cfg.drm, stateDir: cfg.stateDir, role, name: cfg.node.name, chunkMs: cfg.live.chunkMs, segmentHost: () => hostOf(segStatus()?.segment?.address), localTrackerHost: () => hostOf(segStatus()?.discovery?.tracker), log: log.child({ component: 'drm' }) });
   const dataEngine = segment?.liveEngine ?? (eng instanceof PeerEngine ? eng : undefined);
   // Downloads keep pieces on disk: of the buffer budget they take only their piece cache (at most a
   // quarter of it); live buffers get the rest.
   const downloadCacheBytes = Math.min(cfg.download.cacheBytes, Math.floor(memory.budgetBytes / 4));
   // Trackers keep no chunk data; every other role runs the live data plane.
-  const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}) }, log) : undefined;
+  const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}), ...(drm ? { drm } : {}) }, log) : undefined;
   if (live) segment?.attach(live);
   // The download data plane chains onto the engine's content hook in front of the live one.
   const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes }, log) : undefined;
@@ -156,14 +172,19 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     }
   }, cfg.tickMs);
 
+  let web: WebServer | undefined;
   const status = (): Status =>
     ({
       ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), memory, engine: eng, net, live, downloads }),
       ...(imsOn ? { ims: ims.status() } : {}),
       ...segment?.status(),
+      ...(drm ? { drm: drm.status() } : {}),
+      ...(web ? { web: web.status() } : {}),
     });
 
-  const control = new ControlServer(cfg.control, {
+  // The control API's methods: served on the unix socket and, through the same object, by the web page.
+  const handlers: Record<string, ControlHandler> = {
+    ...drm?.handlers(),
     status: () => status(),
     members: () => ({
       members: (eng instanceof TrackerEngine ? eng.peer : eng).knownMembers().map((m) => ({
@@ -174,7 +195,11 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
         partnerCount: m.partnerCount,
       })),
     }),
-    peers: () => ({ peers: net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) })) }),
+    peers: () => ({
+      peers: net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) })),
+      // A main node: its segment side (local nodes) apart from the uplink peers above.
+      ...(segment?.segmentPeers ? { segment: segment.segmentPeers() } : {}),
+    }),
     join: (p) => {
       if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('join needs params.contentId');
       const kind = p.kind === 'download' ? 'download' : 'live';
@@ -190,17 +215,29 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
       if (!live) throw new Error('a tracker does not play channels');
       return live.stopWatching();
     },
+    channels: async () => {
+      if (!live) throw new Error('a tracker does not play channels');
+      return live.channels();
+    },
     leave: (p) => {
       if (typeof p.contentId !== 'string' || !p.contentId) throw new Error('leave needs params.contentId');
       (dataEngine ?? eng).leave(p.contentId);
       return { left: p.contentId };
     },
-  });
+  };
+  const control = new ControlServer(cfg.control, handlers);
   await control.listen();
+  await drm?.start().catch((err: Error) => log.error({ err: err.message }, `DRM proxy did not start: ${err.message}`));
+  // The web remote dispatches to the same handlers; a busy web address is logged, not fatal.
+  web = await startWeb(cfg, handlers, log, hooks.webByDefault ?? false).catch((err: Error) => {
+    log.error({ err: err.message }, `the web remote did not start: ${err.message}`);
+    return undefined;
+  });
   for (const contentId of cfg.join) (dataEngine ?? eng).join(contentId, 'live');
   try {
     await live?.start();
   } catch (err) {
+    await web?.close();
     await segment?.stop();
     await control.close();
     await ims.stop();
@@ -226,7 +263,9 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
       downloads?.close();
       for (const c of eng.snapshot().contents) eng.leave(c.id);
       await segment?.stop();
+      await drm?.close();
       await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+      await web?.close();
       await control.close();
       await ims.stop();
       await net.close();

@@ -11,6 +11,7 @@ SUPERDIST_APT_PACKAGES=(
   "systemd-analyze:systemd"
   "systemd-notify:systemd"
   "python3:python3"
+  "chromium:chromium"
 )
 
 # What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,

@@ -28,6 +28,14 @@ export function formatStatus(s: Status): string {
     out.push(`segment ${g.interface || '?'} ${g.address}: ${who}, ${g.mains.length} main node(s), relaying ${g.relays.length}, beacon ${g.beacon.state}`);
   }
   if (s.discovery) out.push(`local tracker: ${s.discovery.tracker ?? (s.discovery.searching ? 'searching...' : 'none')}  (beacon ${s.discovery.beacon.state})`);
+  if (s.web) {
+    const owner = s.web.ownerPasswordSet ? 'owner password set' : 'NO owner password yet (superdist web set-password, or the setup code in the journal)';
+    out.push(`web: ${s.web.urls.join(' ') || 'not served'}${s.web.errors.length ? ` (failed: ${s.web.errors.join('; ')})` : ''}  ${owner}`);
+  }
+  if (s.tv && s.tv.screen !== 'off') {
+    const w = s.contents.find((c) => c.watching)?.watching;
+    out.push(s.tv.screen === 'playing' ? `tv: playing ${w?.name ?? '?'}` : `tv: idle screen${s.tv.idle ? (s.tv.idle.shown ? ` (${s.tv.idle.lines[3] ?? ''})` : ' (not drawn)') : ' off'}`);
+  }
   out.push('');
   const others = s.contents.filter((c) => !c.download);
   if (s.contents.length === 0) out.push('no active contents');

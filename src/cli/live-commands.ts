@@ -17,7 +17,16 @@ interface PublishFlags extends GlobalOptions {
   control?: string;
   stateDir?: string;
   id?: string;
+  protect?: boolean;
+  rightsIssuer?: string;
+  preview?: string;
+  previewEvery?: string;
+  count?: string;
+  interval?: string;
+  notAfter?: string;
 }
+
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 
 export function publishCommand(): Command {
   const publish = new Command('publish').description('publish content into the swarm');
@@ -34,6 +43,13 @@ export function publishCommand(): Command {
       .option('--control <path>', 'control API unix socket')
       .option('--state-dir <dir>', 'persistent state directory')
       .option('--id <peerId>', 'fixed peer id')
+      .option('--protect', 'encrypt the channel (AES-128-CTR per chunk); its key is registered with --rights-issuer')
+      .option('--rights-issuer <url>', 'rights issuer, http://HOST:PORT (with --protect)')
+      .option('--preview <seconds>', 'with --protect: seconds left clear at the start of every --preview-every period')
+      .option('--preview-every <seconds>', 'with --protect: preview period (default 300)')
+      .option('--count <n>', 'with --protect: plays each rights object allows')
+      .option('--interval <seconds>', 'with --protect: validity from the first play')
+      .option('--not-after <iso>', 'with --protect: not playable after')
       .action(async (o: PublishFlags) => {
         const chunkMs = o.chunkMs === undefined ? undefined : Number(o.chunkMs);
         const cfg = configOrExit(o, {
@@ -45,6 +61,15 @@ export function publishCommand(): Command {
           node: { id: o.id },
           live: { chunkMs },
           source: { channel: o.channel, input: o.input, loop: o.loop ? true : undefined },
+          drm: {
+            protect: o.protect ? true : undefined,
+            rightsIssuer: o.rightsIssuer,
+            previewS: num(o.preview),
+            previewEveryS: num(o.previewEvery),
+            count: num(o.count),
+            intervalS: num(o.interval),
+            notAfter: o.notAfter,
+          },
         });
         await runService(cfg);
       }),

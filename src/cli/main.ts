@@ -5,10 +5,13 @@ import { EXIT_USAGE } from './common.js';
 import { peersCommand, statusCommand } from './control-commands.js';
 import { nodeCommand, trackerCommand } from './service-commands.js';
 import { imsCommand } from './ims-command.js';
+import { drmCommand } from './drm-commands.js';
+import { rightsIssuerCommand } from './rights-issuer-command.js';
 import { playCommand, publishCommand, stopCommand } from './live-commands.js';
 import { daemonCommand, logsCommand } from './daemon-command.js';
 import { getCommand, publishFileCommand, searchCommand } from './download-commands.js';
 import { segmentConfigCommand } from './segment-command.js';
+import { webCommand } from './web-command.js';
 
 const program = new Command('superdist')
   .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
@@ -21,6 +24,9 @@ for (const cmd of [trackerCommand(), nodeCommand(), publishCommand().addCommand(
 }
 
 program.addCommand(imsCommand().exitOverride().showHelpAfterError());
+program.addCommand(drmCommand().exitOverride().showHelpAfterError());
+program.addCommand(rightsIssuerCommand().exitOverride().showHelpAfterError());
+program.addCommand(webCommand().exitOverride().showHelpAfterError());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -18,6 +18,8 @@ interface ServiceFlags extends GlobalOptions {
   record?: string;
   segment?: string;
   uplink?: string;
+  web?: string;
+  rightsIssuer?: string;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -43,6 +45,8 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     record: o.record,
     player: o.player ? { kind: o.player } : undefined,
     segment: { address: o.segment, uplinkInterface: o.uplink },
+    web: o.web ? { enabled: true, listen: [o.web] } : undefined,
+    drm: { rightsIssuer: o.rightsIssuer },
   };
 }
 
@@ -65,6 +69,8 @@ export function nodeCommand(): Command {
     .option('--watch <channel>', 'channel to play at start (name or live id)')
     .option('--player <kind>', 'mpv (default) or none')
     .option('--record <file>', 'write exactly the bytes the player receives to FILE')
+    .option('--web <host:port>', 'serve the web remote and dashboard on HOST:PORT (port 0: any free port; see status)')
+    .option('--rights-issuer <url>', 'rights issuer (a main node relays to it as DRM proxy), http://HOST:PORT; see docs/drm.md')
     .action(async (o: ServiceFlags) => {
       const cfg = configOrExit(o, flagsOf(o, o.role));
       if (cfg.node.role === 'tracker') {

@@ -8,6 +8,8 @@ import { DEFAULT_NET_LIMITS, type NetLimits } from '../net/connection-manager.js
 import { parseHostPort } from './address.js';
 import { imsConfigSchema } from '../ims/ims-config.js';
 import { segmentConfigSchema } from './segment-config.js';
+import { drmConfigSchema } from '../drm/drm-config.js';
+import { webConfigSchema } from './web-config.js';
 
 export const ROLES = ['node', 'tracker', 'main', 'local'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -113,6 +115,11 @@ export const configSchema = z
         extraArgs: z.array(z.string()).default([]),
         /** mpv's JSON IPC socket; '' = a private temporary one. */
         ipcSocket: z.string().default(''),
+        /**
+         * With nothing to play, mpv runs from the start and shows the device name, its addresses and
+         * the channels available (src/player/idle-screen.ts); off: mpv starts with the first channel.
+         */
+        idleScreen: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -120,6 +127,10 @@ export const configSchema = z
     streamListen: hostPort('streamListen').default('127.0.0.1:0'),
     /** Main node / local node on a local segment (src/config/segment-config.ts). */
     segment: segmentConfigSchema,
+    /** The web remote and dashboard (src/config/web-config.ts, docs/web.md). */
+    web: webConfigSchema,
+    /** Superdistribution rights: rights issuer, protected source, domain manager / DRM proxy (src/drm/drm-config.ts). */
+    drm: drmConfigSchema,
     /** Source role: publish a live channel. */
     source: z
       .object({

@@ -4,9 +4,10 @@ import type { MemoryPlan } from '../platform/memory.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
 import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
 import type { ConnectionManager } from '../net/connection-manager.js';
-import type { LiveContentStatus, LiveNode } from '../live-node.js';
+import type { LiveContentStatus, LiveNode, TvStatus } from '../live-node.js';
 import type { DownloadContentStatus, DownloadNode } from '../download-node.js';
 import type { SegmentRoleStatus } from '../segment/segment-role.js';
+import type { WebStatus } from '../web/web-status.js';
 
 export interface ContentStatus extends LiveContentStatus {
   id: string;
@@ -27,6 +28,10 @@ export interface Status extends SegmentRoleStatus {
   engine: Record<string, number>;
   tracker?: TrackerStats;
   ims?: ImsStatus;
+  /** The web remote (src/web/): its URLs and the owner's settings. */
+  web?: WebStatus;
+  /** What the TV shows (nodes only): idle screen or a channel. */
+  tv?: TvStatus;
 }
 
 export interface StatusSources {
@@ -69,6 +74,7 @@ export function buildStatus(s: StatusSources): Status {
     engine: { ...snap.stats },
   };
   if (s.engine instanceof TrackerEngine) status.tracker = s.engine.snapshot().tracker;
+  if (s.live) status.tv = s.live.tvStatus();
   return status;
 }
 

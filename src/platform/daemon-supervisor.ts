@@ -13,6 +13,8 @@ import { ServiceHealth, Watchdog, watchdogIntervalMs } from './watchdog.js';
 /** What the daemon asks of startService beyond the plain start: a signal every engine tick. */
 export interface ServiceHooks {
   onTick?: () => void;
+  /** The web remote is on by default under the daemon (web.enabled = auto). */
+  webByDefault?: boolean;
 }
 
 export type StartServiceFn = (cfg: Config, log: Logger, version: string, hooks?: ServiceHooks) => Promise<RunningService>;
@@ -118,7 +120,7 @@ export class DaemonSupervisor {
     const child = log.child({ role: cfg.node.role });
     child.level = cfg.logLevel;
     const health = this.deps.health;
-    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick() });
+    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick(), webByDefault: true });
     this.cfg = cfg;
     this.serviceLog = child;
     health.expectTicks();

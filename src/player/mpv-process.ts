@@ -63,6 +63,23 @@ export type MpvPlayerEventMap = {
   warning: [{ code: string; message: string }];
 };
 
+/** A rectangle on an overlay's canvas; x1/y1 exclusive. */
+export interface OverlayBounds {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+function parseBounds(data: unknown): OverlayBounds | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as Record<string, unknown>;
+  const n = [d.x0, d.y0, d.x1, d.y1];
+  if (!n.every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
+  const [x0, y0, x1, y1] = n as number[];
+  return { x0: x0!, y0: y0!, x1: x1!, y1: y1! };
+}
+
 export class MpvNotFoundError extends Error {
   constructor(readonly binary: string) {
     super(`mpv not found: install the mpv package (could not run "${binary}")`);
@@ -141,6 +158,20 @@ export class MpvPlayer extends EventEmitter<MpvPlayerEventMap> {
   /** Shows `text` on the on-screen display for `durationMs`. */
   async osd(text: string, durationMs = 3000): Promise<void> {
     await this.connection().command('show-text', text, durationMs);
+  }
+
+  /**
+   * Draws ASS event text over everything (mpv's `osd-overlay`, on a `resX`×`resY` canvas scaled to
+   * the screen); it stays until removed, whatever plays. Resolves with the rectangle libass laid the
+   * text out in (mpv computes it even with `--vo=null`), or undefined when mpv reports none.
+   */
+  async overlay(id: number, ass: string, resX: number, resY: number): Promise<OverlayBounds | undefined> {
+    const data = await this.connection().request({ name: 'osd-overlay', id, format: 'ass-events', data: ass, res_x: resX, res_y: resY, z: 0, compute_bounds: true });
+    return parseBounds(data);
+  }
+
+  async removeOverlay(id: number): Promise<void> {
+    await this.connection().request({ name: 'osd-overlay', id, format: 'none', data: '' });
   }
 
   /** Writes the current video frame (without OSD/subtitles) to `file`; the format follows the extension. */

@@ -186,6 +186,11 @@ export class MainSegment {
     this.bridge.tick(this.relays.contents);
   }
 
+  /** Peers connected on the segment side (local nodes, other main nodes), for `peers` and the web page. */
+  segmentPeers(): Array<{ peerId: string; contact: string }> {
+    return this.net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) }));
+  }
+
   status(): { uplink: UplinkStatus; segment: SegmentStatus } {
     const now = this.deps.clock.now();
     const up = this.deps.uplinkNet.stats();

@@ -28,6 +28,8 @@ export interface SegmentRole {
   attach(live: LiveNode): void;
   tick(): void;
   status(): SegmentRoleStatus;
+  /** Main node: peers connected on the segment side. */
+  segmentPeers?(): Array<{ peerId: string; contact: string }>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function startMainRole(d: MainRoleDeps): Promise<SegmentRole> {
     attach: (live) => seg.attach(live),
     tick: () => seg.tick(),
     status: () => seg.status(),
+    segmentPeers: () => seg.segmentPeers(),
     stop: () => seg.stop(),
   };
 }

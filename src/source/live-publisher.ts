@@ -19,7 +19,15 @@ export class LivePublisher {
   private warned = new Set<string>();
 
   constructor(
-    private readonly o: { keys: ChannelKeys; live: LiveChannels; input: LiveInputSpec; chunkMs: number; log: Logger },
+    private readonly o: {
+      keys: ChannelKeys;
+      live: LiveChannels;
+      input: LiveInputSpec;
+      chunkMs: number;
+      log: Logger;
+      /** Applied to each chunk's payload before signing (a protected channel encrypts here: src/drm/live-protect.ts). */
+      transform?: (seq: number, data: Uint8Array) => Uint8Array;
+    },
   ) {}
 
   get channelId(): string {
@@ -42,8 +50,9 @@ export class LivePublisher {
     for await (const c of chunks) {
       if (this.abort.signal.aborted) break;
       const timestampMs = Date.now();
-      const signature = signChunk(keys.privateKey, keys.channelId, c.seq, timestampMs, c.data);
-      live.publishChunk(keys.channelId, { id: c.seq, timestampMs, signature, data: c.data });
+      const data = this.o.transform ? this.o.transform(c.seq, c.data) : c.data;
+      const signature = signChunk(keys.privateKey, keys.channelId, c.seq, timestampMs, data);
+      live.publishChunk(keys.channelId, { id: c.seq, timestampMs, signature, data });
       this.st.chunks++;
       this.st.streamBytes += c.data.length;
       this.st.lastSeq = c.seq;

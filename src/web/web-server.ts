@@ -1,0 +1,259 @@
+// The web remote's HTTP server: static page from memory, the JSON API (web-api.ts) and a server-sent
+// event stream of status snapshots, on one or more addresses (web-addresses.ts). It polls the control
+// API's `status` handler once a second for the stream and the chart's history.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname as osHostname } from 'node:os';
+import type { ControlHandler } from '../control/control-server.js';
+import type { Status } from '../control/status.js';
+import { formatContact } from '../config/address.js';
+import type { WebConfig } from '../config/web-config.js';
+import type { Logger } from '../platform/logger.js';
+import { loadStaticAssets, type StaticAsset } from './static-assets.js';
+import { OwnerCredential } from './owner-credential.js';
+import { allowedHostNames, hostAllowed } from './request-guard.js';
+import { SetupCode, makeSetupCode } from './setup-code.js';
+import { StatusHistory, type Sample } from './status-history.js';
+import { WebApi, type ApiResponse } from './web-api.js';
+import { WebSettings } from './web-settings.js';
+import type { Session } from './sessions.js';
+import type { WebStatus } from './web-status.js';
+
+const MAX_BODY_BYTES = 16 * 1024;
+const MAX_EVENT_CLIENTS = 64;
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export interface WebServerOptions {
+  config: WebConfig;
+  /** HOST:PORT addresses to listen on (resolved by the caller: web.listen or web-addresses.ts). */
+  addresses: Array<{ host: string; port: number }>;
+  handlers: Record<string, ControlHandler>;
+  stateDir: string;
+  log: Logger;
+  now?: () => number;
+  /** Status poll period (the stream's and the chart's resolution). */
+  sampleMs?: number;
+  hostname?: string;
+}
+
+interface EventClient {
+  res: ServerResponse;
+  cookie: string | undefined;
+}
+
+export class WebServer {
+  readonly api: WebApi;
+  private readonly assets: Map<string, StaticAsset>;
+  private readonly history: StatusHistory;
+  private readonly settings: WebSettings;
+  private readonly credential: OwnerCredential;
+  private readonly setupCode: SetupCode;
+  private readonly servers: Server[] = [];
+  private readonly clients = new Set<EventClient>();
+  private readonly urls: string[] = [];
+  private readonly errors: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly hostNames: Set<string>;
+
+  constructor(private readonly o: WebServerOptions) {
+    this.now = o.now ?? Date.now;
+    this.assets = loadStaticAssets();
+    this.history = new StatusHistory(Math.ceil((o.config.historyS * 1000) / (o.sampleMs ?? 1000)));
+    this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch }, (m) => o.log.warn(m));
+    this.credential = new OwnerCredential(o.stateDir);
+    this.setupCode = new SetupCode(this.credential.isSet() ? undefined : makeSetupCode());
+    this.hostNames = allowedHostNames(o.hostname ?? osHostname(), o.config.hostNames);
+    this.api = new WebApi({
+      handlers: o.handlers,
+      credential: this.credential,
+      setupCode: this.setupCode,
+      settings: this.settings,
+      history: this.history,
+      hostNames: this.hostNames,
+      now: this.now,
+      sessionIdleS: o.config.sessionIdleS,
+      onEvent: (message, fields) => o.log.info({ component: 'web', ...fields }, message),
+    });
+  }
+
+  /** Listens on every address it can; an address that fails is logged and reported in status. */
+  async listen(): Promise<void> {
+    for (const a of this.o.addresses) {
+      const server = createServer((req, res) => void this.serve(req, res));
+      server.headersTimeout = 10_000;
+      server.requestTimeout = 15_000;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(a.port, a.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        const addr = server.address();
+        const port = typeof addr === 'object' && addr ? addr.port : a.port;
+        this.servers.push(server);
+        this.urls.push(`http://${formatContact({ host: a.host, port })}/`);
+      } catch (err) {
+        const why = `cannot serve the web page on ${formatContact(a)}: ${(err as Error).message}`;
+        this.errors.push(why);
+        this.o.log.error({ component: 'web' }, why);
+      }
+    }
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.o.sampleMs ?? 1000);
+    if (this.urls.length) this.o.log.info({ component: 'web', urls: this.urls }, `web remote on ${this.urls.join(' ')}`);
+    const code = this.setupCode.value();
+    if (code && this.urls.length) {
+      this.o.log.warn(
+        { component: 'web', setupCode: code },
+        `web: no owner password yet; open the page and enter the setup code ${code} to set it, or run: superdist web set-password --state-dir ${this.o.stateDir}`,
+      );
+    }
+  }
+
+  status(): WebStatus {
+    const s = this.settings.get();
+    return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+    await Promise.all(
+      this.servers.map((s) => {
+        s.closeAllConnections();
+        return new Promise<void>((r) => s.close(() => r()));
+      }),
+    );
+    this.servers.length = 0;
+  }
+
+  private async sample(): Promise<void> {
+    const statusHandler = this.o.handlers.status;
+    if (!statusHandler) return;
+    let status: Status;
+    try {
+      status = (await statusHandler({})) as Status;
+    } catch (err) {
+      this.o.log.debug({ component: 'web', err: (err as Error).message }, 'status for the web stream failed');
+      return;
+    }
+    const sample = this.history.add(status, this.now());
+    this.broadcast(status, sample);
+  }
+
+  private broadcast(status: Status, sample: Sample | undefined): void {
+    const data = `event: status\ndata: ${JSON.stringify({ status, sample: sample ?? null })}\n\n`;
+    for (const c of this.clients) {
+      const s = this.api.session(c.cookie);
+      if (!this.api.allowed(s, 'browse')) {
+        this.clients.delete(c);
+        c.res.end('event: denied\ndata: {}\n\n');
+        continue;
+      }
+      c.res.write(data);
+    }
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const url = new URL(req.url ?? '/', 'http://box');
+    const path = url.pathname;
+    try {
+      if (path === '/api/events' && req.method === 'GET') return this.events(req, res);
+      if (path.startsWith('/api/')) return await this.apiRequest(req, res, path);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, { status: 405, body: { error: `method ${req.method} not allowed` }, headers: { Allow: 'GET, HEAD' } });
+      if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name; use the box\'s IP address' } });
+      const asset = this.assets.get(path);
+      if (!asset) return this.send(res, { status: 404, body: { error: `not found: ${path}` } });
+      res.setHeader('ETag', asset.etag);
+      res.setHeader('Cache-Control', 'no-cache');
+      if (req.headers['if-none-match'] === asset.etag) {
+        res.writeHead(304).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': asset.type, 'Content-Length': asset.body.length });
+      res.end(req.method === 'HEAD' ? undefined : asset.body);
+    } catch (err) {
+      this.o.log.warn({ component: 'web', err: (err as Error).message, path }, 'web request failed');
+      if (!res.headersSent) this.send(res, { status: 500, body: { error: 'internal error' } });
+      else res.destroy();
+    }
+  }
+
+  private async apiRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    let body: unknown;
+    let bodyError: string | undefined;
+    if (req.method === 'POST') {
+      const text = await readBody(req);
+      if (text === undefined) return this.send(res, { status: 413, body: { error: `request body larger than ${MAX_BODY_BYTES} bytes` } });
+      if (text.trim()) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          bodyError = 'request body is not valid JSON';
+        }
+      }
+    }
+    const h = req.headers;
+    const answer = await this.api.handle({
+      method: req.method ?? 'GET',
+      path,
+      client: req.socket.remoteAddress ?? 'unknown',
+      ...(h.host ? { host: h.host } : {}),
+      ...(typeof h.origin === 'string' ? { origin: h.origin } : {}),
+      ...(h.cookie ? { cookie: h.cookie } : {}),
+      ...(typeof h['x-csrf-token'] === 'string' ? { csrf: h['x-csrf-token'] } : {}),
+      ...(h['content-type'] ? { contentType: h['content-type'] } : {}),
+      ...(body !== undefined ? { body } : {}),
+      ...(bodyError ? { bodyError } : {}),
+    });
+    this.send(res, answer);
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): void {
+    if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name' } });
+    const cookie = req.headers.cookie;
+    const s: Session | undefined = this.api.session(cookie);
+    if (!this.api.allowed(s, 'browse')) return this.send(res, { status: 403, body: { error: 'the owner has not allowed viewers to browse: log in as the owner' } });
+    if (this.clients.size >= MAX_EVENT_CLIENTS) return this.send(res, { status: 503, body: { error: 'too many live pages open' }, headers: { 'Retry-After': '10' } });
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write(`retry: 2000\nevent: history\ndata: ${JSON.stringify({ samples: this.history.all() })}\n\n`);
+    const client: EventClient = { res, cookie };
+    this.clients.add(client);
+    req.socket.setTimeout(0);
+    res.on('close', () => this.clients.delete(client));
+  }
+
+  private send(res: ServerResponse, a: ApiResponse): void {
+    const body = JSON.stringify(a.body);
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...a.headers };
+    if (a.setCookie) headers['Set-Cookie'] = a.setCookie;
+    res.writeHead(a.status, headers).end(body);
+  }
+}
+
+/** The request body as text, or undefined when it is longer than MAX_BODY_BYTES. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_BODY_BYTES) over = true;
+      else parts.push(d);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,130 @@
+// Issue 7 test (5), in network namespaces (root only; skipped otherwise):
+//   uplink ns: bridge br0 10.77.1.1/24 — rights issuer, central tracker, protected live source
+//   main1:     up0 10.77.1.11 (default route) + seg0 10.77.9.1 on bridge `seg` (hub ns)
+//   local1/2:  seg0 10.77.9.11 / .12 on `seg` only: no route to the uplink, no address of anything
+// The local nodes find the main node by discovery, ask to join its domain through its DRM proxy;
+// the owner sees both with `drm pending`, approves local1 and denies local2. local1 then gets a
+// domain rights object through the proxy (which relays to the RI over the uplink) and plays the
+// channel in clear (ffmpeg decodes its recording); local2 gets no rights and plays the preview only.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { controlCall } from '../../src/control/control-client.js';
+import { isPreviewChunk } from '../../src/drm/live-protect.js';
+import { cli, enrol, startCaAndRi } from '../support/drm.js';
+import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
+import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
+import { killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { sourceChunks } from '../support/recordings.js';
+
+const UP = '10.77.1.1';
+const lab = new NetnsLab();
+const procs: Proc[] = [];
+afterAll(async () => {
+  await killAll(procs);
+  await lab.cleanup();
+});
+
+type Rights = { state: string; reason?: string; decryptedChunks: number; withheldChunks: number; clearChunks: number };
+type DrmStatus = { join?: { id: string; state: string; reason?: string }; domains: { domainId: string }[]; rightsIssuer: string | null };
+
+describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy (network namespaces)', () => {
+  it('an approved local node without uplink plays via a domain RO; a denied one gets the preview only', async () => {
+    removeStaleLabs();
+    const dir = tempDir('sd-drmns-');
+    const input = makeTestStream({ seconds: 120, bitrateKbps: 500, path: join(dir, 'in.ts') });
+    lab.addNamespace('uplink');
+    lab.addBridge('uplink', 'br0', `${UP}/24`);
+    lab.addNamespace('hub');
+    lab.addBridge('hub', 'seg');
+    lab.addNamespace('main1');
+    lab.link({ ns: 'main1', dev: 'up0', cidr: '10.77.1.11/24' }, { ns: 'uplink', dev: 'm1', bridge: 'br0' });
+    lab.defaultRoute('main1', UP);
+    lab.link({ ns: 'main1', dev: 'seg0', cidr: '10.77.9.1/24' }, { ns: 'hub', dev: 'm1', bridge: 'seg' });
+    for (const j of [1, 2]) {
+      lab.addNamespace(`local${j}`);
+      lab.link({ ns: `local${j}`, dev: 'seg0', cidr: `10.77.9.${10 + j}/24` }, { ns: 'hub', dev: `l${j}`, bridge: 'seg' });
+    }
+
+    const { caDir, url } = await startCaAndRi(dir, procs, UP, (argv) => ['ip', 'netns', 'exec', lab.ns('uplink'), ...argv]);
+    enrol(dir, 'src', caDir, 'packager');
+    for (const n of ['main1', 'local1', 'local2']) enrol(dir, n, caDir);
+    const q = ['--log-level', 'warn'];
+    const tracker = lab.start('tracker', 'uplink', dir, ['tracker', '--listen', `${UP}:7000`, ...q]);
+    await waitFor('tracker', 10_000, () => status(tracker));
+    const src = lab.start('src', 'uplink', dir, ['publish', 'live', '--tracker', `${UP}:7000`, '--channel', 'paid', '--input', input, '--listen', `${UP}:0`, '--protect', '--rights-issuer', url, '--preview', '3', '--preview-every', '10', ...q]);
+    const channelId = await waitFor('source registered its key', 20_000, async () => {
+      const s = (await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined;
+      return s?.drm?.source?.registered ? s.drm.source.channelId : undefined;
+    });
+    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UP}:7000`, '--segment', '10.77.9.1', '--listen', '0.0.0.0:7878', '--player', 'none', '--rights-issuer', url, ...q]);
+    await waitFor('main1 up', 15_000, () => status(main));
+    await new Promise((r) => setTimeout(r, 2500)); // main1 becomes the local tracker
+    const locals = [1, 2].map((j) => lab.start(`local${j}`, `local${j}`, dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--record', join(dir, `local${j}.ts`), ...q]));
+    const drmOf = async (p: Proc) => ((await status(p)) as unknown as { drm?: DrmStatus } | undefined)?.drm;
+    const rightsOf = async (p: Proc) => ((await status(p))?.contents.find((c) => c.id === channelId) as { rights?: Rights } | undefined)?.rights;
+
+    // Both locals find the proxy by discovery and ask to join.
+    for (const l of locals) await waitFor(`${l.name} knows the proxy`, 30_000, async () => (await drmOf(l))?.rightsIssuer === 'http://10.77.9.1:7881');
+    const joins: string[] = [];
+    for (const l of locals) joins.push(((await controlCall(l.control, 'drm.join', {}, 20_000)) as { id: string }).id);
+    const pending = cli(['drm', 'pending', '--control', main.control, '--json']);
+    expect(pending.status, pending.stderr).toBe(0);
+    const list = JSON.parse(pending.stdout) as { id: string; deviceId: string; name: string; requestedAt: string }[];
+    expect(list.map((p) => p.id).sort()).toEqual([...joins].sort());
+    expect(cli(['drm', 'approve', joins[0]!, '--control', main.control]).stdout).toMatch(/^approved join-.*joined dom-/);
+    expect(cli(['drm', 'deny', joins[1]!, '--control', main.control]).stdout).toMatch(/^denied join-/);
+    await waitFor('local1 approved', 15_000, async () => (await drmOf(locals[0]!))?.join?.state === 'approved');
+    const denied = await waitFor('local2 denied', 15_000, async () => {
+      const d = await drmOf(locals[1]!);
+      return d?.join?.state === 'denied' ? d.join : undefined;
+    });
+    expect(denied.reason).toMatch(/denied the join request/);
+
+    // local1: a domain RO through the proxy; its player gets the channel in clear.
+    const acq = cli(['drm', 'acquire', channelId, '--domain', '--control', locals[0]!.control, '--json']);
+    expect(acq.status, acq.stderr).toBe(0);
+    expect(JSON.parse(acq.stdout)).toMatchObject({ binding: { kind: 'domain' } });
+    await waitFor('local1 decrypting', 40_000, async () => {
+      const r = await rightsOf(locals[0]!);
+      return r?.state === 'allowed' && r.decryptedChunks >= 14;
+    });
+    // local2: no domain key, and the proxy refuses a device RO for a non-member.
+    const a2 = cli(['drm', 'acquire', channelId, '--domain', '--control', locals[1]!.control]);
+    expect(a2.status).toBe(1);
+    expect(a2.stderr).toMatch(/holds no domain key: join a domain first/);
+    const a3 = cli(['drm', 'acquire', channelId, '--control', locals[1]!.control]);
+    expect(a3.status).toBe(1);
+    expect(a3.stderr).toMatch(/is not an approved member of this main node's domain/);
+    const r2 = await waitFor('local2 withheld chunks', 30_000, async () => {
+      const r = await rightsOf(locals[1]!);
+      return r && r.withheldChunks >= 5 && r.clearChunks >= 2 ? r : undefined;
+    });
+    expect(r2).toMatchObject({ state: 'preview-only', decryptedChunks: 0, reason: `no rights object for content ${channelId}` });
+
+    await killAll(locals, 'SIGTERM');
+    const chunks = sourceChunks(input, 1000);
+    const policy = { chunkMs: 1000, previewS: 3, previewEveryS: 10 };
+    for (const [j, wantClear] of [[1, true], [2, false]] as const) {
+      const rec = readFileSync(join(dir, `local${j}.ts`));
+      const seqs: number[] = [];
+      for (let off = 0; off < rec.length; ) {
+        const c = chunks.find((k) => rec.length - off >= k.data.length && rec.compare(k.data, 0, k.data.length, off, off + k.data.length) === 0);
+        if (!c) throw new Error(`local${j}: recording bytes at ${off} match no source chunk`);
+        seqs.push(c.seq);
+        off += c.data.length;
+      }
+      console.log(`local${j} recording: chunks ${seqs.join(',')}`);
+      if (wantClear) {
+        const i = seqs.findIndex((s) => !isPreviewChunk(s, policy));
+        expect(seqs.length - i).toBeGreaterThanOrEqual(8);
+        const skip = seqs.slice(0, i).reduce((n, s) => n + chunks.find((c) => c.seq === s)!.data.length, 0);
+        writeFileSync(join(dir, 'local1-clear.ts'), rec.subarray(skip));
+        expect(ffmpegDecodeErrors(join(dir, 'local1-clear.ts'))).toEqual([]);
+      } else {
+        expect(seqs.length).toBeGreaterThanOrEqual(1);
+        expect(seqs.every((s) => isPreviewChunk(s, policy))).toBe(true);
+      }
+    }
+  }, 240_000);
+});

@@ -1,0 +1,122 @@
+// The owner approves a domain join request on the main node's web page, from a phone on the segment,
+// and the device can then play the protected channel. Network namespaces (root only; skipped otherwise):
+//   uplink ns: bridge br0 10.77.1.1/24 — rights issuer, central tracker, protected live source
+//   main1:     up0 10.77.1.11 (default route) + seg0 10.77.9.1 on bridge `seg` (hub ns); the web page
+//              on its automatic addresses (segment and LAN, port 8080)
+//   local1:    seg0 10.77.9.11, no uplink: asks to join the main node's domain
+//   phone:     seg0 10.77.9.50: headless Chromium runs here (a phone on the bar's hotspot)
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { controlCall } from '../../src/control/control-client.js';
+import { enrol, startCaAndRi } from '../support/drm.js';
+import { makeTestStream } from '../support/media.js';
+import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
+import { BUNDLE, killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+
+const UP = '10.77.1.1';
+const PAGE = 'http://10.77.9.1:8080/';
+const PASSWORD = 'main node owner 7';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+const lab = new NetnsLab();
+const procs: Proc[] = [];
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await killAll(procs);
+  await lab.cleanup();
+});
+
+type DrmStatus = { join?: { id: string; state: string }; rightsIssuer: string | null };
+type Rights = { state: string; decryptedChunks: number };
+
+describe.skipIf(!netnsAvailable())('domain join approved on the web page (network namespaces)', () => {
+  it('a viewer cannot approve; the owner approves on the page and the device then plays in clear', async () => {
+    removeStaleLabs();
+    const dir = tempDir('sd-webdom-');
+    const input = makeTestStream({ seconds: 120, bitrateKbps: 500, path: join(dir, 'in.ts') });
+    lab.addNamespace('uplink');
+    lab.addBridge('uplink', 'br0', `${UP}/24`);
+    lab.addNamespace('hub');
+    lab.addBridge('hub', 'seg');
+    lab.addNamespace('main1');
+    lab.link({ ns: 'main1', dev: 'up0', cidr: '10.77.1.11/24' }, { ns: 'uplink', dev: 'm1', bridge: 'br0' });
+    lab.defaultRoute('main1', UP);
+    lab.link({ ns: 'main1', dev: 'seg0', cidr: '10.77.9.1/24' }, { ns: 'hub', dev: 'm1', bridge: 'seg' });
+    lab.addNamespace('local1');
+    lab.link({ ns: 'local1', dev: 'seg0', cidr: '10.77.9.11/24' }, { ns: 'hub', dev: 'l1', bridge: 'seg' });
+    lab.addNamespace('phone');
+    lab.link({ ns: 'phone', dev: 'seg0', cidr: '10.77.9.50/24' }, { ns: 'hub', dev: 'p1', bridge: 'seg' });
+
+    const { caDir, url } = await startCaAndRi(dir, procs, UP, (argv) => ['ip', 'netns', 'exec', lab.ns('uplink'), ...argv]);
+    enrol(dir, 'src', caDir, 'packager');
+    for (const n of ['main1', 'local1']) enrol(dir, n, caDir);
+    const set = spawnSync(process.execPath, [BUNDLE, 'web', 'set-password', '--state-dir', join(dir, 'main1'), '--password-stdin'], { input: PASSWORD, encoding: 'utf8' });
+    expect(set.status, set.stderr).toBe(0);
+    const q = ['--log-level', 'warn'];
+    const tracker = lab.start('tracker', 'uplink', dir, ['tracker', '--listen', `${UP}:7000`, ...q]);
+    await waitFor('tracker', 10_000, () => status(tracker));
+    const src = lab.start('src', 'uplink', dir, ['publish', 'live', '--tracker', `${UP}:7000`, '--channel', 'paid', '--input', input, '--listen', `${UP}:0`, '--protect', '--rights-issuer', url, '--preview', '2', '--preview-every', '15', ...q]);
+    const channelId = await waitFor('source registered its key', 20_000, async () => {
+      const s = (await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined;
+      return s?.drm?.source?.registered ? s.drm.source.channelId : undefined;
+    });
+    // The web page on the automatic addresses: loopback, the segment, the uplink's private LAN.
+    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UP}:7000`, '--segment', '10.77.9.1', '--listen', '0.0.0.0:7878', '--player', 'none', '--set', `drm.rightsIssuer="${url}"`, '--set', 'web.enabled=true', '--name', 'Bar box', ...q]);
+    const urls = await waitFor('main1 web page', 15_000, async () => (await status(main))?.web?.urls);
+    expect(urls).toEqual(['http://127.0.0.1:8080/', 'http://10.77.9.1:8080/', 'http://10.77.1.11:8080/']);
+    await new Promise((r) => setTimeout(r, 2500)); // main1 becomes the local tracker
+    const local = lab.start('local1', 'local1', dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--name', 'kitchen tv', ...q]);
+    const drmOf = async (p: Proc) => ((await status(p)) as unknown as { drm?: DrmStatus } | undefined)?.drm;
+    const rightsOf = async (p: Proc) => ((await status(p))?.contents.find((c) => c.id === channelId) as { rights?: Rights } | undefined)?.rights;
+    await waitFor('local1 knows the proxy', 30_000, async () => (await drmOf(local))?.rightsIssuer === 'http://10.77.9.1:7881');
+    const joinId = ((await controlCall(local.control, 'drm.join', {}, 20_000)) as { id: string }).id;
+
+    // Chromium on the phone's namespace (a wrapper runs /usr/bin/chromium under ip netns exec).
+    const wrapper = join(dir, 'chromium-in-phone-ns');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.ns('phone')} /usr/bin/chromium "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    browser = await chromium.launch({ executablePath: wrapper, args: CHROMIUM_ARGS });
+
+    // A viewer: no join requests on the page, and the API refuses the approval.
+    const viewer = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await viewer.goto(PAGE);
+    await expect.poll(() => viewer.locator('#box-name').textContent(), { timeout: 15_000 }).toBe('Bar box');
+    expect(await viewer.locator('#owner-card').isVisible()).toBe(false);
+    const refused = await viewer.evaluate(async (id) => {
+      const s = (await (await fetch('/api/session')).json()) as { csrf: string };
+      const r = await fetch('/api/call', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf }, body: JSON.stringify({ method: 'drm.approve', params: { id } }) });
+      return r.status;
+    }, joinId);
+    expect(refused).toBe(403);
+    expect((await drmOf(local))?.join?.state).toBe('pending');
+
+    // The owner logs in on the phone, sees the request by the device's name and approves it.
+    const owner = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await owner.goto(PAGE);
+    await owner.locator('#login-open').click();
+    await owner.locator('#login-password').fill(PASSWORD);
+    await owner.locator('#login-form button[type="submit"]').click();
+    await expect.poll(() => owner.locator('#role-badge').textContent()).toBe('owner');
+    // Peers on the segment: the local node, apart from the uplink peers.
+    await expect.poll(() => owner.locator('#peers').innerText(), { timeout: 10_000 }).toMatch(/10\.77\.9\.11:\d+\s*segment/);
+    const request = owner.locator(`#pending li[data-request="${joinId}"]`);
+    await request.waitFor({ timeout: 15_000 });
+    expect(await request.innerText()).toContain('kitchen tv');
+    if (process.env.WEB_SCREENSHOTS === '1') await owner.screenshot({ path: new URL('../../bench-results/web-phone-owner-approve.png', import.meta.url).pathname, fullPage: true });
+    await request.locator('button.approve').click();
+    await waitFor('local1 approved', 15_000, async () => (await drmOf(local))?.join?.state === 'approved');
+    await expect.poll(() => owner.locator(`#pending li[data-request="${joinId}"]`).count(), { timeout: 10_000 }).toBe(0);
+
+    // The device can then play: a domain rights object through the proxy, chunks decrypted.
+    const acq = spawnSync(process.execPath, [BUNDLE, 'drm', 'acquire', channelId, '--domain', '--control', local.control, '--json'], { encoding: 'utf8', timeout: 30_000 });
+    expect(acq.status, acq.stderr).toBe(0);
+    const rights = await waitFor('local1 decrypting', 40_000, async () => {
+      const r = await rightsOf(local);
+      return r?.state === 'allowed' && r.decryptedChunks >= 5 ? r : undefined;
+    });
+    console.log(`web approval: local1 rights ${rights.state}, ${rights.decryptedChunks} chunks decrypted`);
+  }, 240_000);
+});
