@@ -16,6 +16,7 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageError, type PieceStore } from '../engine/download-ports.js';
+import { fsyncDir } from '../platform/durable-file.js';
 import { pieceLength, type Manifest } from '../protocol/manifest.js';
 import { readFully } from '../source/file-manifest.js';
 import { pieceMatches } from '../source/piece-verifier.js';
@@ -218,7 +219,7 @@ export class PartStore implements PieceStore {
     try {
       fsyncSync(this.fd);
       renameSync(paths.part, this.o.path);
-      syncDir(dirname(this.o.path));
+      fsyncDir(dirname(this.o.path));
     } catch (err) {
       throw storageError(err, `renaming ${paths.part} to ${this.o.path}`);
     }
@@ -265,17 +266,4 @@ function recheck(fd: number, m: Manifest, bits: Uint8Array): number {
     }
   }
   return failed;
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not every filesystem lets a directory be synced
-  }
 }

@@ -1,23 +1,13 @@
 // Incoming partnership messages (thesis §3.3.4): PartnershipReq is accepted below Mmax on an active
 // content, refused with a reason otherwise; PartnershipResp settles our pending request (an
 // acceptance that no longer fits is undone with PartnershipRemove); PartnershipRemove ends one.
-import type { Message, MessageOf } from '../protocol/messages.js';
-import type { Clock, Destination, PeerAddress } from './ports.js';
-import type { EngineConfig } from './engine-config.js';
-import type { EngineStats } from './engine-stats.js';
-import type { MemberCache } from './membership.js';
-import { RefusalReason, type PartnerCache } from './partnership.js';
-import type { MemberScheduler } from './member-scheduler.js';
+import type { MessageOf } from '../protocol/messages.js';
+import type { Clock, PeerAddress } from './ports.js';
+import type { OverlayHandlerDeps } from './handler-deps.js';
+import { RefusalReason } from './partnership.js';
 
-export interface PartnershipHandlerDeps {
-  selfId: string;
+export interface PartnershipHandlerDeps extends OverlayHandlerDeps {
   clock: Clock;
-  config: EngineConfig;
-  stats: EngineStats;
-  members: MemberCache;
-  partners: PartnerCache;
-  scheduler: MemberScheduler;
-  send: (to: Destination, msg: Message) => boolean;
   /** Peers not to partner with in a content for now (blacklisted by the data plane). */
   isBlocked?: (contentId: string, peerId: string, now: number) => boolean;
 }

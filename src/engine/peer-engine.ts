@@ -1,46 +1,33 @@
-// The sans-IO overlay engine of one peer: composes the mCache (membership.ts), the pCache
+// The sans-IO overlay engine of one peer: owns the mCache (membership.ts), the pCache
 // (partnership.ts + partnership-handler.ts), the member scheduler, the announcer (own Membership)
-// and the tracker client; dispatches incoming messages and does all time-based work in tick().
-// Talks to the world only through the injected ports. Data-plane messages (BufferMapInfo,
-// DataChunk*) go to the content-message hook, where the live/download data scheduler plugs in.
-import type { BufferMapInfo, Contact, ContentInfo, ContentKind, DataChunkReject, DataChunkReq } from '../protocol/messages.js';
-import type { DataChunkResp, ManifestReq, ManifestResp, MemberInfo, Membership, Message, MessageOf } from '../protocol/messages.js';
-import { WireLimits } from '../protocol/messages.js';
-import type { Clock, Destination, EngineEvents, PeerAddress, Random, Transport } from './ports.js';
-import type { EngineConfig } from './engine-config.js';
+// and the tracker client (wired in engine-parts.ts); dispatches incoming messages (gossip to
+// membership-handler.ts) and does all time-based work in tick(). Talks to the world only through
+// the injected ports. Data-plane messages (BufferMapInfo, DataChunk*, Manifest*: content-messages.ts)
+// go to the content-message hook, where the live/download data scheduler plugs in.
+import type { Contact, ContentKind, MemberInfo, Message, MessageOf } from '../protocol/messages.js';
+import type { Destination, PeerAddress } from './ports.js';
 import { newEngineStats, type EngineSnapshot, type EngineStats } from './engine-stats.js';
-import { MemberCache } from './membership.js';
-import { PartnerCache } from './partnership.js';
-import { MemberScheduler } from './member-scheduler.js';
-import { TrackerClient } from './tracker-client.js';
-import { Announcer } from './announcer.js';
-import { PartnershipHandler } from './partnership-handler.js';
-import { sample } from './random-util.js';
+import type { MemberCache } from './membership.js';
+import type { PartnerCache } from './partnership.js';
+import type { MemberScheduler } from './member-scheduler.js';
+import type { TrackerClient } from './tracker-client.js';
+import type { Announcer } from './announcer.js';
+import type { PartnershipHandler } from './partnership-handler.js';
+import type { MembershipHandler } from './membership-handler.js';
 import { PeerBlocklist } from './peer-blocklist.js';
+import { buildEngineParts, type EngineComponentDeps } from './engine-parts.js';
+import {
+  isContentMessage, matchingContents,
+  type ContentInfoSource, type ContentMessage, type ContentMessageHandler,
+} from './content-messages.js';
 
-/** Messages of the data plane, handed to the content's data scheduler (live/download feature). */
-export type ContentMessage = BufferMapInfo | DataChunkReq | DataChunkResp | DataChunkReject | ManifestReq | ManifestResp;
-/** Data-plane hook: receives content messages for ACTIVE contents only. */
-export type ContentMessageHandler = (from: PeerAddress, msg: ContentMessage) => void;
-/** What this node knows of an active content's title and size (ContentsResp); undefined: the id. */
-export type ContentInfoSource = (contentId: string) => { title: string; sizeBytes: number } | undefined;
+export type { ContentInfoSource, ContentMessage, ContentMessageHandler } from './content-messages.js';
 
-export interface PeerEngineDeps {
-  self: { peerId: string; contact: Contact; role: string };
-  clock: Clock;
-  random: Random;
-  transport: Transport;
-  config: EngineConfig;
-  events?: EngineEvents;
-  /** Where the tracker listens; absent for the tracker itself (or a tracker-less peer). */
-  tracker?: Contact;
+export interface PeerEngineDeps extends EngineComponentDeps {
   /** Data-plane hook (see setContentMessageHandler). */
   onContentMessage?: ContentMessageHandler;
-  /** Access ticket to put in TrackerJoin (IMS mode). */
-  ticketFor?: (contentId: string) => Uint8Array;
 }
 
-const CONTENT_MESSAGE_TYPES = new Set(['BufferMapInfo', 'DataChunkReq', 'DataChunkResp', 'DataChunkReject', 'ManifestReq', 'ManifestResp']);
 /** Least time between two mCache expiry scans. */
 const EXPIRY_SCAN_MIN_GAP_MS = 100;
 
@@ -53,6 +40,7 @@ export class PeerEngine {
   private readonly trackerClient: TrackerClient;
   private readonly announcer: Announcer;
   private readonly partnerships: PartnershipHandler;
+  private readonly gossip: MembershipHandler;
   private readonly contents = new Map<string, ContentKind>();
   private readonly blocklist = new PeerBlocklist();
   private contentHandler: ContentMessageHandler | undefined;
@@ -60,69 +48,22 @@ export class PeerEngine {
   private nextExpiryScanAt = -Infinity;
 
   constructor(private readonly deps: PeerEngineDeps) {
-    const { self, config, events, clock, random } = deps;
-    this.peerId = self.peerId;
+    this.peerId = deps.self.peerId;
     this.contentHandler = deps.onContentMessage;
-    this.members = new MemberCache({
-      selfId: self.peerId,
-      maxEntries: config.mCacheMax,
-      maxTtlMs: config.maxAcceptedTtlMs,
-      events,
+    const parts = buildEngineParts(deps, {
       stats: this.stats,
+      contents: this.contents,
+      blocklist: this.blocklist,
+      send: (to, msg) => this.send(to, msg),
+      warn: (code, message, peerId) => this.warn(code, message, peerId),
     });
-    this.partners = new PartnerCache({ maxPartners: config.maxPartners, events });
-    const isBlocked = (contentId: string, peerId: string, now: number): boolean =>
-      this.blocklist.isBlocked(contentId, peerId, now);
-    const send = (to: Destination, msg: Message): boolean => this.send(to, msg);
-    this.announcer = new Announcer({
-      self,
-      clock,
-      random,
-      config,
-      stats: this.stats,
-      members: this.members,
-      partners: this.partners,
-      activeContents: () => [...this.contents.keys()],
-      send,
-      trackerDestination: () => this.trackerClient.trackerDestination(),
-    });
-    this.trackerClient = new TrackerClient({
-      self,
-      tracker: deps.tracker,
-      clock,
-      config,
-      stats: this.stats,
-      events,
-      send,
-      membership: () => this.announcer.next(),
-      ticketFor: deps.ticketFor,
-    });
-    this.scheduler = new MemberScheduler({
-      selfId: self.peerId,
-      clock,
-      random,
-      config,
-      stats: this.stats,
-      events,
-      members: this.members,
-      partners: this.partners,
-      transport: deps.transport,
-      send,
-      reaskTracker: (contentId) => this.trackerClient.reask(contentId),
-      keepConnection: (peerId) => peerId === this.trackerClient.trackerPeerId,
-      isBlocked,
-    });
-    this.partnerships = new PartnershipHandler({
-      selfId: self.peerId,
-      clock,
-      config,
-      stats: this.stats,
-      members: this.members,
-      partners: this.partners,
-      scheduler: this.scheduler,
-      send,
-      isBlocked,
-    });
+    this.members = parts.members;
+    this.partners = parts.partners;
+    this.scheduler = parts.scheduler;
+    this.trackerClient = parts.trackerClient;
+    this.announcer = parts.announcer;
+    this.partnerships = parts.partnerships;
+    this.gossip = parts.gossip;
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -316,17 +257,17 @@ export class PeerEngine {
   // ---- message handling -----------------------------------------------------------------------
 
   private dispatch(from: PeerAddress, msg: Message, now: number): void {
-    if (CONTENT_MESSAGE_TYPES.has(msg.type)) {
-      this.onContentMessage(from, msg as ContentMessage);
+    if (isContentMessage(msg)) {
+      this.onContentMessage(from, msg);
       return;
     }
     switch (msg.type) {
       case 'Membership':
-        return this.onMembership(from, msg, now);
+        return this.gossip.onMembership(from, msg, now);
       case 'MembersReq':
-        return this.onMembersReq(from, msg, now);
+        return this.gossip.onMembersReq(from, msg, now);
       case 'MembersResp':
-        return this.onMembersList(msg.contentId, msg.members, now);
+        return this.gossip.onMembersList(msg.contentId, msg.members, now);
       case 'PartnershipReq':
         return this.partnerships.onRequest(from, msg);
       case 'PartnershipResp':
@@ -336,11 +277,11 @@ export class PeerEngine {
       case 'ContentsReq':
         return this.onContentsReq(from, msg);
       case 'TrackerJoin':
-        return this.answerJoinAsDeputy(from, msg, now);
+        return this.gossip.answerJoinAsDeputy(from, msg, now);
       case 'TrackerMembers':
         if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
         this.trackerClient.onMembers(msg.contentId, from);
-        return this.onMembersList(msg.contentId, msg.members, now);
+        return this.gossip.onMembersList(msg.contentId, msg.members, now);
       case 'TrackerRedirect':
         if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
         if (msg.deputy) this.members.applyMemberInfo(msg.deputy, msg.contentId, now);
@@ -357,55 +298,9 @@ export class PeerEngine {
     }
   }
 
-  private onMembership(from: PeerAddress, msg: Membership, now: number): void {
-    if (msg.peerId !== from.peerId) {
-      this.stats.rejectedInput++;
-      this.warn('spoofed-membership', `Membership for ${String(msg.peerId)} arrived from another peer`, from.peerId);
-      return;
-    }
-    if (this.members.applyMembership(msg, now) === 'ignored') return;
-    // A partner that no longer lists a content has left it (its PartnershipRemove may be lost).
-    const listed = this.members.get(msg.peerId)?.activeContents;
-    for (const contentId of this.contents.keys()) {
-      if (listed && !listed.has(contentId) && this.partners.isPartner(contentId, msg.peerId)) {
-        this.scheduler.removePartner(contentId, msg.peerId, 'left-content', false);
-      }
-    }
-  }
-
-  private onMembersReq(from: PeerAddress, msg: MessageOf<'MembersReq'>, now: number): void {
-    const max = Math.max(0, Math.min(Number(msg.max) || 0, this.deps.config.membersReqMax, WireLimits.maxMembers));
-    const list = this.membersListFor(msg.contentId, from.peerId, max, now, false);
-    this.stats.membersRespSent++;
-    this.send(from, { type: 'MembersResp', peerId: this.peerId, contentId: msg.contentId, members: list });
-  }
-
-  private onMembersList(contentId: string, list: unknown, now: number): void {
-    if (!this.contents.has(contentId)) return void this.stats.ignoredInactive++;
-    if (!Array.isArray(list)) return void this.stats.rejectedInput++;
-    for (const info of list.slice(0, WireLimits.maxMembers)) this.members.applyMemberInfo(info, contentId, now);
-    const c = this.deps.config;
-    if (this.partners.partnerCount(contentId) + this.partners.pendingCount(contentId) < c.minPartners) {
-      this.scheduler.run(contentId);
-    }
-  }
-
   private onContentsReq(from: PeerAddress, msg: MessageOf<'ContentsReq'>): void {
-    const word = typeof msg.word === 'string' ? msg.word.toLowerCase() : '';
-    const contents: ContentInfo[] = [];
-    for (const [contentId, kind] of this.contents) {
-      const info = this.contentInfo?.(contentId);
-      const title = info?.title || contentId;
-      if (word === '' || contentId.toLowerCase().includes(word) || title.toLowerCase().includes(word)) {
-        contents.push({ contentId, kind, title, sizeBytes: info?.sizeBytes ?? 0 });
-      }
-    }
-    this.send(from, {
-      type: 'ContentsResp',
-      peerId: this.peerId,
-      contentId: msg.contentId,
-      contents: contents.slice(0, WireLimits.maxContents),
-    });
+    const contents = matchingContents(this.contents, msg.word, this.contentInfo);
+    this.send(from, { type: 'ContentsResp', peerId: this.peerId, contentId: msg.contentId, contents });
   }
 
   private onContentMessage(from: PeerAddress, msg: ContentMessage): void {
@@ -413,33 +308,6 @@ export class PeerEngine {
     // ---- DATA-PLANE HOOK: the live/download data scheduler plugs in here. ----
     if (this.contentHandler) this.contentHandler(from, msg);
     else this.stats.ignoredOther++;
-  }
-
-  /** Any peer acts as the tracker's deputy: answer a join with the members we know (§3.3.5). */
-  private answerJoinAsDeputy(from: PeerAddress, msg: MessageOf<'TrackerJoin'>, now: number): void {
-    this.stats.deputyAnswers++;
-    const list = this.membersListFor(msg.contentId, from.peerId, this.deps.config.membersReqMax, now, true);
-    this.send(from, { type: 'TrackerMembers', peerId: this.peerId, contentId: msg.contentId, members: list });
-  }
-
-  /**
-   * Members active in a content (random pick), ourselves first when active, then (as a deputy) the
-   * tracker; never the requester; at most `max` entries.
-   */
-  private membersListFor(contentId: string, requester: string, max: number, now: number, withTracker: boolean) {
-    const out: MemberInfo[] = [];
-    if (max <= 0) return out;
-    if (this.contents.has(contentId)) out.push(this.selfInfo());
-    const trackerId = withTracker ? this.trackerClient.trackerPeerId : undefined;
-    const tracker = trackerId !== undefined ? this.members.get(trackerId) : undefined;
-    if (tracker && tracker.expiresAt > now && trackerId !== requester && out.length < max) {
-      out.push(this.members.toMemberInfo(tracker, now));
-    }
-    const others = this.members
-      .candidatesFor(contentId, now)
-      .filter((m) => m.peerId !== requester && m.peerId !== trackerId);
-    for (const m of sample(this.deps.random, others, max - out.length)) out.push(this.members.toMemberInfo(m, now));
-    return out;
   }
 
   private warn(code: string, message: string, peerId?: string, contentId?: string): void {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { buildAuthorization, describeChallenges, selectChallenge, type DigestChallenge, type DigestCredentials } from './digest.js';
 import { serializeSipMessage } from './sip-codec.js';
 import { challengesOf, parseCSeq, parseVia } from './sip-headers.js';
-import { getHeader, getHeaderLines, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
+import { getHeader, responseFor, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
 import { BRANCH_COOKIE, ServerTransactions } from './sip-server-transactions.js';
 import type { SipClock, SipTimerValues } from './sip-timers.js';
 import { NonInviteClientTransaction } from './sip-transaction.js';
@@ -282,21 +282,7 @@ export class SipEndpoint {
         toTag ??= randomToken(6);
         to = `${to};tag=${toTag}`;
       }
-      const res: SipResponse = {
-        kind: 'response',
-        status,
-        reason,
-        headers: [
-          ...getHeaderLines(req, 'Via').map((value) => ({ name: 'Via', value })),
-          { name: 'From', value: getHeader(req, 'From') ?? '' },
-          { name: 'To', value: to },
-          { name: 'Call-ID', value: getHeader(req, 'Call-ID') ?? '' },
-          { name: 'CSeq', value: getHeader(req, 'CSeq') ?? '' },
-          { name: 'Server', value: this.opts.userAgent },
-          ...headers,
-        ],
-        body,
-      };
+      const res = responseFor(req, status, reason, to, [{ name: 'Server', value: this.opts.userAgent }, ...headers], body);
       const bytes = serializeSipMessage(res);
       this.transport.send(bytes);
       if (status >= 200) {

@@ -139,3 +139,24 @@ export function removeHeader(msg: SipMessage, name: string): void {
 export function describeMessage(msg: SipMessage): string {
   return msg.kind === 'request' ? `${msg.method} ${msg.uri}` : `${msg.status} ${msg.reason}`;
 }
+
+/**
+ * A response to `req` (RFC 3261 §8.2.6.2): its Via lines, From, Call-ID and CSeq copied, To as
+ * given (the caller adds the tag), then `headers`.
+ */
+export function responseFor(req: SipRequest, status: number, reason: string, to: string, headers: SipHeader[] = [], body: Buffer = Buffer.alloc(0)): SipResponse {
+  return {
+    kind: 'response',
+    status,
+    reason,
+    headers: [
+      ...getHeaderLines(req, 'Via').map((value) => ({ name: 'Via', value })),
+      { name: 'From', value: getHeader(req, 'From') ?? '' },
+      { name: 'To', value: to },
+      { name: 'Call-ID', value: getHeader(req, 'Call-ID') ?? '' },
+      { name: 'CSeq', value: getHeader(req, 'CSeq') ?? '' },
+      ...headers,
+    ],
+    body,
+  };
+}

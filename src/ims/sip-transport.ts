@@ -49,13 +49,12 @@ async function resolve(host: string): Promise<{ address: string; family: number 
   return { address: r.address, family: r.family };
 }
 
-export class UdpTransport implements SipTransport {
-  readonly name = 'udp' as const;
-  readonly reliable = false;
-  private socket: dgram.Socket | undefined;
-  private localAddr = { host: '', port: 0 };
+/** What both transports share: the open socket (undefined when closed) and its local address. */
+abstract class SocketTransport<S> {
+  protected socket: S | undefined;
+  protected localAddr = { host: '', port: 0 };
 
-  constructor(private readonly opts: SipTransportOptions, private readonly events: SipTransportEvents) {}
+  constructor(protected readonly opts: SipTransportOptions, protected readonly events: SipTransportEvents) {}
 
   get isOpen(): boolean {
     return this.socket !== undefined;
@@ -64,6 +63,11 @@ export class UdpTransport implements SipTransport {
   local(): { host: string; port: number } {
     return { ...this.localAddr };
   }
+}
+
+export class UdpTransport extends SocketTransport<dgram.Socket> implements SipTransport {
+  readonly name = 'udp' as const;
+  readonly reliable = false;
 
   async open(): Promise<void> {
     if (this.socket) return;
@@ -114,21 +118,9 @@ export class UdpTransport implements SipTransport {
   }
 }
 
-export class TcpTransport implements SipTransport {
+export class TcpTransport extends SocketTransport<net.Socket> implements SipTransport {
   readonly name = 'tcp' as const;
   readonly reliable = true;
-  private socket: net.Socket | undefined;
-  private localAddr = { host: '', port: 0 };
-
-  constructor(private readonly opts: SipTransportOptions, private readonly events: SipTransportEvents) {}
-
-  get isOpen(): boolean {
-    return this.socket !== undefined;
-  }
-
-  local(): { host: string; port: number } {
-    return { ...this.localAddr };
-  }
 
   async open(): Promise<void> {
     if (this.socket) return;

@@ -12,17 +12,19 @@
 // tie-break would have retired, while another connection is still in its handshake, is held for
 // helloTimeoutMs (messages queue) before onPeerDisconnected fires ("handover").
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { Destination, PeerAddress, Transport } from '../engine/ports.js';
 import { encodeFrame, FRAME_OVERHEAD_BYTES } from '../protocol/framing.js';
 import type { Contact, Message } from '../protocol/messages.js';
-import { contactKey, formatContact, isUnspecifiedHost, normalizeHost, sameContact } from './contact.js';
+import { ConnectionAdmission } from './connection-admission.js';
+import { formatContact, isUnspecifiedHost, sameContact } from './contact.js';
 import {
   DEFAULT_HOSTILE_LIMITS, tickIntervalMs, validateNetLimits, WARNING_SUMMARY_INTERVAL_MS,
   type HostileLimits, type NetLimits,
 } from './net-limits.js';
 import { addDecoderStats, newDecoderStats, newManagerCounters, type NetStats } from './net-stats.js';
-import { PeerConnection, type ConnectionContext, type RemotePeer } from './peer-connection.js';
+import type { ConnectionContext, PeerConnection, RemotePeer } from './peer-connection.js';
+import { PeerRoutes, type Handover } from './peer-routes.js';
+import { advertisedContact, bindServer, closeServer } from './tcp-sockets.js';
 import { chooseSurvivors } from './tie-break.js';
 import { WarningLimiter, type NetWarning } from './warning-limiter.js';
 
@@ -43,34 +45,19 @@ export interface ConnectionManagerOptions {
   onWarning?: (w: NetWarning) => void;
 }
 
-interface Handover {
-  address: PeerAddress;
-  reason: string;
-  deadline: number;
-  queue: Buffer[];
-  bytes: number;
-}
-
 export class ConnectionManager implements Transport {
   private readonly limits: NetLimits;
   private readonly clock: () => number;
   private readonly ctx: ConnectionContext;
   private readonly warnings: WarningLimiter;
-  private readonly conns = new Set<PeerConnection>();
-  /** Connections with a completed Hello that may carry sends, per peer (newest last). */
-  private readonly candidates = new Map<string, PeerConnection[]>();
-  /** Outgoing dials before their Hello, by dialled contact. */
-  private readonly dialing = new Map<string, PeerConnection>();
-  private readonly handovers = new Map<string, Handover>();
-  /** Peers reported by onPeerConnected and not yet by onPeerDisconnected. */
-  private readonly connected = new Map<string, PeerAddress>();
+  private readonly routes = new PeerRoutes();
+  private readonly admission: ConnectionAdmission;
   private readonly counters = newManagerCounters();
   private readonly pastDecoders = newDecoderStats();
   private advertised: Contact;
   private server: net.Server | undefined;
   private readonly timer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
-  private nextOrder = 0;
   private lastWarnFlush: number;
 
   constructor(private readonly opts: ConnectionManagerOptions) {
@@ -97,6 +84,7 @@ export class ConnectionManager implements Transport {
         warning: (w) => this.emitWarning(w),
       },
     };
+    this.admission = new ConnectionAdmission(this.ctx, this.routes, this.warnings, this.counters);
     this.timer = setInterval(() => this.tick(), tickIntervalMs(this.limits));
     this.timer.unref();
   }
@@ -114,23 +102,17 @@ export class ConnectionManager implements Transport {
   async listen(host: string, port: number): Promise<Contact> {
     if (this.closing) throw new Error('ConnectionManager is closed');
     if (this.server) throw new Error('ConnectionManager is already listening');
-    const server = net.createServer((s) => this.accept(s));
+    const server = net.createServer((s) => this.admission.accept(s, this.closing !== undefined));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((e: unknown) => {
+    let bound: Contact;
+    try {
+      bound = await bindServer(server, host, port);
+    } catch (e) {
       this.server = undefined;
-      throw new Error(`cannot listen on ${formatContact({ host, port })}: ${e instanceof Error ? e.message : String(e)}`);
-    });
+      throw e;
+    }
     server.on('error', (e) => this.warnings.report('server-error', `listening socket: ${e.message}`));
-    const a = server.address() as AddressInfo;
-    const bound = { host: normalizeHost(a.address), port: a.port };
-    const cfg = this.opts.self.contact;
-    this.advertised = { host: isUnspecifiedHost(cfg.host) ? bound.host : cfg.host, port: cfg.port === 0 ? bound.port : cfg.port };
+    this.advertised = advertisedContact(this.opts.self.contact, bound);
     return bound;
   }
 
@@ -152,46 +134,43 @@ export class ConnectionManager implements Transport {
       this.warnings.report('send-to-self', `${msg.type} addressed to ourselves dropped`);
       return this.drop();
     }
-    const byId = id !== undefined ? this.primary(id) : undefined;
+    const r = this.routes;
+    const byId = id !== undefined ? r.primary(id) : undefined;
     if (byId) return byId.write(frame);
-    const held = id !== undefined ? this.handovers.get(id) : undefined;
+    const held = id !== undefined ? r.handovers.get(id) : undefined;
     if (held) return this.hold(held, frame);
-    const byContact = this.primaryByContact(to.contact);
+    const byContact = r.primaryByContact(to.contact);
     if (byContact) return byContact.write(frame);
-    const heldByContact = [...this.handovers.values()].find((h) => sameContact(h.address.contact, to.contact));
+    const heldByContact = r.handoverByContact(to.contact);
     if (heldByContact) return this.hold(heldByContact, frame);
-    const dial = this.dialing.get(contactKey(to.contact))
-      ?? (id !== undefined ? [...this.dialing.values()].find((c) => c.dial?.expectedPeerId === id) : undefined);
+    const dial = r.pendingDial(to);
     if (dial) return dial.enqueue(frame);
     return this.dial(to, frame);
   }
 
   disconnect(peerId: string): void {
-    const list = this.candidates.get(peerId) ?? [];
-    this.candidates.delete(peerId);
+    const list = this.routes.candidates.get(peerId) ?? [];
+    this.routes.candidates.delete(peerId);
     for (const c of list) c.end('local-disconnect');
-    for (const c of [...this.dialing.values()]) if (c.dial?.expectedPeerId === peerId) c.destroy('local-disconnect');
-    const h = this.handovers.get(peerId);
-    if (h) {
-      this.handovers.delete(peerId);
-      this.counters.droppedSends += h.queue.length;
-    }
+    for (const c of this.routes.dialsTo(peerId)) c.destroy('local-disconnect');
+    this.dropHandover(peerId);
     this.peerLost(peerId, 'local-disconnect');
   }
 
   connectedPeers(): PeerAddress[] {
-    return [...this.connected.values()].map((p) => ({ peerId: p.peerId, contact: { ...p.contact } }));
+    return [...this.routes.connected.values()].map((p) => ({ peerId: p.peerId, contact: { ...p.contact } }));
   }
 
   stats(): NetStats {
     const decoder = { ...this.pastDecoders };
-    let queued = 0;
-    for (const c of this.conns) {
-      queued += c.queuedBytes;
-      addDecoderStats(decoder, c.decoderStats);
-    }
-    for (const h of this.handovers.values()) queued += h.bytes;
-    return { ...this.counters, ...decoder, connections: this.conns.size, peers: this.connected.size, queuedBytes: queued };
+    for (const c of this.routes.conns) addDecoderStats(decoder, c.decoderStats);
+    return {
+      ...this.counters,
+      ...decoder,
+      connections: this.routes.conns.size,
+      peers: this.routes.connected.size,
+      queuedBytes: this.routes.queuedBytes(),
+    };
   }
 
   /** Closes the listener and every connection (onPeerDisconnected 'shutdown'); resolves when all are gone. */
@@ -202,28 +181,12 @@ export class ConnectionManager implements Transport {
 
   // ---- routing ----
 
-  private primary(peerId: string): PeerConnection | undefined {
-    const list = this.candidates.get(peerId);
-    return list?.[list.length - 1];
-  }
-
-  private primaryByContact(contact: Contact): PeerConnection | undefined {
-    for (const list of this.candidates.values()) {
-      const c = list[list.length - 1];
-      if (c?.remote && sameContact(c.remote.contact, contact)) return c;
-    }
-    return undefined;
-  }
-
   private isSelfContact(c: Contact): boolean {
     return this.advertised.port !== 0 && !isUnspecifiedHost(this.advertised.host) && sameContact(c, this.advertised);
   }
 
   private hold(h: Handover, frame: Buffer): boolean {
-    if (h.bytes + frame.length > this.limits.maxQueueBytes) return this.drop();
-    h.queue.push(frame);
-    h.bytes += frame.length;
-    return true;
+    return PeerRoutes.hold(h, frame, this.limits.maxQueueBytes) || this.drop();
   }
 
   private drop(): false {
@@ -231,45 +194,24 @@ export class ConnectionManager implements Transport {
     return false;
   }
 
-  private dial(to: Destination, frame: Buffer): boolean {
-    if (this.conns.size >= this.limits.maxConnections) {
-      this.warnings.report('connection-limit', `not dialling ${formatContact(to.contact)}: ${this.conns.size} connections (limit ${this.limits.maxConnections})`, to.peerId);
-      return this.drop();
-    }
-    let socket: net.Socket;
-    try {
-      socket = net.connect({ host: to.contact.host, port: to.contact.port });
-    } catch (e) {
-      this.warnings.report('bad-contact', `cannot dial ${formatContact(to.contact)}: ${e instanceof Error ? e.message : String(e)}`, to.peerId);
-      return this.drop();
-    }
-    socket.on('error', () => undefined); // until PeerConnection takes over error handling
-    const dial = { contact: { ...to.contact }, ...(to.peerId !== undefined ? { expectedPeerId: to.peerId } : {}) };
-    const c = new PeerConnection(socket, 'out', this.ctx, this.nextOrder++, dial);
-    this.conns.add(c);
-    this.dialing.set(contactKey(to.contact), c);
-    return c.enqueue(frame);
+  /** Ends a peer's handover, counting its queued sends as dropped. */
+  private dropHandover(peerId: string): void {
+    const h = this.routes.handovers.get(peerId);
+    if (!h) return;
+    this.routes.handovers.delete(peerId);
+    this.counters.droppedSends += h.queue.length;
   }
 
-  private accept(socket: net.Socket): void {
-    socket.on('error', () => undefined); // until PeerConnection takes over error handling
-    if (this.closing || this.conns.size >= this.limits.maxConnections) {
-      socket.destroy();
-      this.counters.refused++;
-      this.warnings.report('connection-refused', `refused incoming connection from ${socket.remoteAddress ?? '?'}: ${this.conns.size} connections (limit ${this.limits.maxConnections})`);
-      return;
-    }
-    this.conns.add(new PeerConnection(socket, 'in', this.ctx, this.nextOrder++));
+  private dial(to: Destination, frame: Buffer): boolean {
+    const c = this.admission.dial(to);
+    return c ? c.enqueue(frame) : this.drop();
   }
 
   // ---- connection events ----
 
   private onHello(c: PeerConnection, remote: RemotePeer): void {
     const id = remote.peerId;
-    if (c.dial) {
-      const key = contactKey(c.dial.contact);
-      if (this.dialing.get(key) === c) this.dialing.delete(key);
-    }
+    this.routes.forgetDial(c);
     if (id === this.opts.self.peerId) {
       this.warnings.report('self-connection', `connection to ourselves (${c.describe()}) closed`);
       c.destroy('self-connection');
@@ -278,26 +220,26 @@ export class ConnectionManager implements Transport {
     if (c.dial?.expectedPeerId !== undefined && c.dial.expectedPeerId !== id) {
       this.warnings.report('peer-id-mismatch', `dialled '${c.dial.expectedPeerId}' at ${formatContact(c.dial.contact)} but '${id}' answered`, id);
     }
-    const list = [...(this.candidates.get(id) ?? []), c];
+    const list = [...(this.routes.candidates.get(id) ?? []), c];
     const verdict = chooseSurvivors(this.opts.self.peerId, id, list.map((conn) => ({ initiator: conn.initiator ?? '', order: conn.order, conn })));
     const keep = verdict.keep.map((k) => k.conn);
-    this.candidates.set(id, keep);
+    this.routes.candidates.set(id, keep);
     const moved: Buffer[] = [];
     for (const r of verdict.retire) {
       moved.push(...r.conn.takePending());
       r.conn.retire();
     }
-    const held = this.handovers.get(id);
+    const held = this.routes.handovers.get(id);
     if (held) {
-      this.handovers.delete(id);
+      this.routes.handovers.delete(id);
       moved.push(...held.queue);
     }
-    if (!this.connected.has(id)) {
+    if (!this.routes.connected.has(id)) {
       const address = { peerId: id, contact: { ...remote.contact } };
-      this.connected.set(id, address);
+      this.routes.connected.set(id, address);
       this.safely('onPeerConnected', () => this.opts.onPeerConnected?.(address));
     }
-    const primary = this.primary(id);
+    const primary = this.routes.primary(id);
     for (const k of keep) for (const f of k.takePending()) k.write(f);
     if (primary) for (const f of moved) primary.write(f);
     else this.counters.droppedSends += moved.length;
@@ -310,10 +252,7 @@ export class ConnectionManager implements Transport {
   }
 
   private onDetached(c: PeerConnection, reason: string, graceful: boolean): void {
-    if (c.dial) {
-      const key = contactKey(c.dial.contact);
-      if (this.dialing.get(key) === c) this.dialing.delete(key);
-    }
+    this.routes.forgetDial(c);
     this.counters.droppedSends += c.takePending().length;
     if (reason === 'slow-peer') this.counters.slowPeersClosed++;
     else if (reason === 'hostile') this.counters.hostileClosed++;
@@ -326,30 +265,25 @@ export class ConnectionManager implements Transport {
       return;
     }
     const id = c.remote.peerId;
-    const list = this.candidates.get(id);
-    const at = list ? list.indexOf(c) : -1;
-    if (!list || at < 0) return; // retired by a tie-break, or already given up locally
-    list.splice(at, 1);
-    if (list.length > 0) return; // another connection to this peer carries on
-    this.candidates.delete(id);
+    // 'absent': retired by a tie-break, or already given up locally; 'others': another connection carries on.
+    if (this.routes.removeCandidate(id, c) !== 'last') return;
     const self = this.opts.self.peerId;
     const wouldLose = c.initiator === (self > id ? self : id);
-    const handshaking = [...this.conns].some((o) => o.state === 'connecting' || o.state === 'handshake');
-    if (graceful && reason === 'remote-closed' && wouldLose && handshaking) {
-      const address = this.connected.get(id) ?? { peerId: id, contact: { ...c.remote.contact } };
-      this.handovers.set(id, { address, reason, deadline: this.clock() + this.limits.helloTimeoutMs, queue: [], bytes: 0 });
+    if (graceful && reason === 'remote-closed' && wouldLose && this.routes.anyHandshaking()) {
+      const address = this.routes.connected.get(id) ?? { peerId: id, contact: { ...c.remote.contact } };
+      this.routes.handovers.set(id, { address, reason, deadline: this.clock() + this.limits.helloTimeoutMs, queue: [], bytes: 0 });
       return;
     }
     this.peerLost(id, reason);
   }
 
   private onClosed(c: PeerConnection): void {
-    this.conns.delete(c);
+    this.routes.conns.delete(c);
     addDecoderStats(this.pastDecoders, c.decoderStats);
   }
 
   private peerLost(peerId: string, reason: string): void {
-    if (!this.connected.delete(peerId)) return;
+    if (!this.routes.connected.delete(peerId)) return;
     this.safely('onPeerDisconnected', () => this.opts.onPeerDisconnected?.(peerId, reason));
   }
 
@@ -357,11 +291,10 @@ export class ConnectionManager implements Transport {
 
   private tick(): void {
     const now = this.clock();
-    for (const c of [...this.conns]) c.tick(now);
-    for (const [id, h] of [...this.handovers]) {
+    for (const c of [...this.routes.conns]) c.tick(now);
+    for (const [id, h] of [...this.routes.handovers]) {
       if (now < h.deadline) continue;
-      this.handovers.delete(id);
-      this.counters.droppedSends += h.queue.length;
+      this.dropHandover(id);
       this.peerLost(id, h.reason);
     }
     if (now - this.lastWarnFlush >= WARNING_SUMMARY_INTERVAL_MS) {
@@ -372,19 +305,15 @@ export class ConnectionManager implements Transport {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.timer);
-    const all = [...this.conns];
-    this.candidates.clear();
-    this.dialing.clear();
-    for (const h of this.handovers.values()) this.counters.droppedSends += h.queue.length;
-    this.handovers.clear();
+    const r = this.routes;
+    const all = [...r.conns];
+    r.candidates.clear();
+    r.dialing.clear();
+    for (const id of [...r.handovers.keys()]) this.dropHandover(id);
     for (const c of all) c.destroy('shutdown');
-    for (const id of [...this.connected.keys()]) this.peerLost(id, 'shutdown');
+    for (const id of [...r.connected.keys()]) this.peerLost(id, 'shutdown');
     this.warnings.flush();
-    const server = this.server;
-    const serverClosed = server
-      ? new Promise<void>((resolve) => server.close(() => resolve()))
-      : Promise.resolve();
-    await Promise.all([serverClosed, ...all.map((c) => c.whenClosed)]);
+    await Promise.all([closeServer(this.server), ...all.map((c) => c.whenClosed)]);
   }
 
   private emitWarning(w: NetWarning): void {

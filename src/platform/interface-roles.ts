@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import si from 'systeminformation';
+import { networkProbe } from './sysinfo.js';
 
 export type IfaceKind = 'loopback' | 'ethernet' | 'wifi' | 'wwan' | 'ppp' | 'bridge' | 'bnep' | 'other';
 export type WifiMode = 'managed' | 'AP' | 'IBSS' | 'mesh' | 'monitor' | 'unknown';
@@ -140,7 +140,7 @@ function kindOf(name: string, siType: string): IfaceKind {
 export async function probeInterfaces(): Promise<IfaceFacts[]> {
   let siList: Array<{ iface: string; ip4: string; ip4subnet: string; operstate: string; type: string; default?: boolean }> = [];
   try {
-    const r = await si.networkInterfaces();
+    const r = await networkProbe().networkInterfaces();
     siList = Array.isArray(r) ? r : [r];
   } catch {
     // fall back to os + /sys only

@@ -1,7 +1,7 @@
 // Detects the board's RAM (systeminformation, falling back to os.totalmem) and derives the buffer
 // budget, unless the configuration overrides either.
 import { totalmem } from 'node:os';
-import si from 'systeminformation';
+import { memoryProbe } from './sysinfo.js';
 import { bufferBudgetForRam } from '../config/memory-budget.js';
 
 export interface MemoryPlan {
@@ -13,7 +13,7 @@ export interface MemoryPlan {
 
 export async function detectTotalRam(): Promise<{ bytes: number; source: 'systeminformation' | 'os' }> {
   try {
-    const mem = await si.mem();
+    const mem = await memoryProbe().mem();
     if (Number.isFinite(mem.total) && mem.total > 0) return { bytes: mem.total, source: 'systeminformation' };
   } catch {
     // fall through to os.totalmem()

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/control-client.js';
 import { isPreviewChunk } from '../../src/drm/live-protect.js';
-import { cli, enrol, startCaAndRi } from '../support/drm.js';
+import { cli } from '../support/drm.js';
+import { buildDomainLab, drmOf, MAIN_SEGMENT, QUIET, rightsOf, startProtectedUplink, UPLINK } from '../support/drm-domain-lab.js';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { sourceChunks } from '../support/recordings.js';
 
-const UP = '10.77.1.1';
 const lab = new NetnsLab();
 const procs: Proc[] = [];
 afterAll(async () => {
@@ -25,47 +25,20 @@ afterAll(async () => {
   await lab.cleanup();
 });
 
-type Rights = { state: string; reason?: string; decryptedChunks: number; withheldChunks: number; clearChunks: number };
-type DrmStatus = { join?: { id: string; state: string; reason?: string }; domains: { domainId: string }[]; rightsIssuer: string | null };
-
 describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy (network namespaces)', () => {
   it('an approved local node without uplink plays via a domain RO; a denied one gets the preview only', async () => {
     removeStaleLabs();
     const dir = tempDir('sd-drmns-');
     const input = makeTestStream({ seconds: 120, bitrateKbps: 500, path: join(dir, 'in.ts') });
-    lab.addNamespace('uplink');
-    lab.addBridge('uplink', 'br0', `${UP}/24`);
-    lab.addNamespace('hub');
-    lab.addBridge('hub', 'seg');
-    lab.addNamespace('main1');
-    lab.link({ ns: 'main1', dev: 'up0', cidr: '10.77.1.11/24' }, { ns: 'uplink', dev: 'm1', bridge: 'br0' });
-    lab.defaultRoute('main1', UP);
-    lab.link({ ns: 'main1', dev: 'seg0', cidr: '10.77.9.1/24' }, { ns: 'hub', dev: 'm1', bridge: 'seg' });
-    for (const j of [1, 2]) {
-      lab.addNamespace(`local${j}`);
-      lab.link({ ns: `local${j}`, dev: 'seg0', cidr: `10.77.9.${10 + j}/24` }, { ns: 'hub', dev: `l${j}`, bridge: 'seg' });
-    }
-
-    const { caDir, url } = await startCaAndRi(dir, procs, UP, (argv) => ['ip', 'netns', 'exec', lab.ns('uplink'), ...argv]);
-    enrol(dir, 'src', caDir, 'packager');
-    for (const n of ['main1', 'local1', 'local2']) enrol(dir, n, caDir);
-    const q = ['--log-level', 'warn'];
-    const tracker = lab.start('tracker', 'uplink', dir, ['tracker', '--listen', `${UP}:7000`, ...q]);
-    await waitFor('tracker', 10_000, () => status(tracker));
-    const src = lab.start('src', 'uplink', dir, ['publish', 'live', '--tracker', `${UP}:7000`, '--channel', 'paid', '--input', input, '--listen', `${UP}:0`, '--protect', '--rights-issuer', url, '--preview', '3', '--preview-every', '10', ...q]);
-    const channelId = await waitFor('source registered its key', 20_000, async () => {
-      const s = (await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined;
-      return s?.drm?.source?.registered ? s.drm.source.channelId : undefined;
-    });
-    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UP}:7000`, '--segment', '10.77.9.1', '--listen', '0.0.0.0:7878', '--player', 'none', '--rights-issuer', url, ...q]);
+    buildDomainLab(lab, [1, 2].map((j) => ({ ns: `local${j}`, ip: `10.77.9.${10 + j}`, dev: `l${j}` })));
+    const { url, channelId } = await startProtectedUplink(lab, dir, procs, { input, nodes: ['main1', 'local1', 'local2'], previewS: 3, previewEveryS: 10 });
+    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UPLINK}:7000`, '--segment', MAIN_SEGMENT, '--listen', '0.0.0.0:7878', '--player', 'none', '--rights-issuer', url, ...QUIET]);
     await waitFor('main1 up', 15_000, () => status(main));
     await new Promise((r) => setTimeout(r, 2500)); // main1 becomes the local tracker
-    const locals = [1, 2].map((j) => lab.start(`local${j}`, `local${j}`, dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--record', join(dir, `local${j}.ts`), ...q]));
-    const drmOf = async (p: Proc) => ((await status(p)) as unknown as { drm?: DrmStatus } | undefined)?.drm;
-    const rightsOf = async (p: Proc) => ((await status(p))?.contents.find((c) => c.id === channelId) as { rights?: Rights } | undefined)?.rights;
+    const locals = [1, 2].map((j) => lab.start(`local${j}`, `local${j}`, dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--record', join(dir, `local${j}.ts`), ...QUIET]));
 
     // Both locals find the proxy by discovery and ask to join.
-    for (const l of locals) await waitFor(`${l.name} knows the proxy`, 30_000, async () => (await drmOf(l))?.rightsIssuer === 'http://10.77.9.1:7881');
+    for (const l of locals) await waitFor(`${l.name} knows the proxy`, 30_000, async () => (await drmOf(l))?.rightsIssuer === `http://${MAIN_SEGMENT}:7881`);
     const joins: string[] = [];
     for (const l of locals) joins.push(((await controlCall(l.control, 'drm.join', {}, 20_000)) as { id: string }).id);
     const pending = cli(['drm', 'pending', '--control', main.control, '--json']);
@@ -86,7 +59,7 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
     expect(acq.status, acq.stderr).toBe(0);
     expect(JSON.parse(acq.stdout)).toMatchObject({ binding: { kind: 'domain' } });
     await waitFor('local1 decrypting', 40_000, async () => {
-      const r = await rightsOf(locals[0]!);
+      const r = await rightsOf(locals[0]!, channelId);
       return r?.state === 'allowed' && r.decryptedChunks >= 14;
     });
     // local2: no domain key, and the proxy refuses a device RO for a non-member.
@@ -97,7 +70,7 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
     expect(a3.status).toBe(1);
     expect(a3.stderr).toMatch(/is not an approved member of this main node's domain/);
     const r2 = await waitFor('local2 withheld chunks', 30_000, async () => {
-      const r = await rightsOf(locals[1]!);
+      const r = await rightsOf(locals[1]!, channelId);
       return r && r.withheldChunks >= 5 && r.clearChunks >= 2 ? r : undefined;
     });
     expect(r2).toMatchObject({ state: 'preview-only', decryptedChunks: 0, reason: `no rights object for content ${channelId}` });

@@ -11,13 +11,12 @@ import { spawnSync } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/control-client.js';
-import { enrol, startCaAndRi } from '../support/drm.js';
+import { buildDomainLab, drmOf, MAIN_SEGMENT, QUIET, rightsOf, startProtectedUplink, UPLINK } from '../support/drm-domain-lab.js';
 import { makeTestStream } from '../support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { BUNDLE, killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 
-const UP = '10.77.1.1';
-const PAGE = 'http://10.77.9.1:8080/';
+const PAGE = `http://${MAIN_SEGMENT}:8080/`;
 const PASSWORD = 'main node owner 7';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 const lab = new NetnsLab();
@@ -29,49 +28,22 @@ afterAll(async () => {
   await lab.cleanup();
 });
 
-type DrmStatus = { join?: { id: string; state: string }; rightsIssuer: string | null };
-type Rights = { state: string; decryptedChunks: number };
-
 describe.skipIf(!netnsAvailable())('domain join approved on the web page (network namespaces)', () => {
   it('a viewer cannot approve; the owner approves on the page and the device then plays in clear', async () => {
     removeStaleLabs();
     const dir = tempDir('sd-webdom-');
     const input = makeTestStream({ seconds: 120, bitrateKbps: 500, path: join(dir, 'in.ts') });
-    lab.addNamespace('uplink');
-    lab.addBridge('uplink', 'br0', `${UP}/24`);
-    lab.addNamespace('hub');
-    lab.addBridge('hub', 'seg');
-    lab.addNamespace('main1');
-    lab.link({ ns: 'main1', dev: 'up0', cidr: '10.77.1.11/24' }, { ns: 'uplink', dev: 'm1', bridge: 'br0' });
-    lab.defaultRoute('main1', UP);
-    lab.link({ ns: 'main1', dev: 'seg0', cidr: '10.77.9.1/24' }, { ns: 'hub', dev: 'm1', bridge: 'seg' });
-    lab.addNamespace('local1');
-    lab.link({ ns: 'local1', dev: 'seg0', cidr: '10.77.9.11/24' }, { ns: 'hub', dev: 'l1', bridge: 'seg' });
-    lab.addNamespace('phone');
-    lab.link({ ns: 'phone', dev: 'seg0', cidr: '10.77.9.50/24' }, { ns: 'hub', dev: 'p1', bridge: 'seg' });
-
-    const { caDir, url } = await startCaAndRi(dir, procs, UP, (argv) => ['ip', 'netns', 'exec', lab.ns('uplink'), ...argv]);
-    enrol(dir, 'src', caDir, 'packager');
-    for (const n of ['main1', 'local1']) enrol(dir, n, caDir);
+    buildDomainLab(lab, [{ ns: 'local1', ip: '10.77.9.11', dev: 'l1' }, { ns: 'phone', ip: '10.77.9.50', dev: 'p1' }]);
+    const { url, channelId } = await startProtectedUplink(lab, dir, procs, { input, nodes: ['main1', 'local1'], previewS: 2, previewEveryS: 15 });
     const set = spawnSync(process.execPath, [BUNDLE, 'web', 'set-password', '--state-dir', join(dir, 'main1'), '--password-stdin'], { input: PASSWORD, encoding: 'utf8' });
     expect(set.status, set.stderr).toBe(0);
-    const q = ['--log-level', 'warn'];
-    const tracker = lab.start('tracker', 'uplink', dir, ['tracker', '--listen', `${UP}:7000`, ...q]);
-    await waitFor('tracker', 10_000, () => status(tracker));
-    const src = lab.start('src', 'uplink', dir, ['publish', 'live', '--tracker', `${UP}:7000`, '--channel', 'paid', '--input', input, '--listen', `${UP}:0`, '--protect', '--rights-issuer', url, '--preview', '2', '--preview-every', '15', ...q]);
-    const channelId = await waitFor('source registered its key', 20_000, async () => {
-      const s = (await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined;
-      return s?.drm?.source?.registered ? s.drm.source.channelId : undefined;
-    });
     // The web page on the automatic addresses: loopback, the segment, the uplink's private LAN.
-    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UP}:7000`, '--segment', '10.77.9.1', '--listen', '0.0.0.0:7878', '--player', 'none', '--set', `drm.rightsIssuer="${url}"`, '--set', 'web.enabled=true', '--name', 'Bar box', ...q]);
+    const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UPLINK}:7000`, '--segment', MAIN_SEGMENT, '--listen', '0.0.0.0:7878', '--player', 'none', '--set', `drm.rightsIssuer="${url}"`, '--set', 'web.enabled=true', '--name', 'Bar box', ...QUIET]);
     const urls = await waitFor('main1 web page', 15_000, async () => (await status(main))?.web?.urls);
     expect(urls).toEqual(['http://127.0.0.1:8080/', 'http://10.77.9.1:8080/', 'http://10.77.1.11:8080/']);
     await new Promise((r) => setTimeout(r, 2500)); // main1 becomes the local tracker
-    const local = lab.start('local1', 'local1', dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--name', 'kitchen tv', ...q]);
-    const drmOf = async (p: Proc) => ((await status(p)) as unknown as { drm?: DrmStatus } | undefined)?.drm;
-    const rightsOf = async (p: Proc) => ((await status(p))?.contents.find((c) => c.id === channelId) as { rights?: Rights } | undefined)?.rights;
-    await waitFor('local1 knows the proxy', 30_000, async () => (await drmOf(local))?.rightsIssuer === 'http://10.77.9.1:7881');
+    const local = lab.start('local1', 'local1', dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--name', 'kitchen tv', ...QUIET]);
+    await waitFor('local1 knows the proxy', 30_000, async () => (await drmOf(local))?.rightsIssuer === `http://${MAIN_SEGMENT}:7881`);
     const joinId = ((await controlCall(local.control, 'drm.join', {}, 20_000)) as { id: string }).id;
 
     // Chromium on the phone's namespace (a wrapper runs /usr/bin/chromium under ip netns exec).
@@ -114,7 +86,7 @@ describe.skipIf(!netnsAvailable())('domain join approved on the web page (networ
     const acq = spawnSync(process.execPath, [BUNDLE, 'drm', 'acquire', channelId, '--domain', '--control', local.control, '--json'], { encoding: 'utf8', timeout: 30_000 });
     expect(acq.status, acq.stderr).toBe(0);
     const rights = await waitFor('local1 decrypting', 40_000, async () => {
-      const r = await rightsOf(local);
+      const r = await rightsOf(local, channelId);
       return r?.state === 'allowed' && r.decryptedChunks >= 5 ? r : undefined;
     });
     console.log(`web approval: local1 rights ${rights.state}, ${rights.decryptedChunks} chunks decrypted`);

@@ -1,19 +1,11 @@
 // DRM scenarios from the bundle: an operator CA, a rights issuer process, enrolled state dirs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BUNDLE, waitFor, type Proc } from './processes.js';
+import { BUNDLE, spawnProc, waitFor, type Proc } from './processes.js';
 
 /** `superdist ARGS` as a Proc (no --control / --state-dir added), optionally under a wrapper (ip netns exec). */
 export function startRaw(name: string, dir: string, args: string[], wrap: (argv: string[]) => string[] = (a) => a): Proc {
-  const argv = wrap([process.execPath, BUNDLE, ...args]);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { name, child, control: '', stateDir: join(dir, name), output: () => out };
+  return spawnProc(name, wrap([process.execPath, BUNDLE, ...args]), '', join(dir, name));
 }
 
 export function cli(args: string[], timeout = 30_000): { status: number | null; stdout: string; stderr: string } {

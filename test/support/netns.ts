@@ -3,9 +3,8 @@
 // (nothing touches the root namespace), bridges, tc tbf shaping, and processes started inside a
 // namespace with `ip netns exec`. cleanup() kills what the lab started and deletes every namespace it
 // made; removeStaleLabs() deletes namespaces left by labs whose process died.
-import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { BUNDLE, type Proc } from './processes.js';
+import { spawnSync } from 'node:child_process';
+import { startProc, type Proc } from './processes.js';
 
 const PREFIX = 'sdseg';
 
@@ -106,18 +105,7 @@ export class NetnsLab {
 
   /** `superdist ARGS` inside a namespace, with its own control socket and state dir under `dir`. */
   start(name: string, ns: string, dir: string, args: string[]): Proc {
-    const control = join(dir, `${name}.sock`);
-    const stateDir = join(dir, name);
-    const child = spawn('ip', ['netns', 'exec', this.ns(ns), process.execPath, BUNDLE, ...args, '--control', control, '--state-dir', stateDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const keep = (d: Buffer) => {
-      out = (out + d.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const p: Proc = { name, child, control, stateDir, output: () => out };
+    const p = startProc(name, dir, args, (argv) => ['ip', 'netns', 'exec', this.ns(ns), ...argv]);
     this.procs.push(p);
     return p;
   }

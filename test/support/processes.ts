@@ -21,13 +21,9 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Starts `superdist ARGS` with its own control socket and state dir; keeps the last output for errors. */
-export function startProc(name: string, dir: string, args: string[]): Proc {
-  const control = join(dir, `${name}.sock`);
-  const stateDir = join(dir, name);
-  const child = spawn(process.execPath, [BUNDLE, ...args, '--control', control, '--state-dir', stateDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Spawns `argv` as a Proc that keeps the last 20 kB of its output (stdout and stderr) for errors. */
+export function spawnProc(name: string, argv: string[], control: string, stateDir: string): Proc {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
@@ -35,6 +31,13 @@ export function startProc(name: string, dir: string, args: string[]): Proc {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return { name, child, control, stateDir, output: () => out };
+}
+
+/** `superdist ARGS` with its own control socket and state dir under `dir`, optionally under a wrapper (ip netns exec). */
+export function startProc(name: string, dir: string, args: string[], wrap: (argv: string[]) => string[] = (a) => a): Proc {
+  const control = join(dir, `${name}.sock`);
+  const stateDir = join(dir, name);
+  return spawnProc(name, wrap([process.execPath, BUNDLE, ...args, '--control', control, '--state-dir', stateDir]), control, stateDir);
 }
 
 export async function status(p: Proc): Promise<Status | undefined> {

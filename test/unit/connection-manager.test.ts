@@ -6,6 +6,7 @@ import {
 import { chooseSurvivors } from '../../src/net/tie-break.js';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import type { Contact, Message } from '../../src/protocol/messages.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 interface Node {
   m: ConnectionManager;
@@ -44,16 +45,6 @@ function req(from: string, chunkId: number): Message {
   return { type: 'DataChunkReq', peerId: from, contentId: 'ch1', chunkId };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 function chunkIds(n: Node): number[] {
   return n.got.map((g) => (g.msg.type === 'DataChunkReq' ? g.msg.chunkId : -1)).sort((x, y) => x - y);
 }
@@ -63,7 +54,7 @@ describe('ConnectionManager', () => {
     const a = await node('a');
     const b = await node('b');
     for (let i = 0; i < 5; i++) expect(a.m.send({ peerId: 'b', contact: b.contact }, req('a', i))).toBe(true);
-    await waitFor('b to receive 5', () => b.got.length === 5);
+    await waitUntil('b to receive 5', () => b.got.length === 5);
     expect(chunkIds(b)).toEqual([0, 1, 2, 3, 4]);
     expect(b.got.every((g) => g.from === 'a')).toBe(true);
     expect(b.m.connectedPeers()).toEqual([{ peerId: 'a', contact: a.contact }]);
@@ -72,8 +63,8 @@ describe('ConnectionManager', () => {
     expect(b.m.send({ peerId: 'a', contact: a.contact }, req('b', 10))).toBe(true);
     expect(b.m.send({ contact: a.contact }, req('b', 11))).toBe(true);
     expect(a.m.send({ contact: b.contact }, req('a', 5))).toBe(true);
-    await waitFor('a to receive 2', () => a.got.length === 2);
-    await waitFor('b to receive 6', () => b.got.length === 6);
+    await waitUntil('a to receive 2', () => a.got.length === 2);
+    await waitUntil('b to receive 6', () => b.got.length === 6);
     expect(chunkIds(a)).toEqual([10, 11]);
     expect(a.m.stats().connections).toBe(1);
     expect(b.m.stats().connections).toBe(1);
@@ -93,14 +84,14 @@ describe('ConnectionManager', () => {
         expect(a.m.send({ peerId: b.id, contact: b.contact }, req(a.id, i))).toBe(true);
         expect(b.m.send({ peerId: a.id, contact: a.contact }, req(b.id, i))).toBe(true);
       }
-      await waitFor('all messages', () => a.got.length === n && b.got.length === n);
-      await waitFor('one connection per side', () => a.m.stats().connections === 1 && b.m.stats().connections === 1);
+      await waitUntil('all messages', () => a.got.length === n && b.got.length === n);
+      await waitUntil('one connection per side', () => a.m.stats().connections === 1 && b.m.stats().connections === 1);
       expect(chunkIds(a)).toEqual([...Array(n).keys()]);
       expect(chunkIds(b)).toEqual([...Array(n).keys()]);
       // Later traffic uses the survivor, both ways.
       a.m.send({ peerId: b.id, contact: b.contact }, req(a.id, 100));
       b.m.send({ peerId: a.id, contact: a.contact }, req(b.id, 100));
-      await waitFor('post-settle messages', () => a.got.length === n + 1 && b.got.length === n + 1);
+      await waitUntil('post-settle messages', () => a.got.length === n + 1 && b.got.length === n + 1);
       await sleep(20);
       expect(a.m.stats().connections).toBe(1);
       expect(b.m.stats().connections).toBe(1);
@@ -126,7 +117,7 @@ describe('ConnectionManager', () => {
     sockets.push(loser);
     loser.on('data', () => undefined);
     loser.write(hello);
-    await waitFor('z connected to a', () => z.connected.length === 1);
+    await waitUntil('z connected to a', () => z.connected.length === 1);
     const winner = net.connect(z.contact.port, '127.0.0.1');
     sockets.push(winner);
     const got: Message[] = [];
@@ -134,12 +125,12 @@ describe('ConnectionManager', () => {
     winner.on('data', (d: Buffer) => got.push(...dec.push(d)));
     await new Promise((r) => winner.once('connect', r));
     loser.end(); // the tie-break loser's FIN overtakes the winner's Hello
-    await waitFor('loser gone', () => z.m.stats().connections === 1);
+    await waitUntil('loser gone', () => z.m.stats().connections === 1);
     expect(z.disconnected).toEqual([]);
     expect(z.m.connectedPeers().map((p) => p.peerId)).toEqual(['a']);
     expect(z.m.send({ peerId: 'a', contact: aContact }, req('z', 2))).toBe(true); // held
     winner.write(hello);
-    await waitFor('held message on the winner', () => got.some((m) => m.type === 'DataChunkReq' && m.chunkId === 2));
+    await waitUntil('held message on the winner', () => got.some((m) => m.type === 'DataChunkReq' && m.chunkId === 2));
     expect(z.disconnected).toEqual([]);
     expect(z.connected).toEqual(['a']);
 
@@ -149,7 +140,7 @@ describe('ConnectionManager', () => {
     pending.on('error', () => undefined);
     await new Promise((r) => pending.once('connect', r));
     winner.end();
-    await waitFor('reported lost', () => z.disconnected.length === 1);
+    await waitUntil('reported lost', () => z.disconnected.length === 1);
     expect(z.disconnected[0]).toEqual({ peerId: 'a', reason: 'remote-closed' });
     await new Promise((r) => server.close(r));
   });
@@ -165,17 +156,17 @@ describe('ConnectionManager', () => {
     sockets.push(loser);
     loser.on('data', () => undefined);
     loser.write(encodeFrame({ type: 'Hello', peerId: 'a', contentId: '', contact: aContact, role: 'node' }));
-    await waitFor('connected', () => z.connected.length === 1);
+    await waitUntil('connected', () => z.connected.length === 1);
     const silent = net.connect(z.contact.port, '127.0.0.1');
     sockets.push(silent);
     silent.on('error', () => undefined);
     await new Promise((r) => silent.once('connect', r));
     const t0 = Date.now();
     loser.end();
-    await waitFor('loser gone', () => z.m.stats().connections === 1);
+    await waitUntil('loser gone', () => z.m.stats().connections === 1);
     expect(z.m.send({ peerId: 'a', contact: aContact }, req('z', 2))).toBe(true); // held
     expect(z.disconnected).toEqual([]);
-    await waitFor('reported lost', () => z.disconnected.length === 1, 3_000);
+    await waitUntil('reported lost', () => z.disconnected.length === 1, 3_000);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(z.disconnected[0]).toEqual({ peerId: 'a', reason: 'remote-closed' });
     expect(z.m.stats().droppedSends).toBe(1);
@@ -186,16 +177,16 @@ describe('ConnectionManager', () => {
     const a = await node('a');
     const b = await node('b');
     a.m.send({ peerId: 'b', contact: b.contact }, req('a', 1));
-    await waitFor('connected', () => b.got.length === 1 && a.connected.length === 1);
+    await waitUntil('connected', () => b.got.length === 1 && a.connected.length === 1);
     a.m.disconnect('b');
     expect(a.disconnected).toEqual([{ peerId: 'b', reason: 'local-disconnect' }]);
-    await waitFor('b sees it', () => b.disconnected.length === 1);
+    await waitUntil('b sees it', () => b.disconnected.length === 1);
     expect(b.disconnected[0]).toEqual({ peerId: 'a', reason: 'remote-closed' });
-    await waitFor('sockets gone', () => a.m.stats().connections === 0 && b.m.stats().connections === 0);
+    await waitUntil('sockets gone', () => a.m.stats().connections === 0 && b.m.stats().connections === 0);
     expect(a.m.connectedPeers()).toEqual([]);
     // A later send dials again.
     expect(a.m.send({ peerId: 'b', contact: b.contact }, req('a', 2))).toBe(true);
-    await waitFor('reconnected', () => b.got.length === 2);
+    await waitUntil('reconnected', () => b.got.length === 2);
     expect(b.connected).toEqual(['a', 'a']);
   });
 
@@ -204,7 +195,7 @@ describe('ConnectionManager', () => {
     const a = await node('a', limits);
     const b = await node('b', limits);
     a.m.send({ peerId: 'b', contact: b.contact }, req('a', 1));
-    await waitFor('connected', () => b.got.length === 1);
+    await waitUntil('connected', () => b.got.length === 1);
     await sleep(1_000); // 2.5 × idleTimeoutMs
     expect(a.disconnected).toEqual([]);
     expect(b.disconnected).toEqual([]);
@@ -228,17 +219,17 @@ describe('ConnectionManager', () => {
     await raw('quiet');
     const killed = await raw('killed');
     const reset = await raw('reset');
-    await waitFor('three peers', () => a.connected.length === 3);
+    await waitUntil('three peers', () => a.connected.length === 3);
     killed.destroy();
     reset.resetAndDestroy();
-    await waitFor('killed and reset seen', () => a.disconnected.length >= 2);
+    await waitUntil('killed and reset seen', () => a.disconnected.length >= 2);
     const reasons = Object.fromEntries(a.disconnected.map((d) => [d.peerId, d.reason]));
     expect(reasons['killed']).toBe('remote-closed');
     expect(reasons['reset']).toMatch(/^error:ECONNRESET|remote-closed/);
-    await waitFor('idle close', () => a.disconnected.some((d) => d.peerId === 'quiet'));
+    await waitUntil('idle close', () => a.disconnected.some((d) => d.peerId === 'quiet'));
     expect(a.disconnected.find((d) => d.peerId === 'quiet')?.reason).toBe('idle');
     expect(a.m.stats().idleClosed).toBe(1);
-    await waitFor('no sockets', () => a.m.stats().connections === 0);
+    await waitUntil('no sockets', () => a.m.stats().connections === 0);
   });
 
   it('enforces the connection limit both ways', async () => {
@@ -247,10 +238,10 @@ describe('ConnectionManager', () => {
     const c = await node('c');
     expect(a.m.send({ peerId: 'b', contact: b.contact }, req('a', 1))).toBe(true);
     expect(a.m.send({ peerId: 'c', contact: c.contact }, req('a', 1))).toBe(false);
-    await waitFor('b got it', () => b.got.length === 1);
+    await waitUntil('b got it', () => b.got.length === 1);
     expect(c.m.send({ peerId: 'a', contact: a.contact }, req('c', 1))).toBe(true); // queued, then refused
-    await waitFor('refused', () => a.m.stats().refused === 1);
-    await waitFor('c gave up', () => c.m.stats().connections === 0);
+    await waitUntil('refused', () => a.m.stats().refused === 1);
+    await waitUntil('c gave up', () => c.m.stats().connections === 0);
     expect(c.m.stats().droppedSends).toBe(1);
     expect(a.warnings.map((w) => w.code)).toEqual(expect.arrayContaining(['connection-limit', 'connection-refused']));
     expect(c.warnings.map((w) => w.code)).toContain('connect-failed');
@@ -260,8 +251,8 @@ describe('ConnectionManager', () => {
   it('closes a connection to itself and reports unreachable peers', async () => {
     const a = await node('a', {}, '0.0.0.0');
     expect(a.m.send({ contact: { host: '127.0.0.1', port: a.contact.port } }, req('a', 1))).toBe(true);
-    await waitFor('self-connection warning', () => a.warnings.some((w) => w.code === 'self-connection'));
-    await waitFor('closed', () => a.m.stats().connections === 0);
+    await waitUntil('self-connection warning', () => a.warnings.some((w) => w.code === 'self-connection'));
+    await waitUntil('closed', () => a.m.stats().connections === 0);
     expect(a.connected).toEqual([]);
     expect(a.m.send({ peerId: 'a', contact: a.contact }, req('a', 1))).toBe(false);
 
@@ -270,7 +261,7 @@ describe('ConnectionManager', () => {
     const port = (dead.address() as net.AddressInfo).port;
     await new Promise((r) => dead.close(r));
     expect(a.m.send({ peerId: 'x', contact: { host: '127.0.0.1', port } }, req('a', 2))).toBe(true);
-    await waitFor('connect failure', () => a.warnings.some((w) => w.code === 'connect-failed'));
+    await waitUntil('connect failure', () => a.warnings.some((w) => w.code === 'connect-failed'));
     expect(a.disconnected).toEqual([]);
   });
 
@@ -278,12 +269,12 @@ describe('ConnectionManager', () => {
     const a = await node('a');
     const b = await node('b');
     a.m.send({ peerId: 'b', contact: b.contact }, req('a', 1));
-    await waitFor('connected', () => b.got.length === 1);
+    await waitUntil('connected', () => b.got.length === 1);
     await a.m.close();
     expect(a.disconnected).toEqual([{ peerId: 'b', reason: 'shutdown' }]);
     expect(a.m.stats().connections).toBe(0);
     expect(a.m.send({ peerId: 'b', contact: b.contact }, req('a', 2))).toBe(false);
-    await waitFor('b notices', () => b.disconnected.length === 1);
+    await waitUntil('b notices', () => b.disconnected.length === 1);
     await a.m.close(); // idempotent
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionManager, DEFAULT_NET_LIMITS, type NetLimits, type NetWarning } from '../../src/net/connection-manager.js';
 import { encodeFrame, FRAME_MARKER } from '../../src/protocol/framing.js';
 import type { Contact, Message } from '../../src/protocol/messages.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 const MIB = 1024 * 1024;
 const LIMITS: NetLimits = {
@@ -20,15 +21,6 @@ const LIMITS: NetLimits = {
   helloTimeoutMs: 300,
   slowPeerTimeoutMs: 1_000,
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
@@ -97,7 +89,7 @@ async function goodPeerWorks(): Promise<void> {
   const id = ++seq;
   expect(good.send({ peerId: 'm', contact: mContact }, req('good', id))).toBe(true);
   expect(m.send({ peerId: 'good', contact: goodContact }, req('m', id))).toBe(true);
-  await waitFor('good peer traffic', () =>
+  await waitUntil('good peer traffic', () =>
     got.some((g) => g.from === 'good' && g.msg.type === 'DataChunkReq' && g.msg.chunkId === id)
     && goodGot.some((x) => x.type === 'DataChunkReq' && x.chunkId === id));
   expect(m.connectedPeers().some((p) => p.peerId === 'good')).toBe(true);
@@ -122,7 +114,7 @@ describe('hostile peers', () => {
     s.write(hello('raw'));
     s.write(garbage(64 * 1024));
     s.write(encodeFrame(req('raw', 1)));
-    await waitFor('message after garbage', () => fromRaw(1));
+    await waitUntil('message after garbage', () => fromRaw(1));
     expect(codes()).toContain('frame-error');
     const st = m.stats();
     expect(st.frameErrors).toBeGreaterThanOrEqual(1);
@@ -140,7 +132,7 @@ describe('hostile peers', () => {
     header.writeUInt8(11, 5);
     header.writeUInt32BE(0xffff_fff0, 6);
     s.write(Buffer.concat([header, garbage(100), encodeFrame(req('raw', 2))]));
-    await waitFor('message after oversized header', () => fromRaw(2));
+    await waitUntil('message after oversized header', () => fromRaw(2));
     expect(m.stats().oversized).toBe(1);
     expect(warnings.some((w) => w.code === 'frame-error' && /oversized/.test(w.message))).toBe(true);
     await goodPeerWorks();
@@ -152,7 +144,7 @@ describe('hostile peers', () => {
     const bad = fixCrc(encodeFrame(req('raw', 99)));
     bad.writeUInt8(7, 4);
     s.write(Buffer.concat([bad, encodeFrame(req('raw', 3))]));
-    await waitFor('message after bad version', () => fromRaw(3));
+    await waitUntil('message after bad version', () => fromRaw(3));
     expect(fromRaw(99)).toBe(false);
     expect(m.stats().badVersion).toBe(1);
     expect(codes()).toContain('frame-error');
@@ -165,12 +157,12 @@ describe('hostile peers', () => {
     const big = encodeFrame({ type: 'DataChunkResp', peerId: 'raw', contentId: 'ch1', chunkId: 1, timestampMs: 0, signature: new Uint8Array(0), data: new Uint8Array(2000) });
     s.write(big.subarray(0, 700));
     for (let i = 100; i < 200; i++) s.write(encodeFrame(req('raw', i)));
-    await waitFor('all frames after the truncated one', () => got.filter((g) => g.from === 'raw').length === 100);
+    await waitUntil('all frames after the truncated one', () => got.filter((g) => g.from === 'raw').length === 100);
     expect(m.stats().crcErrors).toBeGreaterThanOrEqual(1);
     expect(codes()).toContain('frame-error');
     // A frame cut off by the end of the connection just disappears.
     s.end(big.subarray(0, 50));
-    await waitFor('raw gone', () => disconnected.some((d) => d.peerId === 'raw'));
+    await waitUntil('raw gone', () => disconnected.some((d) => d.peerId === 'raw'));
     await goodPeerWorks();
   });
 
@@ -180,7 +172,7 @@ describe('hostile peers', () => {
     const odd = encodeFrame(req('raw', 98));
     odd.writeUInt8(200, 5);
     s.write(Buffer.concat([fixCrc(odd), encodeFrame(req('raw', 4))]));
-    await waitFor('message after unknown type', () => fromRaw(4));
+    await waitUntil('message after unknown type', () => fromRaw(4));
     expect(m.stats().unknownType).toBe(1);
     expect(m.stats().crcErrors).toBe(0);
     await goodPeerWorks();
@@ -193,7 +185,7 @@ describe('hostile peers', () => {
     s.write(encodeFrame(req('good', 6)));
     s.write(encodeFrame({ type: 'Hello', peerId: 'other', contentId: '', contact: { host: '127.0.0.1', port: 9 }, role: 'node' }));
     s.write(encodeFrame(req('raw', 7)));
-    await waitFor('genuine message', () => fromRaw(7));
+    await waitUntil('genuine message', () => fromRaw(7));
     expect(got.some((g) => g.msg.type === 'DataChunkReq' && (g.msg.chunkId === 5 || g.msg.chunkId === 6))).toBe(false);
     expect(m.stats().spoofed).toBe(3);
     expect(codes().filter((c) => c === 'spoofed')).toHaveLength(1); // rate-limited per connection
@@ -235,7 +227,7 @@ describe('hostile peers', () => {
     const { s } = await raw();
     s.write(hello('raw'));
     s.pause(); // never reads (so it never sees m's close either: watch m's side)
-    await waitFor('raw is a peer', () => m.connectedPeers().some((p) => p.peerId === 'raw'));
+    await waitUntil('raw is a peer', () => m.connectedPeers().some((p) => p.peerId === 'raw'));
     gc();
     const before = process.memoryUsage();
     const data = new Uint8Array(64 * 1024);
@@ -264,7 +256,7 @@ describe('hostile peers', () => {
     expect(accepted * 64 * 1024).toBeLessThan(LIMITS.maxQueueBytes + 48 * MIB);
     expect(grown).toBeLessThan(LIMITS.maxQueueBytes + 16 * MIB);
     await goodPeerWorks(); // served while the slow peer's queue is full
-    await waitFor('slow peer closed', () => disconnected.length > 0, 3_000);
+    await waitUntil('slow peer closed', () => disconnected.length > 0, 3_000);
     expect(disconnected).toContainEqual({ peerId: 'raw', reason: 'slow-peer' });
     const st = m.stats();
     expect(st.slowPeersClosed).toBe(1);

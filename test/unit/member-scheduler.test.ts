@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PeerEngine } from '../../src/engine/peer-engine.js';
+import type { PeerEngine } from '../../src/engine/peer-engine.js';
 import { MemberScheduler } from '../../src/engine/member-scheduler.js';
 import { MemberCache } from '../../src/engine/membership.js';
 import { PartnerCache } from '../../src/engine/partnership.js';
@@ -7,19 +7,15 @@ import { newEngineStats } from '../../src/engine/engine-stats.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
 import { SeededRandom } from '../../src/sim/seeded-random.js';
 import { ManualClock, RecordingTransport, addr, contactOf, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 const TRACKER = { host: 'tracker.test', port: 7000 };
 const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG }; // M = 4, Mmax = 8
 
 function joinedPeer(opts: { tracker?: boolean } = {}) {
-  const clock = new ManualClock(0);
-  const transport = new RecordingTransport();
   const removed: string[] = [];
-  const engine = new PeerEngine({
-    self: { peerId: 'me', contact: contactOf('me'), role: 'node' },
-    clock,
-    random: new SeededRandom(11),
-    transport,
+  const { e: engine, clock, transport } = testEngine({
+    seed: 11,
     config,
     tracker: opts.tracker === false ? undefined : TRACKER,
     events: { partnerRemoved: (_c, id, reason) => removed.push(`${id}:${reason}`) },

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemberCache } from '../../src/engine/membership.js';
-import { PeerEngine } from '../../src/engine/peer-engine.js';
-import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
-import { ManualClock, RecordingTransport, addr, contactOf, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { ManualClock, addr, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 function cache(maxEntries = 100, events = {}) {
   return new MemberCache({ selfId: 'me', maxEntries, maxTtlMs: 60_000, events });
@@ -55,14 +53,7 @@ describe('mCache update rules', () => {
   it('gossip relayed between engines keeps the original deadline (A -> B -> A cannot extend it)', () => {
     const clock = new ManualClock(0);
     const mk = (id: string) => {
-      const transport = new RecordingTransport();
-      const engine = new PeerEngine({
-        self: { peerId: id, contact: contactOf(id), role: 'node' },
-        clock,
-        random: new SeededRandom(id.length),
-        transport,
-        config: DEFAULT_ENGINE_CONFIG,
-      });
+      const { e: engine, transport } = testEngine({ peerId: id, clock, seed: id.length });
       engine.join('c1', 'live');
       return { engine, transport };
     };
@@ -159,16 +150,8 @@ describe('mCache update rules', () => {
   });
 
   it('a Membership must come from the announced peer itself', () => {
-    const transport = new RecordingTransport();
     const warnings: string[] = [];
-    const engine = new PeerEngine({
-      self: { peerId: 'me', contact: contactOf('me'), role: 'node' },
-      clock: new ManualClock(0),
-      random: new SeededRandom(1),
-      transport,
-      config: DEFAULT_ENGINE_CONFIG,
-      events: { warning: (w) => warnings.push(w.code) },
-    });
+    const { e: engine } = testEngine({ seed: 1, events: { warning: (w) => warnings.push(w.code) } });
     engine.receive(addr('liar'), membership('victim', 100));
     expect(engine.knownMembers()).toEqual([]);
     expect(warnings).toContain('spoofed-membership');

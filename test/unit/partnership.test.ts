@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PartnerCache, RefusalReason } from '../../src/engine/partnership.js';
-import { PeerEngine } from '../../src/engine/peer-engine.js';
+import type { PeerEngine } from '../../src/engine/peer-engine.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
-import { ManualClock, RecordingTransport, addr, contactOf, membership } from '../helpers/engine-fakes.js';
+import { addr, contactOf, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 describe('pCache', () => {
   it('accepts until Mmax, then refuses with a reason; refuses inactive contents', () => {
@@ -52,15 +52,7 @@ describe('pCache', () => {
 describe('partnership messages in the engine', () => {
   const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, minPartners: 1, maxPartners: 2 };
   function engine() {
-    const clock = new ManualClock(0);
-    const transport = new RecordingTransport();
-    const e = new PeerEngine({
-      self: { peerId: 'me', contact: contactOf('me'), role: 'node' },
-      clock,
-      random: new SeededRandom(3),
-      transport,
-      config,
-    });
+    const { e, clock, transport } = testEngine({ seed: 3, config });
     e.join('c1', 'live');
     transport.clear();
     return { e, clock, transport };

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PeerEngine, type ContentMessage } from '../../src/engine/peer-engine.js';
+import type { ContentMessage } from '../../src/engine/peer-engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
-import { ManualClock, RecordingTransport, addr, contactOf, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { addr, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 function engine() {
-  const clock = new ManualClock(0);
-  const transport = new RecordingTransport();
-  const e = new PeerEngine({
-    self: { peerId: 'me', contact: contactOf('me'), role: 'node' },
-    clock,
-    random: new SeededRandom(9),
-    transport,
-    config: { ...DEFAULT_ENGINE_CONFIG, membersReqMax: 5 },
-  });
-  return { e, clock, transport };
+  return testEngine({ seed: 9, config: { ...DEFAULT_ENGINE_CONFIG, membersReqMax: 5 } });
 }
 
 describe('peer engine', () => {

@@ -2,7 +2,7 @@
 // records what the endpoint sends and lets a test answer as the proxy would.
 import { parseSipMessage, serializeSipMessage } from '../../src/ims/sip-codec.js';
 import type { SipMessage, SipRequest, SipResponse } from '../../src/ims/sip-message.js';
-import { getHeader, getHeaderLines } from '../../src/ims/sip-message.js';
+import { getHeader, responseFor } from '../../src/ims/sip-message.js';
 import type { SipClock, TimerHandle } from '../../src/ims/sip-timers.js';
 import type { SipTransport, SipTransportEvents, SipTransportName, SipTransportOptions } from '../../src/ims/sip-transport.js';
 
@@ -90,20 +90,7 @@ export class FakeTransport implements SipTransport {
 /** A response to `req` mirroring Via/From/To/Call-ID/CSeq (as a registrar would build it). */
 export function responseTo(req: SipRequest, status: number, reason: string, headers: { name: string; value: string }[] = []): SipResponse {
   const to = getHeader(req, 'To') ?? '';
-  return {
-    kind: 'response',
-    status,
-    reason,
-    headers: [
-      ...getHeaderLines(req, 'Via').map((value) => ({ name: 'Via', value })),
-      { name: 'From', value: getHeader(req, 'From') ?? '' },
-      { name: 'To', value: /;tag=/.test(to) ? to : `${to};tag=reg1` },
-      { name: 'Call-ID', value: getHeader(req, 'Call-ID') ?? '' },
-      { name: 'CSeq', value: getHeader(req, 'CSeq') ?? '' },
-      ...headers,
-    ],
-    body: Buffer.alloc(0),
-  };
+  return responseFor(req, status, reason, /;tag=/.test(to) ? to : `${to};tag=reg1`, headers);
 }
 
 /** Holds the fake transport an endpoint created. */

@@ -7,6 +7,7 @@ import { SeededRandom } from '../../src/sim/seeded-random.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { ManualClock, RecordingTransport, addr, contactOf, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 const TRACKER = { host: 'tracker.test', port: 7000 };
 const T = { peerId: 'tracker', contact: TRACKER };
@@ -143,17 +144,7 @@ describe('tracker engine', () => {
 
 describe('joining peer and deputy', () => {
   function peer(id: string, tracker = true) {
-    const clock = new ManualClock(0);
-    const transport = new RecordingTransport();
-    const e = new PeerEngine({
-      self: { peerId: id, contact: contactOf(id), role: 'node' },
-      clock,
-      random: new SeededRandom(2),
-      transport,
-      config: DEFAULT_ENGINE_CONFIG,
-      tracker: tracker ? TRACKER : undefined,
-    });
-    return { e, clock, transport };
+    return testEngine({ peerId: id, seed: 2, tracker: tracker ? TRACKER : undefined });
   }
 
   it('join sends TrackerJoin{allowRedirect:true} then Membership to the tracker, retried when unanswered', () => {
