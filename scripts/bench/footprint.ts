@@ -15,7 +15,8 @@
 //
 //   npx tsx scripts/bench/footprint.ts [--seconds 30] [--warmup 15] [--partners 5] [--kbps 4000] [--small-window 30]
 //                                      [--cases idle,relay,small] [--no-unit-env] [--profile]
-// The measured daemons get the Environment= settings of systemd/superdist.service (--no-unit-env: not).
+// The measured daemons get the node flags and Environment= settings of systemd/superdist.service
+// (--no-unit-env: neither).
 //                                      [--node-flags "--max-semi-space-size=2"]
 //
 // --profile runs the measured daemons with `node --cpu-prof` (profiles in bench-results/profiles/).
@@ -41,11 +42,20 @@ const WARMUP_S = Number(arg('warmup', '15'));
 const PARTNERS = Number(arg('partners', '5'));
 const STREAM_KBPS = Number(arg('kbps', '4000'));
 const PROFILE = process.argv.includes('--profile');
-/** Extra Node/V8 flags for the measured daemons (e.g. "--max-semi-space-size=2"). */
-const NODE_FLAGS = arg('node-flags', '').split(' ').filter(Boolean);
 const UNIT = fileURLToPath(new URL('../../systemd/superdist.service', import.meta.url));
+const USE_UNIT = !process.argv.includes('--no-unit-env');
+/**
+ * Node/V8 flags of the measured daemons: the unit's (those between /usr/bin/node and the bundle in
+ * its ExecStart=, e.g. --lite-mode), then --node-flags (e.g. "--max-semi-space-size=2").
+ */
+const NODE_FLAGS = [...(USE_UNIT ? unitNodeFlags(readFileSync(UNIT, 'utf8')) : []), ...arg('node-flags', '').split(' ').filter(Boolean)];
 /** The unit's Environment= settings (glibc malloc tuning, NODE_ENV): the daemon is measured as systemd runs it. */
-const UNIT_ENV: Record<string, string> = process.argv.includes('--no-unit-env') ? {} : unitEnvironment(readFileSync(UNIT, 'utf8'));
+const UNIT_ENV: Record<string, string> = USE_UNIT ? unitEnvironment(readFileSync(UNIT, 'utf8')) : {};
+
+function unitNodeFlags(unit: string): string[] {
+  const m = /^ExecStart=\S*node((?:\s+-\S+)*)\s+\S*superdist\.cjs\b/m.exec(unit);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+}
 
 function unitEnvironment(unit: string): Record<string, string> {
   const env: Record<string, string> = {};

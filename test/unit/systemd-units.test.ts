@@ -52,7 +52,7 @@ describe('systemd units', () => {
     const get = (k: string) => d.filter(([key]) => key === k).map(([, v]) => v);
     expect(get('Type')).toEqual(['notify']);
     expect(get('NotifyAccess')).toEqual(['all']);
-    expect(get('ExecStart')).toEqual(['/usr/bin/node /opt/superdist/superdist.cjs daemon --config /etc/superdist/config.json']);
+    expect(get('ExecStart')).toEqual(['/usr/bin/node --lite-mode /opt/superdist/superdist.cjs daemon --config /etc/superdist/config.json']);
     expect(get('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
     expect(Number.parseInt(get('WatchdogSec')[0] ?? '0', 10)).toBeGreaterThan(0);
     expect(get('Restart')).toEqual(['on-failure']);
