@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const sourceCtl = start('source', ['publish', 'live', '--tracker', tracker, '--channel', CHANNEL, '--input', input, '--loop', '--listen', '127.0.0.1:0']);
   await new Promise((r) => setTimeout(r, 1500));
   const controls = Array.from({ length: NODES }, (_, i) =>
-    start(`node${i + 1}`, ['node', '--tracker', tracker, '--listen', '127.0.0.1:0', '--watch', CHANNEL, ...(i === 0 ? [] : ['--player', 'none'])]),
+    start(`node${i + 1}`, ['node', '--tracker', tracker, '--listen', '127.0.0.1:0', '--watch', CHANNEL, ...(i === 0 ? ['--web', '127.0.0.1:0'] : ['--player', 'none'])]),
   );
   const names = new Map<string, string>([[t.node.id, 'tracker']]);
   const started = Date.now();
@@ -88,8 +88,10 @@ async function main(): Promise<void> {
     const srcContent = src?.contents[0];
     const totalOut = rows.reduce((a, s) => a + (s?.contents[0]?.chunkBytesOut ?? 0), srcContent?.chunkBytesOut ?? 0);
     const share = (b: number | undefined) => (totalOut > 0 && b !== undefined ? `${((100 * b) / totalOut).toFixed(0)}%` : '-');
+    const web = (rows[0] as { web?: { urls?: string[] } } | undefined)?.web?.urls?.[0];
     const lines = [
       `superdist demo — tracker ${tracker}, channel "${CHANNEL}", ${Math.round((Date.now() - started) / 1000)} s (Ctrl-C to stop)`,
+      `node1's web remote: ${web ?? '(starting)'}  (owner: superdist web set-password --state-dir ${join(dir, 'node1')})`,
       `source: ${srcContent?.source?.chunks ?? 0} chunks published, upload factor ${fmt(srcContent?.source?.uploadFactor, 2)}, upload share ${share(srcContent?.chunkBytesOut)}`,
       '',
       `${'node'.padEnd(7)}${'player'.padEnd(8)}${'continuity'.padEnd(12)}${'lag'.padEnd(9)}${'startup'.padEnd(9)}${'upload'.padEnd(8)}partners`,
