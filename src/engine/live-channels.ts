@@ -1,6 +1,6 @@
 // The live data plane of one node (DESIGN §3): one LiveContent per live channel this node sources or
-// views, all fed by the engine's content-message hook and driven by tick() right after
-// engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
+// views, all fed by the engine's content-message hook (messages of contents it does not run go on to
+// the hook installed before it, if any) and driven by tick() right after engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
 // buffer-budget.ts) and re-split whenever one starts or stops, so bufferBytes() never exceeds it.
 // Sans-IO: time from the Clock, randomness from Random, verification through the ChunkVerifier.
 import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
@@ -24,6 +24,8 @@ export type ChunkBufferView = Pick<ChunkBuffer, 'base' | 'end' | 'bytes' | 'maxB
 /** The engine as LiveChannels needs it: the data-plane port plus the hook it installs itself on. */
 export interface LiveChannelsEngine extends LiveEnginePort {
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void;
+  /** The hook installed before us, if the engine exposes it: messages of other contents go there. */
+  readonly contentMessageHandler?: ContentMessageHandler;
 }
 
 export interface LiveChannelsDeps {
@@ -41,6 +43,7 @@ export interface LiveChannelsDeps {
 
 export class LiveChannels {
   private readonly contents = new Map<string, LiveContent>();
+  private readonly previous: ContentMessageHandler | undefined;
 
   constructor(private readonly deps: LiveChannelsDeps) {
     const problems = liveConfigProblems(deps.config);
@@ -48,6 +51,7 @@ export class LiveChannels {
     if (!Number.isSafeInteger(deps.budgetBytes) || deps.budgetBytes < 1) {
       throw new RangeError(`budgetBytes must be a positive integer (got ${deps.budgetBytes})`);
     }
+    this.previous = deps.engine.contentMessageHandler;
     deps.engine.setContentMessageHandler((from, msg) => this.onMessage(from, msg));
   }
 
@@ -127,6 +131,8 @@ export class LiveChannels {
   }
 
   private onMessage(from: PeerAddress, msg: ContentMessage): void {
-    this.contents.get(msg.contentId)?.receive(from, msg);
+    const content = this.contents.get(msg.contentId);
+    if (content) content.receive(from, msg);
+    else this.previous?.(from, msg);
   }
 }

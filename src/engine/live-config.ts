@@ -33,7 +33,7 @@ export interface LiveConfig {
   maxServeQueueMs: number;
   /** Unpaced: a served request holds its partner's upload slot this long. */
   unpacedSlotMs: number;
-  /** Percentage of our serves that take the request for the newest chunk; the rest go round-robin. */
+  /** Viewer: percentage of our serves that take the request for the newest chunk; the rest go round-robin (a source: always newest). */
   serveNewestSharePct: number;
   /**
    * A request arriving at a full upload queue may displace a queued one for an older chunk:
@@ -41,7 +41,10 @@ export interface LiveConfig {
    * 2 any.
    */
   serveDisplaceOlder: number;
-  /** Deadlines are compared in buckets of this size, so rarity decides within a bucket. */
+  /**
+   * Beyond the urgent zone the picker orders by rarity, then deadline (0, the default: DONet's
+   * rarest-first as a mixed strategy); > 0: by deadline in buckets of this size, then rarity.
+   */
   deadlineBucketMs: number;
   /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
   estimateWeightPct: number;
@@ -61,6 +64,8 @@ export interface LiveConfig {
   sourceFirstCopies: number;
   /** Source: a chunk this old is advertised to every partner. */
   sourceRevealMs: number;
+  /** Source: chunk serving is paced at this percentage of the stream rate it publishes (0 = no limit). */
+  sourceUploadPct: number;
   /** 1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped. */
   rebufferWhenAhead: number;
   /** After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never). */
@@ -79,7 +84,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   requestTimeoutMs: 3000,
   maxInFlightPerPartner: 4,
   uploadSlotsPerPartner: 4,
-  urgentMs: 3000,
+  urgentMs: 4000,
   windowChunksMax: 120,
   windowChunksMin: 8,
   nominalStreamBps: 2_000_000,
@@ -88,8 +93,8 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   maxServeQueueMs: 500,
   unpacedSlotMs: 1000,
   serveNewestSharePct: 50,
-  serveDisplaceOlder: 0,
-  deadlineBucketMs: 10_000,
+  serveDisplaceOlder: 1,
+  deadlineBucketMs: 0,
   estimateWeightPct: 25,
   initialThroughputBps: 2_000_000,
   initialRttMs: 200,
@@ -99,6 +104,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   partnerRefineMs: 10_000,
   sourceFirstCopies: 2,
   sourceRevealMs: 1000,
+  sourceUploadPct: 0,
   rebufferWhenAhead: 1,
   lagStepMs: 1000,
   maxExtraLagMs: 30_000,

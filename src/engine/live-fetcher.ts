@@ -1,10 +1,10 @@
-// The fetching side of a viewer: the join point, the playhead, the data
-// scheduler (a Picker over the request queue and per-partner estimates) and the checks every
+// The fetching side of a viewer: the join point, the playhead (Playback), the data scheduler (a
+// Picker over the request queue and per-partner estimates), partner refinement, and the checks every
 // received chunk passes before it is stored (and so before it can be forwarded):
 //   solicited (we asked this partner for this id) → not already held, inside the window and not
 //   behind the playhead (else a harmless duplicate) → sane (data 1..maxChunkBytes bytes, signature
 //   within the wire limit, a timestamp) → verifier.verify. A chunk failing the last two is a bad
-//   chunk: counted, reported, and its sender is dropped and blacklisted (onBadPeer).
+//   chunk: counted, reported, and its sender is dropped and blacklisted (dropPeer).
 import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
@@ -196,8 +196,8 @@ export class LiveFetcher {
   }
 
   /**
-   * Join point: the newest id any partner advertises − prebuffer; moved nearer the edge while
-   * unobtainable; and after playback started, a playhead that fell behind every partner's window
+   * Join point: the newest id any partner advertises − prebuffer; moved nearer the edge before the
+   * first chunk is handed over when it turns out far behind it or unobtainable; and after playback started, a playhead that fell behind every partner's window
    * jumps there too (the chunks jumped over are skipped: they exist nowhere around us any more).
    */
   private placeJoinPoint(now: number, newest: number | undefined): void {
@@ -215,8 +215,12 @@ export class LiveFetcher {
       for (let id = from; id < target; id++) safely(() => this.deps.core.events?.chunkSkipped?.(contentId, id));
       return;
     }
-    if (pb.firstReadyAt !== undefined || now - (pb.joinedAt ?? now) < this.deps.core.config.joinStallMs) return;
+    if (pb.firstReadyAt !== undefined) return;
     const next = pb.nextId;
+    // Nothing handed over yet: follow the edge when a later map shows we joined far behind it (the
+    // first map came from a partner that lags), or when the join point's chunk cannot be had.
+    if (target > next + this.prebufferChunks) return pb.join(target, now);
+    if (now - (pb.joinedAt ?? now) < this.deps.core.config.joinStallMs) return;
     if (target > next && this.deps.core.maps.supplierCount(next) === 0 && !this.requests.isInFlight(next)) pb.join(target, now);
   }
 

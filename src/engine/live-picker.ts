@@ -1,9 +1,11 @@
 // The live picker (DONet's heuristic, DESIGN §3): candidates are the missing ids of the window that
 // some partner advertises, not yet in flight — or in flight once but urgent and about to miss their
-// deadline (a second, redundant request to another partner). Order:
+// deadline (a second, redundant request to another partner). Order (a "mixed strategy"):
 //   1. urgent ids (deadline − now < urgentMs), earliest deadline first;
-//   2. the rest by deadline bucket (deadline / deadlineBucketMs), then rarity (fewest suppliers),
-//      then exact deadline — so rarity decides among chunks due at about the same time.
+//   2. the rest by rarity (fewest suppliers), then deadline — fresh chunks, rare by nature, spread
+//      at once, which keeps the whole swarm near the live edge (measured: deadline-first beyond the
+//      urgent zone lets dissemination delay grow with the lag). With deadlineBucketMs > 0: by
+//      deadline bucket (deadline / deadlineBucketMs) first, then rarity, then deadline.
 // Supplier: among partners holding the id, not excluded for it (refused it / timed out), not busy,
 // under its request window (PeerEstimates: AIMD; urgent ids may go up to maxInFlightPerPartner), the one expected to deliver soonest given its estimated RTT, throughput
 // and the bytes we already asked of it ("most spare bandwidth"); preferably one that can deliver
@@ -114,7 +116,7 @@ export class LivePicker implements Picker {
         redundant = true;
         firstDueAt = now <= r.expectedAt ? r.expectedAt : now + (r.expectedAt - r.sentAt);
       }
-      const key = urgent ? -1 : Math.floor(dl / this.opts.deadlineBucketMs);
+      const key = urgent || this.opts.deadlineBucketMs <= 0 ? 0 : Math.floor(dl / this.opts.deadlineBucketMs);
       out.push({ id, deadline: dl, rarity: n, urgent, redundant, firstDueAt, key });
     }
     out.sort((a, b) => {

@@ -1,8 +1,12 @@
 // The serving side of one live content: answers partners' DataChunkReqs from the buffer through the
-// upload queue (slots, pacing, newest-first), and advertises our buffer map: at once to a new
-// partner; to every partner as soon as it changed (at most every bufferMapMinGapMs); and at least
-// every bufferMapPeriodMs anyway. A source filters what each partner is shown through its reveal
-// policy, and tells the partners chosen for a new chunk's first copies at once.
+// upload queue (slots, pacing, newest-first share, displacement), skipping requests whose
+// requester's newer map shows it got the chunk elsewhere (implicit cancel). A source always serves
+// the newest chunk first (its job is to inject new chunks; older ones are held by its partners too)
+// and may also pace its serving at sourceUploadPct of the stream rate. It advertises our buffer
+// map: at once to a new partner; to every partner as soon as it changed (at most every
+// bufferMapMinGapMs); and at least every bufferMapPeriodMs anyway. A source filters what each
+// partner is shown through its reveal policy, and tells the partners chosen for a new chunk's first
+// copies at once.
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import type { DataChunkReq, Message } from '../protocol/messages.js';
@@ -12,10 +16,10 @@ import type { PeerAddress } from './ports.js';
 import { SourceReveal } from './source-reveal.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
-
 export class LiveServer {
   private readonly uploads: UploadQueue<PeerAddress>;
   private readonly reveal: SourceReveal | undefined;
+  private streamBps = 0;
   private ownMsg: { map: BufferMap; msg: Message } | undefined;
 
   constructor(
@@ -28,7 +32,7 @@ export class LiveServer {
       maxServeQueueMs: c.maxServeQueueMs,
       slotsPerPartner: c.uploadSlotsPerPartner,
       unpacedSlotMs: c.unpacedSlotMs,
-      newestSharePct: c.serveNewestSharePct,
+      newestSharePct: source ? 100 : c.serveNewestSharePct,
       // Only prefetches at the requester's edge give way (a chunk newer than anything its map
       // shows); a gap behind its edge is likely near its playhead and keeps its place.
       displaceable:
@@ -85,6 +89,7 @@ export class LiveServer {
 
   /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
   onPublish(chunk: ChunkRecord, now: number): void {
+    this.limitSourceUpload(chunk);
     const partners = this.core.partners;
     if (!this.reveal) {
       for (const p of partners.all()) this.sendMap(p, now);
@@ -95,6 +100,19 @@ export class LiveServer {
       const p = partners.get(id);
       if (p) this.sendMap(p, now);
     }
+  }
+
+  /**
+   * Source: serving is paced at sourceUploadPct of the stream rate (measured from what it
+   * publishes), so the source uploads about one copy plus a margin and the swarm does the rest.
+   */
+  private limitSourceUpload(chunk: ChunkRecord): void {
+    const c = this.core.config;
+    if (c.sourceUploadPct <= 0) return;
+    const bps = (chunkBytes(chunk) * 8000) / c.chunkMs;
+    this.streamBps = this.streamBps === 0 ? bps : this.streamBps + (bps - this.streamBps) / 8;
+    const limit = (this.streamBps * c.sourceUploadPct) / 100;
+    this.uploads.setUploadBps(c.uploadBps > 0 ? Math.min(c.uploadBps, limit) : limit);
   }
 
   /** Requests waiting for the uplink. */

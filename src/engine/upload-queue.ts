@@ -4,9 +4,10 @@
 //    less than `unpacedSlotMs` ago); one more is refused at once ('busy-partner').
 //  - Paced (uploadBps > 0): chunks leave at uploadBps through a byte credit refilled with time, so the
 //    transport's queue stays short (buffer maps and requests are not stuck behind chunk data) and we
-//    know how long the queue is. A request that would wait longer than maxServeQueueMs is refused
+//    know how long the queue is. A request that would wait longer than the queue limit — the
+//    larger of maxServeQueueMs and MIN_QUEUE_CHUNKS transmission times of its chunk — is refused
 //    ('busy-uplink') — unless, newest-first, it displaces the queued request for an older chunk —
-//    and a queued request that has waited maxServeQueueMs is given up: `refuse` tells its partner,
+//    and a queued request that has waited that long is given up: `refuse` tells its partner,
 //    who asks elsewhere at once instead of waiting for its own timeout.
 //  - Unpaced (uploadBps = 0): chunks leave at once.
 //  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
@@ -52,6 +53,14 @@ interface PartnerQueue<P> {
 /** Largest credit kept while idle (a short burst), in ms of uplink time. */
 const MAX_IDLE_CREDIT_MS = 100;
 
+/**
+ * A paced queue always accepts this many transmission times of work. With an uplink near the
+ * stream rate one chunk takes about a chunk's duration to send: a limit shorter than a few of them
+ * refuses the next request while one is in service, and the uplink may idle until the refused
+ * partner asks again (in the simulator this rule cut refusals by a third; docs/live-sim.md).
+ */
+const MIN_QUEUE_CHUNKS = 3;
+
 export class UploadQueue<P> {
   private readonly partners = new Map<string, PartnerQueue<P>>();
   private order: string[] = [];
@@ -62,10 +71,19 @@ export class UploadQueue<P> {
   private newestTurns = 0;
   private lastRefill: number | undefined;
 
-  constructor(private readonly opts: UploadQueueOptions<P>) {}
+  private rateBps: number;
+
+  constructor(private readonly opts: UploadQueueOptions<P>) {
+    this.rateBps = opts.uploadBps;
+  }
+
+  /** Changes the pace (0: unpaced from now on). */
+  setUploadBps(bps: number): void {
+    this.rateBps = Math.max(0, bps);
+  }
 
   get paced(): boolean {
-    return this.opts.uploadBps > 0;
+    return this.rateBps > 0;
   }
 
   /** Requests waiting overall. */
@@ -87,8 +105,8 @@ export class UploadQueue<P> {
     if (this.slotsHeld(req.peerId, now) >= o.slotsPerPartner) return 'busy-partner';
     if (this.paced) {
       this.refill(now);
-      const waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / o.uploadBps;
-      if (this.queuedCount > 0 && waitMs > o.maxServeQueueMs) {
+      const waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / this.rateBps;
+      if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes)) {
         const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;
         if (!displaced) return 'busy-uplink';
         refuse(displaced);
@@ -187,11 +205,15 @@ export class UploadQueue<P> {
     return req;
   }
 
+  /** Longest wait (ms) a paced request for a chunk of `bytes` may face. */
+  private limitMs(bytes: number): number {
+    return Math.max(this.opts.maxServeQueueMs, (MIN_QUEUE_CHUNKS * bytes * 8000) / this.rateBps);
+  }
+
   private expire(now: number, refuse: (r: ServeRequest<P>) => void): void {
-    const limit = now - this.opts.maxServeQueueMs;
     // Each partner's queue is in arrival order: the expired requests are a prefix.
     for (const q of this.partners.values()) {
-      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= limit) {
+      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= now - this.limitMs((q.queue[0] as Queued<P>).req.bytes)) {
         const req = (q.queue.shift() as Queued<P>).req;
         this.unqueue(req);
         refuse(req);
@@ -206,7 +228,7 @@ export class UploadQueue<P> {
   }
 
   private refill(now: number): void {
-    const bytesPerMs = this.opts.uploadBps / 8000;
+    const bytesPerMs = this.rateBps / 8000;
     // Idle uplink time is not banked beyond a short burst.
     const cap = MAX_IDLE_CREDIT_MS * bytesPerMs;
     if (this.lastRefill === undefined) this.credit = cap;

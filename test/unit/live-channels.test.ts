@@ -165,6 +165,20 @@ describe('live channels: serving and buffer maps', () => {
     expect(n.live.stats(C)?.requestsRefused).toBe(5);
   });
 
+  it('a source serves the newest chunk first whatever serveNewestSharePct says (older ones are in the swarm)', () => {
+    // 80 kbit/s pacing: one 10 kB chunk per second; viewers with this config would go round-robin.
+    const n = source({ uploadBps: 80_000, maxServeQueueMs: 60_000, serveNewestSharePct: 0 });
+    n.partner('a');
+    n.partner('b');
+    n.tick();
+    n.transport.clear();
+    for (const id of [1, 2, 3]) ask(n, 'a', id);
+    ask(n, 'b', 9);
+    for (let i = 0; i < 50; i++) n.tick(100);
+    // 1 leaves at once (burst credit); then newest first: 9, 3, 2 (round-robin would give 9, 2, 3).
+    expect(n.transport.of('DataChunkResp').map((s) => s.msg.chunkId)).toEqual([1, 9, 3, 2]);
+  });
+
   it('unpaced: a served request holds its slot for unpacedSlotMs', () => {
     const n = source({ uploadSlotsPerPartner: 2, uploadBps: 0, unpacedSlotMs: 1000 });
     n.partner('p');

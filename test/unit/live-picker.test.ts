@@ -50,6 +50,13 @@ describe('live picker', () => {
     expect(picker.pick(ctx).map((r) => r.chunkId)).toEqual([3, 2, 5, 4, 6, 7]);
   });
 
+  it('default (mixed strategy): urgent ids by deadline, then the rest rarest first', () => {
+    const mixed = new LivePicker({ urgentMs: URGENT_MS, deadlineBucketMs: 0 });
+    // now 800: id 1 is urgent (deadline 1000). Suppliers: 2→3, 3→1, 4→2, 5→1, 6→3.
+    const { ctx } = context({ a: [1, 2, 3, 4, 5, 6], b: [1, 2, 4, 6], c: [2, 6] }, { now: 800, from: 0, to: 10, maxInFlight: 10 });
+    expect(mixed.pick(ctx).map((r) => r.chunkId)).toEqual([1, 3, 5, 4, 2, 6]);
+  });
+
   it('puts urgent ids first, earliest deadline first, whatever their rarity', () => {
     const { ctx } = context({ a: [1, 2, 3, 20, 21], b: [1, 2, 20] }, { now: 800, from: 0, to: 30, maxInFlight: 10 });
     // Deadlines 1000/2000/3000 for 1/2/3; urgent: deadline − now < 1000 → only id 1 (200 ms away).
