@@ -19,7 +19,12 @@ export interface LiveConfig {
   uploadSlotsPerPartner: number;
   /** A missing chunk whose deadline is closer than this is urgent: it may be requested twice. */
   urgentMs: number;
-  /** Largest window (chunks) of one content's buffer, whatever the budget. */
+  /**
+   * Largest window (chunks) of one content's buffer, whatever the budget. The default, 40 one-second
+   * chunks, covers the prebuffer plus maxExtraLagMs (a viewer that has fallen furthest behind is
+   * still served from its partners' windows) and keeps a 4 Mbit/s relay within 80 MB of RSS
+   * (docs/appliance-footprint.md).
+   */
   windowChunksMax: number;
   /** Smallest window (chunks) of one content's buffer (the byte cap still holds). */
   windowChunksMin: number;
@@ -85,7 +90,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   maxInFlightPerPartner: 4,
   uploadSlotsPerPartner: 4,
   urgentMs: 4000,
-  windowChunksMax: 120,
+  windowChunksMax: 40,
   windowChunksMin: 8,
   nominalStreamBps: 2_000_000,
   maxChunkBytes: 4 * 1024 * 1024,
