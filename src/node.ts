@@ -70,7 +70,7 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
   let engine: PeerEngine | TrackerEngine | undefined;
   const net = new ConnectionManager({
     self,
-    limits: cfg.net,
+    limits: role === 'tracker' ? { ...cfg.net, maxConnections: cfg.net.trackerMaxConnections } : cfg.net,
     onMessage: (from, msg) => engine?.receive(from, msg),
     onPeerDisconnected: (id, reason) => {
       log.debug({ peerId: id, reason }, 'peer connection closed');

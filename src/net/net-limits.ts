@@ -4,6 +4,11 @@
 export interface NetLimits {
   /** Most simultaneous TCP connections (incoming + outgoing, any state). */
   maxConnections: number;
+  /**
+   * maxConnections of the tracker role: a central tracker is reached by every newcomer and kept as
+   * a member by many, so a box's 64 would turn the 64th viewer away before it learns any member.
+   */
+  trackerMaxConnections: number;
   /** Most bytes waiting to be sent on one connection (socket.writableLength / pre-Hello queue). */
   maxQueueBytes: number;
   /** Largest frame payload accepted from (and sent to) a peer. */
@@ -24,6 +29,7 @@ const MIB = 1024 * 1024;
 
 export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   maxConnections: 64,
+  trackerMaxConnections: 4096,
   maxQueueBytes: 8 * MIB,
   maxPayloadBytes: 4 * MIB,
   keepAliveMs: 5_000,
