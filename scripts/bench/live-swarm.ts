@@ -33,11 +33,27 @@ const quantile = (xs: number[], q: number) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function poll(sock: string): Promise<Status | undefined> {
-  try {
-    return (await controlCall(sock, 'status', {}, 3000)) as Status;
-  } catch {
-    return undefined;
+  // A host process with 50 nodes answers their status calls one after another: be patient, and
+  // retry, so a slow answer is not mistaken for a node that received nothing.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return (await controlCall(sock, 'status', {}, 10_000)) as Status;
+    } catch {
+      await sleep(200);
+    }
   }
+  return undefined;
+}
+
+/** Status of every node, a few at a time (all at once would queue 50 calls on one host's loop). */
+async function pollAll(socks: string[]): Promise<Array<Status | undefined>> {
+  const out: Array<Status | undefined> = new Array(socks.length);
+  const BATCH = 10;
+  for (let i = 0; i < socks.length; i += BATCH) {
+    const part = await Promise.all(socks.slice(i, i + BATCH).map(poll));
+    part.forEach((s, k) => (out[i + k] = s));
+  }
+  return out;
 }
 
 function spawnBundle(dir: string, name: string, args: string[]): ChildProcess {
@@ -70,10 +86,10 @@ async function run(n: number, input: string): Promise<Record<string, number>> {
       }
     }
     await sleep(WARMUP_S * 1000);
-    const first = await Promise.all(socks.map(poll));
+    const first = await pollAll(socks);
     const src0 = await poll(join(dir, 'source.sock'));
     await sleep(MEASURE_S * 1000);
-    const last = await Promise.all(socks.map(poll));
+    const last = await pollAll(socks);
     const src1 = await poll(join(dir, 'source.sock'));
 
     const cont: number[] = [];
@@ -82,10 +98,13 @@ async function run(n: number, input: string): Promise<Record<string, number>> {
     let ctl = 0;
     let all = 0;
     let rss = 0;
+    let notJoined = 0;
     last.forEach((s, i) => {
       const a = first[i]?.contents[0];
       const b = s?.contents[0];
       if (!b) {
+        // No status after three patient tries, or the channel never joined: a node that played nothing.
+        notJoined++;
         cont.push(0);
         return;
       }
@@ -113,6 +132,7 @@ async function run(n: number, input: string): Promise<Record<string, number>> {
       sourceUploadFactor: streamBytes > 0 ? upload / streamBytes : NaN,
       controlOverhead: all > 0 ? ctl / all : NaN,
       maxProcessRssMiB: rss / 1024 / 1024,
+      notJoined,
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -145,6 +165,7 @@ printTable(
     'continuity mean': fmt(r.continuityMean as number, 4),
     'continuity min': fmt(r.continuityMin as number, 4),
     'nodes < 0.99': r.nodesBelow099 as number,
+    'not joined': r.notJoined as number,
     'startup p50 ms': fmt(r.startupP50Ms as number, 0),
     'startup p95 ms': fmt(r.startupP95Ms as number, 0),
     'lag p95 ms': fmt(r.lagP95Ms as number, 0),
