@@ -71,6 +71,12 @@ export interface LiveConfig {
   sourceRevealMs: number;
   /** Source: chunk serving is paced at this percentage of the stream rate it publishes (0 = no limit). */
   sourceUploadPct: number;
+  /**
+   * Source: copies served per published chunk on average, in percent (0 = no budget). A request for
+   * a chunk already served once is answered 'busy' while the budget is spent, unless the chunk is
+   * near its deadline or the requester is a newcomer (source-copies.ts).
+   */
+  sourceMaxCopiesPct: number;
   /** 1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped. */
   rebufferWhenAhead: number;
   /** After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never). */
@@ -110,6 +116,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   sourceFirstCopies: 2,
   sourceRevealMs: 1000,
   sourceUploadPct: 0,
+  sourceMaxCopiesPct: 140,
   rebufferWhenAhead: 1,
   lagStepMs: 1000,
   maxExtraLagMs: 30_000,

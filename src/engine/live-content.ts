@@ -165,6 +165,7 @@ export class LiveContent {
       chunksServed: c.chunksServed,
       requestsRefused: c.requestsRefused,
       servesCancelled: c.servesCancelled,
+      sourceDeferred: c.sourceDeferred,
       partnersBlacklisted: c.partnersBlacklisted,
       partnersReplaced: c.partnersReplaced,
       bufferBytes: buffer.bytes,

@@ -6,19 +6,21 @@
 // map: at once to a new partner; to every partner as soon as it changed (at most every
 // bufferMapMinGapMs); and at least every bufferMapPeriodMs anyway. A source filters what each
 // partner is shown through its reveal policy, and tells the partners chosen for a new chunk's first
-// copies at once.
+// copies at once, and keeps its serving within a copies budget (source-copies.ts).
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import type { DataChunkReq, Message } from '../protocol/messages.js';
 import { RejectReason, type LiveCore } from './live-core.js';
 import type { LivePartner } from './live-partners.js';
 import type { PeerAddress } from './ports.js';
+import { SourceCopies } from './source-copies.js';
 import { SourceReveal } from './source-reveal.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
 export class LiveServer {
   private readonly uploads: UploadQueue<PeerAddress>;
   private readonly reveal: SourceReveal | undefined;
+  private readonly copies: SourceCopies | undefined;
   private streamBps = 0;
   private ownMsg: { map: BufferMap; msg: Message } | undefined;
 
@@ -45,6 +47,14 @@ export class LiveServer {
               }
             : undefined,
     });
+    this.copies =
+      source && c.sourceMaxCopiesPct > 0
+        ? new SourceCopies({
+            maxCopiesPct: c.sourceMaxCopiesPct,
+            urgentAgeMs: Math.max(0, c.prebufferMs - c.chunkMs),
+            newcomerChunks: Math.max(1, Math.round(c.prebufferMs / c.chunkMs)),
+          })
+        : undefined;
     this.reveal = source && c.sourceFirstCopies > 0 ? new SourceReveal({ firstCopies: c.sourceFirstCopies, revealMs: c.sourceRevealMs }) : undefined;
   }
 
@@ -58,6 +68,13 @@ export class LiveServer {
     }
     const chunk = core.buffer.get(id);
     if (!chunk) return this.reject(from, id, RejectReason.Missing);
+    if (this.copies) {
+      const requesterHolds = core.maps.get(from.peerId)?.count ?? 0;
+      if (!this.copies.admit({ chunkId: id, peerId: from.peerId, requesterHolds }, now)) {
+        core.counters.sourceDeferred++;
+        return this.reject(from, id, RejectReason.Busy);
+      }
+    }
     const offered = this.uploads.offer({ peer: from, peerId: from.peerId, chunkId: id, bytes: chunkBytes(chunk) }, now, this.preempt);
     if (offered !== 'queued') return this.reject(from, id, RejectReason.Busy);
     this.uploads.drain(now, this.serveOne, this.preempt);
@@ -90,6 +107,10 @@ export class LiveServer {
   /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
   onPublish(chunk: ChunkRecord, now: number): void {
     this.limitSourceUpload(chunk);
+    if (this.copies) {
+      this.copies.forgetBelow(this.core.buffer.base);
+      this.copies.onPublish(chunk.id, now);
+    }
     const partners = this.core.partners;
     if (!this.reveal) {
       for (const p of partners.all()) this.sendMap(p, now);
@@ -146,6 +167,7 @@ export class LiveServer {
     });
     if (sent > 0) {
       core.counters.chunksServed++;
+      this.copies?.onServed(chunk.id);
       core.partners.exchanged(r.peerId, core.clock.now(), true);
     }
     return sent;

@@ -41,6 +41,8 @@ export interface LiveStats {
   chunksServed: number;
   requestsRefused: number;
   servesCancelled: number;
+  /** Source: requests answered 'busy' by the copies budget (sourceMaxCopiesPct). */
+  sourceDeferred: number;
   /** Partners dropped for bad chunks / for supplying nothing. */
   partnersBlacklisted: number;
   partnersReplaced: number;
@@ -86,6 +88,7 @@ export class LiveCounters {
   chunksServed = 0;
   requestsRefused = 0;
   servesCancelled = 0;
+  sourceDeferred = 0;
   partnersBlacklisted = 0;
   partnersReplaced = 0;
   streamBytes = 0;
