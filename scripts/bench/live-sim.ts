@@ -44,37 +44,16 @@ interface Row {
   scenario: LiveScenario;
 }
 
-function steady(nodes: number, upload: UploadClass[]): LiveScenario {
-  return {
-    seed: 2026,
-    nodes,
-    streamBps: STREAM_BPS,
-    durationMs: 180_000,
-    measureFromMs: 60_000,
-    arrivalStartMs: 3000,
-    arrivalWindowMs: Math.min(30_000, 200 * nodes),
-    upload,
-    engine: ENGINE,
-    live: LIVE,
-  };
+/** What every row shares: seed, stream, arrivals from 3 s, the upload mix, engine and live tunables. */
+function scenario(nodes: number, upload: UploadClass[], run: Partial<LiveScenario>): LiveScenario {
+  return { seed: 2026, nodes, streamBps: STREAM_BPS, durationMs: 180_000, arrivalStartMs: 3000, arrivalWindowMs: 30_000, upload, engine: ENGINE, live: LIVE, ...run };
 }
 
-function churned(nodes: number, upload: UploadClass[]): LiveScenario {
-  return {
-    seed: 2026,
-    nodes,
-    streamBps: STREAM_BPS,
-    durationMs: 300_000,
-    measureFromMs: 150_000,
-    arrivalStartMs: 3000,
-    arrivalWindowMs: 60_000,
-    churnPerMinute: 0.1,
-    churnStartMs: 60_000,
-    upload,
-    engine: ENGINE,
-    live: LIVE,
-  };
-}
+const steady = (nodes: number, upload: UploadClass[]): LiveScenario =>
+  scenario(nodes, upload, { measureFromMs: 60_000, arrivalWindowMs: Math.min(30_000, 200 * nodes) });
+
+const churned = (nodes: number, upload: UploadClass[]): LiveScenario =>
+  scenario(nodes, upload, { durationMs: 300_000, measureFromMs: 150_000, arrivalWindowMs: 60_000, churnPerMinute: 0.1, churnStartMs: 60_000 });
 
 function rows(args: string[]): Row[] {
   const all: Row[] = [10, 50, 100, 500].map((n) => ({ name: `N=${n}`, scenario: steady(n, MIX) }));
