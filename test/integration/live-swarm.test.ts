@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
+import { REAL_TIME } from '../support/real-time.js';
 
 const NODES = 20;
 const RUN_MS = 60_000;
@@ -16,7 +17,7 @@ const procs: Proc[] = [];
 afterAll(() => killAll(procs));
 
 describe('live channel over a 20-node swarm', () => {
-  it('delivers every chunk from each join point on, decodable, with continuity >= 0.99', async () => {
+  it('delivers every chunk from each join point on, decodable, with continuity >= 0.99', REAL_TIME, async () => {
     const dir = tempDir('sd-live-');
     const input = makeTestStream({ seconds: 80, bitrateKbps: 1000, path: join(dir, 'input.ts') });
     const chunks = sourceChunks(input, CHUNK_MS);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveOutput } from '../../src/player/live-output.js';
 import { MpvNotFoundError, MpvPlayer } from '../../src/player/mpv-process.js';
 import { StreamServer } from '../../src/player/stream-server.js';
+import { REAL_TIME } from '../support/real-time.js';
 
 const TS_PACKET = 188;
 const MEDIA_SECONDS = 20;
@@ -70,7 +71,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mpv plays a live stream from the stream server', () => {
-  it('plays in real time, decodes frames, records exactly the fed bytes, continuity >= 0.99', async () => {
+  it('plays in real time, decodes frames, records exactly the fed bytes, continuity >= 0.99', REAL_TIME, async () => {
     const server = new StreamServer();
     await server.listen();
     const output = new LiveOutput();

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestStream } from '../support/media.js';
 import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { REAL_TIME } from '../support/real-time.js';
 
 const NODES = 10;
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
 
 describe('losing the two best partners mid-stream', () => {
-  it('keeps continuity >= 0.99', async () => {
+  it('keeps continuity >= 0.99', REAL_TIME, async () => {
     const dir = tempDir('sd-kill-');
     const input = makeTestStream({ seconds: 30, bitrateKbps: 1000, path: join(dir, 'input.ts') });
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
