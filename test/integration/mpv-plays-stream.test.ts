@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveOutput } from '../../src/player/live-output.js';
 import { MpvNotFoundError, MpvPlayer } from '../../src/player/mpv-process.js';
 import { StreamServer } from '../../src/player/stream-server.js';
-import { REAL_TIME } from '../support/real-time.js';
+import { realTime } from '../support/real-time.js';
 
 const TS_PACKET = 188;
 const MEDIA_SECONDS = 20;
@@ -71,7 +71,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mpv plays a live stream from the stream server', () => {
-  it('plays in real time, decodes frames, records exactly the fed bytes, continuity >= 0.99', REAL_TIME, async () => {
+  it('plays in real time, decodes frames, records exactly the fed bytes, continuity >= 0.99', realTime(60_000), async () => {
     const server = new StreamServer();
     await server.listen();
     const output = new LiveOutput();
@@ -127,7 +127,7 @@ describe('mpv plays a live stream from the stream server', () => {
       await player.close();
       await server.close();
     }
-  }, 60_000);
+  });
 
   it('restarts mpv after it is killed and plays the channel again', async () => {
     const server = new StreamServer();

@@ -15,7 +15,7 @@ import { netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { status, tempDir } from '../support/processes.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
 import { SegmentScenario } from '../support/segment-scenario.js';
-import { REAL_TIME } from '../support/real-time.js';
+import { realTime } from '../support/real-time.js';
 
 const STREAM_KBPS = 1000;
 const BOTH_UP_MS = 30_000;
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!netnsAvailable())('main nodes share the uplink of a local segment (network namespaces)', () => {
-  it('locals find the local tracker, mains split the uplink, the survivor takes it all', REAL_TIME, async () => {
+  it('locals find the local tracker, mains split the uplink, the survivor takes it all', realTime(240_000), async () => {
     removeStaleLabs();
     const dir = tempDir('sd-seg-');
     const input = makeTestStream({ seconds: 150, bitrateKbps: STREAM_KBPS, path: join(dir, 'input.ts') });
@@ -103,5 +103,5 @@ describe.skipIf(!netnsAvailable())('main nodes share the uplink of a local segme
     } finally {
       await sc.cleanup();
     }
-  }, 240_000);
+  });
 });

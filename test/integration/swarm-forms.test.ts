@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/control-client.js';
 import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { REAL_TIME } from '../support/real-time.js';
+import { realTime } from '../support/real-time.js';
 
 const CONTENT = 'channel-one';
 const M = 4; // the engine's defaults
@@ -32,7 +32,7 @@ async function memberIds(p: Proc): Promise<string[]> {
 }
 
 describe('a swarm forms on loopback', () => {
-  it('10 nodes reach M partners within 5 s, newcomers are redirected, killed nodes are forgotten and replaced', REAL_TIME, async () => {
+  it('10 nodes reach M partners within 5 s, newcomers are redirected, killed nodes are forgotten and replaced', realTime(60_000), async () => {
     const dir = tempDir('sd-swarm-');
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...engineSets]);
     procs.push(tracker);
@@ -91,5 +91,5 @@ describe('a swarm forms on loopback', () => {
         return c !== undefined && c.partners >= M && c.partnerIds.every((id) => !victimIds.includes(id));
       });
     });
-  }, 60_000);
+  });
 });

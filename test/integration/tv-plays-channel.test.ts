@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { makeTestStream } from '../support/media.js';
 import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { REAL_TIME } from '../support/real-time.js';
+import { realTime } from '../support/real-time.js';
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
@@ -17,7 +17,7 @@ function cli(args: string[]) {
 }
 
 describe('the TV plays a channel from the swarm', () => {
-  it('mpv advances >= 10 s in 12 s, a video frame is captured, channels switch, a missing mpv is reported', REAL_TIME, async () => {
+  it('mpv advances >= 10 s in 12 s, a video frame is captured, channels switch, a missing mpv is reported', realTime(180_000), async () => {
     const dir = tempDir('sd-tv-');
     const inputA = makeTestStream({ seconds: 60, bitrateKbps: 1000, path: join(dir, 'a.ts') });
     const inputB = makeTestStream({ seconds: 60, bitrateKbps: 800, path: join(dir, 'b.ts'), size: '352x288' });
@@ -89,7 +89,7 @@ describe('the TV plays a channel from the swarm', () => {
     procs.push(blind);
     await waitFor('the blind node to receive chunks', 20_000, async () => ((await status(blind))?.contents[0]?.chunkBytesIn ?? 0) > 100_000);
     expect(blind.output()).toContain('mpv not found: install the mpv package');
-  }, 180_000);
+  });
 });
 
 function readPngSize(path: string): { width: number; height: number } {
