@@ -20,6 +20,8 @@ import { DrmService } from './drm/drm-service.js';
 import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './segment/segment-role.js';
 import { startWeb } from './web/start-web.js';
 import type { WebServer } from './web/web-server.js';
+import { lockStateDir } from './platform/state-dir-lock.js';
+import { perUserNote, systemStateDirProbe } from './config/state-dir.js';
 
 export interface RunningService {
   readonly peerId: string;
@@ -53,9 +55,38 @@ export interface ServiceHooks {
   onTick?: () => void;
   /** Serve the web remote when `web.enabled` is `auto` (the daemon: yes; foreground commands: no). */
   webByDefault?: boolean;
+  /**
+   * Hold the state directory's lock from start to stop (src/platform/state-dir-lock.ts): the
+   * long-lived roles do; `get` and `publish file` run beside them without it. Throws
+   * StateDirLockedError when another live process holds it.
+   */
+  lockStateDir?: boolean;
 }
 
 export async function startService(cfg: Config, log: Logger, version: string, hooks: ServiceHooks = {}): Promise<RunningService> {
+  const note = perUserNote(cfg.stateDir, systemStateDirProbe());
+  if (note) log.info({ stateDir: cfg.stateDir }, note);
+  if (!hooks.lockStateDir) return startUnlocked(cfg, log, version, hooks);
+  const release = lockStateDir(cfg.stateDir, (m) => log.warn({ stateDir: cfg.stateDir }, m));
+  try {
+    const svc = await startUnlocked(cfg, log, version, hooks);
+    return {
+      ...svc,
+      async stop() {
+        try {
+          await svc.stop();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: ServiceHooks): Promise<RunningService> {
   const startedAt = Date.now();
   const memory: MemoryPlan = await planMemory(cfg.memory);
   const peerId = loadOrCreatePeerId(cfg.stateDir, cfg.node.id);
@@ -175,7 +206,7 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
   let web: WebServer | undefined;
   const status = (): Status =>
     ({
-      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), memory, engine: eng, net, live, downloads }),
+      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads }),
       ...(imsOn ? { ims: ims.status() } : {}),
       ...segment?.status(),
       ...(drm ? { drm: drm.status() } : {}),
@@ -245,7 +276,7 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
     clearInterval(ticker);
     throw err;
   }
-  log.info({ peerId, contact: formatContact(self.contact), control: cfg.control, budgetBytes: memory.budgetBytes }, 'superdist started');
+  log.info({ peerId, contact: formatContact(self.contact), control: cfg.control, stateDir: cfg.stateDir, budgetBytes: memory.budgetBytes }, 'superdist started');
 
   let stopped = false;
   return {

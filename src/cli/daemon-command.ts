@@ -8,6 +8,7 @@ import { DaemonSupervisor, describeStartError, type StartServiceFn } from '../pl
 import { journalctlArgs, runJournalctl, SERVICE_UNIT } from '../platform/journal.js';
 import { createLogger } from '../platform/logger.js';
 import { SystemdNotifier, takeNotifyEnvironment } from '../platform/systemd-notify.js';
+import { StateDirLockedError } from '../platform/state-dir-lock.js';
 import { eventLoopLagProbe, ServiceHealth, tickOverdueAfterMs } from '../platform/watchdog.js';
 import { VERSION } from '../version.js';
 import { configOrExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, withConfigOptions, type GlobalOptions } from './common.js';
@@ -77,7 +78,8 @@ async function runDaemon(cfg: Parameters<StartServiceFn>[0], o: DaemonOptions, r
     const why = describeStartError(err, cfg);
     log.fatal({ err }, why);
     process.stderr.write(`superdist: cannot start: ${why}\n`);
-    process.exit(EXIT_FAILURE);
+    // A state directory held by another process is not fixed by restarting (RestartPreventExitStatus=2).
+    process.exit(err instanceof StateDirLockedError ? EXIT_USAGE : EXIT_FAILURE);
   }
 }
 

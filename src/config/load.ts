@@ -3,6 +3,7 @@
 // what was expected; callers exit with code 2.
 import { readFileSync } from 'node:fs';
 import { configSchema, type Config } from './schema.js';
+import { defaultStateDir, systemStateDirProbe, type StateDirProbe } from './state-dir.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -18,6 +19,8 @@ export interface ConfigLayers {
   flags?: Plain;
   /** Generic overrides `dotted.path=value` (from repeated --set). */
   sets?: string[];
+  /** Decides the state directory when no layer sets one (default: this process's uid and files). */
+  stateDirProbe?: StateDirProbe;
 }
 
 const ENV_PREFIX = 'SUPERDIST_';
@@ -120,7 +123,11 @@ export function mergeLayers(layers: ConfigLayers): { input: Plain; sources: Map<
 export function loadConfig(layers: ConfigLayers = {}): Config {
   const { input, sources } = mergeLayers(layers);
   const result = configSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    // No layer names a state directory: the schema's default, unless this user may not write there.
+    if (!sources.has('stateDir')) result.data.stateDir = defaultStateDir(result.data.stateDir, layers.stateDirProbe ?? systemStateDirProbe(layers.env ?? process.env)).dir;
+    return result.data;
+  }
   const lines = result.error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     const value = getPath(input, issue.path);

@@ -20,7 +20,18 @@ export interface ContentStatus extends LiveContentStatus {
 
 /** `uplink` and `segment` on a main node, `discovery` on a local node (src/segment/). */
 export interface Status extends SegmentRoleStatus {
-  node: { id: string; role: string; name: string; version: string; contact: string; tracker: string; uptimeS: number };
+  node: {
+    id: string;
+    role: string;
+    name: string;
+    version: string;
+    contact: string;
+    tracker: string;
+    uptimeS: number;
+    /** The service's process and state directory (`superdist doctor` matches them with lock holders). */
+    pid?: number;
+    stateDir?: string;
+  };
   contents: ContentStatus[];
   members: number;
   memory: { totalRamBytes: number; budgetBytes: number; bufferBytes: number; rssBytes: number };
@@ -41,6 +52,7 @@ export interface StatusSources {
   name: string;
   tracker: string;
   contact: string;
+  stateDir: string;
   memory: MemoryPlan;
   engine: PeerEngine | TrackerEngine;
   net: ConnectionManager;
@@ -59,6 +71,8 @@ export function buildStatus(s: StatusSources): Status {
       contact: s.contact,
       tracker: s.tracker,
       uptimeS: Math.round((Date.now() - s.startedAt) / 1000),
+      pid: process.pid,
+      stateDir: s.stateDir,
     },
     contents: snap.contents.map((c) => ({
       id: c.id,

@@ -15,6 +15,8 @@ export interface ServiceHooks {
   onTick?: () => void;
   /** The web remote is on by default under the daemon (web.enabled = auto). */
   webByDefault?: boolean;
+  /** The daemon owns its state directory (src/platform/state-dir-lock.ts). */
+  lockStateDir?: boolean;
 }
 
 export type StartServiceFn = (cfg: Config, log: Logger, version: string, hooks?: ServiceHooks) => Promise<RunningService>;
@@ -120,7 +122,7 @@ export class DaemonSupervisor {
     const child = log.child({ role: cfg.node.role });
     child.level = cfg.logLevel;
     const health = this.deps.health;
-    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick(), webByDefault: true });
+    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick(), webByDefault: true, lockStateDir: true });
     this.cfg = cfg;
     this.serviceLog = child;
     health.expectTicks();
