@@ -34,7 +34,6 @@ function asymmetricEdges(snaps: EngineSnapshot[]): number {
 
 describe('simulator: 1,000 peers on one live channel', () => {
   it('joins everyone with partners in [M, Mmax], a connected overlay and tracker redirects', () => {
-    const started = Date.now();
     const sim = new Simulator({ seed: 20261101, nodes: 1000, arrivalWindowMs: 20_000 });
     const { minPartners: M, maxPartners: Mmax } = sim.config;
     sim.runUntil(50_000); // arrivals over ~20 s, then 30 s more
@@ -65,7 +64,7 @@ describe('simulator: 1,000 peers on one live channel', () => {
     expect(followed).toBe(t.redirects);
     // The tracker is a peer too, but it is not everybody's partner.
     expect(partnersOf(snaps[0] as EngineSnapshot).length).toBeLessThanOrEqual(Mmax);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    // How fast the simulator runs is measured by scripts/bench/live-sim.ts, not asserted here.
   });
 
   it('churn: survivors forget killed peers within memberTtlMs and refill to >= M', () => {

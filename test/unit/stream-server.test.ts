@@ -136,13 +136,18 @@ describe('StreamServer', () => {
     const feeder = setInterval(() => output.push(seq, 100, chunk(seq++)), 100);
     try {
       await sleep(1200);
+      const newestAtConnect = seq - 1;
       const b = read(url);
       await waitUntil('late client bytes', 2000, () => b.bytes().length > 0);
       const firstSeqOfB = b.bytes()[0]!;
       expect(firstSeqOfB).toBeGreaterThanOrEqual(5); // not from the beginning
       const st = server.channelStats('test');
       expect(st.clients).toHaveLength(2);
-      expect(st.clients[1]!.firstByteMs).toBeLessThan(500);
+      // b starts from media already buffered when it connected (at a's playhead): it did not wait for
+      // new chunks or a fresh prebuffer. (How soon the first byte goes out is wall-clock time on a
+      // shared machine, so the order of chunks is what is asserted.)
+      expect(firstSeqOfB).toBeLessThanOrEqual(newestAtConnect);
+      expect(st.clients[1]!.firstByteMs).toBeDefined();
       expect(a.bytes()[0]).toBe(0);
       b.close();
     } finally {
