@@ -1,10 +1,11 @@
 // The typed configuration: one zod schema with defaults for every field. Engine and network tunables
 // are generated from the engines' own default objects, so every tunable is overridable by name.
 import { z } from 'zod';
-import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/engine-config.js';
-import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../engine/live-config.js';
-import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../engine/download-config.js';
-import { DEFAULT_NET_LIMITS, type NetLimits } from '../net/connection-manager.js';
+import { DEFAULT_ENGINE_CONFIG, ENGINE_CONFIG_MEANINGS } from '../engine/engine-config.js';
+import { DEFAULT_LIVE_CONFIG, LIVE_CONFIG_MEANINGS } from '../engine/live-config.js';
+import { DEFAULT_DOWNLOAD_CONFIG, DOWNLOAD_CONFIG_MEANINGS } from '../engine/download-config.js';
+import { DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS } from '../net/net-limits.js';
+import { LIVE_PLAYER_BUFFER_MS } from '../player/live-output.js';
 import { parseHostPort } from './address.js';
 import { imsConfigSchema } from '../ims/ims-config.js';
 import { segmentConfigSchema } from './segment-config.js';
@@ -27,15 +28,22 @@ const optionalHostPort = (what: string) =>
     if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `${what}: ${r}` });
   });
 
-/** A strict object of non-negative integers whose keys and defaults are those of `defaults`. */
-function tunables<T extends Record<string, number>>(defaults: T) {
+/** Default of `control`: the control API's unix socket (also the client commands' default). */
+export const DEFAULT_CONTROL_SOCKET = '/run/superdist/control.sock';
+
+/**
+ * A strict object of non-negative integers whose keys and defaults are those of `defaults`, each
+ * described by its entry in `meanings` (the engines' own tunables, overridable by name).
+ */
+function tunables<T extends Record<keyof T, number>>(defaults: Readonly<T>, meanings: Readonly<Record<keyof T, string>>) {
   const shape: Record<string, z.ZodType<number>> = {};
-  for (const [key, value] of Object.entries(defaults)) {
+  for (const [key, value] of Object.entries(defaults) as [keyof T & string, number][]) {
     shape[key] = z
       .number({ error: 'expected a number' })
       .int('expected a whole number')
       .nonnegative('expected a number >= 0')
-      .default(value);
+      .default(value)
+      .describe(meanings[key]);
   }
   return z
     .object(shape)
@@ -47,101 +55,70 @@ export const configSchema = z
   .object({
     node: z
       .object({
-        /** Peer id; '' = generated once and kept in stateDir. */
-        id: z.string().regex(/^[0-9a-zA-Z._-]{0,64}$/, 'expected up to 64 letters, digits, . _ -').default(''),
-        /** Human name shown on the TV and in status; '' = host name. */
-        name: z.string().max(64).default(''),
-        role: z.enum(ROLES).default('node'),
+        id: z.string().regex(/^[0-9a-zA-Z._-]{0,64}$/, 'expected up to 64 letters, digits, . _ -').default('').describe("Peer id; '' = generated once and kept in stateDir."),
+        name: z.string().max(64).default('').describe("Human name shown on the TV and in status; '' = host name."),
+        role: z.enum(ROLES).default('node').describe('What the process is: `node` (a viewer/relay), `tracker`, `main` (uplink + local tracker on the segment), `local` (segment only, finds the local tracker itself).'),
       })
       .strict()
-      .default({ id: '', name: '', role: 'node' }),
-    /** Where the peer protocol listens (TCP). */
-    listen: hostPort('listen').default('0.0.0.0:7878'),
-    /** Address announced to others; '' = the listen host, or the first non-loopback IPv4 for 0.0.0.0. */
-    advertise: z.string().max(255).default(''),
-    /** Central (or local) tracker; '' = none (a tracker itself, or discovery on the segment). */
-    tracker: optionalHostPort('tracker').default(''),
-    /** Unix socket of the control API. */
-    control: z.string().min(1).default('/run/superdist/control.sock'),
-    /** Persistent state: peer id, keys, partial downloads. */
-    stateDir: z.string().min(1).default('/var/lib/superdist'),
-    logLevel: z.enum(LOG_LEVELS).default('info'),
-    /** Contents to join at start (content ids). */
-    join: z.array(z.string().min(1).max(255)).default([]),
+      .default({ id: '', name: '', role: 'node' })
+      .describe('This peer: its id, name and role.'),
+    listen: hostPort('listen').default('0.0.0.0:7878').describe('Where the peer protocol listens (TCP).'),
+    advertise: z.string().max(255).default('').describe("Address announced to others; '' = the listen host, or the first non-loopback IPv4 for 0.0.0.0."),
+    tracker: optionalHostPort('tracker').default('').describe("Central (or local) tracker; '' = none (a tracker itself, or discovery on the segment)."),
+    control: z.string().min(1).default(DEFAULT_CONTROL_SOCKET).describe('Unix socket of the control API.'),
+    stateDir: z.string().min(1).default('/var/lib/superdist').describe('Persistent state: peer id, keys, partial downloads.'),
+    logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written (pino: trace, debug, info, warn, error, fatal, silent).'),
+    join: z.array(z.string().min(1).max(255)).default([]).describe('Contents to join at start (content ids).'),
     memory: z
       .object({
-        /** Override of the detected RAM (bytes); 0 = detect. */
-        totalRamBytes: z.number().int().nonnegative().default(0),
-        /** Override of the buffer budget (bytes); 0 = derived from RAM. */
-        budgetBytes: z.number().int().nonnegative().default(0),
+        totalRamBytes: z.number().int().nonnegative().default(0).describe('Override of the detected RAM (bytes); 0 = detect.'),
+        budgetBytes: z.number().int().nonnegative().default(0).describe('Override of the buffer budget (bytes); 0 = derived from RAM.'),
       })
       .strict()
-      .default({ totalRamBytes: 0, budgetBytes: 0 }),
-    /** Engine timer period: how often time-based work runs (ms). */
-    tickMs: z.number().int().min(10).max(5000).default(100),
-    engine: tunables(DEFAULT_ENGINE_CONFIG as unknown as Record<string, number>) as unknown as z.ZodType<
-      EngineConfig,
-      Partial<EngineConfig> | undefined
-    >,
-    /** IMS access (src/ims/ims-config.ts). */
-    ims: imsConfigSchema,
-    net: tunables(DEFAULT_NET_LIMITS as unknown as Record<string, number>) as unknown as z.ZodType<
-      NetLimits,
-      Partial<NetLimits> | undefined
-    >,
-    /** Live data plane: chunk duration, prebuffer, scheduler timers, upload slots. */
-    live: tunables(DEFAULT_LIVE_CONFIG as unknown as Record<string, number>) as unknown as z.ZodType<
-      LiveConfig,
-      Partial<LiveConfig> | undefined
-    >,
-    /** Download data plane: piece size, request window, endgame, upload slots, record flushing, cache. */
-    download: tunables(DEFAULT_DOWNLOAD_CONFIG as unknown as Record<string, number>) as unknown as z.ZodType<
-      DownloadConfig,
-      Partial<DownloadConfig> | undefined
-    >,
-    /** Channel to watch at start (name or live id); '' = none. */
-    watch: z.string().max(255).default(''),
-    /** Write exactly the bytes the player receives to this file; '' = no recording. */
-    record: z.string().default(''),
+      .default({ totalRamBytes: 0, budgetBytes: 0 })
+      .describe('The RAM budget of chunk buffers: a share of the detected RAM (8 % at 256 MB to 15 % from 2 GB), 8 MiB to 512 MiB.'),
+    tickMs: z.number().int().min(10).max(5000).default(100).describe('Engine timer period: how often time-based work runs (ms).'),
+    engine: tunables(DEFAULT_ENGINE_CONFIG, ENGINE_CONFIG_MEANINGS).describe(
+      'Overlay engine: membership gossip (mCache), partnerships (pCache), member scheduler, tracker registry and redirects.',
+    ),
+    ims: imsConfigSchema.describe('IMS access (src/ims/ims-config.ts).'),
+    net: tunables(DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS).describe(
+      'TCP transport: connection limits, send-queue and frame caps, keep-alive and timeouts.',
+    ),
+    live: tunables(DEFAULT_LIVE_CONFIG, LIVE_CONFIG_MEANINGS).describe('Live data plane: chunk duration, prebuffer, scheduler timers, upload slots.'),
+    download: tunables(DEFAULT_DOWNLOAD_CONFIG, DOWNLOAD_CONFIG_MEANINGS).describe('Download data plane: piece size, request window, endgame, upload slots, record flushing, cache.'),
+    watch: z.string().max(255).default('').describe("Channel to watch at start (name or live id); '' = none."),
+    record: z.string().default('').describe("Write exactly the bytes the player receives to this file; '' = no recording."),
     player: z
       .object({
-        /** `mpv` plays on the TV; `none` relays and records only. */
-        kind: z.enum(['mpv', 'none']).default('mpv'),
-        binary: z.string().min(1).default('mpv'),
-        /** `auto`: a window/KMS output when a display exists, headless otherwise. */
-        output: z.enum(['auto', 'window', 'headless']).default('auto'),
-        /** The player's buffer: the token bucket never runs further ahead than this (ms). */
-        bufferMs: z.number().int().min(500).max(60_000).default(4000),
-        extraArgs: z.array(z.string()).default([]),
-        /** mpv's JSON IPC socket; '' = a private temporary one. */
-        ipcSocket: z.string().default(''),
-        /**
-         * With nothing to play, mpv runs from the start and shows the device name, its addresses and
-         * the channels available (src/player/idle-screen.ts); off: mpv starts with the first channel.
-         */
-        idleScreen: z.boolean().default(false),
+        kind: z.enum(['mpv', 'none']).default('mpv').describe('`mpv` plays on the TV; `none` relays and records only.'),
+        binary: z.string().min(1).default('mpv').describe('The mpv executable (a name looked up in PATH, or a path).'),
+        output: z.enum(['auto', 'window', 'headless']).default('auto').describe('`auto`: a window/KMS output when a display exists, headless otherwise.'),
+        bufferMs: z.number().int().min(500).max(60_000).default(LIVE_PLAYER_BUFFER_MS).describe("The player's buffer: the token bucket never runs further ahead than this (ms)."),
+        extraArgs: z.array(z.string()).default([]).describe('Extra command-line arguments given to mpv.'),
+        ipcSocket: z.string().default('').describe("mpv's JSON IPC socket; '' = a private temporary one."),
+        idleScreen: z.boolean().default(false).describe('With nothing to play, mpv runs from the start and shows the device name, its addresses and the channels available (src/player/idle-screen.ts); off: mpv starts with the first channel.'),
       })
       .strict()
-      .prefault({}),
-    /** Local HTTP the player reads from (127.0.0.1 only). */
-    streamListen: hostPort('streamListen').default('127.0.0.1:0'),
-    /** Main node / local node on a local segment (src/config/segment-config.ts). */
-    segment: segmentConfigSchema,
-    /** The web remote and dashboard (src/config/web-config.ts, docs/web.md). */
-    web: webConfigSchema,
-    /** Superdistribution rights: rights issuer, protected source, domain manager / DRM proxy (src/drm/drm-config.ts). */
-    drm: drmConfigSchema,
-    /** Source role: publish a live channel. */
+      .prefault({})
+      .describe('The player on the TV (mpv over JSON IPC) and its feed.'),
+    streamListen: hostPort('streamListen').default('127.0.0.1:0').describe('Local HTTP the player reads from (127.0.0.1 only).'),
+    segment: segmentConfigSchema.describe('Main node / local node on a local segment (src/config/segment-config.ts).'),
+    web: webConfigSchema.describe('The web remote and dashboard (src/config/web-config.ts, docs/web.md).'),
+    drm: drmConfigSchema.describe('Superdistribution rights: rights issuer, protected source, domain manager / DRM proxy (src/drm/drm-config.ts).'),
     source: z
       .object({
-        /** Channel name (its key lives in stateDir/channels/NAME.key); '' = not a source. */
-        channel: z.string().regex(/^([0-9A-Za-z._-]{1,64})?$/, 'expected 1-64 letters, digits, . _ -').default(''),
-        /** MPEG-TS input: a file, - for stdin, or udp://HOST:PORT. */
-        input: z.string().default(''),
-        loop: z.boolean().default(false),
+        channel: z
+          .string()
+          .regex(/^([0-9A-Za-z._-]{1,64})?$/, 'expected 1-64 letters, digits, . _ -')
+          .default('')
+          .describe("Channel name (its key lives in stateDir/channels/NAME.key); '' = not a source."),
+        input: z.string().default('').describe('MPEG-TS input: a file, - for stdin, or udp://HOST:PORT.'),
+        loop: z.boolean().default(false).describe('Repeat an input file from its start when it ends.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Source role: publish a live channel.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -12,26 +12,21 @@ const listenList = z.array(
 
 export const webConfigSchema = z
   .object({
-    /**
-     * `auto`: on under `superdist daemon`, off for foreground commands unless --web is given;
-     * true/false force it.
-     */
-    enabled: z.union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' }).default('auto'),
-    /** Explicit HOST:PORT addresses; [] = every local-segment and LAN address (and loopback) on web.port. */
-    listen: z.preprocess((v) => (typeof v === 'string' ? (v ? [v] : []) : v), listenList).default([]),
-    port: z.number({ error: 'expected a port number' }).int().min(0, 'expected 0..65535').max(65535, 'expected 0..65535').default(8080),
-    /** Also serve on the uplink interface when its address is public or it is a modem (wwan/ppp). */
-    onUplink: z.boolean().default(false),
-    /** Viewers (no owner login) see the channel list, what plays and the live status. */
-    viewersMayBrowse: z.boolean().default(true),
-    /** Viewers may switch and stop the TV (the owner can change this on the page). */
-    viewersMaySwitch: z.boolean().default(false),
-    /** Owner session lifetime (seconds since the last request). */
-    sessionIdleS: z.number().int().min(60).max(30 * 86400).default(12 * 3600),
-    /** Extra host names the page may be reached by (besides IP literals, localhost, the host name and NAME.local). */
-    hostNames: z.array(z.string().min(1).max(253)).default([]),
-    /** Status history kept for the chart: one sample per second, this many seconds. */
-    historyS: z.number().int().min(10).max(3600).default(600),
+    enabled: z.union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' }).default('auto').describe('`auto`: on under `superdist daemon`, off for foreground commands unless --web is given; true/false force it.'),
+    listen: z.preprocess((v) => (typeof v === 'string' ? (v ? [v] : []) : v), listenList).default([]).describe('Explicit HOST:PORT addresses; [] = every local-segment and LAN address (and loopback) on web.port.'),
+    port: z
+      .number({ error: 'expected a port number' })
+      .int()
+      .min(0, 'expected 0..65535')
+      .max(65535, 'expected 0..65535')
+      .default(8080)
+      .describe('TCP port of the page on every local-segment and LAN address (when web.listen is empty).'),
+    onUplink: z.boolean().default(false).describe('Also serve on the uplink interface when its address is public or it is a modem (wwan/ppp).'),
+    viewersMayBrowse: z.boolean().default(true).describe('Viewers (no owner login) see the channel list, what plays and the live status.'),
+    viewersMaySwitch: z.boolean().default(false).describe('Viewers may switch and stop the TV (the owner can change this on the page).'),
+    sessionIdleS: z.number().int().min(60).max(30 * 86400).default(12 * 3600).describe('Owner session lifetime (seconds since the last request).'),
+    hostNames: z.array(z.string().min(1).max(253)).default([]).describe('Extra host names the page may be reached by (besides IP literals, localhost, the host name and NAME.local).'),
+    historyS: z.number().int().min(10).max(3600).default(600).describe('Status history kept for the chart: one sample per second, this many seconds.'),
   })
   .strict()
   .prefault({});

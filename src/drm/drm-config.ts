@@ -7,24 +7,17 @@ const count = (what: string) => z.number({ error: `expected ${what}` }).int('exp
 
 export const drmConfigSchema = z
   .object({
-    /** Rights issuer (or DRM proxy) URL, http://HOST:PORT; '' = the container's URL, or a local node's main node proxy. */
-    rightsIssuer: z.string().refine((s) => s === '' || /^https?:\/\/[^/\s]+/.test(s), 'expected http://HOST:PORT or ""').default(''),
-    /** Source: encrypt the published channel (AES-128-CTR per chunk, key registered with the RI). */
-    protect: z.boolean().default(false),
-    /** Source: seconds left clear at the start of every previewEveryS period (0 = no preview). */
-    previewS: count('seconds'),
-    previewEveryS: z.number().int().min(1, 'expected a number >= 1').default(300),
-    /** Source: the play permission the RI grants for the channel (0 / "" = unconstrained). */
-    count: count('a number of plays'),
-    intervalS: count('seconds'),
-    notBefore: isoOrEmpty,
-    notAfter: isoOrEmpty,
-    /** Main node: the DRM proxy's TCP port on the segment address (0 = no proxy). */
-    proxyPort: z.number().int().min(0).max(65535).default(7881),
-    /** Main node: the domain it manages holds at most this many devices. */
-    domainMaxSize: z.number().int().min(1).max(1000).default(8),
-    /** Local node: how often a pending domain join is polled at the proxy (ms). */
-    joinPollMs: z.number().int().min(100).default(1000),
+    rightsIssuer: z.string().refine((s) => s === '' || /^https?:\/\/[^/\s]+/.test(s), 'expected http://HOST:PORT or ""').default('').describe("Rights issuer (or DRM proxy) URL, http://HOST:PORT; '' = the container's URL, or a local node's main node proxy."),
+    protect: z.boolean().default(false).describe('Source: encrypt the published channel (AES-128-CTR per chunk, key registered with the RI).'),
+    previewS: count('seconds').describe('Source: seconds left clear at the start of every previewEveryS period (0 = no preview).'),
+    previewEveryS: z.number().int().min(1, 'expected a number >= 1').default(300).describe('Source: the preview period: the first previewS seconds of every period are clear.'),
+    count: count('a number of plays').describe('Source: plays the RI grants for the channel (0 = unlimited).'),
+    intervalS: count('seconds').describe('Source: the rights last this long after the first play (0 = no interval constraint).'),
+    notBefore: isoOrEmpty.describe('Source: the rights start at this ISO 8601 date-time ("" = no start).'),
+    notAfter: isoOrEmpty.describe('Source: the rights end at this ISO 8601 date-time ("" = no end).'),
+    proxyPort: z.number().int().min(0).max(65535).default(7881).describe("Main node: the DRM proxy's TCP port on the segment address (0 = no proxy)."),
+    domainMaxSize: z.number().int().min(1).max(1000).default(8).describe('Main node: the domain it manages holds at most this many devices.'),
+    joinPollMs: z.number().int().min(100).default(1000).describe('Local node: how often a pending domain join is polled at the proxy (ms).'),
   })
   .strict()
   .prefault({});

@@ -2,54 +2,29 @@
 // object of non-negative whole numbers: the app config maps each field as a `download.*` tunable.
 // Every field carries its unit in its name (Ms, Bps, Bytes, Pct) or is a count; flags are 0/1.
 
+// Each field's meaning: the MEANINGS record below the defaults.
 export interface DownloadConfig {
-  /** Piece size a publisher cuts files into (a power of two, 16 KiB … 2 MiB; doubled for huge files). */
   pieceBytes: number;
-  /** Most outstanding DataChunkReqs to one partner (the AIMD request window's ceiling). */
   maxInFlightPerPartner: number;
-  /** An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long. */
   requestTimeoutMs: number;
-  /** Endgame: most requests in flight for one piece (1 = no duplicate requests). */
   endgameCopies: number;
-  /** Most requests of one partner queued or in service here; more are refused ('busy'). */
   uploadSlotsPerPartner: number;
-  /** Pace of our piece uploads (this box's uplink share for downloads); 0 = unpaced (TCP paces). */
   uploadBps: number;
-  /** Paced: a request that would wait longer than this in our upload queue is refused ('busy'). */
   maxServeQueueMs: number;
-  /** Own BufferMapInfo goes to every partner at least this often. */
   bufferMapPeriodMs: number;
-  /** A changed buffer map goes to partners at once, but not more often than this. */
   bufferMapMinGapMs: number;
-  /** After a 'busy' refusal the partner is asked nothing for this long. */
   busyBackoffMs: number;
-  /** A partner that sent a bad piece is dropped and not partnered again for this long. */
   blacklistMs: number;
-  /** Complete: a partner that is complete too is let go (and not partnered for this long); 0 = keep. */
   seedReleaseMs: number;
-  /** While the manifest is missing, it is asked of a few members this often. */
   manifestRetryMs: number;
-  /** Members asked for the manifest per round. */
   manifestFanout: number;
-  /** The record of verified pieces is rewritten at most this often (and when a download ends). */
   recordFlushMs: number;
-  /** Bytes of pieces kept in memory for serving, over all downloads (the rest stays on disk). */
   cacheBytes: number;
-  /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
   estimateWeightPct: number;
-  /** Throughput assumed for a partner before its first response. */
   initialThroughputBps: number;
-  /** Round-trip time assumed for a partner before its first answer. */
   initialRttMs: number;
-  /**
-   * 1: `.part` is fdatasync'ed (in the background) before every record update, so recorded pieces
-   * survive a power loss; 0: recorded right after they are written (survives a process crash;
-   * after a power loss the recheck on resume finds pieces whose bytes were lost).
-   */
   fsyncPieces: number;
-  /** 1: pieces listed in a resumed record are hashed again before they are trusted (keep it with fsyncPieces 0). */
   recheckOnResume: number;
-  /** How often a publisher repeats its ContentAnnounce to the tracker. */
   announcePeriodMs: number;
 }
 
@@ -77,6 +52,32 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   recheckOnResume: 1,
   announcePeriodMs: 30_000,
 });
+
+/** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
+export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
+  pieceBytes: 'Piece size a publisher cuts files into (a power of two, 16 KiB … 2 MiB; doubled for huge files).',
+  maxInFlightPerPartner: "Most outstanding DataChunkReqs to one partner (the AIMD request window's ceiling).",
+  requestTimeoutMs: 'An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long.',
+  endgameCopies: 'Endgame: most requests in flight for one piece (1 = no duplicate requests).',
+  uploadSlotsPerPartner: "Most requests of one partner queued or in service here; more are refused ('busy').",
+  uploadBps: "Pace of our piece uploads (this box's uplink share for downloads); 0 = unpaced (TCP paces).",
+  maxServeQueueMs: "Paced: a request that would wait longer than this in our upload queue is refused ('busy').",
+  bufferMapPeriodMs: 'Own BufferMapInfo goes to every partner at least this often.',
+  bufferMapMinGapMs: 'A changed buffer map goes to partners at once, but not more often than this.',
+  busyBackoffMs: "After a 'busy' refusal the partner is asked nothing for this long.",
+  blacklistMs: 'A partner that sent a bad piece is dropped and not partnered again for this long.',
+  seedReleaseMs: 'Complete: a partner that is complete too is let go (and not partnered for this long); 0 = keep.',
+  manifestRetryMs: 'While the manifest is missing, it is asked of a few members this often.',
+  manifestFanout: 'Members asked for the manifest per round.',
+  recordFlushMs: 'The record of verified pieces is rewritten at most this often (and when a download ends).',
+  cacheBytes: 'Bytes of pieces kept in memory for serving, over all downloads (the rest stays on disk).',
+  estimateWeightPct: 'Weight (percent) of a new sample in the per-partner RTT/throughput averages.',
+  initialThroughputBps: 'Throughput assumed for a partner before its first response.',
+  initialRttMs: 'Round-trip time assumed for a partner before its first answer.',
+  fsyncPieces: "1: `.part` is fdatasync'ed (in the background) before every record update, so recorded pieces survive a power loss; 0: recorded right after they are written (survives a process crash; after a power loss the recheck on resume finds pieces whose bytes were lost).",
+  recheckOnResume: '1: pieces listed in a resumed record are hashed again before they are trusted (keep it with fsyncPieces 0).',
+  announcePeriodMs: 'How often a publisher repeats its ContentAnnounce to the tracker.',
+}) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
 export function downloadConfigProblems(c: DownloadConfig): string[] {

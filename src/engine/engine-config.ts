@@ -2,44 +2,26 @@
 // logic that wraps it. A plain object: the app config maps its own schema onto these fields.
 // Every field carries its unit in its name; every one is overridable.
 
+// Each field's meaning: the MEANINGS record below the defaults.
 export interface EngineConfig {
-  /** M: partners per content the member scheduler keeps at least. */
   minPartners: number;
-  /** Mmax: partners per content never exceeded; partnership requests beyond it are refused. */
   maxPartners: number;
-  /** How often a peer sends its own Membership (to partners, a few members and the tracker). */
   membershipPeriodMs: number;
-  /** TTL announced in our own Membership: how long others keep us without news. */
   memberTtlMs: number;
-  /** Largest TTL accepted from others (announcements or gossip); longer ones are clamped. */
   maxAcceptedTtlMs: number;
-  /** Random mCache members (besides partners) that get each Membership. */
   membershipFanout: number;
-  /** How often the Membership also goes to the tracker (keeps its registry entry alive). */
   trackerAnnouncePeriodMs: number;
-  /** Bound on the mCache; when full the entry closest to expiry is evicted. */
   mCacheMax: number;
-  /** Most entries in a MembersResp/TrackerMembers we send, and the `max` of our MembersReq. */
   membersReqMax: number;
-  /** Period of the member scheduler pass, per content. */
   memberSchedulerPeriodMs: number;
-  /** A partner we heard nothing from for this long is removed and replaced. */
   partnerStaleMs: number;
-  /** An unanswered PartnershipReq is given up after this long. */
   partnershipReqTimeoutMs: number;
-  /** After a refusal, timeout or removal, the same peer is not asked again for this long. */
   partnerRetryBackoffMs: number;
-  /** Least time between two MembersReq rounds for one content. */
   membersReqIntervalMs: number;
-  /** How many partners (or members) one MembersReq round asks. */
   membersReqFanout: number;
-  /** Unanswered tracker join is repeated after this long; also the least gap between re-asks. */
   trackerRetryMs: number;
-  /** A deputy that does not answer a redirected join within this long is abandoned for the tracker. */
   deputyTimeoutMs: number;
-  /** Tracker: active members a content needs before newcomers are redirected to deputies. */
   redirectThreshold: number;
-  /** Tracker: longest time a registry entry stays active without a Membership or join. */
   trackerMemberTtlMs: number;
 }
 
@@ -64,6 +46,29 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   redirectThreshold: 8,
   trackerMemberTtlMs: 10_000,
 });
+
+/** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
+export const ENGINE_CONFIG_MEANINGS = Object.freeze({
+  minPartners: 'M: partners per content the member scheduler keeps at least.',
+  maxPartners: 'Mmax: partners per content never exceeded; partnership requests beyond it are refused.',
+  membershipPeriodMs: 'How often a peer sends its own Membership (to partners, a few members and the tracker).',
+  memberTtlMs: 'TTL announced in our own Membership: how long others keep us without news.',
+  maxAcceptedTtlMs: 'Largest TTL accepted from others (announcements or gossip); longer ones are clamped.',
+  membershipFanout: 'Random mCache members (besides partners) that get each Membership.',
+  trackerAnnouncePeriodMs: 'How often the Membership also goes to the tracker (keeps its registry entry alive).',
+  mCacheMax: 'Bound on the mCache; when full the entry closest to expiry is evicted.',
+  membersReqMax: 'Most entries in a MembersResp/TrackerMembers we send, and the `max` of our MembersReq.',
+  memberSchedulerPeriodMs: 'Period of the member scheduler pass, per content.',
+  partnerStaleMs: 'A partner we heard nothing from for this long is removed and replaced.',
+  partnershipReqTimeoutMs: 'An unanswered PartnershipReq is given up after this long.',
+  partnerRetryBackoffMs: 'After a refusal, timeout or removal, the same peer is not asked again for this long.',
+  membersReqIntervalMs: 'Least time between two MembersReq rounds for one content.',
+  membersReqFanout: 'How many partners (or members) one MembersReq round asks.',
+  trackerRetryMs: 'Unanswered tracker join is repeated after this long; also the least gap between re-asks.',
+  deputyTimeoutMs: 'A deputy that does not answer a redirected join within this long is abandoned for the tracker.',
+  redirectThreshold: 'Tracker: active members a content needs before newcomers are redirected to deputies.',
+  trackerMemberTtlMs: 'Tracker: longest time a registry entry stays active without a Membership or join.',
+}) satisfies Readonly<Record<keyof EngineConfig, string>>;
 
 /** Returns the problems of a config (empty when usable); each names the offending field. */
 export function engineConfigProblems(c: EngineConfig): string[] {

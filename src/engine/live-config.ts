@@ -2,88 +2,40 @@
 // non-negative whole numbers: the app config maps each field as a `live.*` tunable. Every field
 // carries its unit in its name (Ms, Bps, Bytes, Pct, Chunks) or is a count.
 
+// Each field's meaning: the MEANINGS record below the defaults.
 export interface LiveConfig {
-  /** Media duration of one live chunk (the source's chunker cuts at this). */
   chunkMs: number;
-  /** Media held before playback starts; also how far behind the live edge a viewer joins. */
   prebufferMs: number;
-  /** Own BufferMapInfo goes to every partner at least this often (and at once to new partners). */
   bufferMapPeriodMs: number;
-  /** A changed buffer map goes to partners at once, but not more often than this. */
   bufferMapMinGapMs: number;
-  /** An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long. */
   requestTimeoutMs: number;
-  /** Most outstanding DataChunkReqs to one partner. */
   maxInFlightPerPartner: number;
-  /** Most requests of one partner queued or in service here; more are refused ('busy'). */
   uploadSlotsPerPartner: number;
-  /** A missing chunk whose deadline is closer than this is urgent: it may be requested twice. */
   urgentMs: number;
-  /**
-   * Largest window (chunks) of one content's buffer, whatever the budget. The default, 40 one-second
-   * chunks, covers the prebuffer plus maxExtraLagMs (a viewer that has fallen furthest behind is
-   * still served from its partners' windows) and keeps a 4 Mbit/s relay within 80 MB of RSS
-   * (docs/appliance-footprint.md).
-   */
   windowChunksMax: number;
-  /** Smallest window (chunks) of one content's buffer (the byte cap still holds). */
   windowChunksMin: number;
-  /** Stream rate assumed when sizing the window from the byte cap. */
   nominalStreamBps: number;
-  /** A DataChunkResp carrying more data than this is a bad chunk. */
   maxChunkBytes: number;
-  /** Pace of our chunk uploads (the box's uplink share for serving); 0 = unpaced. */
   uploadBps: number;
-  /** Paced: a request that would wait longer than this in our upload queue is refused ('busy'). */
   maxServeQueueMs: number;
-  /** Unpaced: a served request holds its partner's upload slot this long. */
   unpacedSlotMs: number;
-  /** Viewer: percentage of our serves that take the request for the newest chunk; the rest go round-robin (a source: always newest). */
   serveNewestSharePct: number;
-  /**
-   * A request arriving at a full upload queue may displace a queued one for an older chunk:
-   * 0 never; 1 only one that prefetches the requester's edge (newer than anything its map shows);
-   * 2 any.
-   */
   serveDisplaceOlder: number;
-  /**
-   * Beyond the urgent zone the picker orders by rarity, then deadline (0, the default: DONet's
-   * rarest-first as a mixed strategy); > 0: by deadline in buckets of this size, then rarity.
-   */
   deadlineBucketMs: number;
-  /** Weight (percent) of a new sample in the per-partner RTT/throughput averages. */
   estimateWeightPct: number;
-  /** Throughput assumed for a partner before its first response. */
   initialThroughputBps: number;
-  /** Round-trip time assumed for a partner before its first answer. */
   initialRttMs: number;
-  /** After a 'busy' refusal the partner is asked nothing for this long. */
   busyBackoffMs: number;
-  /** A partner that sent a bad chunk is dropped and not partnered again for this long. */
   blacklistMs: number;
-  /** A partner with no chunk exchange either way for this long is replaced (0 = never). */
   uselessPartnerMs: number;
-  /** While we skip chunks, the partner that supplied least is replaced this often (0 = never). */
   partnerRefineMs: number;
-  /** Source: each new chunk is first advertised to this many partners (0 = to all at once). */
   sourceFirstCopies: number;
-  /** Source: a chunk this old is advertised to every partner. */
   sourceRevealMs: number;
-  /** Source: chunk serving is paced at this percentage of the stream rate it publishes (0 = no limit). */
   sourceUploadPct: number;
-  /**
-   * Source: copies served per published chunk on average, in percent (0 = no budget). A request for
-   * a chunk already served once is answered 'busy' while the budget is spent, unless the chunk is
-   * near its deadline or the requester is a newcomer (source-copies.ts).
-   */
   sourceMaxCopiesPct: number;
-  /** 1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped. */
   rebufferWhenAhead: number;
-  /** After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never). */
   lagStepMs: number;
-  /** Most lag lagStepMs adds over a viewing. */
   maxExtraLagMs: number;
-  /** Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge. */
   joinStallMs: number;
 }
 
@@ -122,6 +74,43 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   maxExtraLagMs: 30_000,
   joinStallMs: 3000,
 });
+
+/** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
+export const LIVE_CONFIG_MEANINGS = Object.freeze({
+  chunkMs: "Media duration of one live chunk (the source's chunker cuts at this).",
+  prebufferMs: 'Media held before playback starts; also how far behind the live edge a viewer joins.',
+  bufferMapPeriodMs: 'Own BufferMapInfo goes to every partner at least this often (and at once to new partners).',
+  bufferMapMinGapMs: 'A changed buffer map goes to partners at once, but not more often than this.',
+  requestTimeoutMs: 'An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long.',
+  maxInFlightPerPartner: 'Most outstanding DataChunkReqs to one partner.',
+  uploadSlotsPerPartner: "Most requests of one partner queued or in service here; more are refused ('busy').",
+  urgentMs: 'A missing chunk whose deadline is closer than this is urgent: it may be requested twice.',
+  windowChunksMax: "Largest window (chunks) of one content's buffer, whatever the budget. The default, 40 one-second chunks, covers the prebuffer plus maxExtraLagMs (a viewer that has fallen furthest behind is still served from its partners' windows) and keeps a 4 Mbit/s relay within 80 MB of RSS (docs/appliance-footprint.md).",
+  windowChunksMin: "Smallest window (chunks) of one content's buffer (the byte cap still holds).",
+  nominalStreamBps: 'Stream rate assumed when sizing the window from the byte cap.',
+  maxChunkBytes: 'A DataChunkResp carrying more data than this is a bad chunk.',
+  uploadBps: "Pace of our chunk uploads (the box's uplink share for serving); 0 = unpaced.",
+  maxServeQueueMs: "Paced: a request that would wait longer than this in our upload queue is refused ('busy').",
+  unpacedSlotMs: "Unpaced: a served request holds its partner's upload slot this long.",
+  serveNewestSharePct: 'Viewer: percentage of our serves that take the request for the newest chunk; the rest go round-robin (a source: always newest).',
+  serveDisplaceOlder: "A request arriving at a full upload queue may displace a queued one for an older chunk: 0 never; 1 only one that prefetches the requester's edge (newer than anything its map shows); 2 any.",
+  deadlineBucketMs: "Beyond the urgent zone the picker orders by rarity, then deadline (0, the default: DONet's rarest-first as a mixed strategy); > 0: by deadline in buckets of this size, then rarity.",
+  estimateWeightPct: 'Weight (percent) of a new sample in the per-partner RTT/throughput averages.',
+  initialThroughputBps: 'Throughput assumed for a partner before its first response.',
+  initialRttMs: 'Round-trip time assumed for a partner before its first answer.',
+  busyBackoffMs: "After a 'busy' refusal the partner is asked nothing for this long.",
+  blacklistMs: 'A partner that sent a bad chunk is dropped and not partnered again for this long.',
+  uselessPartnerMs: 'A partner with no chunk exchange either way for this long is replaced (0 = never).',
+  partnerRefineMs: 'While we skip chunks, the partner that supplied least is replaced this often (0 = never).',
+  sourceFirstCopies: 'Source: each new chunk is first advertised to this many partners (0 = to all at once).',
+  sourceRevealMs: 'Source: a chunk this old is advertised to every partner.',
+  sourceUploadPct: 'Source: chunk serving is paced at this percentage of the stream rate it publishes (0 = no limit).',
+  sourceMaxCopiesPct: "Source: copies served per published chunk on average, in percent (0 = no budget). A request for a chunk already served once is answered 'busy' while the budget is spent, unless the chunk is near its deadline or the requester is a newcomer (source-copies.ts).",
+  rebufferWhenAhead: '1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped.',
+  lagStepMs: 'After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never).',
+  maxExtraLagMs: 'Most lag lagStepMs adds over a viewing.',
+  joinStallMs: "Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge.",
+}) satisfies Readonly<Record<keyof LiveConfig, string>>;
 
 /** Returns the problems of a live config (empty when usable); each names the offending field. */
 export function liveConfigProblems(c: LiveConfig): string[] {

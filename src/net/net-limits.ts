@@ -1,27 +1,16 @@
 // Tunables of the TCP transport, with defaults sized for a Raspberry-Pi-class box. Every value can be
 // overridden through the typed config; validateNetLimits() names the first bad field.
 
+// Each field's meaning: the MEANINGS record below the defaults.
 export interface NetLimits {
-  /** Most simultaneous TCP connections (incoming + outgoing, any state). */
   maxConnections: number;
-  /**
-   * maxConnections of the tracker role: a central tracker is reached by every newcomer and kept as
-   * a member by many, so a box's 64 would turn the 64th viewer away before it learns any member.
-   */
   trackerMaxConnections: number;
-  /** Most bytes waiting to be sent on one connection (socket.writableLength / pre-Hello queue). */
   maxQueueBytes: number;
-  /** Largest frame payload accepted from (and sent to) a peer. */
   maxPayloadBytes: number;
-  /** Send a KeepAlive after this long with nothing sent. */
   keepAliveMs: number;
-  /** Close a connection that received nothing for this long (reason 'idle'). */
   idleTimeoutMs: number;
-  /** Give up an outgoing TCP connect after this long. */
   connectTimeoutMs: number;
-  /** Close a connection whose peer sent no Hello within this long after the TCP connect. */
   helloTimeoutMs: number;
-  /** Close a peer whose send queue stayed full for this long (reason 'slow-peer'). */
   slowPeerTimeoutMs: number;
 }
 
@@ -38,6 +27,19 @@ export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   helloTimeoutMs: 3_000,
   slowPeerTimeoutMs: 10_000,
 });
+
+/** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
+export const NET_LIMITS_MEANINGS = Object.freeze({
+  maxConnections: 'Most simultaneous TCP connections (incoming + outgoing, any state).',
+  trackerMaxConnections: "maxConnections of the tracker role: a central tracker is reached by every newcomer and kept as a member by many, so a box's 64 would turn the 64th viewer away before it learns any member.",
+  maxQueueBytes: 'Most bytes waiting to be sent on one connection (socket.writableLength / pre-Hello queue).',
+  maxPayloadBytes: 'Largest frame payload accepted from (and sent to) a peer.',
+  keepAliveMs: 'Send a KeepAlive after this long with nothing sent.',
+  idleTimeoutMs: "Close a connection that received nothing for this long (reason 'idle').",
+  connectTimeoutMs: 'Give up an outgoing TCP connect after this long.',
+  helloTimeoutMs: 'Close a connection whose peer sent no Hello within this long after the TCP connect.',
+  slowPeerTimeoutMs: "Close a peer whose send queue stayed full for this long (reason 'slow-peer').",
+}) satisfies Readonly<Record<keyof NetLimits, string>>;
 
 /**
  * When a connection counts as hostile and is closed (reason 'hostile'): a well-behaved peer never
