@@ -77,6 +77,7 @@ function tableRow(name: string, s: ScenarioSummary): Record<string, string | num
     'cont mean': s.continuityMean.toFixed(4),
     'cont p5': s.continuityP5.toFixed(4),
     'cont min': s.continuityMin.toFixed(4),
+    'never played': s.nodesNeverPlayed,
     'startup p50 s': ms(s.startupP50Ms),
     'startup p95 s': ms(s.startupP95Ms),
     'lag p50 s': ms(s.lagP50Ms),
@@ -126,6 +127,7 @@ function main(): void {
   printTable(results.map((r) => tableRow(r.name, r.summary)));
   console.log(
     'continuity: chunks on time / due in the measured interval (per node: mean, 5th percentile, min);' +
+      ' never played: nodes that ran 10 s without a chunk falling due (counted as continuity 0);' +
       ' lag: source timestamp -> hand-over to the player of the last chunk, over live nodes at the end' +
       ' (lag run p95: p95 over nodes of their own p95 over the whole run, startup catch-up included);' +
       ' ctl ovh: data-plane control bytes / data-plane bytes; net ctl ovh: all non-chunk bytes / all bytes.',

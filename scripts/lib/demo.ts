@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       const partners = c ? c.partnerIds.map((id) => names.get(id) ?? id.slice(0, 6)).join(' ') : '(starting)';
       const player = i === 0 ? (c?.watching?.firstFrameMs ? 'mpv ▶' : 'mpv') : '-';
       lines.push(
-        `${`node${i + 1}`.padEnd(7)}${player.padEnd(8)}${fmt(c?.continuityIndex, 3).padEnd(12)}${fmt(c?.lagMs, 0, 'ms').padEnd(9)}` +
+        `${`node${i + 1}`.padEnd(7)}${player.padEnd(8)}${(c?.continuityIndex == null ? '–' : c.continuityIndex.toFixed(3)).padEnd(12)}${fmt(c?.lagMs, 0, 'ms').padEnd(9)}` +
           `${fmt(c?.startupDelayMs, 0, 'ms').padEnd(9)}${share(c?.chunkBytesOut).padEnd(8)}${partners}`,
       );
     });

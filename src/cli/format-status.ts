@@ -40,7 +40,8 @@ export function formatStatus(s: Status): string {
   const others = s.contents.filter((c) => !c.download);
   if (s.contents.length === 0) out.push('no active contents');
   else if (others.length > 0) {
-    const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
+    // null: not yet playing (no chunk was due), shown as "–", never as a perfect score.
+    const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
     const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${Math.round(v)} ms`);
     const short = (id: string) => (id.length > 24 ? `${id.slice(0, 21)}...` : id);
     out.push(

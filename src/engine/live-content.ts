@@ -138,7 +138,7 @@ export class LiveContent {
     const buffer = core.buffer;
     return {
       role: this.role,
-      continuityIndex: pb?.continuityIndex ?? 1,
+      continuityIndex: pb?.continuityIndex ?? null,
       chunksDue: pb?.chunksDue ?? 0,
       chunksOnTime: pb?.chunksOnTime ?? 0,
       chunksSkipped: pb?.chunksSkipped ?? 0,

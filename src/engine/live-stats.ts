@@ -6,8 +6,8 @@
 
 export interface LiveStats {
   role: 'source' | 'viewer';
-  /** chunksOnTime / chunksDue from playback start (DONet's continuity index); 1 before anything is due. */
-  continuityIndex: number;
+  /** chunksOnTime / chunksDue from playback start (DONet's continuity index); null ("not yet playing") before anything is due. */
+  continuityIndex: number | null;
   chunksDue: number;
   chunksOnTime: number;
   chunksSkipped: number;

@@ -16,6 +16,7 @@
 //    gets a fresh prebuffer;
 //  - continuity = chunks on time / chunks due, counting every id whose deadline has passed since
 //    playback started. A handed-over chunk is on time by construction (later it would be skipped).
+//    Until a chunk was due it is null ("not yet playing"), never a perfect 1.
 // Pure: the caller passes the time and a view of the buffer; events go out through callbacks.
 import type { ChunkRecord } from './chunk-buffer.js';
 
@@ -81,8 +82,9 @@ export class Playback {
     return this.chunksDue - this.chunksSkipped;
   }
 
-  get continuityIndex(): number {
-    return this.chunksDue === 0 ? 1 : this.chunksOnTime / this.chunksDue;
+  /** Chunks on time ÷ chunks due; null ("not yet playing") until a chunk was due. */
+  get continuityIndex(): number | null {
+    return this.chunksDue === 0 ? null : this.chunksOnTime / this.chunksDue;
   }
 
   /**

@@ -58,8 +58,8 @@ export interface LiveOutputStats {
   chunksDue: number;
   /** Of those, handed over before their deadline. */
   chunksOnTime: number;
-  /** chunksOnTime ÷ chunksDue; 1 while nothing was due. */
-  continuityIndex: number;
+  /** chunksOnTime ÷ chunksDue; null ("not yet playing") while nothing was due. */
+  continuityIndex: number | null;
   /** Sequence numbers skipped (deadline passed, skipped by the node, window slid). */
   discontinuities: number;
   /** Chunks that arrived after their turn and were dropped. */
@@ -187,7 +187,7 @@ export class LiveOutput {
       state: this.state,
       chunksDue: c.due,
       chunksOnTime: c.onTime,
-      continuityIndex: c.due === 0 ? 1 : c.onTime / c.due,
+      continuityIndex: c.due === 0 ? null : c.onTime / c.due,
       discontinuities: c.gaps,
       lateChunks: c.late,
       skippedByNode: c.skipped,

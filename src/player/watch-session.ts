@@ -15,7 +15,8 @@ export interface WatchStats {
   firstFrameMs: number | null;
   stalls: number;
   discontinuities: number;
-  playerContinuity: number;
+  /** The player output's continuity; null until a chunk was due. */
+  playerContinuity: number | null;
   bytesToPlayer: number;
   recording: { file: string; bytesWritten: number } | null;
 }

@@ -46,6 +46,11 @@ export interface LiveScenario {
   /** Only nodes with at least this many chunks due count in continuity figures (default 10). */
   minChunksDue?: number;
   /**
+   * An honest node that ran at least this long (virtual ms) without a single chunk falling due
+   * "never played": it counts as continuity 0 and in nodesNeverPlayed (default 10 s).
+   */
+  neverPlayedAfterMs?: number;
+  /**
    * Continuity covers [measureFromMs, durationMs] (default 0: the whole run): the chunks that fell
    * due in it. Startup covers every join; lag every delivered chunk of the run.
    */
@@ -59,6 +64,8 @@ export interface NodeResult {
   liar: boolean;
   alive: boolean;
   joinAt: number;
+  /** Virtual ms the node ran (join → kill or end of run). */
+  ranMs: number;
   uploadFactor: number;
   /** Stats at the end (or when the node was killed). */
   stats: LiveStats;
@@ -72,6 +79,8 @@ export interface ScenarioSummary {
   /** Nodes that ever ran (initial + churn arrivals) and those counted in continuity figures. */
   nodesRun: number;
   nodesMeasured: number;
+  /** Honest nodes that ran neverPlayedAfterMs without playing a chunk (counted as continuity 0). */
+  nodesNeverPlayed: number;
   continuityMean: number;
   continuityP5: number;
   continuityMin: number;
@@ -200,6 +209,7 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
         liar: isLiarIndex(p.index, liars, s.nodes),
         alive: p.alive,
         joinAt: p.joinAt,
+        ranMs: (p.leftAt ?? s.durationMs) - p.joinAt,
         uploadFactor: uploadFactorOf(upload, p.index),
         stats,
         due: stats.chunksDue - base.due,
@@ -211,8 +221,11 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
 
 function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed: number, realMs: number): ScenarioSummary {
   const honest = nodes.filter((n) => !n.liar);
-  const measured = honest.filter((n) => n.due >= (s.minChunksDue ?? 10));
-  const cont = measured.map((n) => n.onTime / n.due).sort((a, b) => a - b);
+  const neverPlayed = honest.filter((n) => n.stats.chunksDue === 0 && n.ranMs >= (s.neverPlayedAfterMs ?? 10_000));
+  const played = honest.filter((n) => n.due >= (s.minChunksDue ?? 10));
+  const measured = [...played, ...neverPlayed];
+  // A node that never played is a failure (0), never left out and never a perfect score.
+  const cont = [...played.map((n) => n.onTime / n.due), ...neverPlayed.map(() => 0)].sort((a, b) => a - b);
   const startup = honest.map((n) => n.stats.startupDelayMs).filter((x): x is number => x !== null);
   const lagNow = honest.filter((n) => n.alive).map((n) => n.stats.lagMs).filter((x): x is number => x !== null);
   const lag95 = honest.map((n) => n.stats.lagP95Ms).filter((x): x is number => x !== null);
@@ -230,6 +243,7 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     nodes: s.nodes,
     nodesRun: nodes.length,
     nodesMeasured: measured.length,
+    nodesNeverPlayed: neverPlayed.length,
     continuityMean: cont.length ? cont.reduce((a, b) => a + b, 0) / cont.length : 0,
     continuityP5: percentile(cont, 5) ?? 0,
     continuityMin: cont[0] ?? 0,
@@ -239,8 +253,8 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     lagP95Ms: percentile(lagNow, 95),
     lagRunP95Ms: percentile(lag95, 95),
     sourceUploadFactor: source && source.streamBytes > 0 ? source.bytesOut / source.streamBytes : 0,
-    rebuffersMean: mean(measured.map((n) => n.stats.rebuffers)),
-    rebufferMsMean: mean(measured.map((n) => n.stats.rebufferMs)),
+    rebuffersMean: mean(played.map((n) => n.stats.rebuffers)),
+    rebufferMsMean: mean(played.map((n) => n.stats.rebufferMs)),
     controlOverhead: all > 0 ? control / all : 0,
     networkControlOverhead: net.bytes > 0 ? net.controlBytes / net.bytes : 0,
     badChunksDetected: bad,

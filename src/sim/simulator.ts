@@ -45,6 +45,8 @@ export interface SimPeer {
   /** Created at joinAt. */
   engine: PeerEngine | undefined;
   alive: boolean;
+  /** Virtual time the peer was killed (undefined while alive). */
+  leftAt?: number;
   /** The peer's live data plane (live simulations only). */
   live?: LiveChannels;
 }
@@ -160,6 +162,7 @@ export class Simulator {
     const peer = this.byId.get(peerId);
     if (!peer || !peer.alive) return;
     peer.alive = false;
+    peer.leftAt = this.clock.now();
     this.network.kill(peerId);
   }
 

@@ -51,6 +51,15 @@ describe('LiveOutput', () => {
     expect(out.stats().firstReleaseMs).toBe(5000);
   });
 
+  it('reports continuity null (not yet playing) while nothing was due, not a perfect 1', () => {
+    const { out, feed } = make();
+    expect(out.stats()).toMatchObject({ state: 'buffering', chunksDue: 0, continuityIndex: null });
+    out.push(0, 1000, data());
+    vi.advanceTimersByTime(5000); // one chunk held, prebuffer not reached: nothing played yet
+    expect(feed.events).toEqual([]);
+    expect(out.stats().continuityIndex).toBeNull();
+  });
+
   it('puts out-of-order arrivals in order while playing', () => {
     const { out, feed } = make({ playerBufferMs: 10_000 });
     out.push(0, 1000, data());

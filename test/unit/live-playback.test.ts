@@ -47,6 +47,22 @@ describe('playback (playhead, deadlines, continuity)', () => {
     expect(pb.deadline(2, 3500)).toBe(5500);
   });
 
+  it('reports continuity null (not yet playing), never 1, until a chunk was due', () => {
+    const { pb, held, sink, get } = setup();
+    expect(pb.continuityIndex).toBeNull(); // not even joined
+    pb.join(0, 0);
+    pb.advance(10_000, get, sink); // joined, nothing arrived: nothing played
+    expect(pb.continuityIndex).toBeNull();
+    held.add(0);
+    pb.advance(10_001, get, sink); // handed over, prebuffer not yet held: still nothing due
+    expect(pb.started).toBe(false);
+    expect(pb.continuityIndex).toBeNull();
+    for (const id of [1, 2]) held.add(id);
+    pb.advance(10_002, get, sink); // started: chunk 0 is due now, on time
+    expect(pb.chunksDue).toBe(1);
+    expect(pb.continuityIndex).toBe(1);
+  });
+
   it('skips a chunk missing at its deadline, counts continuity = on time / due', () => {
     const { pb, held, log, sink, get } = setup();
     pb.join(0, 0);
