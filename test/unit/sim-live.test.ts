@@ -31,8 +31,9 @@ describe('simulator: live data plane', () => {
     expect(summary.badChunksDetected).toBeGreaterThan(0);
     expect(summary.badChunksStored).toBe(0);
     for (const n of honest) {
-      const buffer = n.peerId ? sim.peer(n.peerId)?.live?.bufferOf(sim.contentId) : undefined;
-      expect(buffer?.bytes ?? 0).toBeLessThanOrEqual(buffer?.maxBytes ?? Infinity);
+      const buffer = sim.peer(n.peerId)?.live?.bufferOf(sim.contentId);
+      if (!buffer) throw new Error(`${n.peerId} has no buffer for the channel`);
+      expect(buffer.bytes, `${n.peerId} buffer within its cap`).toBeLessThanOrEqual(buffer.maxBytes);
     }
     expect(summary.controlOverhead).toBeLessThan(0.02);
     expect(summary.startupP50Ms).toBeLessThan(2000);
@@ -57,10 +58,11 @@ describe('simulator: live data plane', () => {
     const newcomers = nodes.filter((n) => n.joinAt >= 30_000 && n.joinAt < 80_000);
     expect(newcomers.length).toBeGreaterThanOrEqual(8);
     for (const n of newcomers) expect(n.stats.startupDelayMs, `${n.peerId} started`).not.toBeNull();
+    expect(summary.nodesNeverPlayed, 'nodes that ran 10 s without playing').toBe(0);
     expect(summary.continuityMean).toBeGreaterThanOrEqual(0.98);
   });
 
-  it('heterogeneous upload averaging 1.2x the stream rate (20% 2x, 50% 1.1x, 30% 0.85x), 10%/min churn: continuity >= 0.98', () => {
+  it('heterogeneous upload averaging 1.2x the stream rate (20% 2x, 50% 1.1x, 30% 0.85x), 10%/min churn: continuity >= 0.98 for 95% of nodes, none below 0.9', () => {
     const started = Date.now();
     const { summary, nodes } = runLiveScenario({
       seed: 11,
@@ -84,8 +86,10 @@ describe('simulator: live data plane', () => {
     });
     expect(summary.killed).toBeGreaterThanOrEqual(9);
     expect(summary.nodesMeasured).toBeGreaterThanOrEqual(90);
+    expect(summary.nodesNeverPlayed, 'nodes that ran 10 s without playing').toBe(0);
     expect(summary.continuityMean).toBeGreaterThanOrEqual(0.98);
-    expect(summary.continuityP5).toBeGreaterThanOrEqual(0.9);
+    expect(summary.continuityP5).toBeGreaterThanOrEqual(0.98);
+    expect(summary.continuityMin).toBeGreaterThanOrEqual(0.9);
     // The swarm keeps up with the source: lag stays bounded instead of growing with every skip.
     expect(summary.lagP95Ms).not.toBeNull();
     expect(summary.lagP95Ms as number).toBeLessThan(20_000);
