@@ -24,7 +24,8 @@ function exited(p: Proc): Promise<number | null> {
 async function startTracker(dir: string): Promise<string> {
   const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
   procs.push(tracker);
-  return (await waitFor('tracker status', 15_000, () => status(tracker))).node.contact;
+  await waitFor('tracker status', 15_000, async () => (await status(tracker)) !== undefined);
+  return (await status(tracker))!.node.contact;
 }
 
 describe('state directory ownership', () => {
@@ -44,7 +45,8 @@ describe('state directory ownership', () => {
     };
 
     const first = node('first');
-    const s1 = await waitFor('first node status', 15_000, () => status(first));
+    await waitFor('first node status', 15_000, async () => (await status(first)) !== undefined);
+    const s1 = (await status(first))!;
     expect(s1.node.stateDir).toBe(expected);
     expect(first.output()).toContain(`using the per-user state directory ${expected}`);
     const lock = join(expected, STATE_LOCK_FILE);
@@ -73,11 +75,9 @@ describe('state directory ownership', () => {
       procs.push(p);
       return p;
     });
-    const partnered = await waitFor('both nodes partnered', 20_000, async () => {
-      const all = await Promise.all(nodes.map(status));
-      return all.every((s) => (s?.contents.find((c) => c.id === CONTENT)?.partners ?? 0) >= 1) && all;
-    });
-    const [a, b] = partnered.map((s) => s!);
+    const partnered = async () => (await Promise.all(nodes.map(status))).every((s) => (s?.contents.find((c) => c.id === CONTENT)?.partners ?? 0) >= 1);
+    await waitFor('both nodes partnered', 20_000, partnered);
+    const [a, b] = await Promise.all(nodes.map(status));
     expect(a!.node.id).not.toBe(b!.node.id);
     expect(a!.contents[0]!.partnerIds).toContain(b!.node.id);
     expect(b!.contents[0]!.partnerIds).toContain(a!.node.id);
