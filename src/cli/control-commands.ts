@@ -4,8 +4,9 @@ import { controlCall } from '../control/control-client.js';
 import type { Status } from '../control/status.js';
 import { fail } from './common.js';
 import { formatStatus } from './format-status.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
 
-const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? '/run/superdist/control.sock';
+const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? DEFAULT_CONTROL_SOCKET;
 
 async function call(control: string, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
   try {

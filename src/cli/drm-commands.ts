@@ -13,9 +13,9 @@ import { initCa, loadCa } from '../drm/operator-ca.js';
 import { packageFile } from '../drm/packager.js';
 import type { CertRole } from '../drm/certificate.js';
 import { EXIT_USAGE, fail } from './common.js';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR } from '../config/schema.js';
 
-const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? '/run/superdist/control.sock';
-const DEFAULT_STATE = '/var/lib/superdist';
+const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? DEFAULT_CONTROL_SOCKET;
 
 /** Runs a command body; a DrmError becomes `superdist: message` with exit 1 (2 for bad usage). */
 async function run(fn: () => Promise<void> | void): Promise<void> {
@@ -79,7 +79,7 @@ function enrollCommands(): Command[] {
     .option('--answer <file>', 'answer file from drm enroll-answer (offline enrolment)')
     .option('--role <role>', 'device or packager (a source / packager)', 'device')
     .option('--name <name>', 'name in the certificate', '')
-    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE)
+    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE_DIR)
     .action((o: { ca?: string; answer?: string; role: string; name: string; stateDir: string }) =>
       run(() => {
         if (!o.ca === !o.answer) fail('give exactly one of --ca DIR or --answer FILE', EXIT_USAGE);
@@ -94,7 +94,7 @@ function enrollCommands(): Command[] {
     .requiredOption('--out <file>', 'request file to carry to the CA holder')
     .option('--role <role>', 'device or packager', 'device')
     .option('--name <name>', 'name in the certificate', '')
-    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE)
+    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE_DIR)
     .action((o: { out: string; role: string; name: string; stateDir: string }) =>
       run(() => {
         writeJsonAtomic(o.out, enrolRequest(loadOrCreateIdentity(o.stateDir), role(o.role), o.name || o.role));
@@ -128,7 +128,7 @@ function packageCommand(): Command {
     .option('--interval <seconds>', 'validity from the first play')
     .option('--not-before <iso>', 'not playable before')
     .option('--not-after <iso>', 'not playable after')
-    .option('--state-dir <dir>', 'the packager state directory (enrolled with --role packager)', DEFAULT_STATE)
+    .option('--state-dir <dir>', 'the packager state directory (enrolled with --role packager)', DEFAULT_STATE_DIR)
     .action((o: { in: string; out: string; rightsIssuer: string; preview: string; previewBytes?: string; count?: string; interval?: string; notBefore?: string; notAfter?: string; stateDir: string }) =>
       run(async () => {
         const constraints = { count: int(o.count, '--count'), intervalS: int(o.interval, '--interval'), notBefore: o.notBefore, notAfter: o.notAfter };
@@ -182,7 +182,7 @@ function playCommand(): Command {
     .description("play a .sdc file through this device's DRM agent: clear bytes to --out (a file, or - for a player's stdin)")
     .argument('<file>', '.sdc container')
     .requiredOption('--out <file|->', 'where the player reads: a file, or - (stdout, e.g. | mpv -)')
-    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE)
+    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE_DIR)
     .option('--json', 'print the result as JSON (on stderr when --out is -)')
     .action((file: string, o: { out: string; stateDir: string; json?: boolean }) =>
       run(() => {

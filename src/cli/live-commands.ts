@@ -3,8 +3,9 @@ import { Command } from 'commander';
 import { controlCall } from '../control/control-client.js';
 import { configOrExit, fail, withConfigOptions, type GlobalOptions } from './common.js';
 import { runService } from './run-service.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
 
-const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? '/run/superdist/control.sock';
+const DEFAULT_CONTROL = process.env.SUPERDIST_CONTROL ?? DEFAULT_CONTROL_SOCKET;
 
 interface PublishFlags extends GlobalOptions {
   tracker?: string;

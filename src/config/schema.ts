@@ -30,6 +30,8 @@ const optionalHostPort = (what: string) =>
 
 /** Default of `control`: the control API's unix socket (also the client commands' default). */
 export const DEFAULT_CONTROL_SOCKET = '/run/superdist/control.sock';
+/** Default of `stateDir` (also the `drm` commands' default). */
+export const DEFAULT_STATE_DIR = '/var/lib/superdist';
 
 /**
  * A strict object of non-negative integers whose keys and defaults are those of `defaults`, each
@@ -66,7 +68,7 @@ export const configSchema = z
     advertise: z.string().max(255).default('').describe("Address announced to others; '' = the listen host, or the first non-loopback IPv4 for 0.0.0.0."),
     tracker: optionalHostPort('tracker').default('').describe("Central (or local) tracker; '' = none (a tracker itself, or discovery on the segment)."),
     control: z.string().min(1).default(DEFAULT_CONTROL_SOCKET).describe('Unix socket of the control API.'),
-    stateDir: z.string().min(1).default('/var/lib/superdist').describe('Persistent state: peer id, keys, partial downloads.'),
+    stateDir: z.string().min(1).default(DEFAULT_STATE_DIR).describe('Persistent state: peer id, keys, partial downloads.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written (pino: trace, debug, info, warn, error, fatal, silent).'),
     join: z.array(z.string().min(1).max(255)).default([]).describe('Contents to join at start (content ids).'),
     memory: z

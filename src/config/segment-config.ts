@@ -2,6 +2,7 @@
 // segment (LAN announce, BLE beacon, election) and the shared uplink, and the local node's discovery.
 // Every field has a default; every one is overridable (file, SUPERDIST_SEGMENT__*, --set segment.X=...).
 import { z } from 'zod';
+import { LAN_ANNOUNCE_INTERVAL_MS, LAN_DISCOVERY_TIMEOUT_MS } from '../net/udp-announce.js';
 
 const ms = (dflt: number) => z.number({ error: 'expected a number' }).int('expected a whole number').nonnegative('expected a number >= 0').default(dflt);
 const port = (dflt: number) => z.number({ error: 'expected a port number' }).int().min(1, 'expected 1..65535').max(65535, 'expected 1..65535').default(dflt);
@@ -17,7 +18,7 @@ export const segmentConfigSchema = z
     coordinationPort: port(7880).describe('UDP port of the shared-uplink coordination between main nodes.'),
     announceTargets: z.array(z.string().min(1).max(255)).default([]).describe("Where announces and queries go, HOST:PORT; [] = the segment's subnet broadcast on announcePort."),
     multicastGroup: z.string().max(64).default('').describe("Also announce and query on this IPv4 multicast group ('' = broadcast only)."),
-    announceIntervalMs: ms(1000).describe('Local tracker: periodic announce period.'),
+    announceIntervalMs: ms(LAN_ANNOUNCE_INTERVAL_MS).describe('Local tracker: periodic announce period.'),
     electionWaitMs: ms(1500).describe('Main node: how long it listens for a local tracker before becoming it.'),
     leaderTimeoutMs: ms(3000).describe('Main node: a local tracker not heard for this long is presumed gone.'),
     rankStepMs: ms(1000).describe('Main node: re-election wait per rank (lowest peer id first).'),
@@ -30,7 +31,7 @@ export const segmentConfigSchema = z
     uplinkStallMs: ms(4000).describe('Main node: uplink requests unanswered this long mark the uplink down (retried after twice as long).'),
     relayLingerMs: ms(15_000).describe('Main node: keep relaying a channel this long after the segment stopped wanting it.'),
     catalogueRefreshMs: ms(5000).describe("Main node: the central tracker's catalogue answers local searches; refreshed at most this often."),
-    discoveryRoundMs: ms(3000).describe('Local node: one discovery round (LAN query + BLE scan) waits this long.'),
+    discoveryRoundMs: ms(LAN_DISCOVERY_TIMEOUT_MS).describe('Local node: one discovery round (LAN query + BLE scan) waits this long.'),
     trackerLostMs: ms(8000).describe('Local node: a tracker that stays unreachable this long is looked for again.'),
     ble: z
       .object({

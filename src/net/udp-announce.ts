@@ -15,12 +15,12 @@ import { decodeLanDatagram, encodeLanDatagram, type LanDatagram } from './lan-da
 
 export * from './lan-datagram.js';
 
-/** How often a tracker re-announces itself (ms). */
-export const LAN_ANNOUNCE_INTERVAL_MS = 5_000;
+/** How often a tracker re-announces itself (ms); the default of segment.announceIntervalMs. */
+export const LAN_ANNOUNCE_INTERVAL_MS = 1_000;
 /** How often discovery repeats its query while nothing answered (UDP is lossy) (ms). */
 export const LAN_QUERY_INTERVAL_MS = 1_000;
-/** Default time discovery waits for a tracker (ms). */
-export const LAN_DISCOVERY_TIMEOUT_MS = 5_000;
+/** Default time discovery waits for a tracker (ms); the default of segment.discoveryRoundMs. */
+export const LAN_DISCOVERY_TIMEOUT_MS = 3_000;
 
 export interface LanWarning {
   code: string;

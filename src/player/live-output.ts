@@ -12,16 +12,16 @@
 // skipped forever. Continuity index = chunks handed over before their deadline ÷ chunks due, from
 // the first t0 (DONet's definition).
 import type { Clock } from '../engine/ports.js';
+import { DEFAULT_LIVE_CONFIG } from '../engine/live-config.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** Media buffered before the first byte goes to the player. */
-export const LIVE_PREBUFFER_MS = 2000;
-/** How far ahead of the ideal playhead the player may be fed (the token bucket's capacity). */
+/**
+ * How far ahead of the ideal playhead the player may be fed (the token bucket's capacity); the
+ * default of player.bufferMs. The prebuffer defaults to live.prebufferMs.
+ */
 export const LIVE_PLAYER_BUFFER_MS = 4000;
 /** Reorder window: chunks further ahead than this many sequence numbers slide the window. */
 export const LIVE_MAX_PENDING_CHUNKS = 120;
-/** Assumed duration of a chunk never seen, until one has been. */
-export const LIVE_NOMINAL_CHUNK_MS = 1000;
 /** Consecutive missing media after which the output prebuffers again. */
 export const LIVE_REBUFFER_AFTER_GAP_MS = 5000;
 /** Released (seq, deadline) pairs kept to answer playheadSeq(). */
@@ -103,7 +103,7 @@ export class LiveOutput {
 
   constructor(private readonly opts: LiveOutputOptions = {}) {
     this.clock = opts.clock ?? { now: () => Date.now() };
-    this.prebuffer = opts.prebufferMs ?? LIVE_PREBUFFER_MS;
+    this.prebuffer = opts.prebufferMs ?? DEFAULT_LIVE_CONFIG.prebufferMs;
     const capacity = opts.playerBufferMs ?? LIVE_PLAYER_BUFFER_MS;
     if (!(this.prebuffer >= 0)) throw new RangeError(`prebufferMs must be >= 0, got ${this.prebuffer}`);
     if (!(capacity >= this.prebuffer && capacity > 0)) {
@@ -112,7 +112,7 @@ export class LiveOutput {
     this.maxPending = opts.maxPendingChunks ?? LIVE_MAX_PENDING_CHUNKS;
     if (!(Number.isInteger(this.maxPending) && this.maxPending > 0)) throw new RangeError(`maxPendingChunks must be a positive integer, got ${this.maxPending}`);
     this.rebufferAfterGapMs = opts.rebufferAfterGapMs ?? LIVE_REBUFFER_AFTER_GAP_MS;
-    this.lastDurationMs = opts.nominalChunkMs ?? LIVE_NOMINAL_CHUNK_MS;
+    this.lastDurationMs = opts.nominalChunkMs ?? DEFAULT_LIVE_CONFIG.chunkMs;
     this.bucket = new TokenBucket({ ratePerSec: 1000, capacity, clock: this.clock });
     this.createdAt = this.clock.now();
   }

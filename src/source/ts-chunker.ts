@@ -26,12 +26,15 @@
 // from every chunk and concatenating gives back exactly the input's packets. (Before any PAT/PMT has
 // been seen nothing can be prepended; the first chunk then uses the first PAT/PMT it contains.)
 
+import { DEFAULT_LIVE_CONFIG } from '../engine/live-config.js';
 import { MediaTimeline } from './media-timeline.js';
 import { TsPacketFramer, type FramerWarning } from './ts-framer.js';
 import * as ts from './ts-packets.js';
 
-export const DEFAULT_CHUNK_MS = 1000;
-export const DEFAULT_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/** live.chunkMs's default: the chunk duration a source cuts at. */
+export const DEFAULT_CHUNK_MS = DEFAULT_LIVE_CONFIG.chunkMs;
+/** live.maxChunkBytes's default: a chunk larger than this would be refused by every receiver. */
+export const DEFAULT_MAX_CHUNK_BYTES = DEFAULT_LIVE_CONFIG.maxChunkBytes;
 export const DEFAULT_DISCONTINUITY_GAP_MS = 3000;
 export const DEFAULT_PCR_SILENCE_MS = 2000;
 /** Elementary-stream bytes of a video PES searched for its first slice NAL unit. */
