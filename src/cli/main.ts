@@ -12,6 +12,7 @@ import { daemonCommand, logsCommand } from './daemon-command.js';
 import { getCommand, publishFileCommand, searchCommand } from './download-commands.js';
 import { segmentConfigCommand } from './segment-command.js';
 import { webCommand } from './web-command.js';
+import { doctorCommand } from './doctor-command.js';
 
 const program = new Command('superdist')
   .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
@@ -19,7 +20,7 @@ const program = new Command('superdist')
   .exitOverride()
   .showHelpAfterError();
 
-for (const cmd of [trackerCommand(), nodeCommand(), publishCommand().addCommand(publishFileCommand()), getCommand(), searchCommand(), statusCommand(), peersCommand(), playCommand(), stopCommand(), daemonCommand(), logsCommand(), segmentConfigCommand()]) {
+for (const cmd of [trackerCommand(), nodeCommand(), publishCommand().addCommand(publishFileCommand()), getCommand(), searchCommand(), statusCommand(), peersCommand(), playCommand(), stopCommand(), daemonCommand(), logsCommand(), segmentConfigCommand(), doctorCommand()]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError());
 }
 
