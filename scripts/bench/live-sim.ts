@@ -1,4 +1,4 @@
-// Live streaming in the simulator (DESIGN §5 measures): a 1 Mbit/s channel, heterogeneous upload
+// Live streaming in the simulator (measures: docs/live-sim.md): a 1 Mbit/s channel, heterogeneous upload
 // averaging 1.2x the stream rate, 2,000 nodes with 10% churn per minute over several minutes of
 // virtual time, plus N = 10 / 50 / 100 / 500 without churn. Figures cover the steady part of each
 // run (from measureFromMs on); see src/sim/live-scenario.ts for how each is computed.

@@ -57,7 +57,7 @@ export const configSchema = z
   .object({
     node: z
       .object({
-        id: z.string().regex(/^[0-9a-zA-Z._-]{0,64}$/, 'expected up to 64 letters, digits, . _ -').default('').describe("Peer id; '' = generated once and kept in stateDir."),
+        id: z.string().regex(/^[0-9a-zA-Z._-]{0,64}$/, 'expected up to 64 letters, digits, . _ -').default('').describe("Peer id; '' = generated once and kept in stateDir/peer-id."),
         name: z.string().max(64).default('').describe("Human name shown on the TV and in status; '' = host name."),
         role: z.enum(ROLES).default('node').describe('What the process is: `node` (a viewer/relay), `tracker`, `main` (uplink + local tracker on the segment), `local` (segment only, finds the local tracker itself).'),
       })

@@ -1,4 +1,4 @@
-// The download picker (DESIGN §3, "download mode: rarest-first with an endgame"), a Picker beside the
+// The download picker (rarest first with an endgame; docs/downloads.md), a Picker beside the
 // live one, over the same context: request queue, per-partner estimates and windows, partner maps.
 //  - Candidates: pieces we miss that some partner advertises and that are not in flight, rarest
 //    first (fewest partners holding them), ties broken at random so leechers spread over different

@@ -1,4 +1,4 @@
-// The download data plane of one node (DESIGN §3, download mode): one DownloadContent per download
+// The download data plane of one node (docs/downloads.md): one DownloadContent per download
 // this node fetches or seeds, fed by the engine's content-message hook and driven by tick() right
 // after engine.tick(). Pieces live on disk behind each content's PieceStore; this plane holds no
 // piece data itself (stores keep a small shared cache), so it takes nothing from the live buffers'

@@ -1,4 +1,4 @@
-// The live data plane of one node (DESIGN §3): one LiveContent per live channel this node sources or
+// The live data plane of one node (docs/live.md): one LiveContent per live channel this node sources or
 // views, all fed by the engine's content-message hook (messages of contents it does not run go on to
 // the hook installed before it, if any) and driven by tick() right after engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
 // buffer-budget.ts) and re-split whenever one starts or stops, so bufferBytes() never exceeds it.

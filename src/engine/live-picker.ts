@@ -1,4 +1,4 @@
-// The live picker (DONet's heuristic, DESIGN §3): candidates are the missing ids of the window that
+// The live picker (DONet's heuristic; docs/live.md): candidates are the missing ids of the window that
 // some partner advertises, not yet in flight — or in flight once but urgent and about to miss their
 // deadline (a second, redundant request to another partner). Order (a "mixed strategy"):
 //   1. urgent ids (deadline − now < urgentMs), earliest deadline first;

@@ -1,4 +1,5 @@
-// A viewer's playhead over one live content (DONet's playback model, DESIGN §5):
+// A viewer's playhead over one live content (DONet's playback model; continuity as
+// docs/live-sim.md defines it):
 //  - the join point (firstId) is chosen by the caller; nextId is the next chunk to hand to the player;
 //  - a chunk is handed over (ready) as soon as it is held and contiguous from the playhead;
 //  - playback starts once the prebuffer (ceil(prebufferMs / chunkMs) chunks from firstId) has been

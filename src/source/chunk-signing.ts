@@ -1,5 +1,5 @@
 // Live-chunk integrity: the source signs every chunk with its channel's Ed25519 key; nodes verify
-// before storing or forwarding (DESIGN §3). node:crypto only.
+// before storing or forwarding, so a forged chunk never spreads (docs/live.md). node:crypto only.
 //
 // Channel id: `live-` + hex of the raw 32-byte public key — 69 ASCII characters, inside the wire's
 // string limit. The id IS the key, so a node that knows a channel id can verify its chunks with no
