@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, tempDir, waitUp } from '../support/processes.js';
 
 /** Optional at run time: native addons kept external, and systeminformation's macOS-only sensors. */
 const ALLOWED_EXTERNAL = ['@abandonware/bluetooth-hci-socket', 'usb', 'osx-temperature-sensor', 'macos-temperature-sensor'];
@@ -46,7 +46,7 @@ describe('the one-file bundle', () => {
 
     const daemon = spawn(process.execPath, [bundle, 'daemon', '--config', 'config.json'], { cwd: dir, env, stdio: 'ignore' });
     kill.push(() => daemon.kill('SIGKILL'));
-    const s = await waitFor('the daemon from the empty directory', 15_000, () => status({ control } as Proc));
+    const s = await waitUp({ control }, 15_000, 'the daemon from the empty directory');
     expect(s.node.version).toBe(version.stdout.trim());
     daemon.kill('SIGTERM');
     expect(await new Promise((r) => daemon.once('exit', r))).toBe(0);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, killAll, startProc, status, tempDir, waitUp, type Proc } from '../support/processes.js';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 15_000 });
@@ -58,14 +58,14 @@ describe('superdist command line', () => {
     const args = ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn'];
     const first = startProc('t', dir, args);
     procs.push(first);
-    const s1 = await waitFor('tracker status', 10_000, () => status(first));
+    const s1 = await waitUp(first, 10_000, 'tracker status');
     await killAll([first], 'SIGTERM');
     expect(first.child.exitCode).toBe(0);
     expect(await status(first)).toBeUndefined();
 
     const second = startProc('t', dir, args);
     procs.push(second);
-    const s2 = await waitFor('restarted tracker status', 10_000, () => status(second));
+    const s2 = await waitUp(second, 10_000, 'restarted tracker status');
     expect(s2.node.id).toBe(s1.node.id);
     expect(s2.node.role).toBe('tracker');
   });

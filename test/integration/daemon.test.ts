@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bufferBudgetForRam, MIB } from '../../src/config/memory-budget.js';
 import { lookupGroupId } from '../../src/platform/control-group.js';
 import { listenNotifySocket, type NotifySocket } from '../support/notify-socket.js';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 
 interface Daemon {
   child: ChildProcess;
@@ -120,7 +120,7 @@ describe('superdist daemon under systemd', () => {
     const dir = tempDir('sd-daemon-');
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const t = await waitFor('tracker status', 10_000, () => status(tracker));
+    const t = await waitUp(tracker, 10_000, 'tracker status');
     const notify = await listenNotifySocket(join(dir, 'notify.sock'));
     sockets.push(notify);
     const d = startDaemon(dir, { tracker: t.node.contact, join: ['channel-one'] }, { NOTIFY_SOCKET: notify.path });
@@ -155,7 +155,7 @@ describe.skipIf(!root || nogroup === undefined)('control socket permissions', ()
     const dir = tempDir('sd-daemon-');
     chmodSync(dir, 0o755);
     const shared = startDaemon(dir, {}, {}, ['--control-group', 'nogroup']);
-    await waitFor('daemon with group', 15_000, () => statusOf(shared.control));
+    await waitUp(shared, 15_000, 'daemon with group');
     const st = statSync(shared.control);
     expect(st.isSocket()).toBe(true);
     expect(st.mode & 0o777).toBe(0o660);
@@ -168,7 +168,7 @@ describe.skipIf(!root || nogroup === undefined)('control socket permissions', ()
     const dir2 = tempDir('sd-daemon-');
     chmodSync(dir2, 0o755);
     const own = startDaemon(dir2, {}, {}, ['--control-group', 'no-such-group-here']);
-    await waitFor('daemon without group', 15_000, () => statusOf(own.control));
+    await waitUp(own, 15_000, 'daemon without group');
     expect(statSync(own.control).mode & 0o777).toBe(0o660);
     expect(statSync(own.control).gid).toBe(process.getgid?.());
     expect(own.output()).toContain("no such group: control socket keeps the daemon's group");

@@ -45,7 +45,7 @@ describe('download swarm: 1 seed + 8 leechers', () => {
       const ss = await Promise.all(gets.map((g) => downloadStatus(g.control)));
       const v = ss.findIndex((s) => s && s.state === 'downloading' && s.pieces !== null && s.piecesVerified >= s.pieces / 2 && s.pieceBytesOut > 0);
       return v >= 0 ? { v, atKill: ss[v]! } : undefined;
-    }, 50);
+    }, (found) => found.atKill.piecesVerified > 0, { everyMs: 50 });
     const victim = gets[v]!;
     victim.child.kill('SIGKILL');
     await victim.exit;

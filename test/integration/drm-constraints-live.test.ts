@@ -7,7 +7,7 @@ import { controlCall } from '../../src/control/control-client.js';
 import { enrol, startCaAndRi } from '../support/drm.js';
 import { startTracker } from '../support/downloads.js';
 import { makeTestStream } from '../support/media.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
@@ -29,7 +29,7 @@ describe('rights-object constraints on a live channel', () => {
       ids[name] = await waitFor(`${name} key registered`, 20_000, async () => {
         const d = ((await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined)?.drm;
         return d?.source?.registered ? d.source.channelId : undefined;
-      });
+      }, (id) => id.length > 0);
     }
     enrol(dir, 'tv', caDir);
     const startTv = () => {
@@ -38,15 +38,12 @@ describe('rights-object constraints on a live channel', () => {
       return p;
     };
     let tv = startTv();
-    await waitFor('tv up', 15_000, () => status(tv));
+    await waitUp(tv, 15_000, 'tv up');
     for (const id of Object.values(ids)) await controlCall(tv.control, 'drm.acquire', { contentId: id }, 20_000);
     const rights = async (id: string) => ((await status(tv))?.contents.find((c) => c.id === id) as { rights?: Rights } | undefined)?.rights;
     const watch = async (name: string, until: (r: Rights) => boolean, what: string) => {
       await controlCall(tv.control, 'play', { channel: name }, 20_000);
-      const r = await waitFor(what, 40_000, async () => {
-        const x = await rights(ids[name]!);
-        return x && until(x) ? x : undefined;
-      });
+      const r = await waitFor(what, 40_000, () => rights(ids[name]!), until);
       return r;
     };
 
@@ -56,7 +53,7 @@ describe('rights-object constraints on a live channel', () => {
     }
     await killAll([tv]);
     tv = startTv();
-    await waitFor('tv up again', 15_000, () => status(tv));
+    await waitUp(tv, 15_000, 'tv up again');
     const third = await watch('counted', (r) => r.withheldChunks >= 3, 'third watch withheld');
     expect(third).toMatchObject({ state: 'preview-only', decryptedChunks: 0, reason: expect.stringMatching(/^rights object ro-[0-9a-f]+: all 2 plays used$/) });
     const drm = (await controlCall(tv.control, 'drm.status', {}, 5000)) as { rightsObjects: { contentId: string; plays: number; usable: boolean }[] };
@@ -68,8 +65,8 @@ describe('rights-object constraints on a live channel', () => {
     expect(Date.now()).toBeLessThan(Date.parse(notAfter));
     const after = await waitFor('dated stops at notAfter', 60_000, async () => {
       const r = await rights(ids.dated!);
-      return r?.state === 'preview-only' && r.withheldChunks >= 2 ? r : undefined;
-    });
+      return r;
+    }, (r) => r.state === 'preview-only' && r.withheldChunks >= 2);
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(notAfter));
     expect(after.reason).toBe(`rights object ${before.roId}: expired at ${notAfter}`);
     expect(after.decryptedChunks).toBeGreaterThan(before.decryptedChunks);

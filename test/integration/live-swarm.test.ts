@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
 import { realTime } from '../support/real-time.js';
 
@@ -24,12 +24,12 @@ describe('live channel over a 20-node swarm', () => {
 
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const trackerAddr = (await waitFor('tracker', 10_000, () => status(tracker))).node.contact;
+    const trackerAddr = (await waitUp(tracker, 10_000, 'tracker')).node.contact;
     const source = startProc('source', dir, [
       'publish', 'live', '--tracker', trackerAddr, '--channel', 'swarmtest', '--input', input, '--listen', '127.0.0.1:0', '--log-level', 'warn',
     ]);
     procs.push(source);
-    await waitFor('source publishing', 10_000, async () => (await status(source))?.contents[0]?.source?.chunks ?? 0);
+    await waitFor('source publishing its first chunk', 10_000, () => chunksPublished(source), (n) => n >= 1);
 
     const nodes: Proc[] = [];
     for (let i = 0; i < NODES; i++) {

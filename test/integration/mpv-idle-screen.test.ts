@@ -14,20 +14,14 @@ import { IdleScreen, type IdleInfo } from '../../src/player/idle-screen.js';
 import { MpvIpc, type MpvCommand } from '../../src/player/mpv-ipc.js';
 import { MpvPlayer } from '../../src/player/mpv-process.js';
 import { makeTestStream } from '../support/media.js';
+import { waitFor } from '../support/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mpv-idle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, ms: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Polls a boolean condition every 50 ms (see test/support/wait-for.ts). */
+const until = (what: string, ms: number, cond: () => boolean | Promise<boolean>) => waitFor(what, ms, cond, { everyMs: 50 });
 
 interface Sent {
   cmd: MpvCommand;

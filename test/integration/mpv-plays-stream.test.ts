@@ -9,6 +9,7 @@ import { LiveOutput } from '../../src/player/live-output.js';
 import { MpvNotFoundError, MpvPlayer } from '../../src/player/mpv-process.js';
 import { StreamServer } from '../../src/player/stream-server.js';
 import { realTime } from '../support/real-time.js';
+import { waitFor } from '../support/wait-for.js';
 
 const TS_PACKET = 188;
 const MEDIA_SECONDS = 20;
@@ -18,15 +19,7 @@ let chunks: Buffer[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const FAST = { everyMs: 50 };
 
 /** Pushes chunk k at start + k s (a source with no lag), from `first` on; resolves when all are pushed. */
 function feedRealTime(output: LiveOutput, all: Buffer[], count = all.length): { done: Promise<void>; stop: () => void } {
@@ -91,7 +84,7 @@ describe('mpv plays a live stream from the stream server', () => {
 
       const ff = await firstFrame;
       expect(ff.ms).toBeLessThan(5000);
-      const p0 = await waitFor('playback-time', 5000, () => player.playbackTime());
+      const p0 = await waitFor('mpv to report a playback time', 5000, () => player.playbackTime(), (t) => t >= 0, FAST);
       const w0 = Date.now();
       await sleep(6000);
       const shot = join(dir, 'frame.png');
@@ -106,7 +99,7 @@ describe('mpv plays a live stream from the stream server', () => {
 
       await feed.done;
       expect(await eof).toBe('eof');
-      await waitFor('mpv to go idle', 3000, () => (events.includes('idle') ? true : undefined));
+      await waitFor('mpv to go idle', 3000, () => events.includes('idle'), FAST);
       const st = server.channelStats('test');
       expect(st.output.state).toBe('ended');
       expect(st.output.chunksDue).toBe(chunks.length);
@@ -141,7 +134,7 @@ describe('mpv plays a live stream from the stream server', () => {
       let frames = 0;
       player.on('first-frame', () => frames++);
       await player.play(server.url('test'));
-      await waitFor('first frame', 8000, () => (frames > 0 ? true : undefined));
+      await waitFor('first frame', 8000, () => frames > 0, FAST);
       await sleep(2000);
       const oldPid = player.pid!;
       const crash = new Promise<{ signal: string | null; restartInMs: number | undefined }>((r) => player.once('crash', r));
@@ -151,8 +144,8 @@ describe('mpv plays a live stream from the stream server', () => {
       const back = await restarted;
       expect(back.pid).not.toBe(oldPid);
       expect(player.currentUrl).toBe(server.url('test'));
-      await waitFor('a frame after the restart', 8000, () => (frames > 1 ? true : undefined));
-      const p0 = await waitFor('playback-time', 5000, () => player.playbackTime());
+      await waitFor('a frame after the restart', 8000, () => frames > 1, FAST);
+      const p0 = await waitFor('mpv to report a playback time', 5000, () => player.playbackTime(), (t) => t >= 0, FAST);
       await sleep(3000);
       const p1 = (await player.playbackTime())!;
       expect(p1 - p0).toBeGreaterThanOrEqual(2);
@@ -183,12 +176,12 @@ describe('mpv plays a live stream from the stream server', () => {
       await player.start();
       await player.play('av://lavfi:testsrc=size=160x120:rate=25');
       process.kill(player.pid!, 'SIGKILL');
-      await waitFor('five failed attempts', 5000, () => (delays.length >= 5 ? true : undefined));
+      await waitFor('five failed attempts', 5000, () => delays.length >= 5, FAST);
       expect(delays.slice(0, 5)).toEqual([50, 100, 200, 200, 200]);
       const restarted = new Promise((r) => player.once('restarted', r));
       rmSync(flag);
       await restarted;
-      await waitFor('playback again', 5000, async () => ((await player.playbackTime()) !== undefined ? true : undefined));
+      await waitFor('playback again', 5000, async () => (await player.playbackTime()) !== undefined, FAST);
     } finally {
       await player.close();
     }

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestStream } from '../support/media.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { realTime } from '../support/real-time.js';
 
 const NODES = 10;
@@ -16,10 +16,10 @@ describe('losing the two best partners mid-stream', () => {
     const input = makeTestStream({ seconds: 30, bitrateKbps: 1000, path: join(dir, 'input.ts') });
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const t = (await waitFor('tracker', 10_000, () => status(tracker))).node.contact;
+    const t = (await waitUp(tracker, 10_000, 'tracker')).node.contact;
     const source = startProc('source', dir, ['publish', 'live', '--tracker', t, '--channel', 'k', '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(source);
-    const sourceId = (await waitFor('source', 10_000, () => status(source))).node.id;
+    const sourceId = (await waitUp(source, 10_000, 'source')).node.id;
     const nodes: Proc[] = [];
     for (let i = 0; i < NODES; i++) {
       const n = startProc(`node${i}`, dir, ['node', '--tracker', t, '--listen', '127.0.0.1:0', '--watch', 'k', '--player', 'none', '--log-level', 'warn']);
@@ -27,9 +27,10 @@ describe('losing the two best partners mid-stream', () => {
       procs.push(n);
     }
     const watched = nodes[0] as Proc;
-    await new Promise((r) => setTimeout(r, 20_000));
-
-    const before = (await status(watched))?.contents[0];
+    // Settled: the watched node plays (15 chunks due) and gets chunks from at least two other nodes.
+    const before = await waitFor('the watched node playing from two nodes besides the source', 60_000, async () => (await status(watched))?.contents[0], (c) =>
+      (c.chunksDue ?? 0) >= 15 && (c.suppliers ?? []).filter((p) => p.peerId !== sourceId && p.chunks > 0).length >= 2,
+    { everyMs: 500 });
     const byId = new Map<string, Proc>();
     for (const n of nodes) {
       const s = await status(n);

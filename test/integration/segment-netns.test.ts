@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestStream } from '../support/media.js';
 import { netnsAvailable, removeStaleLabs } from '../support/netns.js';
-import { status, tempDir } from '../support/processes.js';
+import { status, tempDir, waitFor } from '../support/processes.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
 import { SegmentScenario } from '../support/segment-scenario.js';
 import { realTime } from '../support/real-time.js';
@@ -38,8 +38,8 @@ describe.skipIf(!netnsAvailable())('main nodes share the uplink of a local segme
     try {
       sc.buildNetwork();
       await sc.startUplink();
-      await sc.startMain(1);
-      await sleep(2500); // main1 becomes the local tracker
+      const first = await sc.startMain(1);
+      await waitFor('main1 to become the local tracker', 15_000, () => status(first), (s) => s.segment?.tracker === 'leader');
       await sc.startMain(2);
       for (let j = 1; j <= 4; j++) await sc.startLocal(j);
       await sc.waitLocalsPlaying(40_000);

@@ -3,7 +3,7 @@
 // them within the member TTL and refill their partnerships.
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/control-client.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { realTime } from '../support/real-time.js';
 
 const CONTENT = 'channel-one';
@@ -36,7 +36,7 @@ describe('a swarm forms on loopback', () => {
     const dir = tempDir('sd-swarm-');
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...engineSets]);
     procs.push(tracker);
-    const trackerStatus = await waitFor('tracker status', 10_000, () => status(tracker));
+    const trackerStatus = await waitUp(tracker, 10_000, 'tracker status');
     const trackerAddr = trackerStatus.node.contact;
 
     const nodes: Proc[] = [];

@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../../src/node.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, startProc, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 
 const NODES = 80;
 const CONTENT = 'channel-many';
@@ -25,7 +25,7 @@ describe('a central tracker with more peers than a box keeps', () => {
     const dir = tempDir('sd-many-');
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const addr = (await waitFor('tracker status', 10_000, () => status(tracker))).node.contact;
+    const addr = (await waitUp(tracker, 10_000, 'tracker status')).node.contact;
     const log = createLogger('error');
     for (let i = 0; i < NODES; i++) {
       const cfg = loadConfig({
@@ -41,7 +41,7 @@ describe('a central tracker with more peers than a box keeps', () => {
       }
       return n;
     };
-    await waitFor('every node to know members', 30_000, async () => ((await lonely()) === 0 ? true : undefined));
+    await waitFor('every node to know members', 30_000, async () => (await lonely()) === 0);
     const t = (await controlCall(tracker.control, 'status')) as Status & { tracker?: { contents: Array<{ id: string; members: number }> } };
     const listed = t.tracker?.contents.find((c) => c.id === CONTENT)?.members ?? 0;
     console.log(`tracker lists ${listed} members of ${CONTENT}; nodes without members: ${await lonely()}`);

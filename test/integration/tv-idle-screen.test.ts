@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hostAddresses } from '../../src/player/idle-screen.js';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { makeTestStream } from '../support/media.js';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
@@ -25,11 +25,11 @@ describe('the TV idle screen', () => {
     const input = makeTestStream({ seconds: 30, bitrateKbps: 600, path: join(dir, 'a.ts') });
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const t = (await waitFor('tracker', 10_000, () => status(tracker))).node.contact;
+    const t = (await waitUp(tracker, 10_000, 'tracker')).node.contact;
     const publish = (name: string) => {
       const src = startProc(`src-${name}`, dir, ['publish', 'live', '--tracker', t, '--channel', name, '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
       procs.push(src);
-      return waitFor(`source ${name}`, 10_000, async () => (await status(src))?.contents[0]?.source?.chunks ?? 0);
+      return waitFor(`source ${name} publishing its first chunk`, 10_000, () => chunksPublished(src), (n) => n >= 1);
     };
     await publish('alpha');
 
@@ -42,10 +42,11 @@ describe('the TV idle screen', () => {
     await waitFor('mpv IPC socket', 15_000, async () => existsSync(ipcPath));
     const mpv = await MpvIpc.connect(ipcPath);
     try {
-      const idle = await waitFor('the idle screen', 15_000, async () => {
+      const idleScreen = async () => {
         const s = await status(tv);
-        return s?.tv?.screen === 'idle' && s.tv.idle?.shown ? s.tv.idle : undefined;
-      });
+        return s?.tv?.screen === 'idle' ? s.tv.idle : undefined;
+      };
+      const idle = await waitFor('the idle screen', 15_000, idleScreen, (i) => i.shown);
       expect(await mpv.getProperty('idle-active')).toBe(true);
       expect(idle.lines[0]).toBe('Living room');
       const addresses = hostAddresses();
@@ -56,7 +57,7 @@ describe('the TV idle screen', () => {
 
       // A channel announced later shows up at the next refresh (every 5 s).
       await publish('beta');
-      await waitFor('beta on the idle screen', 15_000, async () => (await status(tv))?.tv?.idle?.lines.includes('Channels: alpha · beta'));
+      await waitFor('beta on the idle screen', 15_000, async () => (await status(tv))?.tv?.idle?.lines.includes('Channels: alpha · beta') === true);
       const table = cli(['status', '--control', tv.control]);
       expect(table.stdout).toContain('tv: idle screen (Channels: alpha · beta)');
 
@@ -71,10 +72,7 @@ describe('the TV idle screen', () => {
       const stop = cli(['stop', '--control', tv.control]);
       expect(stop.status, stop.stderr).toBe(0);
       await waitFor('mpv idle', 10_000, async () => (await mpv.getProperty<boolean>('idle-active').catch(() => false)) === true);
-      const back = await waitFor('the idle screen again', 10_000, async () => {
-        const s = await status(tv);
-        return s?.tv?.screen === 'idle' && s.tv.idle?.shown ? s.tv.idle : undefined;
-      });
+      const back = await waitFor('the idle screen again', 10_000, idleScreen, (i) => i.shown);
       expect(back.lines).toContain('Channels: alpha · beta');
       expect(back.draws).toBeGreaterThan(idle.draws);
     } finally {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { makeTestStream } from '../support/media.js';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { realTime } from '../support/real-time.js';
 
 const procs: Proc[] = [];
@@ -23,11 +23,11 @@ describe('the TV plays a channel from the swarm', () => {
     const inputB = makeTestStream({ seconds: 60, bitrateKbps: 800, path: join(dir, 'b.ts'), size: '352x288' });
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const t = (await waitFor('tracker', 10_000, () => status(tracker))).node.contact;
+    const t = (await waitUp(tracker, 10_000, 'tracker')).node.contact;
     for (const [name, input] of [['alpha', inputA], ['beta', inputB]] as const) {
       const src = startProc(`src-${name}`, dir, ['publish', 'live', '--tracker', t, '--channel', name, '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
       procs.push(src);
-      await waitFor(`source ${name}`, 10_000, async () => (await status(src))?.contents[0]?.source?.chunks ?? 0);
+      await waitFor(`source ${name} publishing its first chunk`, 10_000, () => chunksPublished(src), (n) => n >= 1);
     }
     // A relay so the TV node has a partner besides the source.
     const relay = startProc('relay', dir, ['node', '--tracker', t, '--listen', '127.0.0.1:0', '--watch', 'alpha', '--player', 'none', '--log-level', 'warn']);

@@ -39,9 +39,9 @@ describe.skipIf(!netnsAvailable())('domain join approved on the web page (networ
     expect(set.status, set.stderr).toBe(0);
     // The web page on the automatic addresses: loopback, the segment, the uplink's private LAN.
     const main = lab.start('main1', 'main1', dir, ['node', '--role', 'main', '--tracker', `${UPLINK}:7000`, '--segment', MAIN_SEGMENT, '--listen', '0.0.0.0:7878', '--player', 'none', '--set', `drm.rightsIssuer="${url}"`, '--set', 'web.enabled=true', '--name', 'Bar box', ...QUIET]);
-    const urls = await waitFor('main1 web page', 15_000, async () => (await status(main))?.web?.urls);
+    const urls = await waitFor('main1 web page', 15_000, async () => (await status(main))?.web?.urls, (u) => u.length >= 3);
     expect(urls).toEqual(['http://127.0.0.1:8080/', 'http://10.77.9.1:8080/', 'http://10.77.1.11:8080/']);
-    await new Promise((r) => setTimeout(r, 2500)); // main1 becomes the local tracker
+    await waitFor('main1 to become the local tracker', 15_000, () => status(main), (s) => s.segment?.tracker === 'leader');
     const local = lab.start('local1', 'local1', dir, ['node', '--role', 'local', '--watch', 'paid', '--listen', '0.0.0.0:7878', '--player', 'none', '--name', 'kitchen tv', ...QUIET]);
     await waitFor('local1 knows the proxy', 30_000, async () => (await drmOf(local))?.rightsIssuer === `http://${MAIN_SEGMENT}:7881`);
     const joinId = ((await controlCall(local.control, 'drm.join', {}, 20_000)) as { id: string }).id;
@@ -87,8 +87,8 @@ describe.skipIf(!netnsAvailable())('domain join approved on the web page (networ
     expect(acq.status, acq.stderr).toBe(0);
     const rights = await waitFor('local1 decrypting', 40_000, async () => {
       const r = await rightsOf(local, channelId);
-      return r?.state === 'allowed' && r.decryptedChunks >= 5 ? r : undefined;
-    });
+      return r;
+    }, (r) => r.state === 'allowed' && r.decryptedChunks >= 5);
     console.log(`web approval: local1 rights ${rights.state}, ${rights.decryptedChunks} chunks decrypted`);
   }, 240_000);
 });

@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { makeTestStream } from '../support/media.js';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 const PHONE = { width: 390, height: 844 };
@@ -75,13 +75,13 @@ describe('the web remote in a browser', () => {
     const inputB = makeTestStream({ seconds: 60, bitrateKbps: 600, path: join(dir, 'b.ts'), size: '352x288' });
     const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
     procs.push(tracker);
-    const t = (await waitFor('tracker', 10_000, () => status(tracker)).catch((err: Error) => {
+    const t = (await waitUp(tracker, 10_000, 'tracker').catch((err: Error) => {
       throw new Error(`${err.message}; tracker output: ${tracker.output()}`);
     })).node.contact;
     for (const [name, input] of [['alpha', inputA], ['beta', inputB]] as const) {
       const src = startProc(`src-${name}`, dir, ['publish', 'live', '--tracker', t, '--channel', name, '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
       procs.push(src);
-      await waitFor(`source ${name}`, 10_000, async () => (await status(src))?.contents[0]?.source?.chunks ?? 0);
+      await waitFor(`source ${name} publishing its first chunk`, 10_000, () => chunksPublished(src), (n) => n >= 1);
     }
     const ipcPath = join(dir, 'mpv.sock');
     const tv = startTv(dir, [
@@ -89,7 +89,7 @@ describe('the web remote in a browser', () => {
       '--set', 'player.output="headless"', '--set', `player.ipcSocket="${ipcPath}"`,
     ]);
     procs.push(tv);
-    const url = await waitFor('the web page URL', 15_000, async () => (await status(tv))?.web?.urls[0]);
+    const url = await waitFor('the web page URL', 15_000, async () => (await status(tv))?.web?.urls[0], (u) => u.startsWith('http://'));
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect((await status(tv))?.web?.ownerPasswordSet).toBe(true);
     await waitFor('mpv IPC socket', 15_000, async () => existsSync(ipcPath));

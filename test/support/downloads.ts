@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
 import type { DownloadContentStatus } from '../../src/download-node.js';
-import { BUNDLE, startProc, status, waitFor, type Proc } from './processes.js';
+import { BUNDLE, startProc, waitFor, waitUp, type Proc } from './processes.js';
 
 export function makeRandomFile(path: string, size: number): void {
   const fd = openSync(path, 'w');
@@ -24,7 +24,7 @@ export function sha256File(path: string): string {
 export async function startTracker(dir: string, procs: Proc[]): Promise<string> {
   const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
   procs.push(tracker);
-  return (await waitFor('tracker', 15_000, () => status(tracker))).node.contact;
+  return (await waitUp(tracker, 15_000, 'tracker')).node.contact;
 }
 
 /** `publish file`; resolves with the process and the content id (its last stdout line). */
@@ -34,7 +34,7 @@ export async function publish(dir: string, name: string, tracker: string, input:
   const id = await waitFor(`${name} content id`, 30_000, async () => {
     const lines = proc.output().split('\n').filter((l) => /^dl-[0-9a-f]{64}$/.test(l));
     return lines[0];
-  });
+  }, (id) => id.length > 0);
   return { proc, id };
 }
 

@@ -4,7 +4,7 @@
 //   others:    seg0 10.77.9.x on `seg` only (no route to the uplink)
 import { enrol, startCaAndRi } from './drm.js';
 import type { NetnsLab } from './netns.js';
-import { status, waitFor, type Proc } from './processes.js';
+import { status, waitFor, waitUp, type Proc } from './processes.js';
 
 export const UPLINK = '10.77.1.1';
 /** The main node's segment address (its DRM proxy listens at http://MAIN_SEGMENT:7881). */
@@ -55,7 +55,7 @@ export async function startProtectedUplink(
   enrol(dir, 'src', caDir, 'packager');
   for (const n of o.nodes) enrol(dir, n, caDir);
   const tracker = lab.start('tracker', 'uplink', dir, ['tracker', '--listen', `${UPLINK}:7000`, ...QUIET]);
-  await waitFor('tracker', 10_000, () => status(tracker));
+  await waitUp(tracker, 10_000, 'tracker');
   const src = lab.start('src', 'uplink', dir, [
     'publish', 'live', '--tracker', `${UPLINK}:7000`, '--channel', 'paid', '--input', o.input, '--listen', `${UPLINK}:0`,
     '--protect', '--rights-issuer', url, '--preview', String(o.previewS), '--preview-every', String(o.previewEveryS), ...QUIET,
@@ -63,7 +63,7 @@ export async function startProtectedUplink(
   const channelId = await waitFor('source registered its key', 20_000, async () => {
     const s = (await status(src)) as unknown as { drm?: { source?: { registered: boolean; channelId: string } } } | undefined;
     return s?.drm?.source?.registered ? s.drm.source.channelId : undefined;
-  });
+  }, (id) => id.length > 0);
   return { url, channelId };
 }
 

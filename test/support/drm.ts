@@ -25,7 +25,7 @@ export async function startCaAndRi(dir: string, procs: Proc[], host = '127.0.0.1
   cliOk(['drm', 'ca', 'init', '--out', caDir]);
   const ri = startRaw('ri', dir, ['rights-issuer', '--listen', `${host}:0`, '--db', join(dir, 'ri-db'), '--ca', caDir], wrap);
   procs.push(ri);
-  const url = await waitFor('rights issuer URL', 15_000, async () => /listening on (http:\/\/\S+)/.exec(ri.output())?.[1]);
+  const url = await waitFor('rights issuer URL', 15_000, async () => /listening on (http:\/\/\S+)/.exec(ri.output())?.[1], (u) => u.startsWith('http://'));
   return { caDir, url, ri };
 }
 

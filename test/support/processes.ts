@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
+import { waitFor } from './wait-for.js';
 
 export const BUNDLE = fileURLToPath(new URL('../../dist/superdist.cjs', import.meta.url));
 
@@ -48,14 +49,17 @@ export async function status(p: Proc): Promise<Status | undefined> {
   }
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+export { waitFor } from './wait-for.js';
+
+/** Waits until `p` answers `status` on its control socket with its node id; returns that status. */
+export function waitUp(p: Pick<Proc, 'control'> & { name?: string }, timeoutMs = 15_000, what = `${p.name ?? p.control} to answer status`): Promise<Status> {
+  return waitFor(what, timeoutMs, () => status(p as Proc), (s) => s.node.id.length > 0);
+}
+
+/** Published chunks of the live source `p` (0 before it published any, undefined while it does not answer). */
+export async function chunksPublished(p: Proc): Promise<number | undefined> {
+  const s = await status(p);
+  return s ? (s.contents[0]?.source?.chunks ?? 0) : undefined;
 }
 
 export function killAll(procs: Proc[], signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

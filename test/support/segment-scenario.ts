@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Status } from '../../src/control/status.js';
 import { NetnsLab } from './netns.js';
-import { status, waitFor, type Proc } from './processes.js';
+import { chunksPublished, status, waitFor, waitUp, type Proc } from './processes.js';
 
 export const UPLINK_HOST = '10.77.1.1';
 export const TRACKER_PORT = 7000;
@@ -88,12 +88,12 @@ export class SegmentScenario {
     const { dir, channel, input } = this.o;
     const tracker = this.lab.start('tracker', 'uplink', dir, this.args(['tracker', '--listen', `${UPLINK_HOST}:${TRACKER_PORT}`]));
     this.uplinkProcs.push(tracker);
-    await waitFor('central tracker', 10_000, () => status(tracker));
+    await waitUp(tracker, 10_000, 'central tracker');
     const trackerAddr = `${UPLINK_HOST}:${TRACKER_PORT}`;
     this.source = this.lab.start('source', 'uplink', dir, this.args(['publish', 'live', '--tracker', trackerAddr, '--channel', channel, '--input', input, ...(this.o.loop ? ['--loop'] : []), '--listen', `${UPLINK_HOST}:0`]));
     this.uplinkProcs.push(this.source);
     const src = this.source;
-    await waitFor('source publishing', 15_000, async () => (await status(src))?.contents[0]?.source?.chunks ?? 0);
+    await waitFor('source publishing its first chunk', 15_000, () => chunksPublished(src), (n) => n >= 1);
     for (let r = 1; r <= this.o.remotes; r++) {
       this.uplinkProcs.push(this.lab.start(`remote${r}`, 'uplink', dir, this.args(['node', '--tracker', trackerAddr, '--listen', `${UPLINK_HOST}:0`, '--watch', channel, '--player', 'none'])));
     }
@@ -105,7 +105,7 @@ export class SegmentScenario {
       'node', '--role', 'main', '--tracker', `${UPLINK_HOST}:${TRACKER_PORT}`, '--segment', `10.77.9.${i}`, '--listen', '0.0.0.0:7878', '--player', 'none',
     ]));
     this.mains[i - 1] = p;
-    await waitFor(`main${i} status`, 15_000, () => status(p));
+    await waitUp(p, 15_000, `main${i} status`);
     return p;
   }
 
@@ -115,7 +115,7 @@ export class SegmentScenario {
       ...(record ? ['--record', this.recording(j)] : []),
     ]));
     this.locals[j - 1] = p;
-    await waitFor(`local${j} status`, 15_000, () => status(p));
+    await waitUp(p, 15_000, `local${j} status`);
     return p;
   }
 
@@ -157,8 +157,8 @@ export class SegmentScenario {
   async waitLocalsPlaying(timeoutMs: number): Promise<void> {
     await waitFor('every local node playing', timeoutMs, async () => {
       const all = await this.localStatuses();
-      return all.every((s) => (s?.contents.find((c) => c.kind === 'live')?.chunksDue ?? 0) > 0) || undefined;
-    }, 500);
+      return all.every((s) => (s?.contents.find((c) => c.kind === 'live')?.chunksDue ?? 0) > 0);
+    }, { everyMs: 500 });
   }
 
   /** Waits until the main nodes' shares for the channel read exactly `expect` (e.g. ['0/2', '1/2']). */
@@ -167,8 +167,8 @@ export class SegmentScenario {
     await waitFor(`main node shares ${expect.join(' ')}`, timeoutMs, async () => {
       const f = await this.mainFigures();
       const got = f.filter((x) => x !== undefined).map((x) => x.share).sort();
-      return JSON.stringify(got) === JSON.stringify([...expect].sort()) || undefined;
-    }, 200);
+      return JSON.stringify(got) === JSON.stringify([...expect].sort());
+    }, { everyMs: 200 });
     return Date.now() - t0;
   }
 

@@ -7,27 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MPV_MAX_LINE_CHARS, MpvCommandError, MpvIpc, type MpvIpcWarning, type MpvRawEvent } from '../../src/player/mpv-ipc.js';
+import { waitFor } from '../support/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mpv-ipc-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function waitFor<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = () => {
-      const v = probe();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - start > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+const FAST = { everyMs: 20 };
 
 /** SIGSTOPs `p` and waits until the kernel reports it stopped (every thread parked). */
 async function stopped(p: ChildProcess): Promise<void> {
   p.kill('SIGSTOP');
-  await waitFor('mpv to stop', 2000, () => (/State:\s+T/.test(readFileSync(`/proc/${p.pid}/status`, 'utf8')) ? true : undefined));
+  await waitFor('mpv to stop', 2000, () => /State:\s+T/.test(readFileSync(`/proc/${p.pid}/status`, 'utf8')), FAST);
 }
 
 async function connectWhenUp(path: string): Promise<MpvIpc> {
@@ -80,9 +70,9 @@ describe('MpvIpc against mpv', () => {
     const changes: { id: number; name: string; value: unknown }[] = [];
     ipc.on('property-change', (c) => changes.push(c));
     const id = await ipc.observeProperty('volume');
-    await waitFor('the initial value', 2000, () => changes.find((c) => c.id === id && c.value === 42));
+    await waitFor('the initial value', 2000, () => changes.find((c) => c.id === id && c.value === 42), () => true, FAST);
     await ipc.setProperty('volume', 55);
-    const c = await waitFor('the change', 2000, () => changes.find((x) => x.id === id && x.value === 55));
+    const c = await waitFor('the change', 2000, () => changes.find((x) => x.id === id && x.value === 55), () => true, FAST);
     expect(c.name).toBe('volume');
     await ipc.unobserveProperty(id);
   });
@@ -101,16 +91,16 @@ describe('MpvIpc against mpv', () => {
     let restarts = 0;
     ipc.on('playback-restart', () => restarts++);
     await ipc.loadfile('av://lavfi:testsrc=size=160x120:rate=25:duration=30');
-    await waitFor('playback-restart', 5000, () => (restarts > 0 ? true : undefined));
+    await waitFor('playback-restart', 5000, () => restarts > 0, FAST);
     const names = events.map((e) => e.event);
     expect(names).toEqual(expect.arrayContaining(['start-file', 'file-loaded', 'playback-restart']));
     expect(typeof (await ipc.getProperty('playback-time'))).toBe('number');
     await ipc.command('stop');
-    await waitFor('end-file stop', 3000, () => ends.find((e) => e.reason === 'stop'));
+    await waitFor('end-file stop', 3000, () => ends.find((e) => e.reason === 'stop'), () => true, FAST);
     await ipc.loadfile(join(dir, 'missing.ts'));
-    const failed = await waitFor('end-file error', 3000, () => ends.find((e) => e.reason === 'error'));
+    const failed = await waitFor('end-file error', 3000, () => ends.find((e) => e.reason === 'error'), () => true, FAST);
     expect(failed.fileError).toBe('loading failed');
-    await waitFor('idle', 3000, () => (events.at(-1)?.event === 'idle' ? true : undefined));
+    await waitFor('idle', 3000, () => events.at(-1)?.event === 'idle', FAST);
   });
 
   it('times out a command mpv does not answer, then works again', async () => {
@@ -160,9 +150,9 @@ describe('MpvIpc against a misbehaving socket', () => {
     const events: string[] = [];
     ipc.on('warning', (w) => warnings.push(w));
     ipc.on('event', (e) => events.push(e.event));
-    await waitFor('the server side', 2000, () => peer);
+    await waitFor('the server side', 2000, () => peer, () => true, FAST);
     const answer = ipc.getProperty('volume');
-    await waitFor('the request', 2000, () => received[0]);
+    await waitFor('the request', 2000, () => received[0], () => true, FAST);
     const req = JSON.parse(received[0]!) as { request_id: number; command: unknown };
     expect(req.command).toEqual(['get_property', 'volume']);
     peer!.write('garbage that is not json\n');
