@@ -2,12 +2,18 @@
 // Native addons (the BLE beacon's HCI socket) stay external and are loaded lazily at run time.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
 // The web page's static files travel inside the bundle (src/web/static-assets.ts serves them from memory).
 const webStaticDir = new URL('./src/web/static/', import.meta.url);
 const webStatic = Object.fromEntries(readdirSync(webStaticDir).sort().map((name) => [name, readFileSync(new URL(name, webStaticDir), 'utf8')]));
+// Vendored browser scripts (hls.js for phones), gzip + base64: served compressed, small on the heap.
+// Keep in step with VENDOR_FILES in src/web/static-assets.ts.
+const require = createRequire(import.meta.url);
+const webVendor = { 'hls.min.js': gzipSync(readFileSync(require.resolve('hls.js/dist/hls.light.min.js')), { level: 9 }).toString('base64') };
 
 await build({
   entryPoints: ['src/cli/main.ts'],
@@ -24,7 +30,7 @@ await build({
   minifyWhitespace: true,
   charset: 'ascii',
   banner: { js: '#!/usr/bin/env node' },
-  define: { SUPERDIST_VERSION: JSON.stringify(pkg.version), SUPERDIST_WEB_STATIC: JSON.stringify(JSON.stringify(webStatic)) },
+  define: { SUPERDIST_VERSION: JSON.stringify(pkg.version), SUPERDIST_WEB_STATIC: JSON.stringify(JSON.stringify(webStatic)), SUPERDIST_WEB_VENDOR: JSON.stringify(JSON.stringify(webVendor)) },
   external: ['@abandonware/bluetooth-hci-socket', 'usb'],
   logLevel: 'warning',
 });

@@ -13,6 +13,7 @@ import type { Contact } from './protocol/messages.js';
 import type { Logger } from './platform/logger.js';
 import { hostAddresses, IdleScreen, type IdleInfo, type IdleScreenStatus } from './player/idle-screen.js';
 import { MpvNotFoundError, MpvPlayer } from './player/mpv-process.js';
+import { PhoneMedia } from './player/phone-media.js';
 import { StreamServer } from './player/stream-server.js';
 import { WatchSession, type WatchStats } from './player/watch-session.js';
 import { loadOrCreateChannelKeys } from './source/channel-keys.js';
@@ -61,6 +62,8 @@ const WATCH_RETRY_MS = 2000;
 
 export class LiveNode {
   readonly live: LiveChannels;
+  /** The channels this box receives, for phones watching in the web page (src/web/hls-routes.ts). */
+  readonly phones: PhoneMedia;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private publisher: LivePublisher | undefined;
@@ -94,6 +97,7 @@ export class LiveNode {
         playbackStarted: (contentId, firstChunkId) => log.info({ contentId, firstChunkId }, 'playback started'),
       },
     });
+    this.phones = new PhoneMedia(this.live, cfg.live.chunkMs);
   }
 
   /** Starts the configured source and channel; resolves once they are under way. */
@@ -105,6 +109,7 @@ export class LiveNode {
       const keys = loadOrCreateChannelKeys(this.cfg.stateDir, src.channel);
       this.engine.join(keys.channelId, 'live', src.channel);
       this.live.startSource(keys.channelId);
+      this.phones.named(keys.channelId, src.channel);
       const transform = this.drm?.sourceTransform(keys.channelId, src.channel);
       const publisher = new LivePublisher({ keys, live: this.live, input, chunkMs: this.cfg.live.chunkMs, log: this.log, ...(transform ? { transform } : {}) });
       this.publisher = publisher;
@@ -160,6 +165,7 @@ export class LiveNode {
     if (old) this.leaveViewer(old.contentId);
     this.engine.join(info.contentId, 'live');
     this.live.startViewer(info.contentId);
+    this.phones.named(info.contentId, info.title);
     this.drm?.watchStarted(info.contentId);
     const session = await this.ensureSession();
     await this.idle?.setPlaying(true);
@@ -173,14 +179,15 @@ export class LiveNode {
   }
 
   /** The live channels the tracker lists, and which one the TV shows (the page's channel list). */
-  async channels(): Promise<{ channels: Array<{ contentId: string; name: string; playing: boolean }>; playing: { contentId: string; name: string } | null }> {
+  async channels(): Promise<{ channels: Array<{ contentId: string; name: string; playing: boolean; receiving: boolean }>; playing: { contentId: string; name: string } | null }> {
     const cur = this.session?.current();
     const playing = cur ? { contentId: cur.contentId, name: cur.name } : null;
     const target = this.tracker;
     if (!target) throw new Error('no tracker known yet: the channel list comes from the tracker');
+    const receiving = new Set(this.live.active().map((a) => a.contentId));
     const listed = (await queryContents(target, '')).filter((c) => c.kind === 'live' && isLiveChannelId(c.contentId));
     const channels = listed
-      .map((c) => ({ contentId: c.contentId, name: c.title || c.contentId, playing: c.contentId === cur?.contentId }))
+      .map((c) => ({ contentId: c.contentId, name: c.title || c.contentId, playing: c.contentId === cur?.contentId, receiving: receiving.has(c.contentId) }))
       .sort((a, b) => a.name.localeCompare(b.name));
     return { channels, playing };
   }
@@ -198,6 +205,7 @@ export class LiveNode {
   private leaveViewer(contentId: string): void {
     if (this.publisher?.channelId === contentId) return;
     this.live.stop(contentId);
+    this.phones.stoppedHere(contentId);
     this.engine.leave(contentId);
   }
 

@@ -24,6 +24,8 @@ export const webConfigSchema = z
     onUplink: z.boolean().default(false).describe('Also serve on the uplink interface when its address is public or it is a modem (wwan/ppp).'),
     viewersMayBrowse: z.boolean().default(true).describe('Viewers (no owner login) see the channel list, what plays and the live status.'),
     viewersMaySwitch: z.boolean().default(false).describe('Viewers may switch and stop the TV (the owner can change this on the page).'),
+    viewersMayWatch: z.boolean().default(true).describe('Viewers (no owner login) may watch the channels this box receives on their phone, in the page (HLS, docs/phones.md); the owner can change this on the page.'),
+    maxViewers: z.number().int().min(0).max(1000).default(16).describe('Phones watching at once (HLS, docs/phones.md); one more is told the box is full. 0 turns phone watching off.'),
     sessionIdleS: z.number().int().min(60).max(30 * 86400).default(12 * 3600).describe('Owner session lifetime (seconds since the last request).'),
     hostNames: z.array(z.string().min(1).max(253)).default([]).describe('Extra host names the page may be reached by (besides IP literals, localhost, the host name and NAME.local).'),
     historyS: z.number().int().min(10).max(3600).default(600).describe('Status history kept for the chart: one sample per second, this many seconds.'),

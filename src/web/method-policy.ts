@@ -2,8 +2,11 @@
 // (the same handlers the unix socket serves); this only decides who may reach them over HTTP.
 import type { Role } from './sessions.js';
 
-/** browse: viewers when the owner lets them browse; switch: viewers when allowed to switch; owner. */
-export type Need = 'browse' | 'switch' | 'owner';
+/**
+ * browse: viewers when the owner lets them browse; switch: viewers when allowed to switch; watch (a
+ * channel on a phone, HLS): viewers when allowed to browse and to watch; owner.
+ */
+export type Need = 'browse' | 'switch' | 'watch' | 'owner';
 
 export const METHOD_NEEDS: Readonly<Record<string, Need>> = {
   status: 'browse',
@@ -22,6 +25,7 @@ export const METHOD_NEEDS: Readonly<Record<string, Need>> = {
 export interface ViewerSettings {
   viewersMayBrowse: boolean;
   viewersMaySwitch: boolean;
+  viewersMayWatch: boolean;
 }
 
 export type Permission = { ok: true } | { ok: false; status: 401 | 403; error: string };
@@ -35,6 +39,14 @@ export function permission(need: Need, role: Role, s: ViewerSettings): Permissio
   if (role === 'owner') return { ok: true };
   if (need === 'browse' && s.viewersMayBrowse) return { ok: true };
   if (need === 'switch' && s.viewersMaySwitch) return { ok: true };
-  const what = need === 'owner' ? 'only the owner may do this' : need === 'switch' ? 'the owner has not allowed viewers to switch channels' : 'the owner has not allowed viewers to browse';
+  if (need === 'watch' && s.viewersMayBrowse && s.viewersMayWatch) return { ok: true };
+  const what =
+    need === 'owner'
+      ? 'only the owner may do this'
+      : need === 'switch'
+        ? 'the owner has not allowed viewers to switch channels'
+        : need === 'watch' && s.viewersMayBrowse
+          ? 'the owner has turned phone viewing off'
+          : 'the owner has not allowed viewers to browse';
   return { ok: false, status: 403, error: `${what}: log in as the owner` };
 }

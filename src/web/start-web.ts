@@ -5,6 +5,7 @@ import { parseHostPort } from '../config/address.js';
 import type { ControlHandler } from '../control/control-server.js';
 import { detectInterfaceRoles } from '../platform/interface-roles.js';
 import type { Logger } from '../platform/logger.js';
+import type { PhoneMediaSource } from './hls-routes.js';
 import { chooseWebAddresses } from './web-addresses.js';
 import { WebServer } from './web-server.js';
 
@@ -13,7 +14,13 @@ export function webEnabled(cfg: Config, byDefault: boolean): boolean {
 }
 
 /** The running web server, or undefined when the page is off. Never throws for a busy address. */
-export async function startWeb(cfg: Config, handlers: Record<string, ControlHandler>, log: Logger, byDefault: boolean): Promise<WebServer | undefined> {
+export async function startWeb(
+  cfg: Config,
+  handlers: Record<string, ControlHandler>,
+  log: Logger,
+  byDefault: boolean,
+  phones: { media?: PhoneMediaSource; sessionApproved?: (token: string) => boolean } = {},
+): Promise<WebServer | undefined> {
   if (!webEnabled(cfg, byDefault)) return undefined;
   let addresses: Array<{ host: string; port: number }>;
   if (cfg.web.listen.length) {
@@ -24,7 +31,7 @@ export async function startWeb(cfg: Config, handlers: Record<string, ControlHand
     log.debug({ component: 'web', chosen }, 'web addresses');
     addresses = chosen;
   }
-  const web = new WebServer({ config: cfg.web, addresses, handlers, stateDir: cfg.stateDir, log });
+  const web = new WebServer({ config: cfg.web, addresses, handlers, stateDir: cfg.stateDir, log, ...phones });
   await web.listen();
   return web;
 }

@@ -1,15 +1,24 @@
 // The page's static files (src/web/static/). The bundle carries them inside: esbuild.config.mjs reads
 // the directory at build time and defines SUPERDIST_WEB_STATIC as the JSON text of { name: text }, so the one-file
 // bundle serves the page from memory with nothing on disk. Run from source, they are read from disk.
+// Vendored scripts (VENDOR_FILES: hls.js, which plays channels on phones) travel gzip-compressed,
+// base64 in SUPERDIST_WEB_VENDOR, and are served compressed (Content-Encoding: gzip).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 
 declare const SUPERDIST_WEB_STATIC: string | undefined;
+declare const SUPERDIST_WEB_VENDOR: string | undefined;
+
+/** URL name → npm file (resolved from node_modules at build time). */
+export const VENDOR_FILES: Readonly<Record<string, string>> = { 'hls.min.js': 'hls.js/dist/hls.light.min.js' };
 
 export interface StaticAsset {
   body: Buffer;
   type: string;
   etag: string;
+  /** `body` is gzip-compressed. */
+  gzip?: boolean;
 }
 
 const TYPES: Record<string, string> = {
@@ -36,7 +45,20 @@ function fromDisk(): Record<string, string> {
   }
 }
 
+function vendorFromDisk(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, file] of Object.entries(VENDOR_FILES)) {
+    try {
+      out[name] = gzipSync(readFileSync(new URL(`../../node_modules/${file}`, import.meta.url)), { level: 9 }).toString('base64');
+    } catch (err) {
+      throw new Error(`the web page's vendored script ${file} is missing (npm install): ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
 const STATIC_FILES_JSON: string = typeof SUPERDIST_WEB_STATIC === 'string' ? SUPERDIST_WEB_STATIC : JSON.stringify(fromDisk());
+const VENDOR_FILES_JSON: string | undefined = typeof SUPERDIST_WEB_VENDOR === 'string' ? SUPERDIST_WEB_VENDOR : undefined;
 
 /** URL path (`/`, `/app.js`) → asset. */
 export function loadStaticAssets(): Map<string, StaticAsset> {
@@ -47,6 +69,11 @@ export function loadStaticAssets(): Map<string, StaticAsset> {
     const asset = { body, type: typeOf(name), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
     out.set(`/${name}`, asset);
     if (name === 'index.html') out.set('/', asset);
+  }
+  const vendor = JSON.parse(VENDOR_FILES_JSON ?? JSON.stringify(vendorFromDisk())) as Record<string, string>;
+  for (const [name, b64] of Object.entries(vendor)) {
+    const body = Buffer.from(b64, 'base64');
+    out.set(`/${name}`, { body, type: typeOf(name), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`, gzip: true });
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // sessions, CSRF, Origin/Host checks and login. Transport-free: web-server.ts feeds it requests.
 import type { ControlHandler } from '../control/control-server.js';
 import { LoginLimiter } from './login-limiter.js';
-import { needOf, permission, type Need } from './method-policy.js';
+import { needOf, permission, type Need, type Permission } from './method-policy.js';
 import { MAX_PASSWORD_LENGTH, passwordProblem, type OwnerCredential } from './owner-credential.js';
 import { hostAllowed, originAllowed } from './request-guard.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
@@ -82,7 +82,12 @@ export class WebApi {
 
   /** May this session (or none) read what `need` guards? Used by the event stream too. */
   allowed(s: Session | undefined, need: Need): boolean {
-    return permission(need, s?.role ?? 'viewer', this.d.settings.get()).ok;
+    return this.permit(s, need).ok;
+  }
+
+  /** allowed(), with the reason when not. */
+  permit(s: Session | undefined, need: Need): Permission {
+    return permission(need, s?.role ?? 'viewer', this.d.settings.get());
   }
 
   async handle(r: ApiRequest): Promise<ApiResponse> {

@@ -1,13 +1,17 @@
-// The web remote's HTTP server: static page from memory, the JSON API (web-api.ts) and a server-sent
-// event stream of status snapshots, on one or more addresses (web-addresses.ts). It polls the control
-// API's `status` handler once a second for the stream and the chart's history.
+// The web remote's HTTP server: static page from memory, the JSON API (web-api.ts), a server-sent
+// event stream of status snapshots, and the channels phones watch (/hls/, hls-routes.ts), on one or
+// more addresses (web-addresses.ts). It polls the control API's `status` handler once a second for
+// the stream and the chart's history.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { hostname as osHostname } from 'node:os';
 import type { ControlHandler } from '../control/control-server.js';
 import type { Status } from '../control/status.js';
 import { formatContact } from '../config/address.js';
 import type { WebConfig } from '../config/web-config.js';
 import type { Logger } from '../platform/logger.js';
+import { HlsRoutes, type PhoneMediaSource } from './hls-routes.js';
+import { PhoneViewers } from './phone-viewers.js';
 import { loadStaticAssets, type StaticAsset } from './static-assets.js';
 import { OwnerCredential } from './owner-credential.js';
 import { allowedHostNames, hostAllowed } from './request-guard.js';
@@ -21,7 +25,7 @@ import type { WebStatus } from './web-status.js';
 const MAX_BODY_BYTES = 16 * 1024;
 const MAX_EVENT_CLIENTS = 64;
 const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -40,6 +44,10 @@ export interface WebServerOptions {
   /** Status poll period (the stream's and the chart's resolution). */
   sampleMs?: number;
   hostname?: string;
+  /** The channels this box receives, for phones (/hls/); without it every channel is 404. */
+  media?: PhoneMediaSource;
+  /** Has the owner approved this browser session for protected channels (src/web/hls-routes.ts)? */
+  sessionApproved?: (token: string) => boolean;
 }
 
 interface EventClient {
@@ -61,12 +69,14 @@ export class WebServer {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly hostNames: Set<string>;
+  private readonly hls: HlsRoutes;
 
   constructor(private readonly o: WebServerOptions) {
     this.now = o.now ?? Date.now;
     this.assets = loadStaticAssets();
     this.history = new StatusHistory(Math.ceil((o.config.historyS * 1000) / (o.sampleMs ?? 1000)));
-    this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch }, (m) => o.log.warn(m));
+    this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch, viewersMayWatch: o.config.viewersMayWatch }, (m) => o.log.warn(m));
+    this.hls = new HlsRoutes(o.media, new PhoneViewers(o.config.maxViewers, this.now));
     this.credential = new OwnerCredential(o.stateDir);
     this.setupCode = new SetupCode(this.credential.isSet() ? undefined : makeSetupCode());
     this.hostNames = allowedHostNames(o.hostname ?? osHostname(), o.config.hostNames);
@@ -121,7 +131,7 @@ export class WebServer {
 
   status(): WebStatus {
     const s = this.settings.get();
-    return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size };
+    return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size, phones: this.hls.stats() };
   }
 
   async close(): Promise<void> {
@@ -171,6 +181,7 @@ export class WebServer {
     try {
       if (path === '/api/events' && req.method === 'GET') return this.events(req, res);
       if (path.startsWith('/api/')) return await this.apiRequest(req, res, path);
+      if (path.startsWith('/hls/')) return this.phone(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, { status: 405, body: { error: `method ${req.method} not allowed` }, headers: { Allow: 'GET, HEAD' } });
       if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name; use the box\'s IP address' } });
       const asset = this.assets.get(path);
@@ -181,8 +192,16 @@ export class WebServer {
         res.writeHead(304).end();
         return;
       }
-      res.writeHead(200, { 'Content-Type': asset.type, 'Content-Length': asset.body.length });
-      res.end(req.method === 'HEAD' ? undefined : asset.body);
+      let body = asset.body;
+      const headers: Record<string, string | number> = { 'Content-Type': asset.type };
+      if (asset.gzip) {
+        headers.Vary = 'Accept-Encoding';
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) headers['Content-Encoding'] = 'gzip';
+        else body = gunzipSync(body);
+      }
+      headers['Content-Length'] = body.length;
+      res.writeHead(200, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {
       this.o.log.warn({ component: 'web', err: (err as Error).message, path }, 'web request failed');
       if (!res.headersSent) this.send(res, { status: 500, body: { error: 'internal error' } });
@@ -218,6 +237,17 @@ export class WebServer {
       ...(bodyError ? { bodyError } : {}),
     });
     this.send(res, answer);
+  }
+
+  /** /hls/: who asks (the session, else the address), whether they may watch, approved or not. */
+  private phone(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name; use the box\'s IP address' } });
+    const s = this.api.session(req.headers.cookie);
+    this.hls.serve(req, res, path, {
+      who: s ? `session:${s.token}` : `address:${req.socket.remoteAddress ?? 'unknown'}`,
+      permit: this.api.permit(s, 'watch'),
+      approved: s !== undefined && (this.o.sessionApproved?.(s.token) ?? false),
+    });
   }
 
   private events(req: IncomingMessage, res: ServerResponse): void {

@@ -1,11 +1,11 @@
-// The owner's settings made on the page (viewers may browse / switch), kept in
+// The owner's settings made on the page (viewers may browse / switch / watch on phones), kept in
 // STATE_DIR/web-settings.json; the configuration gives the values until the owner changes them.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ViewerSettings } from './method-policy.js';
 
 export const SETTINGS_FILE = 'web-settings.json';
-const KEYS = ['viewersMayBrowse', 'viewersMaySwitch'] as const;
+const KEYS = ['viewersMayBrowse', 'viewersMaySwitch', 'viewersMayWatch'] as const;
 
 export class WebSettings {
   private value: ViewerSettings;

@@ -161,8 +161,8 @@ describe('Host and Origin checks', () => {
 });
 
 describe('method policy', () => {
-  const closed = { viewersMayBrowse: true, viewersMaySwitch: false };
-  const open = { viewersMayBrowse: true, viewersMaySwitch: true };
+  const closed = { viewersMayBrowse: true, viewersMaySwitch: false, viewersMayWatch: true };
+  const open = { viewersMayBrowse: true, viewersMaySwitch: true, viewersMayWatch: true };
   it('viewers browse; switching only when allowed; approvals and unknown methods are the owner\'s', () => {
     expect(permission(needOf('status'), 'viewer', closed).ok).toBe(true);
     expect(permission(needOf('play'), 'viewer', closed)).toMatchObject({ ok: false, status: 403 });
@@ -170,7 +170,13 @@ describe('method policy', () => {
     expect(permission(needOf('drm.approve'), 'viewer', open)).toMatchObject({ ok: false, status: 403 });
     expect(permission(needOf('some.future.method'), 'viewer', open).ok).toBe(false);
     expect(permission(needOf('drm.approve'), 'owner', closed).ok).toBe(true);
-    expect(permission(needOf('status'), 'viewer', { viewersMayBrowse: false, viewersMaySwitch: false }).ok).toBe(false);
+    expect(permission(needOf('status'), 'viewer', { viewersMayBrowse: false, viewersMaySwitch: false, viewersMayWatch: true }).ok).toBe(false);
+  });
+  it('phones watch when viewers may browse and watch; the owner always may', () => {
+    expect(permission('watch', 'viewer', closed).ok).toBe(true);
+    expect(permission('watch', 'viewer', { ...closed, viewersMayWatch: false })).toEqual({ ok: false, status: 403, error: 'the owner has turned phone viewing off: log in as the owner' });
+    expect(permission('watch', 'viewer', { ...closed, viewersMayBrowse: false })).toMatchObject({ ok: false, error: expect.stringContaining('not allowed viewers to browse') });
+    expect(permission('watch', 'owner', { viewersMayBrowse: false, viewersMaySwitch: false, viewersMayWatch: false }).ok).toBe(true);
   });
 });
 

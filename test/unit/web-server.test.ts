@@ -180,7 +180,7 @@ describe('web remote over HTTP', () => {
     expect((await owner.call('play', { channel: 'beta' })).body).toEqual({ result: { playing: { contentId: 'live-y', name: 'beta' } } });
     expect(await owner.call('play', { channel: 'nope' })).toMatchObject({ status: 400, body: { error: 'no live content named "nope"' } });
     expect((await owner.post('/api/settings', { viewersMaySwitch: 'yes' })).status).toBe(400);
-    expect((await owner.post('/api/settings', { viewersMaySwitch: true })).body).toEqual({ settings: { viewersMayBrowse: true, viewersMaySwitch: true } });
+    expect((await owner.post('/api/settings', { viewersMaySwitch: true })).body).toEqual({ settings: { viewersMayBrowse: true, viewersMaySwitch: true, viewersMayWatch: true } });
     expect((await viewer.call('play', { channel: 'gamma' })).status).toBe(200);
     expect((await viewer.call('drm.approve', { id: 'r1' })).status).toBe(403);
     expect(s.calls).toEqual([

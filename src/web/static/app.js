@@ -2,6 +2,7 @@
 // peers, downloads and, for the owner, domain join requests and viewer settings. Every action goes
 // through POST /api/call {method, params}: the control API's own methods.
 import { drawChart, formatBits } from './chart.js';
+import { stopWatching, watch } from './watch.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { session: null, status: null, samples: [], channels: null, events: null };
@@ -50,6 +51,7 @@ async function api(path, body) {
 const call = async (method, params = {}) => (await api('/api/call', { method, params })).result;
 const may = (method) => state.session?.methods.includes(method);
 const isOwner = () => state.session?.role === 'owner';
+const mayWatch = () => isOwner() || (state.session?.settings.viewersMayBrowse && state.session?.settings.viewersMayWatch);
 
 // ---- session ----------------------------------------------------------------------------------
 
@@ -63,6 +65,8 @@ async function loadSession() {
   $('owner-card').hidden = s.role !== 'owner';
   $('set-browse').checked = s.settings.viewersMayBrowse;
   $('set-switch').checked = s.settings.viewersMaySwitch;
+  $('set-watch').checked = s.settings.viewersMayWatch;
+  if (!mayWatch()) stopWatching();
   $('switch-hint').hidden = may('play');
   $('stop').disabled = !may('stop');
   if (!may('status')) notice('The owner has not opened this page to viewers. Log in as the owner.');
@@ -120,7 +124,7 @@ async function logout() {
 
 async function saveSettings() {
   try {
-    await api('/api/settings', { viewersMayBrowse: $('set-browse').checked, viewersMaySwitch: $('set-switch').checked });
+    await api('/api/settings', { viewersMayBrowse: $('set-browse').checked, viewersMaySwitch: $('set-switch').checked, viewersMayWatch: $('set-watch').checked });
     await loadSession();
   } catch (err) {
     notice(err.message);
@@ -230,9 +234,12 @@ async function refreshChannels() {
   const items = state.channels.channels.map((c) =>
     el('li', { class: c.playing ? 'playing' : '', 'data-channel': c.name },
       el('span', { class: 'name' }, c.name),
-      c.playing
-        ? el('span', { class: 'badge owner' }, 'on the TV')
-        : el('button', { type: 'button', class: 'play', disabled: !canPlay, onclick: () => play(c.name) }, 'Play')));
+      el('span', { class: 'actions' },
+        // Watch here (phone, laptop): channels this box receives, when the owner lets viewers watch.
+        el('button', { type: 'button', class: 'watch secondary', disabled: !c.receiving || !mayWatch(), title: c.receiving ? 'Watch on this device' : 'The box does not receive this channel: play it on the TV first', onclick: () => watch(c) }, 'Watch'),
+        c.playing
+          ? el('span', { class: 'badge owner' }, 'on the TV')
+          : el('button', { type: 'button', class: 'play', disabled: !canPlay, onclick: () => play(c.name) }, 'Play'))));
   $('channels').replaceChildren(...(items.length ? items : [el('li', { class: 'hint' }, 'No channels announced')]));
   $('stop').disabled = !may('stop') || !state.channels.playing;
 }
@@ -315,6 +322,7 @@ $('logout').addEventListener('click', logout);
 $('stop').addEventListener('click', stopTv);
 $('set-browse').addEventListener('change', saveSettings);
 $('set-switch').addEventListener('change', saveSettings);
+$('set-watch').addEventListener('change', saveSettings);
 window.addEventListener('resize', () => drawChart($('chart'), state.samples));
 setInterval(refreshChannels, 15000);
 setInterval(refreshPeers, 5000);
