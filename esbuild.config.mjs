@@ -15,6 +15,24 @@ const webStatic = Object.fromEntries(readdirSync(webStaticDir).sort().map((name)
 const require = createRequire(import.meta.url);
 const webVendor = { 'hls.min.js': gzipSync(readFileSync(require.resolve('hls.js/dist/hls.light.min.js')), { level: 9 }).toString('base64') };
 
+// @achingbrain/ssdp (UPnP discovery, src/net/nat-port-mapper.ts) reads its own package.json at load
+// through import.meta.url, which a CommonJS bundle does not have: its name and version go in at build.
+const ssdpPkg = JSON.parse(readFileSync(new URL('./node_modules/@achingbrain/ssdp/package.json', import.meta.url), 'utf8'));
+const inlineSsdpPackageJson = {
+  name: 'inline-ssdp-package-json',
+  setup(b) {
+    b.onLoad({ filter: /@achingbrain[\\/]ssdp[\\/]dist[\\/]src[\\/]ssdp\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const out = src.replace(
+        "const req = createRequire(import.meta.url);\nconst { name, version } = req('../../package.json');",
+        `const { name, version } = ${JSON.stringify({ name: ssdpPkg.name, version: ssdpPkg.version })};`,
+      );
+      if (out === src) throw new Error('@achingbrain/ssdp changed: update inlineSsdpPackageJson in esbuild.config.mjs');
+      return { contents: out, loader: 'js' };
+    });
+  },
+};
+
 await build({
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/superdist.cjs',
@@ -33,6 +51,7 @@ await build({
   define: { SUPERDIST_VERSION: JSON.stringify(pkg.version), SUPERDIST_WEB_STATIC: JSON.stringify(JSON.stringify(webStatic)), SUPERDIST_WEB_VENDOR: JSON.stringify(JSON.stringify(webVendor)) },
   external: ['@abandonware/bluetooth-hci-socket', 'usb'],
   logLevel: 'warning',
+  plugins: [inlineSsdpPackageJson],
 });
 
 // esbuild leaves regular-expression literals as written: escape what is left outside ASCII.

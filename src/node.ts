@@ -7,6 +7,8 @@ import { buildStatus, type Status } from './control/status.js';
 import { PeerEngine } from './engine/peer-engine.js';
 import type { Clock, EngineEvents, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
+import { DialBackService } from './net/dial-back.js';
+import { NatTraversal } from './net/nat-traversal.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
 import { loadOrCreatePeerId } from './platform/identity.js';
@@ -102,7 +104,15 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const net = new ConnectionManager({
     self,
     limits: role === 'tracker' ? { ...cfg.net, maxConnections: cfg.net.trackerMaxConnections } : cfg.net,
-    onMessage: (from, msg) => engine?.receive(from, msg),
+    onMessage: (from, msg) => {
+      if (msg.type === 'ReachabilityReq' && dialBack) return dialBack.handle(from, msg);
+      if (nat?.onMessage(from, msg)) return;
+      engine?.receive(from, msg);
+    },
+    onObserved: (from, observed) => nat?.onObserved(from, observed),
+  // Behind a home router (docs/nat.md): a node tests its reachability with the tracker, which dials back.
+  let nat: NatTraversal | undefined;
+  const dialBack = role === 'tracker' ? new DialBackService({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
     onPeerDisconnected: (id, reason) => {
       log.debug({ peerId: id, reason }, 'peer connection closed');
       engine?.peerDisconnected(id);
@@ -161,6 +171,21 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   // local node without a tracker address finds the local tracker (src/segment/segment-role.ts).
   let segment: SegmentRole | undefined;
   try {
+  if (eng instanceof PeerEngine && tracker && (role === 'node' || role === 'main')) {
+    nat = new NatTraversal({
+      portMapping: cfg.net.portMapping,
+      listenPort: bound.port,
+      self,
+      setAdvertised: (c) => net.setAdvertised(c),
+      announce: () => eng.announceNow(),
+      tracker,
+      trackerPeerId: () => eng.trackerPeerId,
+      send: (to, msg) => net.send(to, msg),
+      peerId,
+      log: log.child({ component: 'nat' }),
+    });
+    nat.start();
+  }
     if (eng instanceof PeerEngine && role === 'main' && probed) {
       segment = await startMainRole({ cfg, peerId, engine: eng, net, central: tracker, probed, uplinkAddress: self.contact.host, clock: systemClock, random: systemRandom, events: engineEvents(log), log });
     } else if (eng instanceof PeerEngine && role === 'local' && probed) {
@@ -198,6 +223,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       live?.tick();
       downloads?.tick();
       hooks.onTick?.();
+      nat?.tick(Date.now());
     } catch (err) {
       log.error({ err }, 'engine tick failed');
     }
@@ -206,7 +232,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let web: WebServer | undefined;
   const status = (): Status =>
     ({
-      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads }),
+      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads, nat: nat?.status(), dialBack }),
       ...(imsOn ? { ims: ims.status() } : {}),
       ...segment?.status(),
       ...(drm ? { drm: drm.status() } : {}),
@@ -299,6 +325,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       await web?.close();
       await control.close();
       await ims.stop();
+      await nat?.stop();
       await net.close();
       log.info({ peerId }, 'superdist stopped');
     },

@@ -18,6 +18,11 @@ export function formatStatus(s: Status): string {
   out.push(`listening ${s.node.contact}  tracker ${s.node.tracker || '-'}  up ${s.node.uptimeS}s  members ${s.members}`);
   out.push(`memory: rss ${mib(s.memory.rssBytes)}, buffers ${mib(s.memory.bufferBytes)} of ${mib(s.memory.budgetBytes)} budget (RAM ${mib(s.memory.totalRamBytes)})`);
   if (s.ims) out.push(formatImsStatusLine(s.ims));
+  if (s.net.reachability) {
+    const m = s.net.portMapping;
+    const mapping = !m || m.state === 'off' ? 'port mapping off' : m.state === 'mapped' ? `port mapped by ${m.method ?? '?'} to ${m.external ?? '?'}` : m.state === 'failed' ? `no port mapping (${m.error ?? '?'})` : 'asking the router for a port mapping';
+    out.push(`reachability: ${s.net.reachability}${s.net.publicContact ? ` at ${s.net.publicContact}` : ''}  (tracker sees ${s.net.observed ?? '-'}; ${mapping})`);
+  }
   if (s.uplink) {
     const shares = s.uplink.shares.map((x) => x.share).join(', ') || '-';
     out.push(`uplink ${s.uplink.interface || '?'} ${s.uplink.address} ${s.uplink.up ? 'up' : `DOWN (${s.uplink.why ?? '?'})`}: in ${mib(s.uplink.bytesIn)}, share ${shares}`);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_ENGINE_CONFIG, ENGINE_CONFIG_MEANINGS } from '../engine/engine-config.js';
 import { DEFAULT_LIVE_CONFIG, LIVE_CONFIG_MEANINGS } from '../engine/live-config.js';
 import { DEFAULT_DOWNLOAD_CONFIG, DOWNLOAD_CONFIG_MEANINGS } from '../engine/download-config.js';
-import { DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS } from '../net/net-limits.js';
+import { DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS, type NetLimits } from '../net/net-limits.js';
 import { LIVE_PLAYER_BUFFER_MS } from '../player/live-output.js';
 import { parseHostPort } from './address.js';
 import { imsConfigSchema } from '../ims/ims-config.js';
@@ -28,6 +28,11 @@ const optionalHostPort = (what: string) =>
     if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `${what}: ${r}` });
   });
 
+/** `net`: the transport's tunables plus the home-router switch (docs/nat.md). */
+export interface NetConfig extends NetLimits {
+  portMapping: boolean;
+}
+
 /** Default of `control`: the control API's unix socket (also the client commands' default). */
 export const DEFAULT_CONTROL_SOCKET = '/run/superdist/control.sock';
 /** Default of `stateDir` (also the `drm` commands' default). */
@@ -37,8 +42,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/superdist';
  * A strict object of non-negative integers whose keys and defaults are those of `defaults`, each
  * described by its entry in `meanings` (the engines' own tunables, overridable by name).
  */
-function tunables<T extends Record<keyof T, number>>(defaults: Readonly<T>, meanings: Readonly<Record<keyof T, string>>) {
-  const shape: Record<string, z.ZodType<number>> = {};
+function tunables<T extends Record<keyof T, number>>(defaults: Readonly<T>, meanings: Readonly<Record<keyof T, string>>, extra: z.ZodRawShape = {}) {
+  const shape: Record<string, z.core.$ZodType> = { ...extra };
   for (const [key, value] of Object.entries(defaults) as [keyof T & string, number][]) {
     shape[key] = z
       .number({ error: 'expected a number' })
@@ -84,8 +89,10 @@ export const configSchema = z
       'Overlay engine: membership gossip (mCache), partnerships (pCache), member scheduler, tracker registry and redirects.',
     ),
     ims: imsConfigSchema.describe('IMS access (src/ims/ims-config.ts).'),
-    net: tunables(DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS).describe(
-      'TCP transport: connection limits, send-queue and frame caps, keep-alive and timeouts.',
+    net: (tunables(DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS, {
+      portMapping: z.boolean().default(true).describe('Ask the home router to forward the listen port (UPnP IGD, NAT-PMP) so peers outside can dial this box (docs/nat.md); off: never ask.'),
+    }) as unknown as z.ZodType<NetConfig, Partial<NetConfig> | undefined>).describe(
+      'TCP transport: connection limits, send-queue and frame caps, keep-alive and timeouts; home-router port mapping.',
     ),
     live: tunables(DEFAULT_LIVE_CONFIG, LIVE_CONFIG_MEANINGS).describe('Live data plane: chunk duration, prebuffer, scheduler timers, upload slots.'),
     download: tunables(DEFAULT_DOWNLOAD_CONFIG, DOWNLOAD_CONFIG_MEANINGS).describe('Download data plane: piece size, request window, endgame, upload slots, record flushing, cache.'),

@@ -3,7 +3,9 @@ import type { ImsStatus } from '../ims/ims-service.js';
 import type { MemoryPlan } from '../platform/memory.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
 import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
-import type { ConnectionManager } from '../net/connection-manager.js';
+import type { ConnectionManager, NetStats } from '../net/connection-manager.js';
+import type { DialBackService } from '../net/dial-back.js';
+import type { NatStatus } from '../net/nat-traversal.js';
 import type { LiveContentStatus, LiveNode, TvStatus } from '../live-node.js';
 import type { DownloadContentStatus, DownloadNode } from '../download-node.js';
 import type { SegmentRoleStatus } from '../segment/segment-role.js';
@@ -35,7 +37,8 @@ export interface Status extends SegmentRoleStatus {
   contents: ContentStatus[];
   members: number;
   memory: { totalRamBytes: number; budgetBytes: number; bufferBytes: number; rssBytes: number };
-  net: Record<string, number>;
+  /** Transport counters; on a node behind a tracker also reachability, publicContact, portMapping (docs/nat.md); on a tracker its dial-back tests. */
+  net: NetStats & Partial<NatStatus> & { dialBackTests?: number; dialBackReachable?: number };
   engine: Record<string, number>;
   tracker?: TrackerStats;
   ims?: ImsStatus;
@@ -56,6 +59,10 @@ export interface StatusSources {
   memory: MemoryPlan;
   engine: PeerEngine | TrackerEngine;
   net: ConnectionManager;
+  /** A node's reachability and port mapping (src/net/nat-traversal.ts). */
+  nat?: NatStatus | undefined;
+  /** A tracker's dial-back tests (src/net/dial-back.ts). */
+  dialBack?: DialBackService | undefined;
   live?: LiveNode;
   downloads?: DownloadNode;
 }
@@ -84,7 +91,11 @@ export function buildStatus(s: StatusSources): Status {
     })),
     members: snap.members,
     memory: { totalRamBytes: s.memory.totalRamBytes, budgetBytes: s.memory.budgetBytes, bufferBytes: (s.live?.bufferBytes() ?? 0) + (s.downloads?.cacheBytes() ?? 0), rssBytes: process.memoryUsage.rss() },
-    net: { ...s.net.stats() },
+    net: {
+      ...s.net.stats(),
+      ...s.nat,
+      ...(s.dialBack ? { dialBackTests: s.dialBack.tests, dialBackReachable: s.dialBack.reachable } : {}),
+    },
     engine: { ...snap.stats },
   };
   if (s.engine instanceof TrackerEngine) status.tracker = s.engine.snapshot().tracker;

@@ -1,7 +1,7 @@
 // Our own Membership (thesis §3.3.4): seq, active contents, contact, TTL and partner count,
 // sent every membershipPeriodMs to every partner and a few random members (gossip), and every
 // trackerAnnouncePeriodMs to the tracker too so that its registry keeps us.
-import type { Contact, MemberInfo, Membership } from '../protocol/messages.js';
+import type { Contact, MemberInfo, Membership, Reachability } from '../protocol/messages.js';
 import type { Clock, Destination, Random } from './ports.js';
 import type { EngineConfig } from './engine-config.js';
 import type { EngineStats } from './engine-stats.js';
@@ -10,7 +10,7 @@ import type { PartnerCache } from './partnership.js';
 import { sample } from './random-util.js';
 
 export interface AnnouncerDeps {
-  self: { peerId: string; contact: Contact };
+  self: { peerId: string; contact: Contact; reachability?: Reachability };
   clock: Clock;
   random: Random;
   config: EngineConfig;
@@ -46,6 +46,7 @@ export class Announcer {
       contact: { ...this.deps.self.contact },
       ttlMs: this.deps.config.memberTtlMs,
       partnerCount: this.deps.partners.distinctPartners().size,
+      reachability: this.deps.self.reachability ?? 'unknown',
     };
   }
 
@@ -57,7 +58,14 @@ export class Announcer {
       seq: this.seq,
       ttlMs: this.deps.config.memberTtlMs,
       partnerCount: this.deps.partners.distinctPartners().size,
+      reachability: this.deps.self.reachability ?? 'unknown',
     };
+  }
+
+  /** Announces at once (our contact or reachability changed), instead of at the next period. */
+  announceSoon(): void {
+    this.nextAt = this.deps.clock.now();
+    this.nextTrackerAt = this.nextAt;
   }
 
   tick(now: number): void {
@@ -69,7 +77,8 @@ export class Announcer {
     for (const [id, p] of this.deps.partners.distinctPartners()) targets.set(id, { peerId: id, contact: p.contact });
     const others: Array<{ peerId: string; contact: Contact }> = [];
     for (const e of this.deps.members.all()) {
-      if (e.expiresAt > now && !targets.has(e.peerId)) others.push({ peerId: e.peerId, contact: e.contact });
+      // A member behind a NAT cannot be dialled: it hears of us from partners and the tracker.
+      if (e.expiresAt > now && !targets.has(e.peerId) && e.reachability !== 'nat') others.push({ peerId: e.peerId, contact: e.contact });
     }
     for (const d of sample(this.deps.random, others, c.membershipFanout)) targets.set(d.peerId, d);
     for (const to of targets.values()) this.deps.send(to, msg);

@@ -2,7 +2,7 @@
 // (partnership.ts), the announcer, the tracker client, the member scheduler and the two message
 // handlers (partnerships, membership gossip), each given the shared stats and the engine's ports.
 // PeerEngine owns the result and does the dispatching; no I/O here.
-import type { Contact, ContentKind, Message } from '../protocol/messages.js';
+import type { Contact, ContentKind, Message, Reachability } from '../protocol/messages.js';
 import type { Clock, Destination, EngineEvents, Random, Transport } from './ports.js';
 import type { EngineConfig } from './engine-config.js';
 import type { EngineStats } from './engine-stats.js';
@@ -17,7 +17,8 @@ import type { PeerBlocklist } from './peer-blocklist.js';
 
 /** What the engine's components are built from (PeerEngineDeps without the data-plane hook). */
 export interface EngineComponentDeps {
-  self: { peerId: string; contact: Contact; role: string };
+  /** Mutable: the node's reachability test updates contact and reachability (src/net/reachability.ts). */
+  self: { peerId: string; contact: Contact; role: string; reachability?: Reachability };
   clock: Clock;
   random: Random;
   transport: Transport;

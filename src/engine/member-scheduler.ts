@@ -121,6 +121,8 @@ export class MemberScheduler {
         (m) =>
           m.peerId !== selfId &&
           m.partnerCount < max &&
+          m.reachability !== 'nat' && // behind a NAT: it can dial us, we cannot dial it
+
           !partners.isPartner(contentId, m.peerId) &&
           !partners.isPending(contentId, m.peerId) &&
           !partners.inBackoff(contentId, m.peerId, now) &&
@@ -193,7 +195,7 @@ export class MemberScheduler {
     if (targets.length === 0) {
       targets = members
         .candidatesFor(contentId, now)
-        .filter((m) => m.peerId !== selfId)
+        .filter((m) => m.peerId !== selfId && m.reachability !== 'nat')
         .map((m) => ({ peerId: m.peerId, contact: m.contact }));
     }
     for (const t of sample(this.deps.random, targets, this.deps.config.membersReqFanout)) {

@@ -3,7 +3,7 @@
 // and — as the tracker's deputy, which any peer is — a TrackerJoin answered with the members we know.
 import type { MemberInfo, Membership, MessageOf } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
-import type { PeerAddress, Random } from './ports.js';
+import { NO_CONTACT, type PeerAddress, type Random } from './ports.js';
 import type { OverlayHandlerDeps } from './handler-deps.js';
 import { sample } from './random-util.js';
 
@@ -61,7 +61,8 @@ export class MembershipHandler {
   answerJoinAsDeputy(from: PeerAddress, msg: MessageOf<'TrackerJoin'>, now: number): void {
     this.deps.stats.deputyAnswers++;
     const list = this.membersListFor(msg.contentId, from.peerId, this.deps.config.membersReqMax, now, true);
-    this.deps.send(from, { type: 'TrackerMembers', peerId: this.deps.selfId, contentId: msg.contentId, members: list });
+    const observed = from.source ?? NO_CONTACT;
+    this.deps.send(from, { type: 'TrackerMembers', peerId: this.deps.selfId, contentId: msg.contentId, members: list, observed: { ...observed } });
   }
 
   /**

@@ -7,7 +7,7 @@
 //    last own announcement gave (same seq only adds the content the gossip was about);
 //  - entries expire at expiresAt; the cache is bounded (evict the entry closest to expiry);
 //  - our own peer is never stored.
-import type { Contact, MemberInfo, Membership } from '../protocol/messages.js';
+import type { Contact, MemberInfo, Membership, Reachability } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
 import type { EngineEvents } from './ports.js';
 import type { EngineStats } from './engine-stats.js';
@@ -19,6 +19,8 @@ export interface MemberEntry {
   /** Clock time after which the member is forgotten. */
   expiresAt: number;
   partnerCount: number;
+  /** Whether the member's contact can be dialled ('nat': never dial it, it dials us). */
+  reachability: Reachability;
   activeContents: Set<string>;
   /** True when activeContents comes from the member's own Membership (complete list). */
   authoritative: boolean;
@@ -39,6 +41,11 @@ function validContact(c: unknown): c is Contact {
   if (typeof c !== 'object' || c === null) return false;
   const { host, port } = c as Contact;
   return typeof host === 'string' && host.length > 0 && Number.isInteger(port) && port >= 0 && port <= 65535;
+}
+
+const REACHABILITIES: readonly Reachability[] = ['unknown', 'public', 'mapped', 'nat'];
+function cleanReach(r: unknown): Reachability {
+  return REACHABILITIES.includes(r as Reachability) ? (r as Reachability) : 'unknown';
 }
 
 function validSeq(seq: unknown): seq is number {
@@ -84,6 +91,7 @@ export class MemberCache {
       seq: msg.seq,
       expiresAt: now + ttl,
       partnerCount: this.cleanCount(msg.partnerCount),
+      reachability: cleanReach(msg.reachability),
       activeContents: new Set(contents),
       authoritative: true,
     });
@@ -114,6 +122,7 @@ export class MemberCache {
       seq: info.seq,
       expiresAt: now + ttl,
       partnerCount: this.cleanCount(info.partnerCount),
+      reachability: cleanReach(info.reachability),
       activeContents: contents,
       authoritative: false,
     });
@@ -154,6 +163,7 @@ export class MemberCache {
       seq: e.seq,
       ttlMs: Math.max(0, e.expiresAt - now),
       partnerCount: e.partnerCount,
+      reachability: e.reachability,
     };
   }
 

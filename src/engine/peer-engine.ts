@@ -214,6 +214,11 @@ export class PeerEngine {
     return this.announcer.selfInfo();
   }
 
+  /** Our contact or reachability changed (deps.self): send our Membership to partners and tracker now. */
+  announceNow(): void {
+    this.announcer.announceSoon();
+  }
+
   /** Joins through another tracker from now on (or none): see TrackerClient.setTracker. */
   setTracker(contact: Contact | undefined): void {
     this.trackerClient.setTracker(contact);

@@ -2,6 +2,9 @@
 // node:fs or timers: drivers (real sockets in src/net, the simulator in src/sim) implement these.
 import type { Contact, Message } from '../protocol/messages.js';
 
+/** A contact no one observed: the wire's 'unknown' (host ''). */
+export const NO_CONTACT: Readonly<Contact> = Object.freeze({ host: '', port: 0 });
+
 /** Milliseconds on a monotonic-enough clock (wall clock in production, virtual in the simulator). */
 export interface Clock {
   now(): number;
@@ -16,6 +19,8 @@ export interface Random {
 export interface PeerAddress {
   peerId: string;
   contact: Contact;
+  /** The peer's TCP source address:port as our socket sees it (its observed address), when known. */
+  source?: Contact;
 }
 
 /** Where to send: a known peer, or only a contact (the tracker before its Hello is known). */

@@ -18,7 +18,7 @@ import type { Contact, Message } from '../protocol/messages.js';
 import { ConnectionAdmission } from './connection-admission.js';
 import { formatContact, isUnspecifiedHost, sameContact } from './contact.js';
 import {
-  DEFAULT_HOSTILE_LIMITS, tickIntervalMs, validateNetLimits, WARNING_SUMMARY_INTERVAL_MS,
+  DEFAULT_HOSTILE_LIMITS, pickNetLimits, tickIntervalMs, validateNetLimits, WARNING_SUMMARY_INTERVAL_MS,
   type HostileLimits, type NetLimits,
 } from './net-limits.js';
 import { addDecoderStats, newDecoderStats, newManagerCounters, type NetStats } from './net-stats.js';
@@ -43,7 +43,12 @@ export interface ConnectionManagerOptions {
   onPeerConnected?: (p: PeerAddress) => void;
   onPeerDisconnected?: (peerId: string, reason: string) => void;
   onWarning?: (w: NetWarning) => void;
+  /** A peer's Hello said how it sees us (our observed address); host '' never reported. */
+  onObserved?: (from: { peerId: string; role: string }, observed: Contact) => void;
 }
+
+/** Hello role of a dial-back test (src/net/dial-back.ts): answered with our Hello, never a peer. */
+export const PROBE_ROLE = 'probe';
 
 export class ConnectionManager implements Transport {
   private readonly limits: NetLimits;
@@ -62,7 +67,7 @@ export class ConnectionManager implements Transport {
 
   constructor(private readonly opts: ConnectionManagerOptions) {
     if (!opts.self.peerId) throw new RangeError('ConnectionManager self.peerId: must not be empty');
-    this.limits = validateNetLimits({ ...opts.limits });
+    this.limits = validateNetLimits(pickNetLimits(opts.limits));
     this.clock = opts.clock ?? Date.now;
     this.advertised = { ...opts.self.contact };
     this.lastWarnFlush = this.clock();
@@ -74,7 +79,7 @@ export class ConnectionManager implements Transport {
       hostile: { ...DEFAULT_HOSTILE_LIMITS, ...opts.hostile },
       clock: this.clock,
       counters: this.counters,
-      helloFrame: () => encodeFrame({ type: 'Hello', peerId: selfId, contentId: '', contact: this.advertised, role: opts.self.role }),
+      helloFrame: (observed) => encodeFrame({ type: 'Hello', peerId: selfId, contentId: '', contact: this.advertised, role: opts.self.role, observed }),
       keepAliveFrame: encodeFrame({ type: 'KeepAlive', peerId: selfId, contentId: '' }),
       hooks: {
         hello: (c, r) => this.onHello(c, r),
@@ -92,6 +97,11 @@ export class ConnectionManager implements Transport {
   /** The contact our Hello advertises (configured contact, completed by listen()). */
   get contact(): Contact {
     return { ...this.advertised };
+  }
+
+  /** Changes the contact our Hellos advertise from now on (a port mapping, a new public address). */
+  setAdvertised(contact: Contact): void {
+    this.advertised = { ...contact };
   }
 
   /**
@@ -212,6 +222,16 @@ export class ConnectionManager implements Transport {
   private onHello(c: PeerConnection, remote: RemotePeer): void {
     const id = remote.peerId;
     this.routes.forgetDial(c);
+    if (remote.role === PROBE_ROLE && c.direction === 'in') {
+      // A dial-back test: it has our Hello (sent on accept), which is all it wanted.
+      this.counters.probesAnswered++;
+      c.end('probe');
+      return;
+    }
+    if (remote.observed.host !== '') {
+      const observed = { ...remote.observed };
+      this.safely('onObserved', () => this.opts.onObserved?.({ peerId: id, role: remote.role }, observed));
+    }
     if (id === this.opts.self.peerId) {
       this.warnings.report('self-connection', `connection to ourselves (${c.describe()}) closed`);
       c.destroy('self-connection');
@@ -248,7 +268,7 @@ export class ConnectionManager implements Transport {
   private deliver(c: PeerConnection, msg: Message): void {
     const r = c.remote;
     if (!r) return;
-    this.safely('onMessage', () => this.opts.onMessage({ peerId: r.peerId, contact: { ...r.contact } }, msg));
+    this.safely('onMessage', () => this.opts.onMessage({ peerId: r.peerId, contact: { ...r.contact }, source: { ...r.source } }, msg));
   }
 
   private onDetached(c: PeerConnection, reason: string, graceful: boolean): void {

@@ -75,6 +75,13 @@ export function validateNetLimits(l: NetLimits): NetLimits {
   return l;
 }
 
+/** Just the NetLimits fields of a larger object (the `net` config also holds non-numeric switches). */
+export function pickNetLimits(l: NetLimits): NetLimits {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(DEFAULT_NET_LIMITS)) out[k] = (l as unknown as Record<string, number>)[k] as number;
+  return out as unknown as NetLimits;
+}
+
 /** Period of the transport's single housekeeping timer: fine enough for the shortest limit. */
 export function tickIntervalMs(l: NetLimits): number {
   const shortest = Math.min(l.keepAliveMs, l.idleTimeoutMs, l.connectTimeoutMs, l.helloTimeoutMs, l.slowPeerTimeoutMs);

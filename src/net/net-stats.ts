@@ -27,6 +27,8 @@ export interface ManagerCounters extends NetCounters {
   helloTimeouts: number;
   /** Incoming connections closed at once because of maxConnections. */
   refused: number;
+  /** Dial-back tests (Hello role 'probe') answered: our Hello went out, the connection was ended. */
+  probesAnswered: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function newManagerCounters(): ManagerCounters {
   return {
     bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, droppedSends: 0, spoofed: 0, frameErrors: 0,
     preHelloDropped: 0, slowPeersClosed: 0, hostileClosed: 0, idleClosed: 0, helloTimeouts: 0, refused: 0,
+    probesAnswered: 0,
   };
 }
 

@@ -22,6 +22,10 @@ export interface RemotePeer {
   /** The peer's listen address from its Hello (host replaced by the socket address if unspecified). */
   contact: Contact;
   role: string;
+  /** Our address:port as the peer's socket sees it (from its Hello; host '' when it did not say). */
+  observed: Contact;
+  /** The peer's TCP source address:port as our socket sees it. */
+  source: Contact;
 }
 
 export interface ConnectionHooks {
@@ -45,8 +49,8 @@ export interface ConnectionContext {
   hostile: HostileLimits;
   clock: () => number;
   counters: NetCounters;
-  /** Our Hello, encoded with the current advertised contact. */
-  helloFrame: () => Buffer;
+  /** Our Hello, encoded with the current advertised contact and what we see of the peer. */
+  helloFrame: (observed: Contact) => Buffer;
   keepAliveFrame: Buffer;
   hooks: ConnectionHooks;
 }
@@ -107,12 +111,19 @@ export class PeerConnection {
         if (this.state !== 'connecting') return;
         this.state = 'handshake';
         this.connectedAt = ctx.clock();
-        this.writeRaw(ctx.helloFrame());
+        this.writeRaw(ctx.helloFrame(this.source()));
       });
     } else {
       this.state = 'handshake';
-      this.writeRaw(ctx.helloFrame());
+      this.writeRaw(ctx.helloFrame(this.source()));
     }
+  }
+
+  /** The far end of the socket (the peer's address as we see it); host '' before it is known. */
+  source(): Contact {
+    const host = this.socket.remoteAddress;
+    const port = this.socket.remotePort;
+    return host !== undefined && port !== undefined ? { host: normalizeHost(host), port } : { host: '', port: 0 };
   }
 
   /** Peer id of the side that opened the connection (known once the Hello arrived). */
@@ -313,7 +324,8 @@ export class PeerConnection {
       return;
     }
     const host = isUnspecifiedHost(h.contact.host) ? (this.socket.remoteAddress ?? h.contact.host) : h.contact.host;
-    this.remote = { peerId: h.peerId, contact: { host: normalizeHost(host), port: h.contact.port }, role: h.role };
+    const observed = h.observed && typeof h.observed.host === 'string' ? { host: normalizeHost(h.observed.host), port: h.observed.port } : { host: '', port: 0 };
+    this.remote = { peerId: h.peerId, contact: { host: normalizeHost(host), port: h.contact.port }, role: h.role, observed, source: this.source() };
     if (this.state === 'handshake') this.state = 'open';
     this.ctx.hooks.hello(this, this.remote);
   }

@@ -20,6 +20,7 @@ import {
   type MemberInfo,
   type Message,
   type MessageTypeName,
+  type Reachability,
 } from './messages.js';
 import { BufferReader, BufferWriter, ByteCounter, type WireSink } from './wire-buffer.js';
 
@@ -32,6 +33,9 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 /** ContentKind on the wire (u8). */
 const KIND_CODES: Record<ContentKind, number> = { live: 0, download: 1 };
 const KIND_BY_CODE: readonly ContentKind[] = ['live', 'download'];
+/** Reachability on the wire (u8). */
+const REACH_CODES: Record<Reachability, number> = { unknown: 0, public: 1, mapped: 2, nat: 3 };
+const REACH_BY_CODE: readonly Reachability[] = ['unknown', 'public', 'mapped', 'nat'];
 
 /** Type name by wire code (index 0..255); undefined where no message has that code. */
 const NAME_BY_CODE: (MessageTypeName | undefined)[] = new Array(256).fill(undefined);
@@ -78,6 +82,12 @@ function writeKind(w: WireSink, field: string, kind: ContentKind): void {
   w.u8(field, code);
 }
 
+function writeReach(w: WireSink, field: string, r: Reachability): void {
+  const code = Object.hasOwn(REACH_CODES, r) ? REACH_CODES[r] : undefined;
+  if (code === undefined) throw new ProtocolError('bad-value', field, `unknown reachability ${JSON.stringify(r)}`);
+  w.u8(field, code);
+}
+
 function writeMember(w: WireSink, field: string, m: MemberInfo): void {
   checkObject(field, m);
   w.str8(`${field}.peerId`, m.peerId, L.maxStringBytes);
@@ -85,6 +95,7 @@ function writeMember(w: WireSink, field: string, m: MemberInfo): void {
   w.u32(`${field}.seq`, m.seq);
   w.u48(`${field}.ttlMs`, m.ttlMs);
   w.u16(`${field}.partnerCount`, m.partnerCount);
+  writeReach(w, `${field}.reachability`, m.reachability);
 }
 
 function writeMembers(w: WireSink, field: string, list: MemberInfo[]): void {
@@ -115,6 +126,7 @@ export function writeFields(w: WireSink, msg: Message): void {
     case 'Hello':
       writeContact(w, 'Hello.contact', msg.contact);
       w.str8('Hello.role', msg.role, L.maxStringBytes);
+      writeContact(w, 'Hello.observed', msg.observed);
       return;
     case 'Membership': {
       const list = msg.activeContents;
@@ -125,6 +137,7 @@ export function writeFields(w: WireSink, msg: Message): void {
       writeContact(w, 'Membership.contact', msg.contact);
       w.u48('Membership.ttlMs', msg.ttlMs);
       w.u16('Membership.partnerCount', msg.partnerCount);
+      writeReach(w, 'Membership.reachability', msg.reachability);
       return;
     }
     case 'MembersReq':
@@ -181,6 +194,7 @@ export function writeFields(w: WireSink, msg: Message): void {
       return;
     case 'TrackerMembers':
       writeMembers(w, 'TrackerMembers.members', msg.members);
+      writeContact(w, 'TrackerMembers.observed', msg.observed);
       return;
     case 'TrackerRedirect':
       writeMember(w, 'TrackerRedirect.deputy', msg.deputy);
@@ -196,6 +210,15 @@ export function writeFields(w: WireSink, msg: Message): void {
       writeKind(w, 'ContentAnnounce.kind', msg.kind);
       w.str8('ContentAnnounce.title', msg.title, L.maxStringBytes);
       w.u48('ContentAnnounce.sizeBytes', msg.sizeBytes);
+      return;
+    case 'ReachabilityReq':
+      writeContact(w, 'ReachabilityReq.contact', msg.contact);
+      return;
+    case 'ReachabilityResp':
+      writeContact(w, 'ReachabilityResp.contact', msg.contact);
+      w.bool('ReachabilityResp.reachable', msg.reachable);
+      writeContact(w, 'ReachabilityResp.observed', msg.observed);
+      w.str8('ReachabilityResp.detail', msg.detail, L.maxStringBytes);
       return;
     case 'KeepAlive':
     case 'PartnershipReq':
@@ -235,6 +258,13 @@ function readKind(r: BufferReader, field: string): ContentKind {
   return kind;
 }
 
+function readReach(r: BufferReader, field: string): Reachability {
+  const code = r.u8(field);
+  const reach = REACH_BY_CODE[code];
+  if (reach === undefined) throw new ProtocolError('bad-value', field, `unknown reachability code ${code}`);
+  return reach;
+}
+
 function readMember(r: BufferReader, field: string): MemberInfo {
   return {
     peerId: r.str8(`${field}.peerId`, L.maxStringBytes),
@@ -242,6 +272,7 @@ function readMember(r: BufferReader, field: string): MemberInfo {
     seq: r.u32(`${field}.seq`),
     ttlMs: r.u48(`${field}.ttlMs`),
     partnerCount: r.u16(`${field}.partnerCount`),
+    reachability: readReach(r, `${field}.reachability`),
   };
 }
 
@@ -265,7 +296,14 @@ function readContent(r: BufferReader, field: string): ContentInfo {
 function readFields(name: MessageTypeName, r: BufferReader, peerId: string, contentId: string): Message {
   switch (name) {
     case 'Hello':
-      return { type: name, peerId, contentId, contact: readContact(r, 'Hello.contact'), role: r.str8('Hello.role', L.maxStringBytes) };
+      return {
+        type: name,
+        peerId,
+        contentId,
+        contact: readContact(r, 'Hello.contact'),
+        role: r.str8('Hello.role', L.maxStringBytes),
+        observed: readContact(r, 'Hello.observed'),
+      };
     case 'Membership': {
       const n = r.count('Membership.activeContents', L.maxContents);
       const activeContents: string[] = [];
@@ -279,6 +317,7 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         contact: readContact(r, 'Membership.contact'),
         ttlMs: r.u48('Membership.ttlMs'),
         partnerCount: r.u16('Membership.partnerCount'),
+        reachability: readReach(r, 'Membership.reachability'),
       };
     }
     case 'MembersReq':
@@ -345,7 +384,13 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         ticket: r.bytes16('TrackerJoin.ticket', L.maxTicketBytes, false),
       };
     case 'TrackerMembers':
-      return { type: name, peerId, contentId, members: readMembers(r, 'TrackerMembers.members') };
+      return {
+        type: name,
+        peerId,
+        contentId,
+        members: readMembers(r, 'TrackerMembers.members'),
+        observed: readContact(r, 'TrackerMembers.observed'),
+      };
     case 'TrackerRedirect':
       return { type: name, peerId, contentId, deputy: readMember(r, 'TrackerRedirect.deputy') };
     case 'Error':
@@ -366,6 +411,18 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         kind: readKind(r, 'ContentAnnounce.kind'),
         title: r.str8('ContentAnnounce.title', L.maxStringBytes),
         sizeBytes: r.u48('ContentAnnounce.sizeBytes'),
+      };
+    case 'ReachabilityReq':
+      return { type: name, peerId, contentId, contact: readContact(r, 'ReachabilityReq.contact') };
+    case 'ReachabilityResp':
+      return {
+        type: name,
+        peerId,
+        contentId,
+        contact: readContact(r, 'ReachabilityResp.contact'),
+        reachable: r.bool('ReachabilityResp.reachable'),
+        observed: readContact(r, 'ReachabilityResp.observed'),
+        detail: r.str8('ReachabilityResp.detail', L.maxStringBytes),
       };
     case 'KeepAlive':
     case 'PartnershipReq':

@@ -18,7 +18,7 @@ import type { Message } from './messages.js';
 import { BufferWriter } from './wire-buffer.js';
 
 /** Current frame version. A reader drops (and resyncs past) frames of any other version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The start marker opening every frame. */
 export const FRAME_MARKER: Readonly<Buffer> = Buffer.from([0xf0, 0x5d, 0x15, 0x7a]);
 const MARKER_BYTES = 4;

@@ -8,10 +8,19 @@ export interface Contact {
   port: number;
 }
 
+/**
+ * Whether others can dial a peer's advertised contact (docs/nat.md): `public` (its own address,
+ * dial-back test passed), `mapped` (a port mapping on its home router, dial-back passed), `nat`
+ * (behind a NAT nobody can dial: do not dial it, let it dial you), `unknown` (not tested yet).
+ */
+export type Reachability = 'unknown' | 'public' | 'mapped' | 'nat';
+
 /** One entry of a members list (MembersResp, TrackerMembers): what a Membership message announced. */
 export interface MemberInfo {
   peerId: string;
   contact: Contact;
+  /** Whether `contact` can be dialled (the member's own classification). */
+  reachability: Reachability;
   /** Membership sequence number the information comes from (newer wins). */
   seq: number;
   /** Remaining time to live of this information, in milliseconds. */
@@ -55,6 +64,8 @@ export const MessageType = {
   ManifestReq: 20,
   ManifestResp: 21,
   ContentAnnounce: 22,
+  ReachabilityReq: 23,
+  ReachabilityResp: 24,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -69,8 +80,10 @@ interface Base {
 export interface Hello extends Base {
   type: 'Hello';
   contact: Contact;
-  /** Sender's role, informational ('node', 'tracker', 'source', 'main'). */
+  /** Sender's role, informational ('node', 'tracker', 'source', 'main'; 'probe' for a dial-back test). */
   role: string;
+  /** The receiver's address:port as the sender's socket sees it (STUN's mapped address); host '' when unknown. */
+  observed: Contact;
 }
 export interface KeepAlive extends Base {
   type: 'KeepAlive';
@@ -83,6 +96,8 @@ export interface Membership extends Base {
   contact: Contact;
   ttlMs: number;
   partnerCount: number;
+  /** Whether `contact` can be dialled (see Reachability). */
+  reachability: Reachability;
 }
 export interface MembersReq extends Base {
   type: 'MembersReq';
@@ -154,6 +169,8 @@ export interface TrackerJoin extends Base {
 export interface TrackerMembers extends Base {
   type: 'TrackerMembers';
   members: MemberInfo[];
+  /** The joiner's address:port as the tracker sees it; host '' when unknown (a deputy's answer). */
+  observed: Contact;
 }
 /** Tracker's answer to a join when it load-balances: repeat the join at this deputy. */
 export interface TrackerRedirect extends Base {
@@ -188,6 +205,22 @@ export interface ContentAnnounce extends Base {
   sizeBytes: number;
 }
 
+/** A node asks the tracker to dial `contact` back with a fresh connection (reachability test). */
+export interface ReachabilityReq extends Base {
+  type: 'ReachabilityReq';
+  contact: Contact;
+}
+/** The tracker's answer: whether a fresh TCP connection to `contact` completed a Hello from the asker. */
+export interface ReachabilityResp extends Base {
+  type: 'ReachabilityResp';
+  contact: Contact;
+  reachable: boolean;
+  /** The asker's address:port as the tracker sees it. */
+  observed: Contact;
+  /** Why not reachable ('' when reachable): 'timeout', 'refused', 'wrong-peer', 'busy', ... */
+  detail: string;
+}
+
 export type Message =
   | Hello
   | KeepAlive
@@ -210,7 +243,9 @@ export type Message =
   | ErrorMessage
   | ManifestReq
   | ManifestResp
-  | ContentAnnounce;
+  | ContentAnnounce
+  | ReachabilityReq
+  | ReachabilityResp;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 

@@ -1,6 +1,6 @@
 // The tracker's registry: the contents it knows (kind, title) and, per content, the peers holding
 // it, with an expiry refreshed by their joins and Membership messages. Pure state; no I/O.
-import type { Contact, ContentInfo, ContentKind, MemberInfo, Membership } from '../protocol/messages.js';
+import type { Contact, ContentInfo, ContentKind, MemberInfo, Membership, Reachability } from '../protocol/messages.js';
 
 export interface RegistryPeer {
   peerId: string;
@@ -8,6 +8,8 @@ export interface RegistryPeer {
   /** Seq of the last Membership seen (0 while only a join is known). */
   seq: number;
   partnerCount: number;
+  /** The peer's own classification from its last Membership ('unknown' while only a join is known). */
+  reachability: Reachability;
   /** The registry forgets the peer at this time unless refreshed. */
   expiresAt: number;
   contents: Set<string>;
@@ -98,7 +100,7 @@ export class TrackerRegistry {
     const ttl = Math.min(this.opts.joinTtlMs, this.opts.trackerMemberTtlMs);
     let p = this.peers.get(peerId);
     if (!p) {
-      p = { peerId, contact: { ...contact }, seq: 0, partnerCount: 0, expiresAt: now + ttl, contents: new Set() };
+      p = { peerId, contact: { ...contact }, seq: 0, partnerCount: 0, reachability: 'unknown', expiresAt: now + ttl, contents: new Set() };
       this.peers.set(peerId, p);
     } else {
       p.contact = { ...contact };
@@ -128,12 +130,13 @@ export class TrackerRegistry {
     const known = [...listed].filter((c) => this.byContent.has(c));
     if (!p) {
       if (!addUnknown || known.length === 0) return false;
-      p = { peerId: msg.peerId, contact: { ...msg.contact }, seq: 0, partnerCount: 0, expiresAt: now, contents: new Set() };
+      p = { peerId: msg.peerId, contact: { ...msg.contact }, seq: 0, partnerCount: 0, reachability: 'unknown', expiresAt: now, contents: new Set() };
       this.peers.set(msg.peerId, p);
     }
     p.seq = msg.seq;
     p.contact = { ...msg.contact };
     p.partnerCount = Number.isFinite(msg.partnerCount) && msg.partnerCount >= 0 ? msg.partnerCount : 0;
+    p.reachability = (['public', 'mapped', 'nat'] as const).find((r) => r === msg.reachability) ?? 'unknown';
     const ttl = Number.isFinite(msg.ttlMs) && msg.ttlMs > 0 ? msg.ttlMs : 0;
     p.expiresAt = now + Math.min(ttl, this.opts.trackerMemberTtlMs);
     for (const c of [...p.contents]) if (!listed.has(c)) this.unregister(c, p.peerId);
@@ -168,6 +171,7 @@ export class TrackerRegistry {
       seq: p.seq,
       ttlMs: Math.max(0, p.expiresAt - now),
       partnerCount: p.partnerCount,
+      reachability: p.reachability,
     };
   }
 
@@ -184,7 +188,8 @@ export class TrackerRegistry {
     for (let k = 0; k < ids.length; k++) {
       const index = (content.rrCursor + k) % ids.length;
       const p = this.peers.get(ids[index] as string);
-      if (!p || p.peerId === exclude || p.expiresAt <= now || p.partnerCount >= maxPartners) continue;
+      // A deputy behind a NAT cannot be dialled by the joiner it would be sent to.
+      if (!p || p.peerId === exclude || p.expiresAt <= now || p.partnerCount >= maxPartners || p.reachability === 'nat') continue;
       if (p.partnerCount > 0) {
         content.rrCursor = index + 1;
         return p;

@@ -14,7 +14,7 @@ import type {
   TrackerJoin,
 } from '../protocol/messages.js';
 import { ErrorCode, WireLimits } from '../protocol/messages.js';
-import type { PeerAddress } from '../engine/ports.js';
+import { NO_CONTACT, type PeerAddress } from '../engine/ports.js';
 import type { EngineSnapshot } from '../engine/engine-stats.js';
 import { PeerEngine, type PeerEngineDeps } from '../engine/peer-engine.js';
 import { sortByWithRandomTies } from '../engine/random-util.js';
@@ -56,6 +56,8 @@ export interface TrackerSnapshot extends EngineSnapshot {
   tracker: TrackerStats;
 }
 
+/** Sorts members behind a NAT after every dialable one in a join's answer. */
+const NAT_RANK = 1_000_000;
 /** How often the registry is swept for expired peers. */
 const REGISTRY_SWEEP_MS = 500;
 /** Admitted peers stay admitted this many registry TTLs after they were last heard of. */
@@ -222,9 +224,12 @@ export class TrackerEngine {
       }
     }
     const max = Math.max(1, Math.min(cfg.membersReqMax, WireLimits.maxMembers));
-    const best = sortByWithRandomTies(this.deps.random, others, (p) => p.partnerCount).slice(0, max - 1);
+    // Members the joiner can dial first (one behind a NAT can only dial others), fewest partners first.
+    const rank = (p: { partnerCount: number; reachability: string }): number => (p.reachability === 'nat' ? NAT_RANK : 0) + p.partnerCount;
+    const best = sortByWithRandomTies(this.deps.random, others, rank).slice(0, max - 1);
     const members = [this.peer.selfInfo(), ...best.map((p) => this.registry.memberInfo(p, now))];
-    this.peer.send(from, { type: 'TrackerMembers', peerId: self, contentId, members });
+    const observed = { ...(from.source ?? NO_CONTACT) };
+    this.peer.send(from, { type: 'TrackerMembers', peerId: self, contentId, members, observed });
   }
 
   /** Registry side of a Membership; false when the message must not reach the tracker's peer. */

@@ -56,10 +56,11 @@ export function membership(peerId: string, seq: number, opts: Partial<Membership
     contact: contactOf(peerId),
     ttlMs: 10_000,
     partnerCount: 0,
+    reachability: 'unknown',
     ...opts,
   };
 }
 
 export function memberInfo(peerId: string, seq: number, opts: Partial<MemberInfo> = {}): MemberInfo {
-  return { peerId, contact: contactOf(peerId), seq, ttlMs: 10_000, partnerCount: 0, ...opts };
+  return { peerId, contact: contactOf(peerId), seq, ttlMs: 10_000, partnerCount: 0, reachability: 'unknown', ...opts };
 }

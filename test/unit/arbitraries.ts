@@ -36,12 +36,15 @@ export const arbU48 = fc.integer({ min: 0, max: 2 ** 48 - 1 });
 
 export const arbContact: fc.Arbitrary<Contact> = fc.record({ host: arbShortString, port: arbU16 });
 
+export const arbReachability = fc.constantFrom('unknown' as const, 'public' as const, 'mapped' as const, 'nat' as const);
+
 export const arbMemberInfo: fc.Arbitrary<MemberInfo> = fc.record({
   peerId: arbShortString,
   contact: arbContact,
   seq: arbU32,
   ttlMs: arbU48,
   partnerCount: arbU16,
+  reachability: arbReachability,
 });
 
 export const arbContentKind = fc.constantFrom('live' as const, 'download' as const);
@@ -73,7 +76,7 @@ const base = { peerId: arbShortString, contentId: arbShortString };
 
 /** One arbitrary per message type, keyed by type name. */
 export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageOf<K>> } = {
-  Hello: fc.record({ type: fc.constant('Hello'), ...base, contact: arbContact, role: arbShortString }),
+  Hello: fc.record({ type: fc.constant('Hello'), ...base, contact: arbContact, role: arbShortString, observed: arbContact }),
   KeepAlive: fc.record({ type: fc.constant('KeepAlive'), ...base }),
   Membership: fc.record({
     type: fc.constant('Membership'),
@@ -83,6 +86,7 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
     contact: arbContact,
     ttlMs: arbU48,
     partnerCount: arbU16,
+    reachability: arbReachability,
   }),
   MembersReq: fc.record({ type: fc.constant('MembersReq'), ...base, max: arbU16 }),
   MembersResp: fc.record({ type: fc.constant('MembersResp'), ...base, members: arbMembers }),
@@ -122,7 +126,7 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
     allowRedirect: fc.boolean(),
     ticket: fc.oneof(fc.uint8Array({ maxLength: 256 }), fc.uint8Array({ minLength: L.maxTicketBytes, maxLength: L.maxTicketBytes })),
   }),
-  TrackerMembers: fc.record({ type: fc.constant('TrackerMembers'), ...base, members: arbMembers }),
+  TrackerMembers: fc.record({ type: fc.constant('TrackerMembers'), ...base, members: arbMembers, observed: arbContact }),
   TrackerRedirect: fc.record({ type: fc.constant('TrackerRedirect'), ...base, deputy: arbMemberInfo }),
   TrackerLeave: fc.record({ type: fc.constant('TrackerLeave'), ...base }),
   Error: fc.record({ type: fc.constant('Error'), ...base, code: arbU16, message: arbText }),
@@ -139,6 +143,15 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
     kind: arbContentKind,
     title: arbShortString,
     sizeBytes: arbU48,
+  }),
+  ReachabilityReq: fc.record({ type: fc.constant('ReachabilityReq'), ...base, contact: arbContact }),
+  ReachabilityResp: fc.record({
+    type: fc.constant('ReachabilityResp'),
+    ...base,
+    contact: arbContact,
+    reachable: fc.boolean(),
+    observed: arbContact,
+    detail: arbShortString,
   }),
 };
 

@@ -43,7 +43,7 @@ function rawPayload(body: (w: BufferWriter) => void, peerId = 'p', contentId = '
 
 const base = { peerId: 'peer-1', contentId: 'chan-1' };
 const contact = { host: '10.0.0.2', port: 7000 };
-const member = { peerId: 'm', contact, seq: 1, ttlMs: 1000, partnerCount: 2 };
+const member = { peerId: 'm', contact, seq: 1, ttlMs: 1000, partnerCount: 2, reachability: 'public' as const };
 
 describe('codec round trip', () => {
   for (const name of TYPE_NAMES) {
@@ -105,16 +105,16 @@ describe('encode rejects what cannot go on the wire', () => {
   const cases: [string, Message, ProtocolErrorKind, string][] = [
     ['peerId over 255 bytes', { type: 'KeepAlive', peerId: long, contentId: '' }, 'too-long', 'KeepAlive.peerId: 256 bytes exceeds limit 255'],
     ['contentId over 255 UTF-8 bytes', { type: 'KeepAlive', peerId: '', contentId: 'é'.repeat(128) }, 'too-long', 'KeepAlive.contentId: 256 bytes'],
-    ['host', { type: 'Hello', ...base, contact: { host: long, port: 1 }, role: 'node' }, 'too-long', 'Hello.contact.host'],
-    ['role', { type: 'Hello', ...base, contact, role: long }, 'too-long', 'Hello.role'],
+    ['host', { type: 'Hello', ...base, contact: { host: long, port: 1 }, role: 'node', observed: { host: '', port: 0 } }, 'too-long', 'Hello.contact.host'],
+    ['role', { type: 'Hello', ...base, contact, role: long, observed: { host: '', port: 0 } }, 'too-long', 'Hello.role'],
     ['reason', { type: 'PartnershipResp', ...base, accepted: false, reason: long }, 'too-long', 'PartnershipResp.reason'],
     ['reject reason', { type: 'DataChunkReject', ...base, chunkId: 1, reason: long }, 'too-long', 'DataChunkReject.reason'],
     ['word', { type: 'ContentsReq', ...base, word: long }, 'too-long', 'ContentsReq.word'],
     ['error text', { type: 'Error', ...base, code: 1, message: 'x'.repeat(1025) }, 'too-long', 'Error.message: 1025 bytes exceeds limit 1024'],
-    ['active content id', { type: 'Membership', ...base, activeContents: ['a', long], seq: 1, contact, ttlMs: 1, partnerCount: 0 }, 'too-long', 'Membership.activeContents[1]'],
-    ['active contents count', { type: 'Membership', ...base, activeContents: new Array(257).fill('a'), seq: 1, contact, ttlMs: 1, partnerCount: 0 }, 'too-long', 'Membership.activeContents: count 257 exceeds limit 256'],
+    ['active content id', { type: 'Membership', ...base, activeContents: ['a', long], seq: 1, contact, ttlMs: 1, partnerCount: 0, reachability: 'unknown' }, 'too-long', 'Membership.activeContents[1]'],
+    ['active contents count', { type: 'Membership', ...base, activeContents: new Array(257).fill('a'), seq: 1, contact, ttlMs: 1, partnerCount: 0, reachability: 'unknown' }, 'too-long', 'Membership.activeContents: count 257 exceeds limit 256'],
     ['members count', { type: 'MembersResp', ...base, members: new Array(257).fill(member) }, 'too-long', 'MembersResp.members: count 257 exceeds limit 256'],
-    ['tracker members count', { type: 'TrackerMembers', ...base, members: new Array(300).fill(member) }, 'too-long', 'TrackerMembers.members: count 300'],
+    ['tracker members count', { type: 'TrackerMembers', ...base, members: new Array(300).fill(member), observed: { host: '', port: 0 } }, 'too-long', 'TrackerMembers.members: count 300'],
     ['contents count', { type: 'ContentsResp', ...base, contents: new Array(257).fill({ contentId: 'a', kind: 'live', title: 't', sizeBytes: 0 }) }, 'too-long', 'ContentsResp.contents: count 257'],
     ['content title', { type: 'ContentsResp', ...base, contents: [{ contentId: 'a', kind: 'live', title: long, sizeBytes: 0 }] }, 'too-long', 'ContentsResp.contents[0].title'],
     ['buffer map bits', { type: 'BufferMapInfo', ...base, baseId: 0, length: 8, bits: new Uint8Array(8193) }, 'too-long', 'BufferMapInfo.bits: 8193 bytes exceeds limit 8192'],
@@ -122,12 +122,12 @@ describe('encode rejects what cannot go on the wire', () => {
     ['buffer map length beyond bits', { type: 'BufferMapInfo', ...base, baseId: 0, length: 17, bits: new Uint8Array(2) }, 'bad-value', 'BufferMapInfo.length: 17 bits but bits holds only 16'],
     ['signature', { type: 'DataChunkResp', ...base, chunkId: 0, timestampMs: 0, signature: new Uint8Array(129), data: new Uint8Array(0) }, 'too-long', 'DataChunkResp.signature: 129 bytes exceeds limit 128'],
     ['ticket', { type: 'TrackerJoin', ...base, contact, kind: 'live', title: '', allowRedirect: true, ticket: new Uint8Array(2049) }, 'too-long', 'TrackerJoin.ticket: 2049 bytes exceeds limit 2048'],
-    ['port too big', { type: 'Hello', ...base, contact: { host: 'h', port: 65_536 }, role: '' }, 'bad-value', 'Hello.contact.port: 65536 is not an integer in 0..65535'],
+    ['port too big', { type: 'Hello', ...base, contact: { host: 'h', port: 65_536 }, role: '', observed: { host: '', port: 0 } }, 'bad-value', 'Hello.contact.port: 65536 is not an integer in 0..65535'],
     ['negative port', { type: 'TrackerJoin', ...base, contact: { host: 'h', port: -1 }, kind: 'live', title: '', allowRedirect: true, ticket: new Uint8Array(0) }, 'bad-value', 'TrackerJoin.contact.port'],
-    ['fractional port', { type: 'Membership', ...base, activeContents: [], seq: 1, contact: { host: 'h', port: 80.5 }, ttlMs: 1, partnerCount: 0 }, 'bad-value', 'Membership.contact.port'],
+    ['fractional port', { type: 'Membership', ...base, activeContents: [], seq: 1, contact: { host: 'h', port: 80.5 }, ttlMs: 1, partnerCount: 0, reachability: 'unknown' }, 'bad-value', 'Membership.contact.port'],
     ['negative chunk id', { type: 'DataChunkReq', ...base, chunkId: -1 }, 'bad-value', 'DataChunkReq.chunkId: -1 is not an integer'],
     ['chunk id over u32', { type: 'DataChunkReq', ...base, chunkId: 2 ** 32 }, 'bad-value', 'DataChunkReq.chunkId'],
-    ['fractional seq', { type: 'Membership', ...base, activeContents: [], seq: 1.5, contact, ttlMs: 1, partnerCount: 0 }, 'bad-value', 'Membership.seq: 1.5'],
+    ['fractional seq', { type: 'Membership', ...base, activeContents: [], seq: 1.5, contact, ttlMs: 1, partnerCount: 0, reachability: 'unknown' }, 'bad-value', 'Membership.seq: 1.5'],
     ['NaN baseId', { type: 'BufferMapInfo', ...base, baseId: NaN, length: 0, bits: new Uint8Array(0) }, 'bad-value', 'BufferMapInfo.baseId: NaN'],
     ['timestamp over u48', { type: 'DataChunkResp', ...base, chunkId: 0, timestampMs: 2 ** 48, signature: new Uint8Array(0), data: new Uint8Array(0) }, 'bad-value', 'DataChunkResp.timestampMs'],
     ['fractional timestamp', { type: 'DataChunkResp', ...base, chunkId: 0, timestampMs: 1.25, signature: new Uint8Array(0), data: new Uint8Array(0) }, 'bad-value', 'DataChunkResp.timestampMs: 1.25'],
@@ -136,7 +136,7 @@ describe('encode rejects what cannot go on the wire', () => {
     ['negative size', { type: 'ContentsResp', ...base, contents: [{ contentId: 'a', kind: 'download', title: 't', sizeBytes: -1 }] }, 'bad-value', 'ContentsResp.contents[0].sizeBytes'],
     ['unknown kind', { type: 'TrackerJoin', ...base, contact, kind: 'vod' as 'live', title: '', allowRedirect: true, ticket: new Uint8Array(0) }, 'bad-value', 'TrackerJoin.kind: unknown content kind "vod"'],
     ['non-boolean', { type: 'PartnershipResp', ...base, accepted: 1 as unknown as boolean, reason: '' }, 'bad-value', 'PartnershipResp.accepted: 1 is not a boolean'],
-    ['missing contact', { type: 'Hello', ...base, contact: undefined as unknown as typeof contact, role: '' }, 'bad-value', 'Hello.contact: undefined is not an object'],
+    ['missing contact', { type: 'Hello', ...base, contact: undefined as unknown as typeof contact, role: '', observed: { host: '', port: 0 } }, 'bad-value', 'Hello.contact: undefined is not an object'],
     ['string instead of bytes', { type: 'TrackerJoin', ...base, contact, kind: 'live', title: '', allowRedirect: true, ticket: 'abc' as unknown as Uint8Array }, 'bad-value', 'TrackerJoin.ticket: string is not a Uint8Array'],
     ['number instead of string', { type: 'ContentsReq', ...base, word: 5 as unknown as string }, 'bad-value', 'ContentsReq.word: 5 is not a string'],
     ['error code over u16', { type: 'Error', ...base, code: 70_000, message: '' }, 'bad-value', 'Error.code'],

@@ -110,7 +110,7 @@ describe('ConnectionManager', () => {
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const aContact = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port };
-    const hello = encodeFrame({ type: 'Hello', peerId: 'a', contentId: '', contact: aContact, role: 'node' });
+    const hello = encodeFrame({ type: 'Hello', peerId: 'a', contentId: '', contact: aContact, role: 'node', observed: { host: '', port: 0 } });
     const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
     expect(z.m.send({ peerId: 'a', contact: aContact }, req('z', 1))).toBe(true);
     const loser = await accepted;
@@ -155,7 +155,7 @@ describe('ConnectionManager', () => {
     const loser = await accepted;
     sockets.push(loser);
     loser.on('data', () => undefined);
-    loser.write(encodeFrame({ type: 'Hello', peerId: 'a', contentId: '', contact: aContact, role: 'node' }));
+    loser.write(encodeFrame({ type: 'Hello', peerId: 'a', contentId: '', contact: aContact, role: 'node', observed: { host: '', port: 0 } }));
     await waitUntil('connected', () => z.connected.length === 1);
     const silent = net.connect(z.contact.port, '127.0.0.1');
     sockets.push(silent);
@@ -206,7 +206,7 @@ describe('ConnectionManager', () => {
 
   it('closes a peer that stops talking (idle) and one whose socket dies', async () => {
     const a = await node('a', { keepAliveMs: 50, idleTimeoutMs: 300 });
-    const hello = (id: string) => encodeFrame({ type: 'Hello', peerId: id, contentId: '', contact: { host: '127.0.0.1', port: 1 }, role: 'node' });
+    const hello = (id: string) => encodeFrame({ type: 'Hello', peerId: id, contentId: '', contact: { host: '127.0.0.1', port: 1 }, role: 'node', observed: { host: '', port: 0 } });
     const raw = async (id: string) => {
       const s = net.connect(a.contact.port, '127.0.0.1');
       sockets.push(s);

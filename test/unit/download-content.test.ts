@@ -67,7 +67,7 @@ function answer(r: Rig, bad: Set<number> = new Set()): number {
 describe('download content', () => {
   it('asks members for the manifest until one verifies against the content id; a wrong one blocks its sender', () => {
     const r = rig();
-    r.engine.members = [{ peerId: 'm1', contact: { host: 'm1.test', port: 1 }, seq: 1, ttlMs: 5000, partnerCount: 0 }];
+    r.engine.members = [{ peerId: 'm1', contact: { host: 'm1.test', port: 1 }, seq: 1, ttlMs: 5000, partnerCount: 0, reachability: 'unknown' }];
     r.plane.tick();
     expect(r.engine.of('ManifestReq').length).toBe(1);
     expect(r.plane.state(r.t.id)).toBe('waiting-manifest');

@@ -97,7 +97,7 @@ describe('FrameDecoder', () => {
     const ms: Message[] = [
       req(1),
       { type: 'DataChunkResp', peerId: 'p', contentId: 'c', chunkId: 2, timestampMs: 3, signature: new Uint8Array(64).fill(9), data: Buffer.alloc(300, 7) },
-      { type: 'Hello', peerId: 'p', contentId: '', contact: { host: 'h', port: 1 }, role: 'node' },
+      { type: 'Hello', peerId: 'p', contentId: '', contact: { host: 'h', port: 1 }, role: 'node', observed: { host: '', port: 0 } },
     ];
     const stream = Buffer.concat(ms.map(encodeFrame));
     for (let cut = 0; cut <= stream.length; cut++) {
@@ -121,12 +121,28 @@ describe('FrameDecoder', () => {
   });
 
   it('is linear on many tiny pushes of a big frame', () => {
-    const big: Message = { type: 'DataChunkResp', peerId: 'p', contentId: 'c', chunkId: 1, timestampMs: 0, signature: new Uint8Array(0), data: Buffer.alloc(256 * 1024, 3) };
-    const f = encodeFrame(big);
-    const d = decoder([], 1 << 20);
-    const out: Message[] = [];
-    for (let i = 0; i < f.length; i++) out.push(...d.push(f.subarray(i, i + 1)));
-    expect(normalise(out)).toEqual(normalise([big]));
+    const frameOf = (bytes: number): Message => ({ type: 'DataChunkResp', peerId: 'p', contentId: 'c', chunkId: 1, timestampMs: 0, signature: new Uint8Array(0), data: Buffer.alloc(bytes, 3) });
+    /** Pushes the frame one byte at a time; returns the decoded messages and the time it took. */
+    const byteByByte = (m: Message) => {
+      const f = encodeFrame(m);
+      const d = decoder([], 1 << 20);
+      const out: Message[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < f.length; i++) out.push(...d.push(f.subarray(i, i + 1)));
+      return { out, ms: performance.now() - t0 };
+    };
+    const small = frameOf(16 * 1024);
+    const big = frameOf(64 * 1024);
+    expect(normalise(byteByByte(big).out)).toEqual(normalise([big]));
+    // 4x the bytes: about 4x the time if linear, 16x if every push re-copied what is pending.
+    // Interleaved runs, fastest of each (a busy machine only slows runs down), generous margin.
+    const times = { small: Infinity, big: Infinity };
+    for (let run = 0; run < 3; run++) {
+      times.small = Math.min(times.small, byteByByte(small).ms);
+      times.big = Math.min(times.big, byteByByte(big).ms);
+    }
+    console.log(`framing: ${times.big.toFixed(1)} ms vs ${times.small.toFixed(1)} ms`);
+    expect(times.big / times.small, `64 KiB took ${times.big.toFixed(1)} ms, 16 KiB ${times.small.toFixed(1)} ms`).toBeLessThan(9);
   });
 
   it('skips and counts garbage before a marker', () => {
@@ -170,11 +186,12 @@ describe('FrameDecoder', () => {
   it('a wrong version is dropped and the stream resyncs', () => {
     const errors: FrameError[] = [];
     const d = decoder(errors);
-    const v2 = rawFrame(typeCodeOf(req(2)), encodePayload(req(2)), 2);
-    const out = d.push(Buffer.concat([encodeFrame(req(1)), v2, encodeFrame(req(3))]));
+    const other = PROTOCOL_VERSION + 1;
+    const bad = rawFrame(typeCodeOf(req(2)), encodePayload(req(2)), other);
+    const out = d.push(Buffer.concat([encodeFrame(req(1)), bad, encodeFrame(req(3))]));
     expect(chunkIds(out)).toEqual([1, 3]);
-    expect(d.stats).toMatchObject({ framesOk: 2, badVersion: 1, resyncs: 1, bytesSkipped: v2.length });
-    expect(errors).toEqual([{ kind: 'bad-version', detail: 'version 2, expected 1' }]);
+    expect(d.stats).toMatchObject({ framesOk: 2, badVersion: 1, resyncs: 1, bytesSkipped: bad.length });
+    expect(errors).toEqual([{ kind: 'bad-version', detail: `version ${other}, expected ${PROTOCOL_VERSION}` }]);
   });
 
   it('rejects an oversized declared length from the header, without buffering', () => {

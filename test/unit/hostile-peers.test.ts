@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionManager, DEFAULT_NET_LIMITS, type NetLimits, type NetWarning } from '../../src/net/connection-manager.js';
-import { encodeFrame, FRAME_MARKER } from '../../src/protocol/framing.js';
+import { encodeFrame, FRAME_MARKER, PROTOCOL_VERSION } from '../../src/protocol/framing.js';
 import type { Contact, Message } from '../../src/protocol/messages.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 
@@ -30,7 +30,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 
 const req = (from: string, chunkId: number): Message => ({ type: 'DataChunkReq', peerId: from, contentId: 'ch1', chunkId });
 const hello = (id: string): Buffer =>
-  encodeFrame({ type: 'Hello', peerId: id, contentId: '', contact: { host: '127.0.0.1', port: 9 }, role: 'node' });
+  encodeFrame({ type: 'Hello', peerId: id, contentId: '', contact: { host: '127.0.0.1', port: 9 }, role: 'node', observed: { host: '', port: 0 } });
 
 /** Rewrites a frame's CRC after its bytes were changed, so only the intended fault remains. */
 function fixCrc(frame: Buffer): Buffer {
@@ -128,7 +128,7 @@ describe('hostile peers', () => {
     s.write(hello('raw'));
     const header = Buffer.alloc(10);
     FRAME_MARKER.copy(header, 0);
-    header.writeUInt8(1, 4);
+    header.writeUInt8(PROTOCOL_VERSION, 4);
     header.writeUInt8(11, 5);
     header.writeUInt32BE(0xffff_fff0, 6);
     s.write(Buffer.concat([header, garbage(100), encodeFrame(req('raw', 2))]));
@@ -183,7 +183,7 @@ describe('hostile peers', () => {
     s.write(hello('raw'));
     s.write(encodeFrame(req('good', 5)));
     s.write(encodeFrame(req('good', 6)));
-    s.write(encodeFrame({ type: 'Hello', peerId: 'other', contentId: '', contact: { host: '127.0.0.1', port: 9 }, role: 'node' }));
+    s.write(encodeFrame({ type: 'Hello', peerId: 'other', contentId: '', contact: { host: '127.0.0.1', port: 9 }, role: 'node', observed: { host: '', port: 0 } }));
     s.write(encodeFrame(req('raw', 7)));
     await waitUntil('genuine message', () => fromRaw(7));
     expect(got.some((g) => g.msg.type === 'DataChunkReq' && (g.msg.chunkId === 5 || g.msg.chunkId === 6))).toBe(false);

@@ -26,7 +26,7 @@ function joinedPeer(opts: { tracker?: boolean } = {}) {
 
 /** The tracker answers the join with these members. */
 function answerJoin(engine: PeerEngine, members: ReturnType<typeof memberInfo>[]) {
-  engine.receive({ peerId: 'tracker', contact: TRACKER }, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members });
+  engine.receive({ peerId: 'tracker', contact: TRACKER }, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members, observed: { host: '', port: 0 } });
 }
 
 const partners = (e: PeerEngine) => e.snapshot().contents[0]?.partners ?? [];

@@ -162,7 +162,7 @@ describe('joining peer and deputy', () => {
   it('a deputy answers a TrackerJoin with members it knows, including itself and the tracker', () => {
     const { e: alice, transport } = peer('alice');
     alice.join('c1', 'live');
-    alice.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('tracker', 3)] });
+    alice.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('tracker', 3)], observed: { host: '', port: 0 } });
     alice.receive(addr('bob'), membership('bob', 1));
     alice.receive(addr('zed'), membership('zed', 1, { activeContents: ['other'] }));
     transport.clear();
@@ -194,7 +194,7 @@ describe('joining peer and deputy', () => {
     expect(back[0]?.msg.allowRedirect).toBe(false);
     expect(e.snapshot().stats.deputyTimeouts).toBe(1);
     // The tracker answers: joined.
-    e.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('bob', 1)] });
+    e.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('bob', 1)], observed: { host: '', port: 0 } });
     expect(e.snapshot().contents[0]?.join).toBe('joined');
     expect(e.trackerPeerId).toBe('tracker');
   });

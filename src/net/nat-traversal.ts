@@ -1,0 +1,126 @@
+// A box behind a home router (docs/nat.md), wired together: the port mapping (port-mapping.ts) feeds
+// the reachability test (reachability.ts), whose verdict changes what we advertise — our Hellos
+// (ConnectionManager.setAdvertised), Membership and joins (the engine's self contact and
+// reachability, announced at once). The tracker's side of the test is dial-back.ts.
+import type { Destination, PeerAddress } from '../engine/ports.js';
+import type { Contact, Message, Reachability } from '../protocol/messages.js';
+import type { Logger } from '../platform/logger.js';
+import { formatContact, sameContact } from './contact.js';
+import { RouterPortMapper } from './nat-port-mapper.js';
+import { PortMappingKeeper, type PortMapper, type PortMappingOptions, type PortMappingStatus } from './port-mapping.js';
+import { ReachabilityMonitor, type ReachabilityOptions, type ReachabilityStatus } from './reachability.js';
+
+export interface NatStatus extends ReachabilityStatus {
+  /** The router mapping ('off' when net.portMapping is false). */
+  portMapping: PortMappingStatus;
+}
+
+export interface NatTraversalDeps {
+  portMapping: boolean;
+  listenPort: number;
+  /** The engine's self record (mutated: contact and reachability). */
+  self: { contact: Contact; reachability?: Reachability };
+  /** Changes the contact our Hellos carry. */
+  setAdvertised: (c: Contact) => void;
+  /** Sends our Membership to partners and tracker now. */
+  announce: () => void;
+  tracker: Contact;
+  trackerPeerId: () => string | undefined;
+  send: (to: Destination, msg: Message) => boolean;
+  peerId: string;
+  log: Logger;
+  /** Replaceable for tests (default: UPnP IGD then NAT-PMP). */
+  mapper?: PortMapper;
+  mapping?: Partial<Pick<PortMappingOptions, 'lifetimeMs' | 'timeoutMs' | 'retryMs'>>;
+  reachability?: Partial<Pick<ReachabilityOptions, 'retestMs' | 'answerTimeoutMs' | 'busyRetryMs'>>;
+}
+
+const OFF: PortMappingStatus = { state: 'off', external: null, method: null, error: null, maps: 0, failures: 0 };
+
+export class NatTraversal {
+  private readonly keeper: PortMappingKeeper | undefined;
+  private readonly monitor: ReachabilityMonitor;
+  private mappingStarted: Promise<void> | undefined;
+
+  constructor(private readonly deps: NatTraversalDeps) {
+    const log = deps.log;
+    const warn = (code: string, message: string): void => log.warn({ code }, message);
+    const info = (message: string): void => log.info(message);
+    if (deps.portMapping) {
+      this.keeper = new PortMappingKeeper({
+        mapper: deps.mapper ?? new RouterPortMapper(),
+        internalPort: deps.listenPort,
+        ...deps.mapping,
+        onChange: (external) => this.monitor.onMapping(external),
+        warn,
+        info,
+      });
+    }
+    this.monitor = new ReachabilityMonitor({
+      listenPort: deps.listenPort,
+      clock: Date.now,
+      ...deps.reachability,
+      sendTest: (contact) => this.sendTest(contact),
+      apply: (contact, reach) => this.apply(contact, reach),
+      ...(this.keeper ? { remap: () => void this.keeper?.refresh(), mappingPending: () => this.keeper?.status().state === 'mapping' } : {}),
+      warn,
+      info,
+    });
+  }
+
+  /** Asks the router for a mapping (in the background: the test waits for its outcome). */
+  start(): void {
+    this.mappingStarted ??= this.keeper?.refresh();
+  }
+
+  /** A peer's Hello said how it sees us: the tracker's view is the one that counts. */
+  onObserved(from: { peerId: string; role: string }, observed: Contact): void {
+    if (from.role === 'tracker' || from.peerId === this.deps.trackerPeerId()) this.monitor.onObserved(observed);
+  }
+
+  /** Takes the messages meant for it (true); the rest go to the engine. */
+  onMessage(from: PeerAddress, msg: Message): boolean {
+    if (msg.type === 'ReachabilityResp') {
+      if (this.fromTracker(from)) this.monitor.onResponse(msg);
+      return true;
+    }
+    if (msg.type === 'ReachabilityReq') return true; // only a tracker tests reachability
+    if (msg.type === 'TrackerMembers' && this.fromTracker(from) && msg.observed?.host) this.monitor.onObserved(msg.observed);
+    return false;
+  }
+
+  tick(now: number): void {
+    this.monitor.tick(now);
+  }
+
+  status(): NatStatus {
+    return { ...this.monitor.status(), portMapping: this.keeper?.status() ?? OFF };
+  }
+
+  /** Removes the router mapping (SIGTERM, stop). */
+  async stop(): Promise<void> {
+    await this.keeper?.stop();
+  }
+
+  private fromTracker(from: PeerAddress): boolean {
+    const id = this.deps.trackerPeerId();
+    return id !== undefined ? from.peerId === id : sameContact(from.contact, this.deps.tracker);
+  }
+
+  private sendTest(contact: Contact): boolean {
+    const id = this.deps.trackerPeerId();
+    const to: Destination = id !== undefined ? { peerId: id, contact: this.deps.tracker } : { contact: this.deps.tracker };
+    return this.deps.send(to, { type: 'ReachabilityReq', peerId: this.deps.peerId, contentId: '', contact });
+  }
+
+  private apply(contact: Contact, reach: Reachability): void {
+    const self = this.deps.self;
+    const before = formatContact(self.contact);
+    self.contact.host = contact.host;
+    self.contact.port = contact.port;
+    self.reachability = reach;
+    this.deps.setAdvertised(self.contact);
+    this.deps.log.info({ reachability: reach, contact: formatContact(contact), was: before }, `advertising ${formatContact(contact)} (${reach})`);
+    this.deps.announce();
+  }
+}
