@@ -1,0 +1,106 @@
+// Phones in the room watch in the browser: a tracker, a live source (ffmpeg H.264/AAC, looped) and a
+// TV box playing it on real headless mpv with its web page; headless Chromium (MSE, hls.js from the
+// box) presses Watch and plays the channel from the box's HLS. A second phone beyond web.maxViewers
+// is told the box is full; an unknown channel is 404; after the TV stops the channel it is 410 and
+// the watching page says so.
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { controlCall } from '../../src/control/control-client.js';
+import { makeTestStream } from '../support/media.js';
+import { chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+const procs: Proc[] = [];
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await killAll(procs);
+});
+
+interface Playback {
+  currentTime: number;
+  frames: number;
+  paused: boolean;
+}
+
+// Evaluated in the page (a string: this file is type-checked without the DOM library).
+const playback = (page: Page): Promise<Playback> =>
+  page.evaluate(`(() => {
+    const v = document.getElementById('watch-video');
+    return { currentTime: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, paused: v.paused };
+  })()`);
+
+/** GET from inside the page (its session cookie): status and the box's error text. */
+const fetchFromPage = (page: Page, path: string): Promise<{ status: number; error?: string }> =>
+  page.evaluate(async (p) => {
+    const r = await fetch(p);
+    const body = r.ok ? {} : ((await r.json()) as { error?: string });
+    return { status: r.status, ...body };
+  }, path);
+
+describe('phones watch a channel from the box in the browser (HLS)', () => {
+  it('Watch plays the channel in real time; full box, unknown and stopped channels are answered clearly', async () => {
+    const dir = tempDir('sd-phones-');
+    const input = makeTestStream({ seconds: 60, bitrateKbps: 800, path: join(dir, 'alpha.ts') });
+    const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(tracker);
+    const t = (await waitUp(tracker)).node.contact;
+    const src = startProc('src', dir, ['publish', 'live', '--tracker', t, '--channel', 'alpha', '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(src);
+    await waitFor('the source to publish', 15_000, () => chunksPublished(src), (n) => n > 0);
+    const tv = startProc('tv', dir, [
+      'node', '--tracker', t, '--listen', '127.0.0.1:0', '--watch', 'alpha', '--web', '127.0.0.1:0', '--name', 'Bar TV', '--log-level', 'warn',
+      '--set', 'player.output="headless"', '--set', 'web.maxViewers=1',
+    ]);
+    procs.push(tv);
+    const url = await waitFor('the web page URL', 20_000, async () => (await status(tv))?.web?.urls[0], (u) => u.startsWith('http://'));
+    const alphaId = await waitFor('the TV to play alpha', 20_000, async () => (await status(tv))?.contents.find((c) => c.watching)?.id, (id) => id.length > 0);
+
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const phone = await (await browser.newContext(PHONE)).newPage();
+    const pageErrors: string[] = [];
+    phone.on('pageerror', (e) => pageErrors.push(e.message));
+    await phone.goto(url);
+    const watch = phone.locator('#channels li[data-channel="alpha"] button.watch');
+    await watch.waitFor({ timeout: 15_000 });
+    await expect.poll(() => watch.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await watch.click();
+
+    // Playing: the clock moves and frames are decoded, in real time.
+    const start = await waitFor('the video to play', 30_000, () => playback(phone), (p) => p.currentTime > 0.5 && !p.paused);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 10_000));
+    const end = await playback(phone);
+    const wallS = (Date.now() - t0) / 1000;
+    const info = await phone.locator('#watch-info').textContent();
+    console.log(`phones: video ${start.currentTime.toFixed(2)} -> ${end.currentTime.toFixed(2)} s in ${wallS.toFixed(1)} s wall, frames ${start.frames} -> ${end.frames}; page: ${info}`);
+    expect(end.currentTime - start.currentTime).toBeGreaterThanOrEqual(8);
+    expect(end.frames).toBeGreaterThan(start.frames + 100);
+    expect(info).toMatch(/^Playing · lag \d+\.\d s · \d+ stalls?$/);
+    const web = (await status(tv))?.web?.phones;
+    expect(web).toMatchObject({ viewers: 1, maxViewers: 1 });
+    expect(web!.segments).toBeGreaterThanOrEqual(8);
+    // The TV kept playing while the phone watched.
+    const tvCont = (await status(tv))?.contents.find((c) => c.watching)?.watching?.playerContinuity;
+    console.log(`phones: TV player continuity ${tvCont}, box phones ${JSON.stringify(web)}`);
+
+    // A second phone: the box already serves web.maxViewers = 1.
+    const second = await (await browser.newContext(PHONE)).newPage();
+    second.on('pageerror', (e) => pageErrors.push(e.message));
+    await second.goto(url);
+    const watch2 = second.locator('#channels li[data-channel="alpha"] button.watch');
+    await expect.poll(() => watch2.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await watch2.click();
+    await expect.poll(() => second.locator('#watch-error').textContent(), { timeout: 10_000 }).toBe('this box already shows 1 phone, the most it allows (web.maxViewers 1); try again when one stops watching');
+
+    // Unknown channel: 404; the TV stops alpha: 410, and the watching page says so.
+    expect(await fetchFromPage(phone, '/hls/nosuch/index.m3u8')).toEqual({ status: 404, error: 'this box does not receive a channel "nosuch": play it on the TV first' });
+    await controlCall(tv.control, 'stop', {}, 5000);
+    expect(await fetchFromPage(phone, `/hls/${alphaId}/index.m3u8`)).toEqual({ status: 410, error: 'channel alpha stopped on this box' });
+    await expect.poll(() => phone.locator('#watch-error').textContent(), { timeout: 30_000 }).toBe('channel alpha stopped on this box');
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
