@@ -12,6 +12,9 @@ SUPERDIST_APT_PACKAGES=(
   "systemd-notify:systemd"
   "python3:python3"
   "chromium:chromium"
+  "miniupnpd:miniupnpd"
+  "nft:nftables"
+  "upnpc:miniupnpc"
 )
 
 # What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,
