@@ -1,0 +1,202 @@
+// Boxes behind home routers (network namespaces, root only; skipped otherwise):
+//   inet: the "internet" bridge 100.64.0.0/24 with the tracker and the live source (public);
+//   r1, r2, r3: home routers, WAN 100.64.0.1X on the bridge, LAN 192.168.X.0/24, masquerading with
+//     nftables (table ip nat, postrouting masquerade out of the WAN) and forwarding nothing
+//     unsolicited inwards (forward policy drop; from the WAN only established/related, and on r1
+//     what its own port forwards let in); r1 runs the real miniupnpd (UPnP IGD + NAT-PMP), r2 and
+//     r3 offer no IGD;
+//   b1, b2, b3: one box behind each router.
+// Shows: b1 reports `mapped` and miniupnpd holds its mapping while it runs and none after SIGTERM;
+// b2 and b3 report `nat`; the source reports `public`; every box plays the channel with
+// continuity >= 0.99 over a 30 s window; the mapped box uploads chunks to the boxes behind NAT.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestStream } from '../support/media.js';
+import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
+import { chunksPublished, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
+import { realTime } from '../support/real-time.js';
+import type { Status } from '../../src/control/status.js';
+
+const STREAM_KBPS = 400;
+const WINDOW_MS = 30_000;
+const TRACKER = '100.64.0.1:7000';
+const BOXES = [1, 2, 3] as const;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const have = (cmd: string, arg: string) => spawnSync(cmd, [arg], { encoding: 'utf8' }).error === undefined;
+const labPossible = netnsAvailable() && have('nft', '--version') && have('miniupnpd', '--version') && have('upnpc', '-h');
+
+let lab: NetnsLab | undefined;
+let miniupnpd: ChildProcess | undefined;
+afterAll(async () => {
+  miniupnpd?.kill('SIGTERM');
+  await lab?.cleanup();
+});
+
+function inNs(lab: NetnsLab, ns: string, args: string[]): string {
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns(ns), ...args], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error) throw new Error(`${args[0]} in ${ns}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${args.join(' ')} in ${ns} failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The home router's rules: masquerade out of the WAN, nothing unsolicited in (nft 1.0 syntax). */
+function routerRules(withUpnp: boolean): string {
+  const base = [
+    'table ip nat {',
+    '  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "wan" masquerade; }',
+    '}',
+    'table ip filter {',
+    '  chain forward {',
+    '    type filter hook forward priority 0; policy drop;',
+    '    iifname "lan" oifname "wan" accept;',
+    '    iifname "wan" oifname "lan" ct state established,related accept;',
+    // Port forwards (here only miniupnpd's) are DNATed in prerouting: let those in, nothing else.
+    ...(withUpnp ? ['    iifname "wan" oifname "lan" ct status dnat accept;'] : []),
+    '  }',
+    '}',
+  ];
+  if (!withUpnp) return base.join('\n') + '\n';
+  // miniupnpd (nftables backend) fills chains it is told about in miniupnpd.conf.
+  return [
+    ...base,
+    'table inet sdupnp {',
+    '  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }',
+    '  chain miniupnpd { }',
+    '  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }',
+    '  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }',
+    '  chain prerouting_miniupnpd { }',
+    '  chain postrouting_miniupnpd { }',
+    '}',
+  ].join('\n') + '\n';
+}
+
+/**
+ * miniupnpd refuses to map when its external address is private or reserved (100.64/10 is): ext_ip
+ * names a public-looking one. It is only what the router reports; the box tests what the tracker
+ * sees (the router's WAN address) with the mapped port.
+ */
+const MINIUPNPD_CONF = [
+  'ext_ifname=wan',
+  'listening_ip=lan',
+  'ext_ip=11.0.0.11',
+  'enable_upnp=yes',
+  'enable_natpmp=yes',
+  'secure_mode=yes',
+  'system_uptime=yes',
+  'uuid=3e2f1a5c-5d7b-4c1e-9a6b-2f0c5d9e8a11',
+  'upnp_table_name=sdupnp',
+  'upnp_nat_table_name=sdupnp',
+  'upnp_forward_chain=miniupnpd',
+  'upnp_nat_chain=prerouting_miniupnpd',
+  'upnp_nat_postrouting_chain=postrouting_miniupnpd',
+  'allow 1024-65535 192.168.1.0/24 1024-65535',
+  'deny 0-65535 0.0.0.0/0 0-65535',
+  '',
+].join('\n');
+
+function buildNetwork(lab: NetnsLab, dir: string): void {
+  lab.addNamespace('inet');
+  lab.addBridge('inet', 'br0', '100.64.0.1/24');
+  for (const i of BOXES) {
+    lab.addNamespace(`r${i}`);
+    lab.addNamespace(`b${i}`);
+    lab.link({ ns: `r${i}`, dev: 'wan', cidr: `100.64.0.1${i}/24` }, { ns: 'inet', dev: `r${i}`, bridge: 'br0' });
+    lab.link({ ns: `b${i}`, dev: 'eth0', cidr: `192.168.${i}.2/24` }, { ns: `r${i}`, dev: 'lan' });
+    inNs(lab, `r${i}`, ['ip', 'addr', 'add', `192.168.${i}.1/24`, 'dev', 'lan']);
+    inNs(lab, `r${i}`, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    lab.defaultRoute(`b${i}`, `192.168.${i}.1`);
+    const rules = join(dir, `r${i}.nft`);
+    writeFileSync(rules, routerRules(i === 1));
+    inNs(lab, `r${i}`, ['nft', '-f', rules]);
+  }
+}
+
+/** What miniupnpd forwards right now (its nftables DNAT chain). */
+const upnpRules = (lab: NetnsLab) => inNs(lab, 'r1', ['nft', 'list', 'chain', 'inet', 'sdupnp', 'prerouting_miniupnpd']);
+/** The IGD's own port-mapping table, asked from the box's LAN like any UPnP client. */
+const upnpList = (lab: NetnsLab) => inNs(lab, 'b1', ['upnpc', '-l']);
+
+const live = (s: Status | undefined) => s?.contents.find((c) => c.kind === 'live');
+
+describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nftables, miniupnpd)', () => {
+  it('a box behind miniupnpd is mapped, the others are nat, all play, the mapped box uploads', realTime(240_000), async () => {
+    removeStaleLabs();
+    const dir = tempDir('sd-nat-');
+    const input = makeTestStream({ seconds: 150, bitrateKbps: STREAM_KBPS, path: join(dir, 'input.ts') });
+    const l = new NetnsLab();
+    lab = l;
+    buildNetwork(l, dir);
+    const conf = join(dir, 'miniupnpd.conf');
+    writeFileSync(conf, MINIUPNPD_CONF);
+    let upnpLog = '';
+    miniupnpd = spawn('ip', ['netns', 'exec', l.ns('r1'), 'miniupnpd', '-f', conf, '-P', join(dir, 'miniupnpd.pid'), '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    miniupnpd.stdout?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
+    miniupnpd.stderr?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
+    await waitFor('miniupnpd to listen', 10_000, () => /Listening for NAT-PMP/.test(upnpLog));
+
+    const tracker = l.start('tracker', 'inet', dir, ['tracker', '--listen', TRACKER, '--log-level', 'warn']);
+    await waitUp(tracker, 15_000, 'tracker');
+    const source = l.start('source', 'inet', dir, ['publish', 'live', '--tracker', TRACKER, '--channel', 'nattest', '--input', input, '--listen', '100.64.0.1:7001', '--log-level', 'warn']);
+    await waitFor('source publishing', 15_000, () => chunksPublished(source), (n) => n >= 1);
+    const boxes: Proc[] = BOXES.map((i) =>
+      l.start(`box${i}`, `b${i}`, dir, ['node', '--tracker', TRACKER, '--listen', `192.168.${i}.2:7878`, '--watch', 'nattest', '--player', 'none', '--log-level', 'info']),
+    );
+    const reach = async (p: Proc) => (await status(p))?.net.reachability;
+    const [s1, s2, s3] = await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} classified`, 60_000, () => status(b), (s) => s.net.reachability !== undefined && s.net.reachability !== 'unknown')));
+    const srcReach = await waitFor('source classified', 30_000, () => reach(source), (r) => r !== 'unknown');
+    const show = (s: Status | undefined) => JSON.stringify({ reach: s?.net.reachability, contact: s?.net.publicContact, observed: s?.net.observed, detail: s?.net.lastTestDetail, mapping: s?.net.portMapping });
+    console.log(`reachability:\n  source ${srcReach}\n  box1 ${show(s1)}\n  box2 ${show(s2)}\n  box3 ${show(s3)}`);
+    expect(srcReach).toBe('public');
+    expect(s1?.net.reachability, show(s1)).toBe('mapped');
+    expect(s1?.net.publicContact).toBe('100.64.0.11:7878');
+    expect(s1?.net.portMapping).toMatchObject({ state: 'mapped', method: 'upnp' });
+    expect(s2?.net.reachability, show(s2)).toBe('nat');
+    expect(s3?.net.reachability, show(s3)).toBe('nat');
+    expect(s2?.net.portMapping?.state).toBe('failed');
+    expect(s2?.net.observed).toMatch(/^100\.64\.0\.12:/);
+
+    // miniupnpd holds the mapping while the box runs.
+    expect(upnpRules(l)).toMatch(/dport 7878 dnat ip to 192\.168\.1\.2:7878/);
+    expect(upnpList(l)).toMatch(/TCP\s+7878->192\.168\.1\.2:7878\s+'superdist'/);
+
+    // Every box plays; measure continuity over a window once all are playing.
+    await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} playing`, 60_000, async () => live(await status(b))?.chunksDue, (n) => n >= 5)));
+    await sleep(5_000);
+    const before = await Promise.all(boxes.map(status));
+    await sleep(WINDOW_MS);
+    const after = await Promise.all(boxes.map(status));
+    const srcStatus = await status(source);
+    const ids = after.map((s) => s?.node.id ?? '?');
+    const who = (id: string) => (ids.includes(id) ? `box${ids.indexOf(id) + 1}` : id === srcStatus?.node.id ? 'source' : id.slice(0, 8));
+    const rows = after.map((s, k) => {
+      const a = live(s);
+      const b = live(before[k]);
+      const due = (a?.chunksDue ?? 0) - (b?.chunksDue ?? 0);
+      const onTime = (a?.chunksOnTime ?? 0) - (b?.chunksOnTime ?? 0);
+      return { box: k + 1, due, continuity: due > 0 ? onTime / due : 0, chunkBytesOut: a?.chunkBytesOut ?? 0, chunkBytesIn: a?.chunkBytesIn ?? 0, partners: (a?.partnerIds ?? []).map(who) };
+    });
+    console.log(
+      `nat swarm over ${WINDOW_MS / 1000} s (source upload factor ${live(srcStatus)?.source?.uploadFactor?.toFixed(2)}):\n` +
+        rows.map((r) => `  box${r.box}: continuity ${r.continuity.toFixed(4)} over ${r.due} chunks, chunk bytes in ${r.chunkBytesIn} out ${r.chunkBytesOut}, partners ${r.partners.join(' ')}`).join('\n'),
+    );
+    for (const r of rows) {
+      expect(r.due, `box${r.box} had chunks due`).toBeGreaterThanOrEqual(WINDOW_MS / 1000 - 5);
+      expect(r.continuity, `box${r.box} continuity`).toBeGreaterThanOrEqual(0.99);
+    }
+    // The mapped box uploads chunks, and to boxes behind NAT (its partners besides the source).
+    expect(rows[0]!.chunkBytesOut).toBeGreaterThan(0);
+    expect(rows[0]!.partners.some((p) => p === 'box2' || p === 'box3'), `box1 partners ${rows[0]!.partners.join(' ')}`).toBe(true);
+
+    // SIGTERM: the box removes its mapping from the router on the way out.
+    const b1 = boxes[0]!;
+    await new Promise<void>((resolve) => {
+      b1.child.once('exit', () => resolve());
+      b1.child.kill('SIGTERM');
+    });
+    expect(upnpRules(l)).not.toMatch(/dport 7878/);
+    expect(upnpList(l)).not.toMatch(/7878->192\.168\.1\.2/);
+  });
+});
