@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['test/support/global-setup.ts'],
+    // Fails a test file that leaves a process it started running (test/support/leftover-processes.ts).
+    setupFiles: ['test/support/leftover-processes.ts'],
   },
 });

@@ -22,6 +22,7 @@ import { LiveChunkVerifier } from './source/chunk-verifier.js';
 import { LivePublisher, type PublisherStats } from './source/live-publisher.js';
 import type { ChunkRecord } from './engine/live-ports.js';
 import { parseLiveInput } from './source/live-input.js';
+import { ChildRegistry, childrenDir } from './platform/child-registry.js';
 
 export interface LiveContentStatus extends Partial<LiveStats> {
   /** Non-chunk bytes ÷ all bytes this node exchanged for the content. */
@@ -261,6 +262,7 @@ export class LiveNode {
       // A window (black on a TV) even with nothing to play, for the idle screen to be drawn on.
       extraArgs: p.idleScreen ? ['--force-window=yes', ...p.extraArgs] : p.extraArgs,
       ...(p.ipcSocket ? { socketPath: p.ipcSocket } : {}),
+      children: new ChildRegistry(childrenDir(this.cfg.stateDir)),
     });
     player.on('crash', (c) => this.log.error(c, `mpv exited unexpectedly; restarting in ${c.restartInMs} ms`));
     player.on('restarted', (r) => this.log.info(r, 'mpv restarted'));

@@ -23,6 +23,7 @@ import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './s
 import { startWeb } from './web/start-web.js';
 import type { WebServer } from './web/web-server.js';
 import { lockStateDir } from './platform/state-dir-lock.js';
+import { childrenDir, reapStaleChildren } from './platform/child-registry.js';
 import { perUserNote, systemStateDirProbe } from './config/state-dir.js';
 
 export interface RunningService {
@@ -71,6 +72,9 @@ export async function startService(cfg: Config, log: Logger, version: string, ho
   if (!hooks.lockStateDir) return startUnlocked(cfg, log, version, hooks);
   const release = lockStateDir(cfg.stateDir, (m) => log.warn({ stateDir: cfg.stateDir }, m));
   try {
+    // Children of an earlier run that was killed (mpv) end before this run starts its own.
+    const reaped = await reapStaleChildren(childrenDir(cfg.stateDir));
+    for (const c of reaped.ended) log.warn({ pid: c.pid, command: c.command }, `ended ${c.command} (pid ${c.pid}) left running by an earlier run (pid ${c.parentPid}) that was killed`);
     const svc = await startUnlocked(cfg, log, version, hooks);
     return {
       ...svc,

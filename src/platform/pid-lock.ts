@@ -32,7 +32,8 @@ export function startTimeOf(pid: number): string {
   }
 }
 
-function alive(pid: number, startTime: string): boolean {
+/** The pid runs and, when both start times are known, is the process that started at `startTime`. */
+export function processAlive(pid: number, startTime: string): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -56,7 +57,7 @@ export function readLockHolder(path: string): LockHolder | undefined {
   }
   const [pidText = '', startTime = ''] = text.trim().split(' ');
   const pid = /^\d+$/.test(pidText) ? Number(pidText) : 0;
-  return { pid, startTime, alive: pid > 0 && alive(pid, startTime) };
+  return { pid, startTime, alive: pid > 0 && processAlive(pid, startTime) };
 }
 
 export interface TakeLockOptions {

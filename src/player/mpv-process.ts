@@ -4,11 +4,14 @@
 // mpv starts with `--idle=yes` (it stays up with nothing to play) and, when headless,
 // `--vo=null --ao=null`; otherwise it opens its normal output fullscreen, and `extraArgs` choose
 // the output (`--vo=gpu --gpu-context=drm`, `--force-window=yes` for the idle screen, ...).
+// mpv ends with this process: it runs under `setpriv --pdeathsig` where available, and a recorder
+// (src/platform/child-registry.ts) notes its pid so the next start ends it after a SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dieWithParent, findExecutable, type ChildRecorder } from '../platform/child-registry.js';
 import { MpvCommandError, MpvIpc, type MpvEndFile, type MpvIpcWarning } from './mpv-ipc.js';
 
 /** How long mpv may take from spawn to an open IPC socket. */
@@ -39,6 +42,8 @@ export interface MpvPlayerOptions {
   restartInitialMs?: number;
   restartMaxMs?: number;
   restartStableMs?: number;
+  /** Notes each mpv process while it runs (the service's child registry). */
+  children?: ChildRecorder;
 }
 
 export interface MpvCrash {
@@ -225,8 +230,20 @@ export class MpvPlayer extends EventEmitter<MpvPlayerEventMap> {
   private async spawnAndConnect(): Promise<void> {
     rmSync(this.socketPath, { force: true });
     this.stderrTail = '';
-    const child = spawn(this.binary, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exe = findExecutable(this.binary);
+    if (!exe) throw new MpvNotFoundError(this.binary);
+    const [cmd, ...argv] = dieWithParent([exe, ...this.args()]);
+    const child = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    const pid = child.pid;
+    if (pid !== undefined) {
+      try {
+        this.opts.children?.record(pid, exe);
+      } catch (err) {
+        this.emit('warning', { code: 'mpv-not-recorded', message: `cannot record mpv (pid ${pid}) in the child registry: ${(err as Error).message}` });
+      }
+      child.once('exit', () => this.opts.children?.forget(pid));
+    }
     const keep = (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL_CHARS);
     };

@@ -57,6 +57,8 @@ describe('systemd units', () => {
     expect(Number.parseInt(get('WatchdogSec')[0] ?? '0', 10)).toBeGreaterThan(0);
     expect(get('Restart')).toEqual(['on-failure']);
     expect(get('RestartPreventExitStatus')).toEqual(['2']);
+    // mpv and every helper end with the service, also when it is stopped or killed
+    expect(get('KillMode')).toEqual(['control-group']);
     expect(get('User')).toEqual(['superdist']);
     expect(get('SupplementaryGroups')[0]?.split(' ').sort()).toEqual(['audio', 'bluetooth', 'video']);
     expect(get('StateDirectory')).toEqual(['superdist']);
