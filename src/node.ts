@@ -8,6 +8,7 @@ import { PeerEngine } from './engine/peer-engine.js';
 import type { Clock, EngineEvents, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
 import { DialBackService } from './net/dial-back.js';
+import { PunchRelay } from './net/hole-punch.js';
 import { NatTraversal } from './net/nat-traversal.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
@@ -105,18 +106,20 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const self = { peerId, role, contact: { host: uplinkHost ?? advertiseHost(listen.host, cfg.advertise), port: listen.port } };
 
   let engine: PeerEngine | TrackerEngine | undefined;
+  // Behind a home router (docs/nat.md): a node tests its reachability with the tracker, which dials back.
+  let nat: NatTraversal | undefined;
+  const dialBack = role === 'tracker' ? new DialBackService({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
+  const punchRelay = role === 'tracker' ? new PunchRelay({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
   const net = new ConnectionManager({
     self,
     limits: role === 'tracker' ? { ...cfg.net, maxConnections: cfg.net.trackerMaxConnections } : cfg.net,
     onMessage: (from, msg) => {
       if (msg.type === 'ReachabilityReq' && dialBack) return dialBack.handle(from, msg);
+      if (msg.type === 'PunchReq' && punchRelay) return punchRelay.handle(from, msg);
       if (nat?.onMessage(from, msg)) return;
       engine?.receive(from, msg);
     },
     onObserved: (from, observed) => nat?.onObserved(from, observed),
-  // Behind a home router (docs/nat.md): a node tests its reachability with the tracker, which dials back.
-  let nat: NatTraversal | undefined;
-  const dialBack = role === 'tracker' ? new DialBackService({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
     onPeerDisconnected: (id, reason) => {
       log.debug({ peerId: id, reason }, 'peer connection closed');
       engine?.peerDisconnected(id);
@@ -171,10 +174,6 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;
-  // Segment roles: a main node bridges its uplink engine with a segment engine (local tracker); a
-  // local node without a tracker address finds the local tracker (src/segment/segment-role.ts).
-  let segment: SegmentRole | undefined;
-  try {
   if (eng instanceof PeerEngine && tracker && (role === 'node' || role === 'main')) {
     nat = new NatTraversal({
       portMapping: cfg.net.portMapping,
@@ -185,11 +184,18 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       tracker,
       trackerPeerId: () => eng.trackerPeerId,
       send: (to, msg) => net.send(to, msg),
+      punch: (to, localPort) => net.punch(to, localPort),
+      isConnected: (id) => net.isConnected(id),
+      natMembers: () => eng.knownMembers().filter((m) => m.reachability === 'nat').map((m) => m.peerId),
       peerId,
       log: log.child({ component: 'nat' }),
     });
     nat.start();
   }
+  // Segment roles: a main node bridges its uplink engine with a segment engine (local tracker); a
+  // local node without a tracker address finds the local tracker (src/segment/segment-role.ts).
+  let segment: SegmentRole | undefined;
+  try {
     if (eng instanceof PeerEngine && role === 'main' && probed) {
       segment = await startMainRole({ cfg, peerId, engine: eng, net, central: tracker, probed, uplinkAddress: self.contact.host, clock: systemClock, random: systemRandom, events: engineEvents(log), log });
     } else if (eng instanceof PeerEngine && role === 'local' && probed) {
@@ -223,11 +229,11 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const ticker = setInterval(() => {
     try {
       eng.tick();
+      nat?.tick(Date.now());
       segment?.tick();
       live?.tick();
       downloads?.tick();
       hooks.onTick?.();
-      nat?.tick(Date.now());
     } catch (err) {
       log.error({ err }, 'engine tick failed');
     }
@@ -236,7 +242,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let web: WebServer | undefined;
   const status = (): Status =>
     ({
-      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads, nat: nat?.status(), dialBack }),
+      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads, nat: nat?.status(), dialBack, punchRelay }),
       ...(imsOn ? { ims: ims.status() } : {}),
       ...segment?.status(),
       ...(drm ? { drm: drm.status() } : {}),
@@ -325,11 +331,11 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       for (const c of eng.snapshot().contents) eng.leave(c.id);
       await segment?.stop();
       await drm?.close();
+      await nat?.stop();
       await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
       await web?.close();
       await control.close();
       await ims.stop();
-      await nat?.stop();
       await net.close();
       log.info({ peerId }, 'superdist stopped');
     },

@@ -21,7 +21,8 @@ export function formatStatus(s: Status): string {
   if (s.net.reachability) {
     const m = s.net.portMapping;
     const mapping = !m || m.state === 'off' ? 'port mapping off' : m.state === 'mapped' ? `port mapped by ${m.method ?? '?'} to ${m.external ?? '?'}` : m.state === 'failed' ? `no port mapping (${m.error ?? '?'})` : 'asking the router for a port mapping';
-    out.push(`reachability: ${s.net.reachability}${s.net.publicContact ? ` at ${s.net.publicContact}` : ''}  (tracker sees ${s.net.observed ?? '-'}; ${mapping})`);
+    const punch = s.net.punchAttempts ? `; punches ${s.net.punchSucceeded ?? 0}/${s.net.punchAttempts} connected` : '';
+    out.push(`reachability: ${s.net.reachability}${s.net.publicContact ? ` at ${s.net.publicContact}` : ''}  (tracker sees ${s.net.observed ?? '-'}; ${mapping}${punch})`);
   }
   if (s.uplink) {
     const shares = s.uplink.shares.map((x) => x.share).join(', ') || '-';
@@ -36,6 +37,8 @@ export function formatStatus(s: Status): string {
   if (s.web) {
     const owner = s.web.ownerPasswordSet ? 'owner password set' : 'NO owner password yet (superdist web set-password, or the setup code in the journal)';
     out.push(`web: ${s.web.urls.join(' ') || 'not served'}${s.web.errors.length ? ` (failed: ${s.web.errors.join('; ')})` : ''}  ${owner}`);
+    const t = s.web.https;
+    if (t) out.push(`web certificate: SHA-256 ${t.fingerprint}  (${t.selfSigned ? 'self-signed' : 'signed'}, until ${t.notAfter.slice(0, 10)}; plain HTTP: ${t.plainHttp})${t.warnings.length ? `  replaced: ${t.warnings.join('; ')}` : ''}`);
   }
   if (s.tv && s.tv.screen !== 'off') {
     const w = s.contents.find((c) => c.watching)?.watching;

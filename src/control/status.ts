@@ -6,6 +6,7 @@ import { TrackerEngine, type TrackerStats } from '../tracker/tracker-engine.js';
 import type { ConnectionManager, NetStats } from '../net/connection-manager.js';
 import type { DialBackService } from '../net/dial-back.js';
 import type { NatStatus } from '../net/nat-traversal.js';
+import type { PunchRelay } from '../net/hole-punch.js';
 import type { LiveContentStatus, LiveNode, TvStatus } from '../live-node.js';
 import type { DownloadContentStatus, DownloadNode } from '../download-node.js';
 import type { SegmentRoleStatus } from '../segment/segment-role.js';
@@ -38,7 +39,7 @@ export interface Status extends SegmentRoleStatus {
   members: number;
   memory: { totalRamBytes: number; budgetBytes: number; bufferBytes: number; rssBytes: number };
   /** Transport counters; on a node behind a tracker also reachability, publicContact, portMapping (docs/nat.md); on a tracker its dial-back tests. */
-  net: NetStats & Partial<NatStatus> & { dialBackTests?: number; dialBackReachable?: number };
+  net: NetStats & Partial<NatStatus> & { dialBackTests?: number; dialBackReachable?: number; punchesRelayed?: number };
   engine: Record<string, number>;
   tracker?: TrackerStats;
   ims?: ImsStatus;
@@ -63,6 +64,8 @@ export interface StatusSources {
   nat?: NatStatus | undefined;
   /** A tracker's dial-back tests (src/net/dial-back.ts). */
   dialBack?: DialBackService | undefined;
+  /** A tracker's hole-punching rendezvous (src/net/hole-punch.ts). */
+  punchRelay?: PunchRelay | undefined;
   live?: LiveNode;
   downloads?: DownloadNode;
 }
@@ -95,6 +98,7 @@ export function buildStatus(s: StatusSources): Status {
       ...s.net.stats(),
       ...s.nat,
       ...(s.dialBack ? { dialBackTests: s.dialBack.tests, dialBackReachable: s.dialBack.reachable } : {}),
+      ...(s.punchRelay ? { punchesRelayed: s.punchRelay.relayed } : {}),
     },
     engine: { ...snap.stats },
   };

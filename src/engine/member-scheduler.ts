@@ -121,7 +121,8 @@ export class MemberScheduler {
         (m) =>
           m.peerId !== selfId &&
           m.partnerCount < max &&
-          m.reachability !== 'nat' && // behind a NAT: it can dial us, we cannot dial it
+          // Behind a NAT: it can dial us, we cannot dial it (unless a punched connection is up).
+          (m.reachability !== 'nat' || this.deps.transport.isConnected?.(m.peerId) === true) &&
 
           !partners.isPartner(contentId, m.peerId) &&
           !partners.isPending(contentId, m.peerId) &&

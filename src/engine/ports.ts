@@ -38,6 +38,8 @@ export interface Transport {
   send(to: Destination, msg: Message): boolean;
   /** The relation with this peer is over: close its connection (no-op when none). */
   disconnect(peerId: string): void;
+  /** Whether a connection to this peer is up (a member behind a NAT can be asked only then). */
+  isConnected?(peerId: string): boolean;
 }
 
 /** Recoverable trouble the engine reports; never thrown. */

@@ -22,7 +22,7 @@ export class ConnectionAdmission {
   ) {}
 
   /** Starts an outgoing dial to `to`; undefined (with a warning) at the connection limit or for a bad contact. */
-  dial(to: Destination): PeerConnection | undefined {
+  dial(to: Destination, localPort?: number): PeerConnection | undefined {
     const { conns } = this.routes;
     const max = this.ctx.limits.maxConnections;
     if (conns.size >= max) {
@@ -31,7 +31,7 @@ export class ConnectionAdmission {
     }
     let socket: net.Socket;
     try {
-      socket = dialSocket(to.contact);
+      socket = dialSocket(to.contact, localPort);
     } catch (e) {
       this.warnings.report('bad-contact', `cannot dial ${formatContact(to.contact)}: ${e instanceof Error ? e.message : String(e)}`, to.peerId);
       return undefined;

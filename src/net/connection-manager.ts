@@ -158,6 +158,21 @@ export class ConnectionManager implements Transport {
     return this.dial(to, frame);
   }
 
+  /** Whether a peer's Hello completed on some connection. */
+  isConnected(peerId: string): boolean {
+    return this.routes.connected.has(peerId);
+  }
+
+  /**
+   * Hole punching: dials `to` from `localPort` (the other side does the same at once: TCP
+   * simultaneous open). Nothing is queued on it; false when not dialled (connected already, closing,
+   * connection limit).
+   */
+  punch(to: { peerId: string; contact: Contact }, localPort: number): boolean {
+    if (this.closing || this.routes.connected.has(to.peerId)) return false;
+    return this.admission.dial(to, localPort) !== undefined;
+  }
+
   disconnect(peerId: string): void {
     const list = this.routes.candidates.get(peerId) ?? [];
     this.routes.candidates.delete(peerId);

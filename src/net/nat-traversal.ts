@@ -6,11 +6,12 @@ import type { Destination, PeerAddress } from '../engine/ports.js';
 import type { Contact, Message, Reachability } from '../protocol/messages.js';
 import type { Logger } from '../platform/logger.js';
 import { formatContact, sameContact } from './contact.js';
+import { HolePuncher, type PunchStats } from './hole-punch.js';
 import { RouterPortMapper } from './nat-port-mapper.js';
 import { PortMappingKeeper, type PortMapper, type PortMappingOptions, type PortMappingStatus } from './port-mapping.js';
 import { ReachabilityMonitor, type ReachabilityOptions, type ReachabilityStatus } from './reachability.js';
 
-export interface NatStatus extends ReachabilityStatus {
+export interface NatStatus extends ReachabilityStatus, PunchStats {
   /** The router mapping ('off' when net.portMapping is false). */
   portMapping: PortMappingStatus;
 }
@@ -29,6 +30,10 @@ export interface NatTraversalDeps {
   send: (to: Destination, msg: Message) => boolean;
   peerId: string;
   log: Logger;
+  /** Hole punching (hole-punch.ts): dial from a port, who is up, members behind NATs. */
+  punch: (to: { peerId: string; contact: Contact }, localPort: number) => boolean;
+  isConnected: (peerId: string) => boolean;
+  natMembers: () => string[];
   /** Replaceable for tests (default: UPnP IGD then NAT-PMP). */
   mapper?: PortMapper;
   mapping?: Partial<Pick<PortMappingOptions, 'lifetimeMs' | 'timeoutMs' | 'retryMs'>>;
@@ -40,6 +45,7 @@ const OFF: PortMappingStatus = { state: 'off', external: null, method: null, err
 export class NatTraversal {
   private readonly keeper: PortMappingKeeper | undefined;
   private readonly monitor: ReachabilityMonitor;
+  private readonly puncher: HolePuncher;
   private mappingStarted: Promise<void> | undefined;
 
   constructor(private readonly deps: NatTraversalDeps) {
@@ -56,6 +62,22 @@ export class NatTraversal {
         info,
       });
     }
+    const trackerDest = (): Destination => {
+      const id = deps.trackerPeerId();
+      return id !== undefined ? { peerId: id, contact: deps.tracker } : { contact: deps.tracker };
+    };
+    this.puncher = new HolePuncher({
+      peerId: deps.peerId,
+      // Node has no SO_REUSEPORT: the punch port is its own, next to the listen port.
+      punchPort: deps.listenPort + 1,
+      tracker: trackerDest,
+      trackerContact: deps.tracker,
+      send: deps.send,
+      punch: deps.punch,
+      isConnected: deps.isConnected,
+      natMembers: deps.natMembers,
+      warn,
+    });
     this.monitor = new ReachabilityMonitor({
       listenPort: deps.listenPort,
       clock: Date.now,
@@ -84,17 +106,23 @@ export class NatTraversal {
       if (this.fromTracker(from)) this.monitor.onResponse(msg);
       return true;
     }
-    if (msg.type === 'ReachabilityReq') return true; // only a tracker tests reachability
+    if (msg.type === 'ReachabilityReq' || msg.type === 'PunchReq') return true; // a tracker's business
+    if (msg.type === 'PunchNow') {
+      if (this.fromTracker(from)) this.puncher.onPunchNow(from, msg);
+      return true;
+    }
     if (msg.type === 'TrackerMembers' && this.fromTracker(from) && msg.observed?.host) this.monitor.onObserved(msg.observed);
     return false;
   }
 
   tick(now: number): void {
     this.monitor.tick(now);
+    this.puncher.enabled = this.monitor.reachability === 'nat';
+    this.puncher.tick(now);
   }
 
   status(): NatStatus {
-    return { ...this.monitor.status(), portMapping: this.keeper?.status() ?? OFF };
+    return { ...this.monitor.status(), ...this.puncher.stats(), portMapping: this.keeper?.status() ?? OFF };
   }
 
   /** Removes the router mapping (SIGTERM, stop). */

@@ -31,9 +31,12 @@ export function advertisedContact(configured: Contact, bound: Contact): Contact 
   };
 }
 
-/** Starts a TCP connect; errors are swallowed until the PeerConnection takes over error handling. */
-export function dialSocket(contact: Contact): net.Socket {
-  const socket = net.connect({ host: contact.host, port: contact.port });
+/**
+ * Starts a TCP connect (from `localPort` when given: hole punching); errors are swallowed until the
+ * PeerConnection takes over error handling.
+ */
+export function dialSocket(contact: Contact, localPort?: number): net.Socket {
+  const socket = net.connect({ host: contact.host, port: contact.port, ...(localPort ? { localPort } : {}) });
   socket.on('error', () => undefined);
   return socket;
 }

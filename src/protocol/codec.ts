@@ -220,6 +220,14 @@ export function writeFields(w: WireSink, msg: Message): void {
       writeContact(w, 'ReachabilityResp.observed', msg.observed);
       w.str8('ReachabilityResp.detail', msg.detail, L.maxStringBytes);
       return;
+    case 'PunchReq':
+      w.str8('PunchReq.target', msg.target, L.maxStringBytes);
+      writeContact(w, 'PunchReq.contact', msg.contact);
+      return;
+    case 'PunchNow':
+      w.str8('PunchNow.peer', msg.peer, L.maxStringBytes);
+      writeContact(w, 'PunchNow.contact', msg.contact);
+      return;
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -424,6 +432,10 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         observed: readContact(r, 'ReachabilityResp.observed'),
         detail: r.str8('ReachabilityResp.detail', L.maxStringBytes),
       };
+    case 'PunchReq':
+      return { type: name, peerId, contentId, target: r.str8('PunchReq.target', L.maxStringBytes), contact: readContact(r, 'PunchReq.contact') };
+    case 'PunchNow':
+      return { type: name, peerId, contentId, peer: r.str8('PunchNow.peer', L.maxStringBytes), contact: readContact(r, 'PunchNow.contact') };
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':

@@ -66,6 +66,8 @@ export const MessageType = {
   ContentAnnounce: 22,
   ReachabilityReq: 23,
   ReachabilityResp: 24,
+  PunchReq: 25,
+  PunchNow: 26,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -221,6 +223,23 @@ export interface ReachabilityResp extends Base {
   detail: string;
 }
 
+/**
+ * Hole punching through the tracker (docs/nat.md): a node behind a NAT registers its punch contact
+ * (`target` '') or asks to be connected with `target`; `contact` is its punch socket's address as
+ * the tracker saw it.
+ */
+export interface PunchReq extends Base {
+  type: 'PunchReq';
+  target: string;
+  contact: Contact;
+}
+/** The tracker to both sides: dial `peer` at `contact` now, from your punch port (host '' = unknown peer). */
+export interface PunchNow extends Base {
+  type: 'PunchNow';
+  peer: string;
+  contact: Contact;
+}
+
 export type Message =
   | Hello
   | KeepAlive
@@ -245,7 +264,9 @@ export type Message =
   | ManifestResp
   | ContentAnnounce
   | ReachabilityReq
-  | ReachabilityResp;
+  | ReachabilityResp
+  | PunchReq
+  | PunchNow;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 

@@ -8,7 +8,8 @@
 //   b1, b2, b3: one box behind each router.
 // Shows: b1 reports `mapped` and miniupnpd holds its mapping while it runs and none after SIGTERM;
 // b2 and b3 report `nat`; the source reports `public`; every box plays the channel with
-// continuity >= 0.99 over a 30 s window; the mapped box uploads chunks to the boxes behind NAT.
+// continuity >= 0.99 over a 30 s window; the mapped box uploads chunks to the boxes behind NAT; the
+// two boxes behind routers without IGD become partners over a connection punched through both NATs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,13 +43,18 @@ function inNs(lab: NetnsLab, ns: string, args: string[]): string {
   return r.stdout;
 }
 
-/** The home router's rules: masquerade out of the WAN, nothing unsolicited in (nft 1.0 syntax). */
+/**
+ * The home router's rules: masquerade out of the WAN, nothing unsolicited in (nft 1.0 syntax). Its
+ * own WAN side answers nothing either (no RST: a dropped SYN leaves no conntrack entry that would
+ * make masquerade move a punching box's port).
+ */
 function routerRules(withUpnp: boolean): string {
   const base = [
     'table ip nat {',
     '  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "wan" masquerade; }',
     '}',
     'table ip filter {',
+    '  chain input { type filter hook input priority 0; policy drop; iifname "lo" accept; iifname "lan" accept; ct state established,related accept; }',
     '  chain forward {',
     '    type filter hook forward priority 0; policy drop;',
     '    iifname "lan" oifname "wan" accept;',
@@ -122,7 +128,7 @@ const upnpList = (lab: NetnsLab) => inNs(lab, 'b1', ['upnpc', '-l']);
 const live = (s: Status | undefined) => s?.contents.find((c) => c.kind === 'live');
 
 describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nftables, miniupnpd)', () => {
-  it('a box behind miniupnpd is mapped, the others are nat, all play, the mapped box uploads', realTime(240_000), async () => {
+  it('a box behind miniupnpd is mapped, the others are nat and punch through, all play, the mapped box uploads', realTime(240_000), async () => {
     removeStaleLabs();
     const dir = tempDir('sd-nat-');
     const input = makeTestStream({ seconds: 150, bitrateKbps: STREAM_KBPS, path: join(dir, 'input.ts') });
@@ -164,6 +170,14 @@ describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nf
 
     // Every box plays; measure continuity over a window once all are playing.
     await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} playing`, 60_000, async () => live(await status(b))?.chunksDue, (n) => n >= 5)));
+    // The two boxes behind routers without IGD reach each other only by a punch through the tracker.
+    const idOf = async (p: Proc) => (await status(p))?.node.id ?? '?';
+    const [id2, id3] = await Promise.all([idOf(boxes[1]!), idOf(boxes[2]!)]);
+    const punched = await waitFor('box2 and box3 partners through a punched connection', 60_000, () => Promise.all([status(boxes[1]!), status(boxes[2]!)]), ([a, b]) =>
+      (live(a)?.partnerIds ?? []).includes(id3) || (live(b)?.partnerIds ?? []).includes(id2));
+    const punchLine = punched.map((s, k) => `box${k + 2}: punches ${s?.net.punchSucceeded}/${s?.net.punchAttempts} (punch contact ${s?.net.punchContact})`).join(', ');
+    console.log(`hole punching: ${punchLine}`);
+    expect((punched[0]?.net.punchSucceeded ?? 0) + (punched[1]?.net.punchSucceeded ?? 0)).toBeGreaterThanOrEqual(1);
     await sleep(5_000);
     const before = await Promise.all(boxes.map(status));
     await sleep(WINDOW_MS);

@@ -153,6 +153,8 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
     observed: arbContact,
     detail: arbShortString,
   }),
+  PunchReq: fc.record({ type: fc.constant('PunchReq'), ...base, target: arbShortString, contact: arbContact }),
+  PunchNow: fc.record({ type: fc.constant('PunchNow'), ...base, peer: arbShortString, contact: arbContact }),
 };
 
 /** Any message, every type equally likely. */

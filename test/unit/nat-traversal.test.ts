@@ -7,6 +7,7 @@ import type { Contact, ReachabilityResp } from '../../src/protocol/messages.js';
 import { PortMappingKeeper, type PortMapper, type PortMappingLease } from '../../src/net/port-mapping.js';
 import { ReachabilityMonitor } from '../../src/net/reachability.js';
 import { dialBack, DialBackService } from '../../src/net/dial-back.js';
+import { HolePuncher, PunchRelay } from '../../src/net/hole-punch.js';
 import { ConnectionManager, DEFAULT_NET_LIMITS } from '../../src/net/connection-manager.js';
 import type { Message } from '../../src/protocol/messages.js';
 import type { PeerAddress } from '../../src/engine/ports.js';
@@ -263,5 +264,68 @@ describe("the tracker's dial-back test", () => {
     expect(dials).toBe(1);
     expect(answers.map((a) => (a as ReachabilityResp).detail)).toEqual(['not-your-address', 'busy', '']);
     expect(answers[2]).toMatchObject({ reachable: true, observed: { host: '100.64.0.2', port: 40000 } });
+  });
+});
+
+describe('hole punching through the tracker', () => {
+  const box = (id: string, host: string): PeerAddress => ({ peerId: id, contact: { host: '192.168.0.2', port: 7878 }, source: { host, port: 40000 } });
+  const punchReq = (id: string, target: string, host: string, port = 7879) => ({ type: 'PunchReq' as const, peerId: id, contentId: '', target, contact: { host, port } });
+
+  it('the rendezvous sends both sides the other one\'s punch contact, the target first', () => {
+    const sent: Array<[string, Message]> = [];
+    const relay = new PunchRelay({ selfId: 'tracker', send: (to, msg) => { sent.push([to.peerId, msg]); return true; } });
+    relay.handle(box('b3', '100.64.0.13'), punchReq('b3', '', '100.64.0.13'), 0);
+    expect(sent).toEqual([]);
+    relay.handle(box('b2', '100.64.0.12'), punchReq('b2', 'b3', '100.64.0.12'), 1_000);
+    expect(sent.map(([to, m]) => [to, (m as { peer: string }).peer, (m as { contact: Contact }).contact])).toEqual([
+      ['b3', 'b2', { host: '100.64.0.12', port: 7879 }],
+      ['b2', 'b3', { host: '100.64.0.13', port: 7879 }],
+    ]);
+    expect(relay.relayed).toBe(1);
+  });
+
+  it('the rendezvous answers an unknown or stale target with no contact, and ignores contacts of other hosts', () => {
+    const sent: Message[] = [];
+    const relay = new PunchRelay({ selfId: 'tracker', send: (_to, msg) => { sent.push(msg); return true; }, ttlMs: 10_000 });
+    relay.handle(box('b3', '100.64.0.13'), punchReq('b3', '', '6.6.6.6'), 0); // not where it came from: not kept
+    relay.handle(box('b2', '100.64.0.12'), punchReq('b2', 'b3', '100.64.0.12'), 0);
+    relay.handle(box('b3', '100.64.0.13'), punchReq('b3', '', '100.64.0.13'), 0);
+    relay.handle(box('b2', '100.64.0.12'), punchReq('b2', 'b3', '100.64.0.12'), 20_000); // b3's entry is stale
+    expect(sent.map((m) => (m as { contact: Contact }).contact.host)).toEqual(['', '']);
+  });
+
+  it('a box behind a NAT registers, asks for a NAT member, dials a few times, counts the success', async () => {
+    const sent: Message[] = [];
+    const dials: Array<[string, number]> = [];
+    let connected = false;
+    const p = new HolePuncher({
+      peerId: 'b2',
+      punchPort: 7879,
+      tracker: () => ({ peerId: 'tracker', contact: { host: '100.64.0.1', port: 7000 } }),
+      trackerContact: { host: '100.64.0.1', port: 7000 },
+      send: (_to, msg) => { sent.push(msg); return true; },
+      punch: (to, port) => { dials.push([to.peerId, port]); return true; },
+      isConnected: () => connected,
+      natMembers: () => ['b3'],
+      warn: () => undefined,
+      observe: async () => ({ host: '100.64.0.12', port: 7879 }),
+    });
+    p.tick(0);
+    expect(sent).toEqual([]); // not behind a NAT (yet): nothing to do
+    p.enabled = true;
+    p.tick(0);
+    await sleep(0);
+    expect(sent[0]).toMatchObject({ type: 'PunchReq', target: '', contact: { host: '100.64.0.12', port: 7879 } });
+    p.tick(1);
+    expect(sent[1]).toMatchObject({ type: 'PunchReq', target: 'b3' });
+    p.tick(2);
+    expect(sent).toHaveLength(2); // asks again only after ASK_EVERY_MS
+    p.onPunchNow({ peerId: 'tracker', contact: { host: '100.64.0.1', port: 7000 } }, { type: 'PunchNow', peerId: 'tracker', contentId: '', peer: 'b3', contact: { host: '100.64.0.13', port: 7879 } }, 100);
+    p.tick(500);
+    expect(dials).toEqual([['b3', 7879], ['b3', 7879]]);
+    connected = true;
+    p.tick(900);
+    expect(p.stats()).toMatchObject({ punchAttempts: 1, punchSucceeded: 1, punchContact: '100.64.0.12:7879' });
+    expect(dials).toHaveLength(2);
   });
 });

@@ -52,7 +52,7 @@ describe('peer engine', () => {
   it('ignores (and counts) answers about contents it is not in', () => {
     const { e } = engine();
     e.receive(addr('t'), { type: 'TrackerMembers', peerId: 't', contentId: 'c9', members: [memberInfo('a', 1)], observed: { host: '', port: 0 } });
-    e.receive(addr('t'), { type: 'MembersResp', peerId: 't', contentId: 'c9', members: [memberInfo('a', 1)], observed: { host: '', port: 0 } });
+    e.receive(addr('t'), { type: 'MembersResp', peerId: 't', contentId: 'c9', members: [memberInfo('a', 1)] });
     e.receive(addr('t'), { type: 'PartnershipRemove', peerId: 't', contentId: 'c9' });
     expect(e.knownMembers()).toEqual([]);
     expect(e.snapshot().stats.ignoredInactive).toBe(3);
