@@ -73,6 +73,7 @@ export class LiveNode {
   private session: WatchSession | undefined;
   private idle: IdleScreen | undefined;
   private tracker: Contact | undefined;
+  private webInfo: (() => { url: string; fingerprint?: string } | undefined) | undefined;
   private readonly drm: LiveDrmHooks | undefined;
 
   constructor(
@@ -237,15 +238,22 @@ export class LiveNode {
   private async idleInfo(): Promise<IdleInfo> {
     const name = this.cfg.node.name || hostname();
     const addresses = hostAddresses();
+    const web = this.webInfo?.();
+    const base = { name, addresses, ...(web ? { web } : {}) };
     const tracker = this.tracker;
-    if (!tracker) return { name, addresses, channels: { error: 'no tracker yet' } };
+    if (!tracker) return { ...base, channels: { error: 'no tracker yet' } };
     try {
       const found = await queryContents(tracker, '', 2000);
       const titles = new Set(found.filter((c) => c.kind === 'live').map((c) => c.title));
-      return { name, addresses, channels: [...titles].sort((a, b) => a.localeCompare(b)) };
+      return { ...base, channels: [...titles].sort((a, b) => a.localeCompare(b)) };
     } catch {
-      return { name, addresses, channels: { error: `tracker ${tracker.host}:${tracker.port} did not answer` } };
+      return { ...base, channels: { error: `tracker ${tracker.host}:${tracker.port} did not answer` } };
     }
+  }
+
+  /** Where the web page is, for the idle screen (set once the page serves). */
+  setWebInfo(info: () => { url: string; fingerprint?: string } | undefined): void {
+    this.webInfo = info;
   }
 
   tvStatus(): TvStatus {

@@ -300,6 +300,12 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     log.error({ err: err.message }, `the web remote did not start: ${err.message}`);
     return undefined;
   });
+  live?.setWebInfo(() => {
+    const w = web?.status();
+    // The address a phone or laptop on the box's network would type: not loopback when there is another.
+    const url = w?.urls.find((u) => !/\/\/(127\.|\[::1\])/.test(u)) ?? w?.urls[0];
+    return url ? { url, ...(w?.https ? { fingerprint: w.https.fingerprint } : {}) } : undefined;
+  });
   for (const contentId of cfg.join) (dataEngine ?? eng).join(contentId, 'live');
   try {
     await live?.start();

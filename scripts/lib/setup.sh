@@ -12,6 +12,7 @@ SUPERDIST_APT_PACKAGES=(
   "systemd-notify:systemd"
   "python3:python3"
   "chromium:chromium"
+  "tcpdump:tcpdump"
   "miniupnpd:miniupnpd"
   "nft:nftables"
   "upnpc:miniupnpc"

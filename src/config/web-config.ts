@@ -28,6 +28,14 @@ export const webConfigSchema = z
     maxViewers: z.number().int().min(0).max(1000).default(16).describe('Phones watching at once (HLS, docs/phones.md); one more is told the box is full. 0 turns phone watching off.'),
     sessionIdleS: z.number().int().min(60).max(30 * 86400).default(12 * 3600).describe('Owner session lifetime (seconds since the last request).'),
     hostNames: z.array(z.string().min(1).max(253)).default([]).describe('Extra host names the page may be reached by (besides IP literals, localhost, the host name and NAME.local).'),
+    https: z
+      .union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' })
+      .default('auto')
+      .describe("The page over HTTPS with the box's own certificate (STATE/web-tls/, docs/web.md#https); `auto`: on under `superdist daemon`, off for foreground commands."),
+    plainHttp: z
+      .enum(['redirect', 'viewer'], { error: 'expected "redirect" or "viewer"' })
+      .default('redirect')
+      .describe("With HTTPS on, what plain HTTP on the same port does: `redirect` every page load to HTTPS (and refuse the rest), or serve the viewer's page (channels, phones' HLS) while the owner's login stays HTTPS-only."),
     historyS: z.number().int().min(10).max(3600).default(600).describe('Status history kept for the chart: one sample per second, this many seconds.'),
   })
   .strict()

@@ -30,6 +30,8 @@ export interface IdleInfo {
   addresses: string[];
   /** Live channel names, or why they are unknown. */
   channels: string[] | { error: string };
+  /** The web page's address and, over HTTPS, its certificate's SHA-256 fingerprint (to compare with the browser's). */
+  web?: { url: string; fingerprint?: string };
 }
 
 export interface IdleScreenStatus {
@@ -56,6 +58,12 @@ export function idleLines(info: IdleInfo): string[] {
     }
   } else lines.push(`Channels unknown: ${info.channels.error}`);
   lines.push('superdist play CHANNEL');
+  if (info.web) {
+    lines.push(`Web page: ${info.web.url}`);
+    const f = info.web.fingerprint;
+    // 32 bytes in two rows of 16, to fit the screen's width.
+    if (f) lines.push(`Certificate SHA-256: ${f.slice(0, 47)}`, f.slice(48));
+  }
   return lines;
 }
 

@@ -2,7 +2,7 @@
 // event stream of status snapshots, and the channels phones watch (/hls/, hls-routes.ts), on one or
 // more addresses (web-addresses.ts). It polls the control API's `status` handler once a second for
 // the stream and the chart's history.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { hostname as osHostname } from 'node:os';
 import type { ControlHandler } from '../control/control-server.js';
@@ -19,11 +19,15 @@ import { SetupCode, makeSetupCode } from './setup-code.js';
 import { StatusHistory, type Sample } from './status-history.js';
 import { WebApi, type ApiResponse } from './web-api.js';
 import { WebSettings } from './web-settings.js';
+import { createDualServer, type DualServer } from './tls-port.js';
+import { plainHttpAnswer, type PlainHttpMode } from './plain-http.js';
 import type { Session } from './sessions.js';
 import type { WebStatus } from './web-status.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 const MAX_EVENT_CLIENTS = 64;
+/** HTTPS only for a year on this origin (browsers ignore it for IP addresses and untrusted certificates). */
+const HSTS = 'max-age=31536000';
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -48,6 +52,15 @@ export interface WebServerOptions {
   media?: PhoneMediaSource;
   /** Has the owner approved this browser session for protected channels (src/web/hls-routes.ts)? */
   sessionApproved?: (token: string) => boolean;
+  /**
+   * The box's key and certificate (box-certificate.ts): the page is HTTPS on each address, and plain
+   * HTTP on the same port only redirects (`plainHttp: 'redirect'`) or serves what a viewer may see
+   * (`'viewer'`); without it the page is plain HTTP.
+   */
+  tls?: { keyPem: string; certPem: string; fingerprint: string; spkiSha256: string; notAfter: string };
+  plainHttp?: PlainHttpMode;
+  /** What was wrong with the certificate files found (replaced or fixed), for status. */
+  tlsWarnings?: string[];
 }
 
 interface EventClient {
@@ -62,7 +75,11 @@ export class WebServer {
   private readonly settings: WebSettings;
   private readonly credential: OwnerCredential;
   private readonly setupCode: SetupCode;
-  private readonly servers: Server[] = [];
+  private readonly servers: DualServer[] = [];
+  /** Responses on HTTPS connections: their cookies are `Secure`. */
+  private readonly secureResponses = new WeakSet<ServerResponse>();
+  /** Responses over plain HTTP beside HTTPS: their JSON names the page's HTTPS address (the page sends the owner there to log in). */
+  private readonly upgradeUrls = new WeakMap<ServerResponse, string>();
   private readonly clients = new Set<EventClient>();
   private readonly urls: string[] = [];
   private readonly errors: string[] = [];
@@ -96,9 +113,9 @@ export class WebServer {
   /** Listens on every address it can; an address that fails is logged and reported in status. */
   async listen(): Promise<void> {
     for (const a of this.o.addresses) {
-      const server = createServer((req, res) => void this.serve(req, res));
-      server.headersTimeout = 10_000;
-      server.requestTimeout = 15_000;
+      const tls = this.o.tls ? { key: this.o.tls.keyPem, cert: this.o.tls.certPem } : undefined;
+      const dual = createDualServer((req, res, secure) => void this.serve(req, res, secure), tls);
+      const server = dual.net;
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -109,8 +126,8 @@ export class WebServer {
         });
         const addr = server.address();
         const port = typeof addr === 'object' && addr ? addr.port : a.port;
-        this.servers.push(server);
-        this.urls.push(`http://${formatContact({ host: a.host, port })}/`);
+        this.servers.push(dual);
+        this.urls.push(`${tls ? 'https' : 'http'}://${formatContact({ host: a.host, port })}/`);
       } catch (err) {
         const why = `cannot serve the web page on ${formatContact(a)}: ${(err as Error).message}`;
         this.errors.push(why);
@@ -131,7 +148,9 @@ export class WebServer {
 
   status(): WebStatus {
     const s = this.settings.get();
-    return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size, phones: this.hls.stats() };
+    const t = this.o.tls;
+    const https = t ? { https: { fingerprint: t.fingerprint, spkiSha256: t.spkiSha256, notAfter: t.notAfter, selfSigned: true, plainHttp: this.o.plainHttp ?? 'redirect', warnings: this.o.tlsWarnings ?? [] } } : {};
+    return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size, phones: this.hls.stats(), ...https };
   }
 
   async close(): Promise<void> {
@@ -141,7 +160,7 @@ export class WebServer {
     await Promise.all(
       this.servers.map((s) => {
         s.closeAllConnections();
-        return new Promise<void>((r) => s.close(() => r()));
+        return new Promise<void>((r) => s.net.close(() => r()));
       }),
     );
     this.servers.length = 0;
@@ -174,8 +193,31 @@ export class WebServer {
     }
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (this.o.tls && secure) {
+      res.setHeader('Strict-Transport-Security', HSTS);
+      // Cookies set over HTTPS never travel over plain HTTP.
+      this.secureResponses.add(res);
+    }
+    if (this.o.tls && !secure) {
+      const refused = plainHttpAnswer(this.o.plainHttp ?? 'redirect', {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        host: req.headers.host,
+        hostAllowed: hostAllowed(req.headers.host, this.hostNames),
+        ownerSession: this.api.session(req.headers.cookie)?.role === 'owner',
+      });
+      if (refused) {
+        // An owner's cookie that came over plain HTTP has been seen on the network: it ends.
+        if (refused.burnSession) {
+          const s = this.api.session(req.headers.cookie);
+          if (s) this.api.sessions.destroy(s.token);
+        }
+        return this.send(res, refused.answer);
+      }
+      this.upgradeUrls.set(res, `https://${req.headers.host ?? ''}/`);
+    }
     const url = new URL(req.url ?? '/', 'http://box');
     const path = url.pathname;
     try {
@@ -265,9 +307,10 @@ export class WebServer {
   }
 
   private send(res: ServerResponse, a: ApiResponse): void {
-    const body = JSON.stringify(a.body);
+    const upgrade = this.upgradeUrls.get(res);
+    const body = JSON.stringify(upgrade && typeof a.body === 'object' && a.body !== null && !Array.isArray(a.body) ? { ...a.body, https: upgrade } : a.body);
     const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...a.headers };
-    if (a.setCookie) headers['Set-Cookie'] = a.setCookie;
+    if (a.setCookie) headers['Set-Cookie'] = this.secureResponses.has(res) ? `${a.setCookie}; Secure` : a.setCookie;
     res.writeHead(a.status, headers).end(body);
   }
 }

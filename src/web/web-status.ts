@@ -14,4 +14,9 @@ export interface WebStatus {
   sessions: number;
   /** Phones watching in the page (HLS): see src/web/hls-routes.ts. */
   phones: PhoneStats;
+  /**
+   * The page's HTTPS certificate (src/web/box-certificate.ts), absent when the page is plain HTTP:
+   * its SHA-256 fingerprint is what the owner compares with the browser's on a first visit.
+   */
+  https?: { fingerprint: string; spkiSha256: string; notAfter: string; selfSigned: boolean; plainHttp: 'redirect' | 'viewer'; warnings: string[] };
 }

@@ -78,6 +78,11 @@ async function loadSession() {
 }
 
 function openLogin() {
+  // Over plain HTTP beside the box's HTTPS page: the password is typed only on the HTTPS page.
+  if (location.protocol === 'http:' && state.session?.https) {
+    location.href = state.session.https;
+    return;
+  }
   const setup = !state.session?.ownerSet;
   $('login-form').hidden = setup;
   $('setup-form').hidden = !setup;
