@@ -9,7 +9,7 @@ import type { Clock, EngineEvents, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
 import { DialBackService } from './net/dial-back.js';
 import { PunchRelay } from './net/hole-punch.js';
-import { NatTraversal } from './net/nat-traversal.js';
+import { isLoopbackHost, NatTraversal } from './net/nat-traversal.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
 import { loadOrCreatePeerId } from './platform/identity.js';
@@ -176,7 +176,8 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const eng = engine;
   if (eng instanceof PeerEngine && tracker && (role === 'node' || role === 'main')) {
     nat = new NatTraversal({
-      portMapping: cfg.net.portMapping,
+      // A box listening on loopback only (tests, a tracker on the same host) has nothing to map.
+      portMapping: cfg.net.portMapping && !isLoopbackHost(listen.host),
       listenPort: bound.port,
       self,
       setAdvertised: (c) => net.setAdvertised(c),

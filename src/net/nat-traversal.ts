@@ -40,6 +40,12 @@ export interface NatTraversalDeps {
   reachability?: Partial<Pick<ReachabilityOptions, 'retestMs' | 'answerTimeoutMs' | 'busyRetryMs'>>;
 }
 
+/** 127.0.0.0/8, ::1, localhost: nothing outside the host can reach such an address, mapped or not. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^(::ffff:)?127\./.test(h);
+}
+
 const OFF: PortMappingStatus = { state: 'off', external: null, method: null, error: null, maps: 0, failures: 0 };
 
 export class NatTraversal {
