@@ -99,7 +99,9 @@ export class LiveNode {
         playbackStarted: (contentId, firstChunkId) => log.info({ contentId, firstChunkId }, 'playback started'),
       },
     });
-    this.phones = new PhoneMedia(this.live, cfg.live.chunkMs);
+    // Protected chunks for a phone the owner approved: decrypted by the box's own agent (its rights).
+    const drm = deps.drm;
+    this.phones = new PhoneMedia(this.live, cfg.live.chunkMs, drm ? (contentId, seq, data) => drm.playerBytes(contentId, seq, data) : undefined);
   }
 
   /** Starts the configured source and channel; resolves once they are under way. */

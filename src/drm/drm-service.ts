@@ -117,6 +117,16 @@ export class DrmService {
     return g.filter(seq, data);
   }
 
+  /**
+   * How many browser sessions (phones) the owner may let watch protected channels on this box: the
+   * domain's size (the managed domain's, else drm.domainMaxSize) less the devices approved into it
+   * and the box itself. Phones are counted members, never DRM agents (docs/phones.md).
+   */
+  phoneSlots(): number {
+    const m = this.manager?.status();
+    return Math.max(0, (m ? m.maxSize - m.approved : this.o.cfg.domainMaxSize) - 1);
+  }
+
   rightsStatus(contentId: string): LiveRightsStatus | undefined {
     return this.gates.get(contentId)?.status();
   }

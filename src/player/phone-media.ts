@@ -12,8 +12,8 @@ import type { PhoneChannel, PhoneMediaSource } from '../web/hls-routes.js';
 import type { MediaOf } from '../web/hls-window.js';
 
 export const STOPPED_REMEMBERED = 64;
-/** Decrypted chunks kept per protected channel (phones of one box fetch the same few). */
-const DECRYPTED_KEPT = 8;
+/** Decrypted chunks kept per protected channel: more than a playlist lists (phones of one box fetch the same few). */
+const DECRYPTED_KEPT = 16;
 
 export interface PhoneLiveSide {
   active(): Array<{ contentId: string }>;

@@ -117,7 +117,14 @@ export class HlsRoutes {
     }
     const text = livePlaylist(win.segments, { discontinuitySequence: win.discontinuitySequence });
     this.counters.playlists++;
-    res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+    // Gaps of chunks the box holds: protected chunks this session may not have (the page offers to ask the owner).
+    const previewOnly = win.segments.some((s) => s.gap && ch.buffer.get(s.seq) !== undefined);
+    res.writeHead(200, {
+      'Content-Type': 'application/vnd.apple.mpegurl',
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(text),
+      'X-Superdist-Access': previewOnly ? 'preview' : r.approved ? 'approved' : 'clear',
+    });
     res.end(req.method === 'HEAD' ? undefined : text);
   }
 

@@ -30,7 +30,7 @@ export async function startWeb(
   handlers: Record<string, ControlHandler>,
   log: Logger,
   byDefault: boolean,
-  phones: { media?: PhoneMediaSource; sessionApproved?: (token: string) => boolean } = {},
+  phones: { media?: PhoneMediaSource; phoneSlots?: () => number } = {},
 ): Promise<WebServer | undefined> {
   if (!webEnabled(cfg, byDefault)) return undefined;
   let addresses: Array<{ host: string; port: number }>;

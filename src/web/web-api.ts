@@ -5,6 +5,7 @@ import type { ControlHandler } from '../control/control-server.js';
 import { LoginLimiter } from './login-limiter.js';
 import { needOf, permission, type Need, type Permission } from './method-policy.js';
 import { MAX_PASSWORD_LENGTH, passwordProblem, type OwnerCredential } from './owner-credential.js';
+import type { PhoneApprovals } from './phone-approvals.js';
 import { hostAllowed, originAllowed } from './request-guard.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
 import type { SetupCode } from './setup-code.js';
@@ -44,6 +45,8 @@ export interface WebApiDeps {
   hostNames: ReadonlySet<string>;
   now: () => number;
   sessionIdleS: number;
+  /** Browser sessions the owner let watch protected channels (phone-approvals.ts). */
+  approvals: PhoneApprovals;
   onEvent?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -99,6 +102,14 @@ export class WebApi {
         if (!this.allowed(s, 'browse')) return fail(403, 'the owner has not allowed viewers to browse: log in as the owner');
         return { status: 200, body: { samples: this.d.history.all() } };
       }
+      if (r.path === '/api/phone') {
+        const s = this.session(r.cookie);
+        return { status: 200, body: { request: s ? (this.d.approvals.of(s.token) ?? null) : null } };
+      }
+      if (r.path === '/api/phones') {
+        if (this.session(r.cookie)?.role !== 'owner') return fail(403, 'only the owner sees phone requests: log in as the owner');
+        return { status: 200, body: { requests: this.d.approvals.list(), slots: this.d.approvals.limit } };
+      }
       return fail(404, `no such API route: GET ${r.path}`);
     }
     if (r.method !== 'POST') return fail(405, `method ${r.method} not allowed`, { Allow: 'GET, POST' });
@@ -120,6 +131,22 @@ export class WebApi {
         return { status: 200, body: { role: 'viewer' }, setCookie: sessionCookie('', 0) };
       case '/api/setup':
         return this.setup(r, s, body);
+      case '/api/phone/request': {
+        if (!this.allowed(s, 'watch')) return fail(403, 'the owner has turned phone viewing off');
+        const r = this.d.approvals.request(s.token, typeof body.label === 'string' ? body.label : '');
+        this.d.onEvent?.('web: a phone asks to watch protected channels', { id: r.id, label: r.label });
+        return { status: 200, body: { request: r } };
+      }
+      case '/api/phones/decide':
+        if (s.role !== 'owner') return fail(403, 'only the owner may let a phone watch protected channels: log in as the owner');
+        if (typeof body.id !== 'string' || typeof body.approve !== 'boolean') return fail(400, 'body: {id: string, approve: boolean}');
+        try {
+          const r = this.d.approvals.decide(body.id, body.approve);
+          this.d.onEvent?.(`web: phone ${r.state}`, { id: r.id, label: r.label });
+          return { status: 200, body: { request: r } };
+        } catch (err) {
+          return fail(409, (err as Error).message);
+        }
       case '/api/settings':
         if (s.role !== 'owner') return fail(403, 'only the owner may change settings: log in as the owner');
         try {

@@ -11,6 +11,7 @@ import { formatContact } from '../config/address.js';
 import type { WebConfig } from '../config/web-config.js';
 import type { Logger } from '../platform/logger.js';
 import { HlsRoutes, type PhoneMediaSource } from './hls-routes.js';
+import { PhoneApprovals } from './phone-approvals.js';
 import { PhoneViewers } from './phone-viewers.js';
 import { loadStaticAssets, type StaticAsset } from './static-assets.js';
 import { OwnerCredential } from './owner-credential.js';
@@ -50,8 +51,8 @@ export interface WebServerOptions {
   hostname?: string;
   /** The channels this box receives, for phones (/hls/); without it every channel is 404. */
   media?: PhoneMediaSource;
-  /** Has the owner approved this browser session for protected channels (src/web/hls-routes.ts)? */
-  sessionApproved?: (token: string) => boolean;
+  /** How many browser sessions the owner may approve for protected channels (the domain's room; 0 without rights). */
+  phoneSlots?: () => number;
   /**
    * The box's key and certificate (box-certificate.ts): the page is HTTPS on each address, and plain
    * HTTP on the same port only redirects (`plainHttp: 'redirect'`) or serves what a viewer may see
@@ -87,6 +88,7 @@ export class WebServer {
   private readonly now: () => number;
   private readonly hostNames: Set<string>;
   private readonly hls: HlsRoutes;
+  private readonly approvals: PhoneApprovals;
 
   constructor(private readonly o: WebServerOptions) {
     this.now = o.now ?? Date.now;
@@ -94,6 +96,7 @@ export class WebServer {
     this.history = new StatusHistory(Math.ceil((o.config.historyS * 1000) / (o.sampleMs ?? 1000)));
     this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch, viewersMayWatch: o.config.viewersMayWatch }, (m) => o.log.warn(m));
     this.hls = new HlsRoutes(o.media, new PhoneViewers(o.config.maxViewers, this.now));
+    this.approvals = new PhoneApprovals(o.phoneSlots ?? (() => 0), this.now);
     this.credential = new OwnerCredential(o.stateDir);
     this.setupCode = new SetupCode(this.credential.isSet() ? undefined : makeSetupCode());
     this.hostNames = allowedHostNames(o.hostname ?? osHostname(), o.config.hostNames);
@@ -106,6 +109,7 @@ export class WebServer {
       hostNames: this.hostNames,
       now: this.now,
       sessionIdleS: o.config.sessionIdleS,
+      approvals: this.approvals,
       onEvent: (message, fields) => o.log.info({ component: 'web', ...fields }, message),
     });
   }
@@ -288,7 +292,7 @@ export class WebServer {
     this.hls.serve(req, res, path, {
       who: s ? `session:${s.token}` : `address:${req.socket.remoteAddress ?? 'unknown'}`,
       permit: this.api.permit(s, 'watch'),
-      approved: s !== undefined && (this.o.sessionApproved?.(s.token) ?? false),
+      approved: s !== undefined && (s.role === 'owner' || this.approvals.approved(s.token)),
     });
   }
 

@@ -26,19 +26,35 @@ function liveBuffer(): ChunkBuffer {
   return b;
 }
 
-async function start(config: Record<string, unknown> = {}, password?: string) {
+
+async function start(config: Record<string, unknown> = {}, password?: string, phoneSlots?: () => number) {
   const stateDir = mkdtempSync(join(tmpdir(), 'sd-phones-'));
   if (password) writeCredential(stateDir, await hashPassword(password, { N: 1024, r: 8, p: 1 }));
   const buffer = liveBuffer();
+  const paid = liveBuffer();
   const media: PhoneMediaSource = {
     channel: (name): PhoneChannel | undefined => {
       if (name === 'alpha' || name === 'live-a') return { state: 'live', contentId: 'live-a', name: 'alpha', buffer, chunkMs: 1000, media: () => ({ playable: () => true, bytes: (c) => c.data }) };
+      if (name === 'paid') {
+        // Chunks 100..119: every odd one encrypted; an approved session gets them "decrypted".
+        return {
+          state: 'live',
+          contentId: 'live-p',
+          name: 'paid',
+          buffer: paid,
+          chunkMs: 1000,
+          media: (approved) => ({
+            playable: (c) => approved || c.id % 2 === 0,
+            bytes: (c) => (c.id % 2 === 0 ? c.data : approved ? tsWithPts(c.id * 1000) : undefined),
+          }),
+        };
+      }
       if (name === 'gone') return { state: 'stopped', contentId: 'live-g', name: 'gone' };
       return undefined;
     },
   };
   const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
-  const web = new WebServer({ config: webConfigSchema.parse(config), addresses: [{ host: '127.0.0.1', port: 0 }], handlers: {}, stateDir, log, hostname: 'tvbox', media });
+  const web = new WebServer({ config: webConfigSchema.parse(config), addresses: [{ host: '127.0.0.1', port: 0 }], handlers: {}, stateDir, log, hostname: 'tvbox', media, ...(phoneSlots ? { phoneSlots } : {}) });
   await web.listen();
   servers.push(web);
   return { web, base: web.status().urls[0]!.replace(/\/$/, ''), buffer };
@@ -46,16 +62,26 @@ async function start(config: Record<string, unknown> = {}, password?: string) {
 
 const errorOf = async (r: Response): Promise<string | undefined> => ((await r.json()) as { error?: string }).error;
 
-/** A browser: keeps its session cookie. */
+/** A browser: keeps its session cookie and CSRF token. */
 class Phone {
   cookie = '';
+  csrf = '';
   constructor(private readonly base: string) {}
   async open(): Promise<void> {
     const r = await fetch(`${this.base}/api/session`);
     this.cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+    this.csrf = ((await r.json()) as { csrf: string }).csrf;
   }
   get(path: string): Promise<Response> {
     return fetch(`${this.base}${path}`, { headers: { Cookie: this.cookie } });
+  }
+  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.base}${path}`, { method: 'POST', headers: { Cookie: this.cookie, Origin: this.base, 'Content-Type': 'application/json', 'X-CSRF-Token': this.csrf }, body: JSON.stringify(body) });
+    const c = r.headers.get('set-cookie');
+    if (c) this.cookie = c.split(';')[0]!;
+    const b = (await r.json()) as Record<string, unknown>;
+    if (typeof b.csrf === 'string') this.csrf = b.csrf;
+    return { status: r.status, body: b };
   }
 }
 
@@ -116,6 +142,39 @@ describe('phones watch over HTTP', () => {
     const r = await phone.get('/hls/alpha/index.m3u8');
     expect(r.status).toBe(403);
     expect((await errorOf(r))).toBe('the owner has turned phone viewing off: log in as the owner');
+  });
+
+  it('a protected channel: preview only until the owner approves the browser session, within the domain\'s room', async () => {
+    const { base } = await start({}, 'owner password 1', () => 1);
+    const phone = new Phone(base);
+    const other = new Phone(base);
+    const owner = new Phone(base);
+    await Promise.all([phone.open(), other.open(), owner.open()]);
+    expect((await owner.post('/api/login', { password: 'owner password 1' })).status).toBe(200);
+    const pre = await phone.get('/hls/paid/index.m3u8');
+    expect(pre.headers.get('x-superdist-access')).toBe('preview');
+    expect((await pre.text()).match(/#EXT-X-GAP/g)).toHaveLength(5); // 110..119: the five odd ones
+    expect((await phone.get('/hls/paid/111.ts')).status).toBe(403);
+    expect((await phone.get('/hls/paid/112.ts')).status).toBe(200);
+    // The phone asks; a viewer cannot see or decide requests; the owner approves.
+    const asked = await phone.post('/api/phone/request', { label: 'Android 21:04' });
+    expect(asked.body.request).toMatchObject({ label: 'Android 21:04', state: 'pending' });
+    const id = (asked.body.request as { id: string }).id;
+    expect((await phone.get('/api/phones')).status).toBe(403);
+    expect((await phone.post('/api/phones/decide', { id, approve: true })).status).toBe(403);
+    expect(((await (await owner.get('/api/phones')).json()) as { requests: unknown[]; slots: number })).toMatchObject({ requests: [{ id, state: 'pending' }], slots: 1 });
+    expect((await owner.post('/api/phones/decide', { id, approve: true })).body.request).toMatchObject({ id, state: 'approved' });
+    expect(((await (await phone.get('/api/phone')).json()) as { request: { state: string } }).request.state).toBe('approved');
+    const full = await phone.get('/hls/paid/index.m3u8');
+    expect(full.headers.get('x-superdist-access')).toBe('approved');
+    expect(await full.text()).not.toContain('#EXT-X-GAP');
+    expect((await phone.get('/hls/paid/111.ts')).status).toBe(200);
+    // The domain has room for one phone: a second is refused until the first is revoked.
+    const id2 = ((await other.post('/api/phone/request', {})).body.request as { id: string }).id;
+    expect(await owner.post('/api/phones/decide', { id: id2, approve: true })).toEqual({ status: 409, body: { error: 'the domain has room for 1 phone and 1 is approved: revoke one first' } });
+    expect((await owner.post('/api/phones/decide', { id, approve: false })).status).toBe(200);
+    expect((await phone.get('/hls/paid/111.ts')).status).toBe(403);
+    expect((await owner.post('/api/phones/decide', { id: id2, approve: true })).status).toBe(200);
   });
 
   it('serves hls.js from memory, gzip-compressed, and plain to a client that does not take gzip', async () => {

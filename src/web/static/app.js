@@ -2,7 +2,7 @@
 // peers, downloads and, for the owner, domain join requests and viewer settings. Every action goes
 // through POST /api/call {method, params}: the control API's own methods.
 import { drawChart, formatBits } from './chart.js';
-import { stopWatching, watch } from './watch.js';
+import { refreshPhoneRequests, setApi, stopWatching, watch } from './watch.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { session: null, status: null, samples: [], channels: null, events: null };
@@ -49,6 +49,7 @@ async function api(path, body) {
 }
 
 const call = async (method, params = {}) => (await api('/api/call', { method, params })).result;
+setApi(api);
 const may = (method) => state.session?.methods.includes(method);
 const isOwner = () => state.session?.role === 'owner';
 const mayWatch = () => isOwner() || (state.session?.settings.viewersMayBrowse && state.session?.settings.viewersMayWatch);
@@ -67,6 +68,7 @@ async function loadSession() {
   $('set-switch').checked = s.settings.viewersMaySwitch;
   $('set-watch').checked = s.settings.viewersMayWatch;
   if (!mayWatch()) stopWatching();
+  refreshPhoneRequests(s.role === 'owner');
   $('switch-hint').hidden = may('play');
   $('stop').disabled = !may('stop');
   if (!may('status')) notice('The owner has not opened this page to viewers. Log in as the owner.');

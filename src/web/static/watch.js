@@ -4,7 +4,12 @@
 // (iOS Safari). Shows the lag behind the live edge and the stalls; the box's refusals (full, not
 // allowed, stopped, protected) as its own words.
 const $ = (id) => document.getElementById(id);
-const w = { hls: null, timer: null, channel: null, stalls: 0, playing: false };
+const w = { hls: null, timer: null, channel: null, stalls: 0, playing: false, api: null, askTimer: null, owner: false, restartedFor: null };
+
+/** The page's API helper (app.js: same-origin fetch with the session's CSRF token). */
+export function setApi(api) {
+  w.api = api;
+}
 
 function loadHlsJs() {
   if (window.Hls) return Promise.resolve(window.Hls);
@@ -17,11 +22,14 @@ function loadHlsJs() {
   });
 }
 
-/** The box's answer to the playlist request: ok, or its error message (retrying while it has no media yet). */
+/**
+ * The box's answer to the playlist request: its access ('clear', 'approved', 'preview'), or its
+ * error message (retrying while it has no media yet).
+ */
 async function ask(url) {
   for (let attempt = 0; ; attempt++) {
     const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
-    if (r.ok) return;
+    if (r.ok) return r.headers.get('X-Superdist-Access') ?? 'clear';
     let msg = '';
     try {
       msg = (await r.json()).error ?? '';
@@ -66,11 +74,14 @@ export function stopWatching() {
   w.hls?.destroy();
   w.hls = null;
   w.channel = null;
+  clearInterval(w.askTimer);
+  w.askTimer = null;
   const v = $('watch-video');
   v.pause();
   v.removeAttribute('src');
   v.load();
   $('watch-card').hidden = true;
+  $('watch-preview').hidden = true;
 }
 
 /** Plays `channel` ({contentId, name}) in the page. */
@@ -86,8 +97,10 @@ export async function watch(channel) {
   const url = `/hls/${encodeURIComponent(channel.contentId)}/index.m3u8`;
   const v = $('watch-video');
   try {
-    await ask(url);
+    const access = await ask(url);
     if (w.channel !== channel) return;
+    $('watch-preview').hidden = access !== 'preview';
+    if (access === 'preview') followRequest(channel);
     const mse = 'MediaSource' in window || 'ManagedMediaSource' in window;
     const Hls = mse ? await loadHlsJs() : null;
     if (w.channel !== channel) return;
@@ -124,6 +137,68 @@ export async function watch(channel) {
   }
 }
 
+/** Preview only: shows this browser's request (if any) and restarts playback once the owner approved it. */
+async function followRequest(channel) {
+  const show = (r) => {
+    $('watch-asked').textContent = !r ? '' : r.state === 'pending' ? 'Asked: waiting for the owner…' : r.state === 'denied' ? 'The owner said no.' : 'Approved.';
+    $('watch-ask').disabled = r?.state === 'pending';
+  };
+  const poll = async () => {
+    const { request } = await w.api('/api/phone').catch(() => ({ request: null }));
+    if (w.channel !== channel) return;
+    show(request);
+    if (request?.state !== 'approved') return;
+    // Approved: play again, in full. Once: if it is still the preview, the box itself holds no rights.
+    if (w.restartedFor === channel.contentId) {
+      clearInterval(w.askTimer);
+      $('watch-asked').textContent = 'Approved, but this box holds no rights to the channel: preview only.';
+      return;
+    }
+    w.restartedFor = channel.contentId;
+    watch(channel);
+  };
+  clearInterval(w.askTimer);
+  w.askTimer = setInterval(poll, 3000);
+  await poll();
+}
+
+async function askOwner() {
+  try {
+    const label = navigator.userAgentData?.platform || (/(iPhone|iPad|Android)/.exec(navigator.userAgent)?.[1] ?? 'browser');
+    const { request } = await w.api('/api/phone/request', { label: `${label} ${new Date().toLocaleTimeString()}` });
+    $('watch-asked').textContent = request.state === 'approved' ? 'Approved.' : 'Asked: waiting for the owner…';
+    $('watch-ask').disabled = true;
+  } catch (err) {
+    fail(err.message);
+  }
+}
+
+/** Owner panel: phones asking to watch protected channels, with Approve / Deny (polled while the owner is logged in). */
+export async function refreshPhoneRequests(owner) {
+  w.owner = owner;
+  if (!owner) return;
+  try {
+    const { requests, slots } = await w.api('/api/phones');
+    const approved = requests.filter((r) => r.state === 'approved').length;
+    $('phones-slots').textContent = `${approved} of ${slots} phone${slots === 1 ? '' : 's'} the domain has room for may watch protected channels.`;
+    const decide = (id, approve) => w.api('/api/phones/decide', { id, approve }).catch((err) => ($('phones-slots').textContent = err.message)).then(() => refreshPhoneRequests(w.owner));
+    const items = requests.map((r) => {
+      const li = Object.assign(document.createElement('li'), { className: 'phone-request' });
+      li.dataset.request = r.id;
+      const name = Object.assign(document.createElement('span'), { className: 'name', textContent: r.label });
+      const st = Object.assign(document.createElement('span'), { className: 'hint', textContent: `${r.state} · ${new Date(r.requestedAt).toLocaleTimeString()}` });
+      li.append(name, st);
+      if (r.state === 'pending') li.append(Object.assign(document.createElement('button'), { type: 'button', className: 'approve', textContent: 'Approve', onclick: () => decide(r.id, true) }));
+      li.append(Object.assign(document.createElement('button'), { type: 'button', className: 'deny', textContent: r.state === 'pending' ? 'Deny' : 'Revoke', onclick: () => decide(r.id, false) }));
+      return li;
+    });
+    const none = Object.assign(document.createElement('li'), { className: 'hint', textContent: 'No phone has asked' });
+    $('phone-requests').replaceChildren(...(items.length ? items : [none]));
+  } catch (err) {
+    $('phones-slots').textContent = err.message;
+  }
+}
+
 function stopHls() {
   w.hls?.destroy();
   w.hls = null;
@@ -140,3 +215,5 @@ video.addEventListener('waiting', () => {
   if (w.playing && !w.hls) w.stalls++;
 });
 $('watch-close').addEventListener('click', stopWatching);
+$('watch-ask').addEventListener('click', askOwner);
+setInterval(() => refreshPhoneRequests(w.owner), 3000);
