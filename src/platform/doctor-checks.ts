@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { parseHostPort } from '../config/address.js';
 import type { LockHolder } from './pid-lock.js';
+import { secretProblems, SECRET_PATHS, type SecretEntry } from './secret-files.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -46,6 +47,8 @@ export interface DoctorProbes {
   connect(host: string, port: number): Promise<{ ms: number } | { error: string }>;
   /** Binds HOST:PORT for a moment: 'free' or the error code (EADDRINUSE, EACCES, ...). */
   bind(host: string, port: number): Promise<'free' | string>;
+  /** The state directory's owner and its secret files (src/platform/secret-files.ts); undefined when it does not exist. */
+  secrets(stateDir: string): { ownerUid: number; entries: SecretEntry[] } | undefined;
 }
 
 const ok = (name: string, detail: string): CheckResult => ({ name, level: 'ok', detail });
@@ -104,6 +107,19 @@ export function checkStateDir(cfg: Config, p: DoctorProbes, daemon: DaemonInfo |
   if (!holder.alive) return ok(name, `${dir}: writable; a stale lock of pid ${holder.pid || '?'} (gone) is taken over at the next start`);
   if (daemon?.pid === holder.pid) return ok(name, `${dir}: in use by the running superdist ${daemon.role} (pid ${holder.pid})`);
   return bad(name, `${dir} is in use by another superdist process (pid ${holder.pid}): a service started on it exits 2`, `stop it (kill ${holder.pid}), or give this service its own directory with --state-dir DIR`);
+}
+
+/** Keys, credentials and counters: 0600 files in 0700 directories, owned by the state directory's owner. */
+export function checkSecrets(cfg: Config, p: DoctorProbes): CheckResult {
+  const name = 'secrets';
+  const found = p.secrets(cfg.stateDir);
+  if (!found || found.entries.length === 0) return ok(name, `none in ${cfg.stateDir} yet`);
+  const problems = secretProblems(found.entries, found.ownerUid);
+  const files = found.entries.filter((e) => !e.dir).length;
+  if (!problems.length) return ok(name, `${files} file(s) under ${SECRET_PATHS.join(', ')}: 0600 in 0700 directories, owned by uid ${found.ownerUid}`);
+  const paths = SECRET_PATHS.map((x) => `${cfg.stateDir}/${x}`).join(' ');
+  const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  return warn(name, `keys or credentials others may read or that another user owns: ${shown}`, `chmod -R u=rwX,go= ${paths}; chown -R $(stat -c %u ${cfg.stateDir}) ${paths} (as root)`);
 }
 
 export function checkControl(cfg: Config, p: DoctorProbes, daemon: DaemonInfo | { error: string }): CheckResult {
@@ -209,7 +225,7 @@ export async function runDoctor(cfg: Config, p: DoctorProbes, o: DoctorOptions):
   const daemonAnswer = await p.daemon(cfg.control);
   const daemon = 'error' in daemonAnswer ? undefined : daemonAnswer;
   const [player, ffmpeg, tracker, ports, clock] = await Promise.all([checkPlayer(cfg, p), checkFfmpeg(cfg, p), checkTracker(cfg, p), checkPorts(cfg, p, daemon, o.webByDefault), checkClock(p)]);
-  return [player, ffmpeg, checkStateDir(cfg, p, daemon), checkControl(cfg, p, daemonAnswer), tracker, ...ports, clock];
+  return [player, ffmpeg, checkStateDir(cfg, p, daemon), checkSecrets(cfg, p), checkControl(cfg, p, daemonAnswer), tracker, ...ports, clock];
 }
 
 export function doctorExitCode(results: CheckResult[]): number {

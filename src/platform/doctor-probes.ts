@@ -1,11 +1,12 @@
 // The real looks at the system behind `superdist doctor` (src/platform/doctor-checks.ts).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { controlCall } from '../control/control-client.js';
 import type { Status } from '../control/status.js';
 import type { DaemonInfo, DoctorProbes, RunResult } from './doctor-checks.js';
 import { stateDirHolder } from './state-dir-lock.js';
+import { listSecretEntries } from './secret-files.js';
 
 export interface ProbeTimeouts {
   /** Each program run (mpv --version, timedatectl, ...). */
@@ -97,5 +98,12 @@ export function systemProbes(t: ProbeTimeouts = DEFAULT_PROBE_TIMEOUTS): DoctorP
     daemon: (control) => daemon(control, t.controlMs),
     connect: (host, port) => connect(host, port, t.connectMs),
     bind,
+    secrets: (dir) => {
+      try {
+        return { ownerUid: statSync(dir).uid, entries: listSecretEntries(dir) };
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

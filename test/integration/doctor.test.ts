@@ -2,7 +2,7 @@
 // check with the package to install; beside a running node it names the pid holding the state
 // directory, as the running service when its control socket answers, else as another process.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/platform/doctor-checks.js';
@@ -45,6 +45,20 @@ describe('superdist doctor', () => {
     expect(check(report, 'ffmpeg')?.level).toBe('warn');
     expect(check(report, 'state dir')?.level).toBe('ok');
     expect(check(report, 'control socket')?.level).toBe('warn');
+  });
+
+  it('warns about an owner credential others may read, naming the file and the fix', () => {
+    const dir = tempDir('sd-doctor-');
+    const state = join(dir, 'state');
+    const set = spawnSync(process.execPath, [BUNDLE, 'web', 'set-password', '--state-dir', state, '--password-stdin'], { input: 'owner pass 12', encoding: 'utf8' });
+    expect(set.status, set.stderr).toBe(0);
+    const args = ['--state-dir', state, '--control', join(dir, 'c.sock'), '--listen', '127.0.0.1:0'];
+    expect(check(doctor(dir, args, '/usr/bin:/bin').report, 'secrets')?.level).toBe('ok');
+    chmodSync(join(state, 'web-owner.json'), 0o644);
+    const { report, text } = doctor(dir, args, '/usr/bin:/bin');
+    expect(check(report, 'secrets')).toMatchObject({ level: 'warn', detail: `keys or credentials others may read or that another user owns: ${join(state, 'web-owner.json')} is 0644 (want 0600)` });
+    expect(text).toMatch(/^warn +secrets +keys or credentials others may read/m);
+    expect(text).toContain('fix: chmod -R u=rwX,go=');
   });
 
   it('names the pid of a running node that holds the state directory', async () => {

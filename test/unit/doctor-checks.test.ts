@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigLayers } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { checkClock, checkControl, checkPlayer, checkPorts, checkStateDir, checkTracker, doctorExitCode, runDoctor, type DaemonInfo, type DoctorProbes, type RunResult } from '../../src/platform/doctor-checks.js';
+import { checkClock, checkControl, checkPlayer, checkPorts, checkSecrets, checkStateDir, checkTracker, doctorExitCode, runDoctor, type DaemonInfo, type DoctorProbes, type RunResult } from '../../src/platform/doctor-checks.js';
 import type { LockHolder } from '../../src/platform/pid-lock.js';
+import type { SecretEntry } from '../../src/platform/secret-files.js';
 
 const STATE = '/var/lib/superdist';
 const CONTROL = '/run/superdist/control.sock';
@@ -23,6 +24,7 @@ interface World {
   trackerError?: string;
   busyPorts?: Record<number, string>;
   uid?: number;
+  secrets?: { ownerUid: number; entries: SecretEntry[] };
 }
 
 function probes(w: World = {}): DoctorProbes {
@@ -37,6 +39,7 @@ function probes(w: World = {}): DoctorProbes {
     daemon: async () => w.daemon ?? { error: `no superdist service is listening on ${CONTROL} (is it running? pass --control PATH)` },
     connect: async () => (w.trackerError ? { error: w.trackerError } : { ms: 3 }),
     bind: async (_host, port) => w.busyPorts?.[port] ?? 'free',
+    secrets: () => w.secrets,
   };
 }
 
@@ -153,10 +156,27 @@ describe('doctor: all checks', () => {
   it('a healthy box exits 0, and any failure makes it 1', async () => {
     const cfg = config({ tracker: '10.0.0.1:7878' });
     const good = await runDoctor(cfg, probes(healthy), { webByDefault: false });
-    expect(good.map((r) => `${r.level} ${r.name}`)).toEqual(['ok player', 'ok ffmpeg', 'ok state dir', 'ok control socket', 'ok tracker', 'ok port 0.0.0.0:7878', 'ok clock']);
+    expect(good.map((r) => `${r.level} ${r.name}`)).toEqual(['ok player', 'ok ffmpeg', 'ok state dir', 'ok secrets', 'ok control socket', 'ok tracker', 'ok port 0.0.0.0:7878', 'ok clock']);
     expect(doctorExitCode(good)).toBe(0);
     const noMpv = await runDoctor(cfg, probes({ ...healthy, programs: { ...healthy.programs, 'mpv --version': undefined as unknown as RunResult } }), { webByDefault: false });
     expect(noMpv.find((r) => r.name === 'player')?.level).toBe('fail');
     expect(doctorExitCode(noMpv)).toBe(1);
+  });
+});
+
+describe('doctor: secrets', () => {
+  const e = (path: string, mode: number, dir = false, uid = 998): SecretEntry => ({ path: `${STATE}/${path}`, mode, uid, dir });
+  it('0600 files in 0700 directories owned by the state directory\'s owner are ok', () => {
+    const r = checkSecrets(config(), probes({ secrets: { ownerUid: 998, entries: [e('drm', 0o700, true), e('drm/sign.key', 0o600), e('web-owner.json', 0o600)] } }));
+    expect(r).toMatchObject({ level: 'ok', detail: '2 file(s) under channels, drm, web-owner.json, web-tls: 0600 in 0700 directories, owned by uid 998' });
+    expect(checkSecrets(config(), probes())).toMatchObject({ level: 'ok', detail: `none in ${STATE} yet` });
+  });
+  it('warns on a key others may read, an open directory and a file another user owns, with the fix', () => {
+    const r = checkSecrets(config(), probes({ secrets: { ownerUid: 998, entries: [e('web-tls', 0o755, true), e('web-tls/key.pem', 0o644), e('channels/a.key', 0o600, false, 0)] } }));
+    expect(r.level).toBe('warn');
+    expect(r.detail).toBe(
+      `keys or credentials others may read or that another user owns: ${STATE}/web-tls is 0755 (want 0700); ${STATE}/web-tls/key.pem is 0644 (want 0600); ${STATE}/channels/a.key is owned by uid 0, not the state directory's owner (uid 998)`,
+    );
+    expect(r.fix).toContain(`chmod -R u=rwX,go= ${STATE}/channels ${STATE}/drm ${STATE}/web-owner.json ${STATE}/web-tls`);
   });
 });
