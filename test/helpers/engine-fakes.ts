@@ -22,6 +22,8 @@ export class RecordingTransport implements Transport {
   disconnected: string[] = [];
   /** What send() returns. */
   accept = true;
+  /** Which peers count as connected (unset: the engine is told nothing). */
+  isConnected?: (peerId: string) => boolean;
 
   send(to: Destination, msg: Message): boolean {
     this.sent.push({ to, msg });

@@ -50,6 +50,29 @@ describe('member scheduler', () => {
     expect(engine.snapshot().contents[0]?.pending).toBe(4);
   });
 
+  it('never asks a member behind a NAT (it cannot be dialled) unless a connection to it is up', () => {
+    const { engine, transport } = joinedPeer();
+    transport.clear();
+    answerJoin(engine, [
+      memberInfo('nat0', 1, { partnerCount: 0, reachability: 'nat' }),
+      memberInfo('nat1', 1, { partnerCount: 0, reachability: 'nat' }),
+      memberInfo('pub', 1, { partnerCount: 3, reachability: 'public' }),
+      memberInfo('map', 1, { partnerCount: 4, reachability: 'mapped' }),
+      memberInfo('unk', 1, { partnerCount: 5 }),
+    ]);
+    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['pub', 'map', 'unk']);
+  });
+
+  it('asks a member behind a NAT once a (punched) connection to it is up', () => {
+    const { engine, clock, transport } = joinedPeer();
+    transport.isConnected = (id: string) => id === 'nat1';
+    answerJoin(engine, [memberInfo('nat0', 1, { reachability: 'nat' }), memberInfo('nat1', 1, { reachability: 'nat' })]);
+    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['nat1']);
+    clock.advance(config.memberSchedulerPeriodMs);
+    engine.tick();
+    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).not.toContain('nat0');
+  });
+
   it('counts pending requests toward M and retries elsewhere after a timeout', () => {
     const { engine, clock, transport } = joinedPeer();
     answerJoin(engine, ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => memberInfo(id, 1, { partnerCount: i })));

@@ -52,6 +52,26 @@ describe('tracker engine', () => {
     expect(transport.of('PartnershipResp', 'alice')[0]?.msg.accepted).toBe(true);
   });
 
+  it('lists members behind a NAT after the dialable ones and never makes one a deputy', () => {
+    const { t, transport } = tracker({ redirectThreshold: 3 });
+    t.receive(addr('n1'), join('n1'));
+    t.receive(addr('n1'), membership('n1', 1, { partnerCount: 0, reachability: 'nat' }));
+    t.receive(addr('p1'), join('p1'));
+    t.receive(addr('p1'), membership('p1', 1, { partnerCount: 5, reachability: 'public' }));
+    t.receive(addr('m1'), join('m1'));
+    t.receive(addr('m1'), membership('m1', 1, { partnerCount: 6, reachability: 'mapped' }));
+    transport.clear();
+    t.receive(addr('x'), join('x', false));
+    const members = transport.of('TrackerMembers', 'x')[0]?.msg.members ?? [];
+    expect(members.map((m) => [m.peerId, m.reachability])).toEqual([['tracker', 'unknown'], ['p1', 'public'], ['m1', 'mapped'], ['n1', 'nat']]);
+    // Over the threshold the join is redirected, never to the member behind a NAT.
+    for (const id of ['y', 'z', 'w']) {
+      t.receive(addr(id), join(id));
+      const r = transport.of('TrackerRedirect', id)[0]?.msg;
+      if (r) expect(r.deputy.peerId).not.toBe('n1');
+    }
+  });
+
   it('answers with members (fewest partners first, plus itself) below the threshold, then redirects', () => {
     const { t, transport } = tracker({ redirectThreshold: 3 });
     joinWith(t, 'a', 5);
