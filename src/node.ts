@@ -178,6 +178,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     nat = new NatTraversal({
       // A box listening on loopback only (tests, a tracker on the same host) has nothing to map.
       portMapping: cfg.net.portMapping && !isLoopbackHost(listen.host),
+      holePunching: cfg.net.holePunching,
       listenPort: bound.port,
       self,
       setAdvertised: (c) => net.setAdvertised(c),

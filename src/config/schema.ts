@@ -31,6 +31,7 @@ const optionalHostPort = (what: string) =>
 /** `net`: the transport's tunables plus the home-router switch (docs/nat.md). */
 export interface NetConfig extends NetLimits {
   portMapping: boolean;
+  holePunching: boolean;
 }
 
 /** Default of `control`: the control API's unix socket (also the client commands' default). */
@@ -91,6 +92,7 @@ export const configSchema = z
     ims: imsConfigSchema.describe('IMS access (src/ims/ims-config.ts).'),
     net: (tunables(DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS, {
       portMapping: z.boolean().default(true).describe('Ask the home router to forward the listen port (UPnP IGD, NAT-PMP) so peers outside can dial this box (docs/nat.md); off: never ask.'),
+      holePunching: z.boolean().default(true).describe('Behind a NAT, connect to other boxes behind NATs by hole punching through the tracker, from the listen port + 1 (docs/nat.md); off: never punch.'),
     }) as unknown as z.ZodType<NetConfig, Partial<NetConfig> | undefined>).describe(
       'TCP transport: connection limits, send-queue and frame caps, keep-alive and timeouts; home-router port mapping.',
     ),

@@ -18,6 +18,8 @@ export interface NatStatus extends ReachabilityStatus, PunchStats {
 
 export interface NatTraversalDeps {
   portMapping: boolean;
+  /** Punch through to other boxes behind NATs (net.holePunching). */
+  holePunching: boolean;
   listenPort: number;
   /** The engine's self record (mutated: contact and reachability). */
   self: { contact: Contact; reachability?: Reachability };
@@ -123,7 +125,7 @@ export class NatTraversal {
 
   tick(now: number): void {
     this.monitor.tick(now);
-    this.puncher.enabled = this.monitor.reachability === 'nat';
+    this.puncher.enabled = this.deps.holePunching && this.monitor.reachability === 'nat';
     this.puncher.tick(now);
   }
 
