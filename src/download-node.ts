@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { DownloadStats } from './engine/download-stats.js';
+import type { PhoneFile } from './web/hls-file-routes.js';
 import { StorageError, type StorageErrorKind, type StoreOpener } from './engine/download-ports.js';
 import { Downloads } from './engine/downloads.js';
 import type { PeerEngine } from './engine/peer-engine.js';
@@ -145,6 +146,15 @@ export class DownloadNode {
     const e = this.entries.get(contentId);
     if (!stats || !e) return undefined;
     return { ...stats, path: e.path, title: e.title || stats.name || contentId };
+  }
+
+  /** A file this box holds, as phones watching on demand see it (src/web/hls-file-routes.ts). */
+  file(contentId: string): PhoneFile | undefined {
+    const stats = this.downloads.stats(contentId);
+    const e = this.entries.get(contentId);
+    if (!stats || !e) return undefined;
+    const state = stats.state === 'seeding' ? 'complete' : stats.state === 'failed' ? 'failed' : 'downloading';
+    return { contentId, title: e.title || stats.name || contentId, path: e.path, state, progress: stats.progress };
   }
 
   /** Memory the download side holds (the piece cache). */

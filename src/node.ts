@@ -298,7 +298,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   await control.listen();
   await drm?.start().catch((err: Error) => log.error({ err: err.message }, `DRM proxy did not start: ${err.message}`));
   // The web remote dispatches to the same handlers; a busy web address is logged, not fatal.
-  web = await startWeb(cfg, handlers, log, hooks.webByDefault ?? false, { ...(live ? { media: live.phones } : {}), ...(drm ? { phoneSlots: () => drm.phoneSlots() } : {}) }).catch((err: Error) => {
+  web = await startWeb(cfg, handlers, log, hooks.webByDefault ?? false, { ...(live ? { media: live.phones } : {}), ...(downloads ? { files: downloads } : {}), ...(drm ? { phoneSlots: () => drm.phoneSlots() } : {}) }).catch((err: Error) => {
     log.error({ err: err.message }, `the web remote did not start: ${err.message}`);
     return undefined;
   });

@@ -43,8 +43,11 @@ export interface ConnectionManagerOptions {
   onPeerConnected?: (p: PeerAddress) => void;
   onPeerDisconnected?: (peerId: string, reason: string) => void;
   onWarning?: (w: NetWarning) => void;
-  /** A peer's Hello said how it sees us (our observed address); host '' never reported. */
-  onObserved?: (from: { peerId: string; role: string }, observed: Contact) => void;
+  /**
+   * A peer's Hello said how it sees us (our observed address); host '' never reported. `dialled` is
+   * where we dialled when the connection is ours (a Hello's claims are the peer's; this is not).
+   */
+  onObserved?: (from: { peerId: string; role: string; dialled?: Contact }, observed: Contact) => void;
 }
 
 /** Hello role of a dial-back test (src/net/dial-back.ts): answered with our Hello, never a peer. */
@@ -245,7 +248,8 @@ export class ConnectionManager implements Transport {
     }
     if (remote.observed.host !== '') {
       const observed = { ...remote.observed };
-      this.safely('onObserved', () => this.opts.onObserved?.({ peerId: id, role: remote.role }, observed));
+      const from = { peerId: id, role: remote.role, ...(c.dial ? { dialled: { ...c.dial.contact } } : {}) };
+      this.safely('onObserved', () => this.opts.onObserved?.(from, observed));
     }
     if (id === this.opts.self.peerId) {
       this.warnings.report('self-connection', `connection to ourselves (${c.describe()}) closed`);

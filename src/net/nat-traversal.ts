@@ -103,9 +103,12 @@ export class NatTraversal {
     this.mappingStarted ??= this.keeper?.refresh();
   }
 
-  /** A peer's Hello said how it sees us: the tracker's view is the one that counts. */
-  onObserved(from: { peerId: string; role: string }, observed: Contact): void {
-    if (from.role === 'tracker' || from.peerId === this.deps.trackerPeerId()) this.monitor.onObserved(observed);
+  /**
+   * A peer's Hello said how it sees us: only the tracker's view counts, on a connection we dialled to
+   * its configured address (any peer could claim to be the tracker and feed us a wrong address).
+   */
+  onObserved(from: { peerId: string; role: string; dialled?: Contact }, observed: Contact): void {
+    if (from.dialled && sameContact(from.dialled, this.deps.tracker)) this.monitor.onObserved(observed);
   }
 
   /** Takes the messages meant for it (true); the rest go to the engine. */

@@ -62,7 +62,7 @@ export interface PhoneStats {
   slowCut: number;
 }
 
-type Answer = { status: number; error: string; headers?: Record<string, string> };
+export type Answer = { status: number; error: string; headers?: Record<string, string> };
 
 export class HlsRoutes {
   private readonly windows = new Map<string, HlsWindow>();
@@ -165,7 +165,7 @@ export class HlsRoutes {
   }
 }
 
-function fail(res: ServerResponse, a: Answer): void {
+export function fail(res: ServerResponse, a: Answer): void {
   const body = JSON.stringify({ error: a.error });
   res.writeHead(a.status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...a.headers });
   res.end(body);

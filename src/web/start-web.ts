@@ -7,6 +7,7 @@ import { parseHostPort } from '../config/address.js';
 import type { ControlHandler } from '../control/control-server.js';
 import { detectInterfaceRoles } from '../platform/interface-roles.js';
 import type { Logger } from '../platform/logger.js';
+import type { PhoneFileSource } from './hls-file-routes.js';
 import type { PhoneMediaSource } from './hls-routes.js';
 import { chooseWebAddresses } from './web-addresses.js';
 import { loadOrCreateBoxCertificate, type BoxCertificate } from './box-certificate.js';
@@ -30,7 +31,7 @@ export async function startWeb(
   handlers: Record<string, ControlHandler>,
   log: Logger,
   byDefault: boolean,
-  phones: { media?: PhoneMediaSource; phoneSlots?: () => number } = {},
+  phones: { media?: PhoneMediaSource; files?: PhoneFileSource; phoneSlots?: () => number } = {},
 ): Promise<WebServer | undefined> {
   if (!webEnabled(cfg, byDefault)) return undefined;
   let addresses: Array<{ host: string; port: number }>;

@@ -10,7 +10,8 @@ import type { Status } from '../control/status.js';
 import { formatContact } from '../config/address.js';
 import type { WebConfig } from '../config/web-config.js';
 import type { Logger } from '../platform/logger.js';
-import { HlsRoutes, type PhoneMediaSource } from './hls-routes.js';
+import { HlsFileRoutes, type PhoneFileSource } from './hls-file-routes.js';
+import { HlsRoutes, type PhoneMediaSource, type PhoneRequester } from './hls-routes.js';
 import { PhoneApprovals } from './phone-approvals.js';
 import { PhoneViewers } from './phone-viewers.js';
 import { loadStaticAssets, type StaticAsset } from './static-assets.js';
@@ -51,6 +52,8 @@ export interface WebServerOptions {
   hostname?: string;
   /** The channels this box receives, for phones (/hls/); without it every channel is 404. */
   media?: PhoneMediaSource;
+  /** Completed files this box holds, for phones (/hls/file/, on demand). */
+  files?: PhoneFileSource;
   /** How many browser sessions the owner may approve for protected channels (the domain's room; 0 without rights). */
   phoneSlots?: () => number;
   /**
@@ -88,6 +91,7 @@ export class WebServer {
   private readonly now: () => number;
   private readonly hostNames: Set<string>;
   private readonly hls: HlsRoutes;
+  private readonly hlsFiles: HlsFileRoutes;
   private readonly approvals: PhoneApprovals;
 
   constructor(private readonly o: WebServerOptions) {
@@ -95,7 +99,9 @@ export class WebServer {
     this.assets = loadStaticAssets();
     this.history = new StatusHistory(Math.ceil((o.config.historyS * 1000) / (o.sampleMs ?? 1000)));
     this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch, viewersMayWatch: o.config.viewersMayWatch }, (m) => o.log.warn(m));
-    this.hls = new HlsRoutes(o.media, new PhoneViewers(o.config.maxViewers, this.now));
+    const viewers = new PhoneViewers(o.config.maxViewers, this.now);
+    this.hls = new HlsRoutes(o.media, viewers);
+    this.hlsFiles = new HlsFileRoutes(o.files, viewers);
     this.approvals = new PhoneApprovals(o.phoneSlots ?? (() => 0), this.now);
     this.credential = new OwnerCredential(o.stateDir);
     this.setupCode = new SetupCode(this.credential.isSet() ? undefined : makeSetupCode());
@@ -227,7 +233,7 @@ export class WebServer {
     try {
       if (path === '/api/events' && req.method === 'GET') return this.events(req, res);
       if (path.startsWith('/api/')) return await this.apiRequest(req, res, path);
-      if (path.startsWith('/hls/')) return this.phone(req, res, path);
+      if (path.startsWith('/hls/')) return await this.phone(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, { status: 405, body: { error: `method ${req.method} not allowed` }, headers: { Allow: 'GET, HEAD' } });
       if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name; use the box\'s IP address' } });
       const asset = this.assets.get(path);
@@ -286,14 +292,16 @@ export class WebServer {
   }
 
   /** /hls/: who asks (the session, else the address), whether they may watch, approved or not. */
-  private phone(req: IncomingMessage, res: ServerResponse, path: string): void {
+  private async phone(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (!hostAllowed(req.headers.host, this.hostNames)) return this.send(res, { status: 421, body: { error: 'unknown host name; use the box\'s IP address' } });
     const s = this.api.session(req.headers.cookie);
-    this.hls.serve(req, res, path, {
+    const r: PhoneRequester = {
       who: s ? `session:${s.token}` : `address:${req.socket.remoteAddress ?? 'unknown'}`,
       permit: this.api.permit(s, 'watch'),
       approved: s !== undefined && (s.role === 'owner' || this.approvals.approved(s.token)),
-    });
+    };
+    if (path.startsWith('/hls/file/')) return this.hlsFiles.serve(req, res, path, r);
+    this.hls.serve(req, res, path, r);
   }
 
   private events(req: IncomingMessage, res: ServerResponse): void {

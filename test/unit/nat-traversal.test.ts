@@ -8,6 +8,8 @@ import { PortMappingKeeper, type PortMapper, type PortMappingLease } from '../..
 import { ReachabilityMonitor } from '../../src/net/reachability.js';
 import { dialBack, DialBackService } from '../../src/net/dial-back.js';
 import { HolePuncher, PunchRelay } from '../../src/net/hole-punch.js';
+import { NatTraversal } from '../../src/net/nat-traversal.js';
+import type { Logger } from '../../src/platform/logger.js';
 import { ConnectionManager, DEFAULT_NET_LIMITS } from '../../src/net/connection-manager.js';
 import type { Message } from '../../src/protocol/messages.js';
 import type { PeerAddress } from '../../src/engine/ports.js';
@@ -327,5 +329,29 @@ describe('hole punching through the tracker', () => {
     p.tick(900);
     expect(p.stats()).toMatchObject({ punchAttempts: 1, punchSucceeded: 1, punchContact: '100.64.0.12:7879' });
     expect(dials).toHaveLength(2);
+  });
+});
+
+describe('what a box believes about its own address', () => {
+  it('takes the observed address only from the tracker on a connection it dialled itself', () => {
+    const quiet = { info: () => undefined, warn: () => undefined } as unknown as Logger;
+    const tracker = { host: '100.64.0.1', port: 7000 };
+    const sent: Message[] = [];
+    const self = { contact: { host: '192.168.2.2', port: 7878 } };
+    const nat = new NatTraversal({
+      portMapping: false, holePunching: false, listenPort: 7878, self, setAdvertised: () => undefined, announce: () => undefined,
+      tracker, trackerPeerId: () => 'tracker', send: (_to, msg) => { sent.push(msg); return true; },
+      punch: () => false, isConnected: () => false, natMembers: () => [], peerId: 'b2', log: quiet,
+    });
+    // A peer claiming to be the tracker (role, even its peer id) on a connection it opened: ignored.
+    nat.onObserved({ peerId: 'tracker', role: 'tracker' }, { host: '6.6.6.6', port: 1 });
+    nat.onObserved({ peerId: 'x', role: 'tracker', dialled: { host: '100.64.0.99', port: 7000 } }, { host: '6.6.6.6', port: 1 });
+    nat.tick(Date.now());
+    expect(nat.status().observed).toBeNull();
+    expect(sent).toEqual([]);
+    nat.onObserved({ peerId: 'tracker', role: 'tracker', dialled: tracker }, { host: '100.64.0.12', port: 40000 });
+    nat.tick(Date.now());
+    expect(nat.status()).toMatchObject({ observed: '100.64.0.12:40000', reachability: 'unknown', portMapping: { state: 'off' } });
+    expect(sent).toEqual([{ type: 'ReachabilityReq', peerId: 'b2', contentId: '', contact: { host: '100.64.0.12', port: 7878 } }]);
   });
 });

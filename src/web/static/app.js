@@ -219,8 +219,11 @@ function renderDownloads(s) {
   const items = s.contents.filter((c) => c.download).map((c) => {
     const d = c.download;
     const pct = Math.round((d.progress ?? 0) * 100);
-    return el('li', {},
-      el('span', { class: 'name' }, d.title || d.name || c.id.slice(0, 16)),
+    const name = d.title || d.name || c.id.slice(0, 16);
+    return el('li', { 'data-download': c.id },
+      el('span', { class: 'name' }, name),
+      // A complete file plays in the page on demand (MPEG-TS files; the box says why not otherwise).
+      d.state === 'seeding' && mayWatch() ? el('button', { type: 'button', class: 'watch secondary', onclick: () => watch({ contentId: c.id, name, file: true }) }, 'Watch') : null,
       el('span', { class: 'hint' }, `${d.state} · ${pct} % of ${bytes(d.sizeBytes)} · ${c.partners} peers`),
       el('progress', { max: '100', value: String(pct) }));
   });

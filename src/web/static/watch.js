@@ -58,11 +58,15 @@ function fail(text) {
 
 function render() {
   const v = $('watch-video');
-  let lag = w.hls?.latency;
-  if (!(lag >= 0) && v.seekable.length) lag = v.seekable.end(v.seekable.length - 1) - v.currentTime;
   const parts = [];
   parts.push(w.playing ? 'Playing' : 'Starting…');
-  if (lag >= 0) parts.push(`lag ${lag.toFixed(1)} s`);
+  if (w.channel?.file) {
+    if (v.duration > 0) parts.push(`${Math.floor(v.currentTime)} of ${Math.floor(v.duration)} s`);
+  } else {
+    let lag = w.hls?.latency;
+    if (!(lag >= 0) && v.seekable.length) lag = v.seekable.end(v.seekable.length - 1) - v.currentTime;
+    if (lag >= 0) parts.push(`lag ${lag.toFixed(1)} s`);
+  }
   parts.push(`${w.stalls} stall${w.stalls === 1 ? '' : 's'}`);
   info(parts.join(' · '));
   $('watch-card').dataset.stalls = String(w.stalls);
@@ -84,7 +88,7 @@ export function stopWatching() {
   $('watch-preview').hidden = true;
 }
 
-/** Plays `channel` ({contentId, name}) in the page. */
+/** Plays `channel` ({contentId, name}; `file: true` for a file this box holds, on demand) in the page. */
 export async function watch(channel) {
   stopWatching();
   w.channel = channel;
@@ -94,7 +98,7 @@ export async function watch(channel) {
   $('watch-card').hidden = false;
   fail('');
   info('Starting…');
-  const url = `/hls/${encodeURIComponent(channel.contentId)}/index.m3u8`;
+  const url = `/hls/${channel.file ? 'file/' : ''}${encodeURIComponent(channel.contentId)}/index.m3u8`;
   const v = $('watch-video');
   try {
     const access = await ask(url);
