@@ -1,6 +1,7 @@
 // Segment setup for real devices, as text: the bridge pan0 with its address and DHCP (networkd or
 // dnsmasq), hostapd for the hotspot, wpa_supplicant for IBSS, nftables isolation (or routing), the
 // settings file and its errors; the helper units pass `systemd-analyze verify`; the scripts parse.
+// The nftables rules also run in a real kernel with real packets: segment-nftables.test.ts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
