@@ -155,7 +155,8 @@ export class HlsRoutes {
     });
     // A view of the buffer's bytes: the socket holds a reference, not a copy.
     const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': body.length, 'Cache-Control': 'private, max-age=60' });
+    // Not cached: a restarted source may number its chunks from the start again.
+    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
     if (req.method === 'HEAD') {
       res.end();
       return;
