@@ -62,7 +62,7 @@ export async function startWeb(
     stateDir: cfg.stateDir,
     log,
     ...phones,
-    ...(tls ? { tls, plainHttp: cfg.web.plainHttp, tlsWarnings: tls.warnings } : {}),
+    ...(tls ? { tls, plainHttp: cfg.web.plainHttp, tlsWarnings: tls.warnings, recheckTls: () => boxCertificate(cfg, addresses) } : {}),
   });
   await web.listen();
   return web;

@@ -65,7 +65,15 @@ export interface WebServerOptions {
   plainHttp?: PlainHttpMode;
   /** What was wrong with the certificate files found (replaced or fixed), for status. */
   tlsWarnings?: string[];
+  /**
+   * Looks at the certificate again (box-certificate.ts: renewed within 30 days of expiry, or when an
+   * address is new) every `tlsCheckMs` (6 h); a new one is served from then on.
+   */
+  recheckTls?: () => WebTls & { warnings: string[] };
+  tlsCheckMs?: number;
 }
+
+export type WebTls = NonNullable<WebServerOptions['tls']>;
 
 interface EventClient {
   res: ServerResponse;
@@ -88,6 +96,9 @@ export class WebServer {
   private readonly urls: string[] = [];
   private readonly errors: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private tlsTimer: NodeJS.Timeout | undefined;
+  private tls: WebTls | undefined;
+  private tlsWarnings: string[];
   private readonly now: () => number;
   private readonly hostNames: Set<string>;
   private readonly hls: HlsRoutes;
@@ -96,6 +107,8 @@ export class WebServer {
 
   constructor(private readonly o: WebServerOptions) {
     this.now = o.now ?? Date.now;
+    this.tls = o.tls;
+    this.tlsWarnings = o.tlsWarnings ?? [];
     this.assets = loadStaticAssets();
     this.history = new StatusHistory(Math.ceil((o.config.historyS * 1000) / (o.sampleMs ?? 1000)));
     this.settings = new WebSettings(o.stateDir, { viewersMayBrowse: o.config.viewersMayBrowse, viewersMaySwitch: o.config.viewersMaySwitch, viewersMayWatch: o.config.viewersMayWatch }, (m) => o.log.warn(m));
@@ -123,7 +136,7 @@ export class WebServer {
   /** Listens on every address it can; an address that fails is logged and reported in status. */
   async listen(): Promise<void> {
     for (const a of this.o.addresses) {
-      const tls = this.o.tls ? { key: this.o.tls.keyPem, cert: this.o.tls.certPem } : undefined;
+      const tls = this.tls ? { key: this.tls.keyPem, cert: this.tls.certPem } : undefined;
       const dual = createDualServer((req, res, secure) => void this.serve(req, res, secure), tls);
       const server = dual.net;
       try {
@@ -146,6 +159,17 @@ export class WebServer {
     }
     this.sample();
     this.timer = setInterval(() => this.sample(), this.o.sampleMs ?? 1000);
+    const recheck = this.o.recheckTls;
+    if (this.tls && recheck) {
+      this.tlsTimer = setInterval(() => {
+        try {
+          this.useCertificate(recheck());
+        } catch (err) {
+          this.o.log.error({ component: 'web' }, `web certificate check failed: ${(err as Error).message}`);
+        }
+      }, this.o.tlsCheckMs ?? 6 * 3600_000);
+      this.tlsTimer.unref();
+    }
     if (this.urls.length) this.o.log.info({ component: 'web', urls: this.urls }, `web remote on ${this.urls.join(' ')}`);
     const code = this.setupCode.value();
     if (code && this.urls.length) {
@@ -158,13 +182,24 @@ export class WebServer {
 
   status(): WebStatus {
     const s = this.settings.get();
-    const t = this.o.tls;
-    const https = t ? { https: { fingerprint: t.fingerprint, spkiSha256: t.spkiSha256, notAfter: t.notAfter, selfSigned: true, plainHttp: this.o.plainHttp ?? 'redirect', warnings: this.o.tlsWarnings ?? [] } } : {};
+    const t = this.tls;
+    const https = t ? { https: { fingerprint: t.fingerprint, spkiSha256: t.spkiSha256, notAfter: t.notAfter, selfSigned: true, plainHttp: this.o.plainHttp ?? 'redirect', warnings: [...this.tlsWarnings] } } : {};
     return { urls: [...this.urls], errors: [...this.errors], ownerPasswordSet: this.credential.isSet(), ...s, eventClients: this.clients.size, sessions: this.api.sessions.size, phones: this.hls.stats(), ...https };
+  }
+
+  /** Serves `c` from the next TLS handshake on, when it is another certificate than the one served. */
+  private useCertificate(c: WebTls & { warnings: string[] }): void {
+    if (!this.tls || c.fingerprint === this.tls.fingerprint) return;
+    for (const s of this.servers) s.https?.setSecureContext({ key: c.keyPem, cert: c.certPem, minVersion: 'TLSv1.2' });
+    this.tls = c;
+    this.tlsWarnings = c.warnings;
+    for (const w of c.warnings) this.o.log.warn({ component: 'web' }, `web certificate: ${w}`);
+    this.o.log.warn({ component: 'web', fingerprint: c.fingerprint, notAfter: c.notAfter }, `web: new certificate SHA-256 ${c.fingerprint}; browsers warn once more`);
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.tlsTimer);
     for (const c of this.clients) c.res.end();
     this.clients.clear();
     await Promise.all(
@@ -205,12 +240,12 @@ export class WebServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    if (this.o.tls && secure) {
+    if (this.tls && secure) {
       res.setHeader('Strict-Transport-Security', HSTS);
       // Cookies set over HTTPS never travel over plain HTTP.
       this.secureResponses.add(res);
     }
-    if (this.o.tls && !secure) {
+    if (this.tls && !secure) {
       const refused = plainHttpAnswer(this.o.plainHttp ?? 'redirect', {
         method: req.method ?? 'GET',
         url: req.url ?? '/',

@@ -5,6 +5,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -169,6 +170,28 @@ describe('the web server on one port for HTTPS and plain HTTP', () => {
     expect(leaked.status).toBe(403);
     const after = await call(true, port, cert.certPem, 'GET', '/api/session', undefined, { Cookie: ownerCookie });
     expect((JSON.parse(after.body) as { role: string }).role).toBe('viewer');
+  });
+
+  it('a renewed certificate is served from the next handshake, and status names it', async () => {
+    const dir = stateDir();
+    const first = loadOrCreateBoxCertificate(dir, { dnsNames: ['box'], addresses: ['127.0.0.1'] });
+    const second = loadOrCreateBoxCertificate(stateDir(), { dnsNames: ['box'], addresses: ['127.0.0.1'] });
+    const log = pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() }));
+    const web = new WebServer({ config: webConfigSchema.parse({}), addresses: [{ host: '127.0.0.1', port: 0 }], handlers: {}, stateDir: dir, log, tls: first, recheckTls: () => second, tlsCheckMs: 50 });
+    servers.push(web);
+    await web.listen();
+    const port = Number(new URL(web.status().urls[0]!).port);
+    const presented = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve(s.getPeerCertificate().fingerprint256);
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    await expect.poll(presented, { timeout: 3000 }).toBe(second.fingerprint);
+    expect(web.status().https?.fingerprint).toBe(second.fingerprint);
+    expect(first.fingerprint).not.toBe(second.fingerprint);
   });
 
   it("plainHttp viewer: the viewer's page over HTTP names the HTTPS address; the owner's login is refused there", async () => {
