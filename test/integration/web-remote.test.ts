@@ -2,6 +2,7 @@
 // node with real headless mpv run from a copy of the bundle in an empty directory): the page lists the
 // channels, the owner switches the TV (mpv's IPC shows the new stream), the chart updates, a viewer
 // without the credential gets 403 for approvals and switching, then may switch once the owner allows.
+// A node that joined a channel but has not played shows continuity "–" in status and on its page.
 // WEB_SCREENSHOTS=1 also writes bench-results/web-*.png at phone and desktop widths.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -176,4 +177,45 @@ describe('the web remote in a browser', () => {
       await mpv.close();
     }
   }, 240_000);
+
+  it('a node that joined a channel but has not played shows continuity "–", in status and on its page, not 100 %', async () => {
+    const dir = tempDir('sd-web-np-');
+    const input = makeTestStream({ seconds: 20, bitrateKbps: 400, path: join(dir, 'g.ts') });
+    const tracker = startProc('tracker', dir, ['tracker', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(tracker);
+    const t = (await waitUp(tracker, 10_000, 'tracker')).node.contact;
+    const src = startProc('src-gamma', dir, ['publish', 'live', '--tracker', t, '--channel', 'gamma', '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(src);
+    await waitFor('source gamma publishing its first chunk', 10_000, () => chunksPublished(src), (n) => n >= 1);
+    // The source stops sending (paused): the node joins the channel and nothing ever falls due.
+    src.child.kill('SIGSTOP');
+    const late = startProc('late', dir, ['node', '--tracker', t, '--listen', '127.0.0.1:0', '--watch', 'gamma', '--player', 'none', '--web', '127.0.0.1:0', '--log-level', 'warn']);
+    procs.push(late);
+    const joined = await waitFor('the node to join gamma as a viewer', 15_000, () => status(late), (s) => s.contents.some((c) => c.role === 'viewer') && (s.web?.urls.length ?? 0) > 0);
+    const gamma = joined.contents.find((c) => c.role === 'viewer')!;
+    expect(gamma.chunksDue).toBe(0);
+    expect(gamma.continuityIndex).toBeNull();
+
+    const text = spawnSync(process.execPath, [BUNDLE, 'status', '--control', late.control], { encoding: 'utf8' });
+    expect(text.status, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('content'));
+    const row = lines[header + 2] ?? '';
+    expect(row.slice(lines[header]!.indexOf('continuity')).split(/\s+/)[0], `status table:\n${text.stdout}`).toBe('–');
+
+    const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    try {
+      const page = await (await b.newContext({ viewport: PHONE })).newPage();
+      await page.goto(joined.web!.urls[0]!);
+      // The status is rendered (the heading shows the node), then two more status events arrive.
+      await expect.poll(() => page.locator('#box-name').textContent(), { timeout: 15_000 }).toBe('superdist node');
+      const points = await chartPoints(page);
+      await expect.poll(() => chartPoints(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(points + 2);
+      expect(await page.locator('#t-continuity').textContent()).toBe('–');
+      expect((await status(late))?.contents.find((c) => c.role === 'viewer')?.chunksDue).toBe(0);
+    } finally {
+      await b.close();
+      src.child.kill('SIGCONT');
+    }
+  }, 90_000);
 });
