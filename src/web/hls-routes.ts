@@ -72,6 +72,7 @@ export class HlsRoutes {
   constructor(
     private readonly source: PhoneMediaSource | undefined,
     private readonly viewers: PhoneViewers,
+    private readonly sendTimeoutMs = SEND_TIMEOUT_MS,
   ) {}
 
   stats(): PhoneStats {
@@ -149,7 +150,7 @@ export class HlsRoutes {
     };
     res.once('close', finish);
     res.once('finish', finish);
-    res.setTimeout(SEND_TIMEOUT_MS, () => {
+    res.setTimeout(this.sendTimeoutMs, () => {
       this.counters.slowCut++;
       res.destroy();
     });
