@@ -27,7 +27,8 @@ describe('the one-file bundle', () => {
     const dir = tempDir('sd-bundle-');
     const bundle = join(dir, 'superdist.cjs');
     copyFileSync(BUNDLE, bundle);
-    const env = { PATH: process.env.PATH, HOME: dir, NODE_PATH: '' };
+    // SD_TEST_RUN: the leftover-process check (test/support/leftover-processes.ts) sees the daemon.
+    const env = { PATH: process.env.PATH, HOME: dir, NODE_PATH: '', SD_TEST_RUN: process.env.SD_TEST_RUN };
     const run = (args: string[]) => spawnSync(process.execPath, [bundle, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 20_000 });
 
     const version = run(['--version']);
