@@ -11,9 +11,11 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 const webStaticDir = new URL('./src/web/static/', import.meta.url);
 const webStatic = Object.fromEntries(readdirSync(webStaticDir).sort().map((name) => [name, readFileSync(new URL(name, webStaticDir), 'utf8')]));
 // Vendored browser scripts (hls.js for phones), gzip + base64: served compressed, small on the heap.
-// Keep in step with VENDOR_FILES in src/web/static-assets.ts.
+// Keep in step with VENDOR_FILES in src/web/static-assets.ts (file and license line).
 const require = createRequire(import.meta.url);
-const webVendor = { 'hls.min.js': gzipSync(readFileSync(require.resolve('hls.js/dist/hls.light.min.js')), { level: 9 }).toString('base64') };
+const hlsVersion = JSON.parse(readFileSync(require.resolve('hls.js/package.json'), 'utf8')).version;
+const hlsBanner = `/*! hls.js ${hlsVersion} (light build) | Apache License 2.0 | https://github.com/video-dev/hls.js */\n`;
+const webVendor = { 'hls.min.js': gzipSync(Buffer.concat([Buffer.from(hlsBanner), readFileSync(require.resolve('hls.js/dist/hls.light.min.js'))]), { level: 9 }).toString('base64') };
 
 // @achingbrain/ssdp (UPnP discovery, src/net/nat-port-mapper.ts) reads its own package.json at load
 // through import.meta.url, which a CommonJS bundle does not have: its name and version go in at build.

@@ -10,8 +10,10 @@ import { gzipSync } from 'node:zlib';
 declare const SUPERDIST_WEB_STATIC: string | undefined;
 declare const SUPERDIST_WEB_VENDOR: string | undefined;
 
-/** URL name → npm file (resolved from node_modules at build time). */
-export const VENDOR_FILES: Readonly<Record<string, string>> = { 'hls.min.js': 'hls.js/dist/hls.light.min.js' };
+/** URL name → npm package and file (resolved from node_modules at build time), served with a license line. */
+export const VENDOR_FILES: Readonly<Record<string, { pkg: string; file: string; banner: (version: string) => string }>> = {
+  'hls.min.js': { pkg: 'hls.js', file: 'dist/hls.light.min.js', banner: (v) => `/*! hls.js ${v} (light build) | Apache License 2.0 | https://github.com/video-dev/hls.js */\n` },
+};
 
 export interface StaticAsset {
   body: Buffer;
@@ -47,11 +49,13 @@ function fromDisk(): Record<string, string> {
 
 function vendorFromDisk(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, file] of Object.entries(VENDOR_FILES)) {
+  for (const [name, v] of Object.entries(VENDOR_FILES)) {
     try {
-      out[name] = gzipSync(readFileSync(new URL(`../../node_modules/${file}`, import.meta.url)), { level: 9 }).toString('base64');
+      const dir = new URL(`../../node_modules/${v.pkg}/`, import.meta.url);
+      const { version } = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { version: string };
+      out[name] = gzipSync(Buffer.concat([Buffer.from(v.banner(version)), readFileSync(new URL(v.file, dir))]), { level: 9 }).toString('base64');
     } catch (err) {
-      throw new Error(`the web page's vendored script ${file} is missing (npm install): ${(err as Error).message}`);
+      throw new Error(`the web page's vendored script ${v.pkg}/${v.file} is missing (npm install): ${(err as Error).message}`);
     }
   }
   return out;

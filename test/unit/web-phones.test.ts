@@ -185,6 +185,7 @@ describe('phones watch over HTTP', () => {
     const js = await r.text();
     expect(js.length).toBeGreaterThan(300_000);
     expect(js).toContain('isSupported');
+    expect(js.split('\n')[0]).toBe('/*! hls.js 1.7.4 (light build) | Apache License 2.0 | https://github.com/video-dev/hls.js */');
     const { request } = await import('node:http');
     const plain = await new Promise<Buffer>((resolve, reject) => {
       request(`${base}/hls.min.js`, { headers: { 'Accept-Encoding': 'identity' } }, (res) => {
