@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
-import { BUNDLE, killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { BUNDLE, killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 
 const BOX = '10.78.0.1';
 const HTTPS_PAGE = `https://${BOX}:8443/`;
@@ -119,4 +119,21 @@ describe.skipIf(!netnsAvailable() || !tcpdumpAvailable)("the owner's console ove
     expect(wire).not.toContain(cookie!.value);
     console.log(`https: ${wire.length} bytes of capture, fingerprint ${https!.fingerprint.slice(0, 23)}...`);
   }, 180_000);
+});
+
+describe("the TV's idle screen names the HTTPS page", () => {
+  it('shows the https URL and the certificate fingerprint that status gives', async () => {
+    const dir = tempDir('sd-https-tv-');
+    const tv = startProc('tv', dir, [
+      'node', '--listen', '127.0.0.1:0', '--log-level', 'warn', '--name', 'Bar box',
+      '--set', 'player.idleScreen=true', '--set', 'player.output="headless"', '--set', `player.ipcSocket="${join(dir, 'mpv.sock')}"`,
+      '--set', 'web.enabled=true', '--set', 'web.https=true', '--set', 'web.listen=["127.0.0.1:0"]',
+    ]);
+    procs.push(tv);
+    const s = await waitFor('the idle screen', 20_000, () => status(tv), (x) => x.tv?.idle?.shown === true);
+    const url = s.web?.urls[0];
+    const fingerprint = s.web?.https?.fingerprint;
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(s.tv?.idle?.lines.slice(-3)).toEqual([`Web page: ${url}`, `Certificate SHA-256: ${fingerprint!.slice(0, 47)}`, fingerprint!.slice(48)]);
+  }, 60_000);
 });
