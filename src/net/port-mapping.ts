@@ -124,8 +124,8 @@ export class PortMappingKeeper {
     const before = this.lease?.external;
     let lease: PortMappingLease;
     try {
-      // The mapper tries up to two protocols (UPnP, then NAT-PMP), each within timeoutMs.
-      lease = checkLease(await withTimeout(this.opts.mapper.map(this.opts.internalPort, this.lifetimeMs, this.timeoutMs), this.timeoutMs * 3));
+      // The mapper searches UPnP (v2 and v1 at once), then asks NAT-PMP, each step within timeoutMs.
+      lease = checkLease(await withTimeout(this.opts.mapper.map(this.opts.internalPort, this.lifetimeMs, this.timeoutMs), this.timeoutMs * 4));
     } catch (err) {
       if (this.stopped) return;
       this.failures++;

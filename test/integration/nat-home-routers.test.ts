@@ -1,12 +1,13 @@
 // Boxes behind home routers (network namespaces, root only; skipped otherwise):
 //   inet: the "internet" bridge 100.64.0.0/24 with the tracker and the live source (public);
-//   r1, r2, r3: home routers, WAN 100.64.0.1X on the bridge, LAN 192.168.X.0/24, masquerading with
+//   r1..r4: home routers, WAN 100.64.0.1X on the bridge, LAN 192.168.X.0/24, masquerading with
 //     nftables (table ip nat, postrouting masquerade out of the WAN) and forwarding nothing
 //     unsolicited inwards (forward policy drop; from the WAN only established/related, and on r1
-//     what its own port forwards let in); r1 runs the real miniupnpd (UPnP IGD + NAT-PMP), r2 and
-//     r3 offer no IGD;
-//   b1, b2, b3: one box behind each router.
-// Shows: b1 reports `mapped` and miniupnpd holds its mapping while it runs and none after SIGTERM;
+//     what its own port forwards let in); r1 runs the real miniupnpd (UPnP IGD v2 + NAT-PMP), r4
+//     miniupnpd describing itself as an IGD v1, r2 and r3 offer no IGD;
+//   b1..b4: one box behind each router.
+// Shows: b1 and b4 report `mapped` (by IGD v2 and IGD v1) and miniupnpd holds their mappings while
+// they run and none after SIGTERM;
 // b2 and b3 report `nat`; the source reports `public`; every box plays the channel with
 // continuity >= 0.99 over a 30 s window; the mapped box uploads chunks to the boxes behind NAT; the
 // two boxes behind routers without IGD become partners over a connection punched through both NATs.
@@ -23,16 +24,18 @@ import type { Status } from '../../src/control/status.js';
 const STREAM_KBPS = 400;
 const WINDOW_MS = 30_000;
 const TRACKER = '100.64.0.1:7000';
-const BOXES = [1, 2, 3] as const;
+const BOXES = [1, 2, 3, 4] as const;
+/** Routers running miniupnpd: r1 as an IGD v2 (its default), r4 forced to describe itself as IGD v1. */
+const UPNP_ROUTERS: Record<number, 'v2' | 'v1'> = { 1: 'v2', 4: 'v1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const have = (cmd: string, arg: string) => spawnSync(cmd, [arg], { encoding: 'utf8' }).error === undefined;
 const labPossible = netnsAvailable() && have('nft', '--version') && have('miniupnpd', '--version') && have('upnpc', '-h');
 
 let lab: NetnsLab | undefined;
-let miniupnpd: ChildProcess | undefined;
+const miniupnpds: ChildProcess[] = [];
 afterAll(async () => {
-  miniupnpd?.kill('SIGTERM');
+  for (const m of miniupnpds) m.kill('SIGTERM');
   await lab?.cleanup();
 });
 
@@ -84,21 +87,22 @@ function routerRules(withUpnp: boolean): string {
  * names a public-looking one. It is only what the router reports; the box tests what the tracker
  * sees (the router's WAN address) with the mapped port.
  */
-const MINIUPNPD_CONF = [
+const miniupnpdConf = (i: number, igd: 'v1' | 'v2') => [
   'ext_ifname=wan',
   'listening_ip=lan',
-  'ext_ip=11.0.0.11',
+  `ext_ip=11.0.0.1${i}`,
+  `force_igd_desc_v1=${igd === 'v1' ? 'yes' : 'no'}`,
   'enable_upnp=yes',
   'enable_natpmp=yes',
   'secure_mode=yes',
   'system_uptime=yes',
-  'uuid=3e2f1a5c-5d7b-4c1e-9a6b-2f0c5d9e8a11',
+  `uuid=3e2f1a5c-5d7b-4c1e-9a6b-2f0c5d9e8a1${i}`,
   'upnp_table_name=sdupnp',
   'upnp_nat_table_name=sdupnp',
   'upnp_forward_chain=miniupnpd',
   'upnp_nat_chain=prerouting_miniupnpd',
   'upnp_nat_postrouting_chain=postrouting_miniupnpd',
-  'allow 1024-65535 192.168.1.0/24 1024-65535',
+  `allow 1024-65535 192.168.${i}.0/24 1024-65535`,
   'deny 0-65535 0.0.0.0/0 0-65535',
   '',
 ].join('\n');
@@ -115,33 +119,36 @@ function buildNetwork(lab: NetnsLab, dir: string): void {
     inNs(lab, `r${i}`, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     lab.defaultRoute(`b${i}`, `192.168.${i}.1`);
     const rules = join(dir, `r${i}.nft`);
-    writeFileSync(rules, routerRules(i === 1));
+    writeFileSync(rules, routerRules(UPNP_ROUTERS[i] !== undefined));
     inNs(lab, `r${i}`, ['nft', '-f', rules]);
   }
 }
 
-/** What miniupnpd forwards right now (its nftables DNAT chain). */
-const upnpRules = (lab: NetnsLab) => inNs(lab, 'r1', ['nft', 'list', 'chain', 'inet', 'sdupnp', 'prerouting_miniupnpd']);
-/** The IGD's own port-mapping table, asked from the box's LAN like any UPnP client. */
-const upnpList = (lab: NetnsLab) => inNs(lab, 'b1', ['upnpc', '-l']);
+/** What router i's miniupnpd forwards right now (its nftables DNAT chain). */
+const upnpRules = (lab: NetnsLab, i: number) => inNs(lab, `r${i}`, ['nft', 'list', 'chain', 'inet', 'sdupnp', 'prerouting_miniupnpd']);
+/** The IGD's own port-mapping table, asked from box i's LAN like any UPnP client. */
+const upnpList = (lab: NetnsLab, i: number) => inNs(lab, `b${i}`, ['upnpc', '-l']);
 
 const live = (s: Status | undefined) => s?.contents.find((c) => c.kind === 'live');
 
 describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nftables, miniupnpd)', () => {
-  it('a box behind miniupnpd is mapped, the others are nat and punch through, all play, the mapped box uploads', realTime(240_000), async () => {
+  it('boxes behind miniupnpd (IGD v2, v1) are mapped, the others nat and punch through, all play, a mapped box uploads', realTime(240_000), async () => {
     removeStaleLabs();
     const dir = tempDir('sd-nat-');
     const input = makeTestStream({ seconds: 150, bitrateKbps: STREAM_KBPS, path: join(dir, 'input.ts') });
     const l = new NetnsLab();
     lab = l;
     buildNetwork(l, dir);
-    const conf = join(dir, 'miniupnpd.conf');
-    writeFileSync(conf, MINIUPNPD_CONF);
-    let upnpLog = '';
-    miniupnpd = spawn('ip', ['netns', 'exec', l.ns('r1'), 'miniupnpd', '-f', conf, '-P', join(dir, 'miniupnpd.pid'), '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    miniupnpd.stdout?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
-    miniupnpd.stderr?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
-    await waitFor('miniupnpd to listen', 10_000, () => /Listening for NAT-PMP/.test(upnpLog));
+    for (const [r, igd] of Object.entries(UPNP_ROUTERS)) {
+      const conf = join(dir, `miniupnpd-r${r}.conf`);
+      writeFileSync(conf, miniupnpdConf(Number(r), igd));
+      let upnpLog = '';
+      const m = spawn('ip', ['netns', 'exec', l.ns(`r${r}`), 'miniupnpd', '-f', conf, '-P', join(dir, `miniupnpd-r${r}.pid`), '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      miniupnpds.push(m);
+      m.stdout?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
+      m.stderr?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
+      await waitFor(`miniupnpd on r${r} to listen`, 10_000, () => /Listening for NAT-PMP/.test(upnpLog));
+    }
 
     const tracker = l.start('tracker', 'inet', dir, ['tracker', '--listen', TRACKER, '--log-level', 'warn']);
     await waitUp(tracker, 15_000, 'tracker');
@@ -151,22 +158,27 @@ describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nf
       l.start(`box${i}`, `b${i}`, dir, ['node', '--tracker', TRACKER, '--listen', `192.168.${i}.2:7878`, '--watch', 'nattest', '--player', 'none', '--log-level', 'info']),
     );
     const reach = async (p: Proc) => (await status(p))?.net.reachability;
-    const [s1, s2, s3] = await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} classified`, 60_000, () => status(b), (s) => s.net.reachability !== undefined && s.net.reachability !== 'unknown')));
+    const [s1, s2, s3, s4] = await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} classified`, 60_000, () => status(b), (s) => s.net.reachability !== undefined && s.net.reachability !== 'unknown')));
     const srcReach = await waitFor('source classified', 30_000, () => reach(source), (r) => r !== 'unknown');
     const show = (s: Status | undefined) => JSON.stringify({ reach: s?.net.reachability, contact: s?.net.publicContact, observed: s?.net.observed, detail: s?.net.lastTestDetail, mapping: s?.net.portMapping });
-    console.log(`reachability:\n  source ${srcReach}\n  box1 ${show(s1)}\n  box2 ${show(s2)}\n  box3 ${show(s3)}`);
+    console.log(`reachability:\n  source ${srcReach}\n  box1 ${show(s1)}\n  box2 ${show(s2)}\n  box3 ${show(s3)}\n  box4 ${show(s4)}`);
     expect(srcReach).toBe('public');
     expect(s1?.net.reachability, show(s1)).toBe('mapped');
     expect(s1?.net.publicContact).toBe('100.64.0.11:7878');
     expect(s1?.net.portMapping).toMatchObject({ state: 'mapped', method: 'upnp' });
+    expect(s4?.net.reachability, show(s4)).toBe('mapped');
+    expect(s4?.net.publicContact).toBe('100.64.0.14:7878');
+    expect(s4?.net.portMapping).toMatchObject({ state: 'mapped', method: 'upnp-igd1' });
     expect(s2?.net.reachability, show(s2)).toBe('nat');
     expect(s3?.net.reachability, show(s3)).toBe('nat');
     expect(s2?.net.portMapping?.state).toBe('failed');
     expect(s2?.net.observed).toMatch(/^100\.64\.0\.12:/);
 
-    // miniupnpd holds the mapping while the box runs.
-    expect(upnpRules(l)).toMatch(/dport 7878 dnat ip to 192\.168\.1\.2:7878/);
-    expect(upnpList(l)).toMatch(/TCP\s+7878->192\.168\.1\.2:7878\s+'superdist'/);
+    // miniupnpd holds the mappings while the boxes run.
+    for (const i of [1, 4]) {
+      expect(upnpRules(l, i)).toMatch(new RegExp(`dport 7878 dnat ip to 192\\.168\\.${i}\\.2:7878`));
+      expect(upnpList(l, i)).toMatch(new RegExp(`TCP\\s+7878->192\\.168\\.${i}\\.2:7878\\s+'superdist'`));
+    }
 
     // Every box plays; measure continuity over a window once all are playing.
     await Promise.all(boxes.map((b, k) => waitFor(`box${k + 1} playing`, 60_000, async () => live(await status(b))?.chunksDue, (n) => n >= 5)));
@@ -184,7 +196,8 @@ describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nf
     const after = await Promise.all(boxes.map(status));
     const srcStatus = await status(source);
     const ids = after.map((s) => s?.node.id ?? '?');
-    const who = (id: string) => (ids.includes(id) ? `box${ids.indexOf(id) + 1}` : id === srcStatus?.node.id ? 'source' : id.slice(0, 8));
+    const trackerId = (await status(tracker))?.node.id;
+    const who = (id: string) => (ids.includes(id) ? `box${ids.indexOf(id) + 1}` : id === srcStatus?.node.id ? 'source' : id === trackerId ? 'tracker' : id.slice(0, 8));
     const rows = after.map((s, k) => {
       const a = live(s);
       const b = live(before[k]);
@@ -204,13 +217,15 @@ describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nf
     expect(rows[0]!.chunkBytesOut).toBeGreaterThan(0);
     expect(rows[0]!.partners.some((p) => p === 'box2' || p === 'box3'), `box1 partners ${rows[0]!.partners.join(' ')}`).toBe(true);
 
-    // SIGTERM: the box removes its mapping from the router on the way out.
-    const b1 = boxes[0]!;
-    await new Promise<void>((resolve) => {
-      b1.child.once('exit', () => resolve());
-      b1.child.kill('SIGTERM');
-    });
-    expect(upnpRules(l)).not.toMatch(/dport 7878/);
-    expect(upnpList(l)).not.toMatch(/7878->192\.168\.1\.2/);
+    // SIGTERM: the boxes remove their mappings from the routers on the way out.
+    for (const i of [1, 4]) {
+      const b = boxes[i - 1]!;
+      await new Promise<void>((resolve) => {
+        b.child.once('exit', () => resolve());
+        b.child.kill('SIGTERM');
+      });
+      expect(upnpRules(l, i)).not.toMatch(/dport 7878/);
+      expect(upnpList(l, i)).not.toMatch(/7878->192\.168/);
+    }
   });
 });
