@@ -189,6 +189,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       punch: (to, localPort) => net.punch(to, localPort),
       isConnected: (id) => net.isConnected(id),
       natMembers: () => eng.knownMembers().filter((m) => m.reachability === 'nat').map((m) => m.peerId),
+      wantsPartners: () => eng.snapshot().contents.some((c) => c.partners.length < cfg.engine.minPartners),
       peerId,
       log: log.child({ component: 'nat' }),
     });

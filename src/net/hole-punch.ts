@@ -9,6 +9,9 @@
 //     simultaneous open: each NAT sees an outgoing connection and lets the other's SYN in);
 //  4. a few dials over a couple of seconds, then a back-off per target; counters punchAttempts and
 //     punchSucceeded.
+// Connection reversal uses the same rendezvous: a public or mapped box short of partners asks for a
+// `nat` member with PunchReq{target, its own public contact}; the `nat` box dials it back (it can),
+// and the partnership follows on that connection.
 import * as net from 'node:net';
 import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import type { Contact, Message, PunchNow, PunchReq } from '../protocol/messages.js';
@@ -89,6 +92,10 @@ export interface HolePuncherDeps {
   isConnected: (peerId: string) => boolean;
   /** Members behind a NAT we might partner with (ids). */
   natMembers: () => string[];
+  /** Our public contact while public or mapped (for connection reversal). */
+  publicContact?: () => Contact | undefined;
+  /** Whether some content is short of partners (a public box then asks `nat` members to dial it). */
+  wantsPartners?: () => boolean;
   warn: (code: string, message: string) => void;
   observe?: typeof observeFrom;
 }
@@ -96,6 +103,8 @@ export interface HolePuncherDeps {
 export interface PunchStats {
   punchAttempts: number;
   punchSucceeded: number;
+  /** Connection reversals asked for (public/mapped box → a `nat` member dials it). */
+  reversalsAsked: number;
   punchContact: string | null;
 }
 
@@ -117,12 +126,18 @@ export class HolePuncher {
   private readonly active = new Map<string, { contact: Contact; left: number; nextAt: number; counted: boolean }>();
   private attempts = 0;
   private succeeded = 0;
-  enabled = false;
+  private reversals = 0;
+  /** 'punch' while behind a NAT, 'reverse' while public or mapped, else 'off'. */
+  mode: 'punch' | 'reverse' | 'off' = 'off';
+
+  get enabled(): boolean {
+    return this.mode === 'punch';
+  }
 
   constructor(private readonly deps: HolePuncherDeps) {}
 
   stats(): PunchStats {
-    return { punchAttempts: this.attempts, punchSucceeded: this.succeeded, punchContact: this.contact ? `${this.contact.host}:${this.contact.port}` : null };
+    return { punchAttempts: this.attempts, punchSucceeded: this.succeeded, reversalsAsked: this.reversals, punchContact: this.contact ? `${this.contact.host}:${this.contact.port}` : null };
   }
 
   onPunchNow(from: PeerAddress, msg: PunchNow, now = Date.now()): void {
@@ -150,6 +165,7 @@ export class HolePuncher {
       p.nextAt = now + DIAL_GAP_MS;
       this.deps.punch({ peerId: peer, contact: p.contact }, this.deps.punchPort);
     }
+    if (this.mode === 'reverse') return this.reverse(now);
     if (!this.enabled) return;
     if (now >= this.nextRegisterAt && !this.observing) {
       this.nextRegisterAt = now + REGISTER_EVERY_MS;
@@ -158,17 +174,36 @@ export class HolePuncher {
     }
     if (!this.contact || now < this.nextAskAt) return;
     this.nextAskAt = now + ASK_EVERY_MS;
-    const target = this.deps.natMembers().find((id) => {
+    const target = this.pickTarget(now);
+    if (!target) return;
+    this.ask(target, this.contact, now);
+  }
+
+  /** A public/mapped box short of partners: a `nat` member is asked (through the tracker) to dial us. */
+  private reverse(now: number): void {
+    const contact = this.deps.publicContact?.();
+    if (!contact || now < this.nextAskAt || !this.deps.wantsPartners?.()) return;
+    this.nextAskAt = now + ASK_EVERY_MS;
+    const target = this.pickTarget(now);
+    if (!target) return;
+    this.reversals++;
+    this.ask(target, contact, now);
+  }
+
+  private pickTarget(now: number): string | undefined {
+    return this.deps.natMembers().find((id) => {
       if (id === this.deps.peerId || this.deps.isConnected(id) || this.active.has(id)) return false;
       const t = this.tries.get(id);
       return !t || (t.count < MAX_TRIES_PER_PEER && now >= t.notBefore);
     });
-    if (!target) return;
+  }
+
+  private ask(target: string, contact: Contact, now: number): void {
     const t = this.tries.get(target) ?? { count: 0, notBefore: 0 };
     t.count++;
     t.notBefore = now + BACKOFF_MS * t.count;
     this.tries.set(target, t);
-    this.deps.send(this.deps.tracker(), { type: 'PunchReq', peerId: this.deps.peerId, contentId: '', target, contact: { ...this.contact } });
+    this.deps.send(this.deps.tracker(), { type: 'PunchReq', peerId: this.deps.peerId, contentId: '', target, contact: { ...contact } });
   }
 
   /** Learns the punch port's public mapping from the tracker, then registers it. */

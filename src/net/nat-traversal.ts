@@ -36,6 +36,8 @@ export interface NatTraversalDeps {
   punch: (to: { peerId: string; contact: Contact }, localPort: number) => boolean;
   isConnected: (peerId: string) => boolean;
   natMembers: () => string[];
+  /** Whether some content is short of partners (connection reversal). */
+  wantsPartners?: () => boolean;
   /** Replaceable for tests (default: UPnP IGD then NAT-PMP). */
   mapper?: PortMapper;
   mapping?: Partial<Pick<PortMappingOptions, 'lifetimeMs' | 'timeoutMs' | 'retryMs'>>;
@@ -84,6 +86,11 @@ export class NatTraversal {
       punch: deps.punch,
       isConnected: deps.isConnected,
       natMembers: deps.natMembers,
+      publicContact: () => {
+        const s = this.monitor.status();
+        return s.reachability === 'public' || s.reachability === 'mapped' ? { ...this.deps.self.contact } : undefined;
+      },
+      ...(deps.wantsPartners ? { wantsPartners: deps.wantsPartners } : {}),
       warn,
     });
     this.monitor = new ReachabilityMonitor({
@@ -128,7 +135,8 @@ export class NatTraversal {
 
   tick(now: number): void {
     this.monitor.tick(now);
-    this.puncher.enabled = this.deps.holePunching && this.monitor.reachability === 'nat';
+    const reach = this.monitor.reachability;
+    this.puncher.mode = !this.deps.holePunching ? 'off' : reach === 'nat' ? 'punch' : reach === 'public' || reach === 'mapped' ? 'reverse' : 'off';
     this.puncher.tick(now);
   }
 

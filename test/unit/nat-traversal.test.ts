@@ -316,7 +316,7 @@ describe('hole punching through the tracker', () => {
     });
     p.tick(0);
     expect(sent).toEqual([]); // not behind a NAT (yet): nothing to do
-    p.enabled = true;
+    p.mode = 'punch';
     p.tick(0);
     await sleep(0);
     expect(sent[0]).toMatchObject({ type: 'PunchReq', target: '', contact: { host: '100.64.0.12', port: 7879 } });
@@ -331,6 +331,29 @@ describe('hole punching through the tracker', () => {
     p.tick(900);
     expect(p.stats()).toMatchObject({ punchAttempts: 1, punchSucceeded: 1, punchContact: '100.64.0.12:7879' });
     expect(dials).toHaveLength(2);
+  });
+});
+
+describe('connection reversal', () => {
+  it('a public box short of partners asks a NAT member (through the tracker) to dial it back', () => {
+    const sent: Message[] = [];
+    let want = true;
+    const p = new HolePuncher({
+      peerId: 'pub', punchPort: 7879,
+      tracker: () => ({ peerId: 'tracker', contact: { host: '100.64.0.1', port: 7000 } }),
+      trackerContact: { host: '100.64.0.1', port: 7000 },
+      send: (_to, msg) => { sent.push(msg); return true; },
+      punch: () => true, isConnected: (id) => id === 'natA', natMembers: () => ['natA', 'natB'],
+      publicContact: () => ({ host: '100.64.0.5', port: 7878 }), wantsPartners: () => want,
+      warn: () => undefined,
+    });
+    p.mode = 'reverse';
+    p.tick(0);
+    expect(sent).toEqual([{ type: 'PunchReq', peerId: 'pub', contentId: '', target: 'natB', contact: { host: '100.64.0.5', port: 7878 } }]);
+    want = false;
+    p.tick(10_000);
+    expect(sent).toHaveLength(1); // enough partners: nobody is asked
+    expect(p.stats().reversalsAsked).toBe(1);
   });
 });
 
