@@ -96,15 +96,20 @@ for (const r of runs) {
       requests: b.requests,
       timeouts: b.timeouts,
       duplicates: b.duplicates,
-      refused: b.rejects,
+      'refused to it': b.rejects,
       skipped: b.skipped,
+      served: b.served,
+      'it refused': b.refused,
+      'send Mbit/s': f(b.sendRateBps === null ? null : b.sendRateBps / 1e6, 2),
+      'send delay ms': f(b.sendDelayMs, 0),
     })),
   );
   const s = r.summary;
   console.log(
     `continuity mean ${f(s.continuityMean, 3)} min ${f(s.continuityMin, 3)} (boxes >= 1x: mean ${f(s.continuityMeanAtLeast1x, 3)} min ${f(s.continuityMinAtLeast1x, 3)}); ` +
       `source upload factor ${f(s.sourceUploadFactor, 2)}; box upload used ${f(s.uploadUsed === null ? null : 100 * s.uploadUsed, 0)}% of their uplinks; ` +
-      `timeouts ${s.timeouts}, duplicates ${s.duplicates}; lag median ${f(s.lagMedianMs / 1000, 1)} s; source kernel Send-Q max ${s.sourceSendQMaxKB} KB`,
+      `timeouts ${s.timeouts}, duplicates ${s.duplicates}; lag median ${f(s.lagMedianMs / 1000, 1)} s; source kernel Send-Q max ${s.sourceSendQMaxKB} KB; ` +
+      `source refused ${s.sourceRefused} (budget ${s.sourceDeferred}), send window ${f(s.sourceRateBps === null ? null : s.sourceRateBps / 1e6, 2)} Mbit/s, delay ${f(s.sourceDelayMs, 0)} ms`,
   );
 }
 writeResult('shaped-swarm', { machine: machineInfo(), streamBps, sourceFactor: SOURCE_FACTOR, boxes: BOXES, measureS: MEASURE_S, warmupS: WARMUP_S, runs });

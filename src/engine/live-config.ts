@@ -18,6 +18,9 @@ export interface LiveConfig {
   maxChunkBytes: number;
   uploadBps: number;
   maxServeQueueMs: number;
+  sendTargetDelayMs: number;
+  requestTimeoutMinMs: number;
+  requestTimeoutMaxMs: number;
   unpacedSlotMs: number;
   serveNewestSharePct: number;
   serveDisplaceOlder: number;
@@ -54,6 +57,9 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   maxChunkBytes: 4 * 1024 * 1024,
   uploadBps: 0,
   maxServeQueueMs: 500,
+  sendTargetDelayMs: 400,
+  requestTimeoutMinMs: 2000,
+  requestTimeoutMaxMs: 6000,
   unpacedSlotMs: 1000,
   serveNewestSharePct: 50,
   serveDisplaceOlder: 1,
@@ -90,7 +96,10 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   nominalStreamBps: 'Stream rate assumed when sizing the window from the byte cap.',
   maxChunkBytes: 'A DataChunkResp carrying more data than this is a bad chunk.',
   uploadBps: "Pace of our chunk uploads (the box's uplink share for serving); 0 = unpaced.",
-  maxServeQueueMs: "Paced: a request that would wait longer than this in our upload queue is refused ('busy').",
+  maxServeQueueMs: "A request that would wait longer than this in our upload queue (paced, or at the send window's measured rate) is refused ('busy').",
+  sendTargetDelayMs: "Unpaced: queueing delay our chunk uploads aim for, measured by when partners' buffer maps confirm the chunks (a LEDBAT-style send window, send-window.ts): chunks wait in our queue, not in the kernel's send buffer; 0 = chunks leave at once.",
+  requestTimeoutMinMs: "Least timeout of a DataChunkReq once the partner's response delay is measured (the timeout is its smoothed delay plus four deviations; requestTimeoutMs before the first response).",
+  requestTimeoutMaxMs: 'Largest timeout of a DataChunkReq derived from the partner\'s measured response delay.',
   unpacedSlotMs: "Unpaced: a served request holds its partner's upload slot this long.",
   serveNewestSharePct: 'Viewer: percentage of our serves that take the request for the newest chunk; the rest go round-robin (a source: always newest).',
   serveDisplaceOlder: "A request arriving at a full upload queue may displace a queued one for an older chunk: 0 never; 1 only one that prefetches the requester's edge (newer than anything its map shows); 2 any.",
@@ -123,6 +132,7 @@ export function liveConfigProblems(c: LiveConfig): string[] {
   if (c.chunkMs <= 0) problems.push('chunkMs must be > 0');
   if (c.bufferMapPeriodMs <= 0) problems.push('bufferMapPeriodMs must be > 0');
   if (c.requestTimeoutMs <= 0) problems.push('requestTimeoutMs must be > 0');
+  if (c.requestTimeoutMaxMs < c.requestTimeoutMinMs) problems.push('requestTimeoutMaxMs must be >= requestTimeoutMinMs');
   if (c.maxInFlightPerPartner < 1) problems.push('maxInFlightPerPartner must be at least 1');
   if (c.uploadSlotsPerPartner < 1) problems.push('uploadSlotsPerPartner must be at least 1');
   if (c.windowChunksMin < 2) problems.push('windowChunksMin must be at least 2');

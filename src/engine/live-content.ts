@@ -166,6 +166,7 @@ export class LiveContent {
       requestsRefused: c.requestsRefused,
       servesCancelled: c.servesCancelled,
       sourceDeferred: c.sourceDeferred,
+      ...this.server.windowStats(),
       partnersBlacklisted: c.partnersBlacklisted,
       partnersReplaced: c.partnersReplaced,
       bufferBytes: buffer.bytes,

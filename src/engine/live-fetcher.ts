@@ -122,7 +122,7 @@ export class LiveFetcher {
     const { core } = this.deps;
     for (const r of this.requests.expire(now)) {
       core.counters.requestTimeouts++;
-      this.estimates.onTimeout(r.peerId);
+      this.estimates.onTimeout(r.peerId, now - r.sentAt);
     }
     const newest = this.deps.core.maps.newestAdvertised();
     this.placeJoinPoint(now, newest);
@@ -187,7 +187,7 @@ export class LiveFetcher {
         chunkId: r.chunkId,
         peerId: r.peerId,
         sentAt: now,
-        timeoutAt: now + core.config.requestTimeoutMs,
+        timeoutAt: now + this.estimates.timeoutMs(r.peerId, core.config.requestTimeoutMs, core.config.requestTimeoutMinMs, core.config.requestTimeoutMaxMs),
         bytes: this.chunkBytesEstimate,
         expectedAt: r.expectedAt,
         redundant: r.redundant,

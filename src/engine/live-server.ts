@@ -6,21 +6,32 @@
 // map: at once to a new partner; to every partner as soon as it changed (at most every
 // bufferMapMinGapMs); and at least every bufferMapPeriodMs anyway. A source filters what each
 // partner is shown through its reveal policy, and tells the partners chosen for a new chunk's first
-// copies at once, and keeps its serving within a copies budget (source-copies.ts).
+// copies at once, and keeps its serving within a copies budget (source-copies.ts). With
+// sendTargetDelayMs > 0 an unpaced upload queue sends through a SendWindow: chunks leave while the
+// data not yet confirmed by the receivers' buffer maps stays within a window sized by the queueing
+// delay they show, and requests the measured rate could not serve in time are refused ('busy').
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import type { DataChunkReq, Message } from '../protocol/messages.js';
 import { RejectReason, type LiveCore } from './live-core.js';
 import type { LivePartner } from './live-partners.js';
+import type { LiveStats } from './live-stats.js';
 import type { PeerAddress } from './ports.js';
 import { SourceCopies } from './source-copies.js';
 import { SourceReveal } from './source-reveal.js';
+import { SendWindow } from './send-window.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
+
+/** A served chunk its receiver's maps never show within this long counts as lost (send window). */
+const SEND_ACK_TIMEOUT_MS = 10_000;
+/** Largest send window, in chunks. */
+const SEND_WINDOW_MAX_CHUNKS = 32;
 
 export class LiveServer {
   private readonly uploads: UploadQueue<PeerAddress>;
   private readonly reveal: SourceReveal | undefined;
   private readonly copies: SourceCopies | undefined;
+  readonly window: SendWindow | undefined;
   private streamBps = 0;
   private ownMsg: { map: BufferMap; msg: Message } | undefined;
 
@@ -29,7 +40,9 @@ export class LiveServer {
     source: boolean,
   ) {
     const c = core.config;
+    this.window = c.sendTargetDelayMs > 0 ? new SendWindow({ targetMs: c.sendTargetDelayMs, ackTimeoutMs: SEND_ACK_TIMEOUT_MS, maxChunks: SEND_WINDOW_MAX_CHUNKS }) : undefined;
     this.uploads = new UploadQueue({
+      gate: this.window,
       uploadBps: c.uploadBps,
       maxServeQueueMs: c.maxServeQueueMs,
       slotsPerPartner: c.uploadSlotsPerPartner,
@@ -68,6 +81,7 @@ export class LiveServer {
     }
     const chunk = core.buffer.get(id);
     if (!chunk) return this.reject(from, id, RejectReason.Missing);
+    this.acknowledge(from.peerId);
     if (this.copies) {
       const requesterHolds = core.maps.get(from.peerId)?.count ?? 0;
       if (!this.copies.admit({ chunkId: id, peerId: from.peerId, requesterHolds }, now)) {
@@ -81,6 +95,10 @@ export class LiveServer {
   }
 
   tick(now: number): void {
+    if (this.window) {
+      for (const peerId of this.core.partners.ids) this.acknowledge(peerId);
+      this.window.expire(now);
+    }
     this.uploads.drain(now, this.serveOne, this.preempt);
     this.advertise(now);
   }
@@ -102,6 +120,15 @@ export class LiveServer {
 
   onPartnerRemoved(peerId: string): void {
     this.uploads.dropPeer(peerId);
+    this.window?.dropPeer(peerId);
+  }
+
+  /** The partner's latest map confirms the chunks it shows (send window). */
+  private acknowledge(peerId: string): void {
+    const maps = this.core.maps;
+    const map = maps.get(peerId);
+    const at = maps.receivedAtMs(peerId);
+    if (this.window && map && at !== undefined) this.window.onMap(peerId, map, at);
   }
 
   /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
@@ -136,6 +163,19 @@ export class LiveServer {
     this.uploads.setUploadBps(c.uploadBps > 0 ? Math.min(c.uploadBps, limit) : limit);
   }
 
+  /** The send window's figures for LiveStats (nulls without a window or before it measured). */
+  windowStats(): Pick<LiveStats, 'sendWindowBytes' | 'sendInFlightBytes' | 'sendRateBps' | 'sendDelayMs' | 'sendBaseDelayMs'> {
+    const w = this.window;
+    const measured = w !== undefined && w.acks > 0;
+    return {
+      sendWindowBytes: measured ? Math.round(w.window) : null,
+      sendInFlightBytes: w ? w.inFlightBytes : null,
+      sendRateBps: measured ? Math.round(w.rateBps) : null,
+      sendDelayMs: measured ? Math.round(w.smoothedDelayMs) : null,
+      sendBaseDelayMs: measured ? w.baseDelayMs : null,
+    };
+  }
+
   /** Requests waiting for the uplink. */
   get queued(): number {
     return this.uploads.length;
@@ -166,6 +206,7 @@ export class LiveServer {
       data: chunk.data,
     });
     if (sent > 0) {
+      this.window?.onSent(r.peerId, chunk.id, sent, core.clock.now());
       core.counters.chunksServed++;
       this.copies?.onServed(chunk.id);
       core.partners.exchanged(r.peerId, core.clock.now(), true);

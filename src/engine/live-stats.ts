@@ -43,6 +43,16 @@ export interface LiveStats {
   servesCancelled: number;
   /** Source: requests answered 'busy' by the copies budget (sourceMaxCopiesPct). */
   sourceDeferred: number;
+  /**
+   * Send window (sendTargetDelayMs > 0; send-window.ts): bytes allowed in flight, bytes sent and not
+   * yet confirmed by the receivers' maps, the delivery rate it implies, and the confirmation delays
+   * (smoothed, and the smallest recent one). Null without a window or before the first confirmation.
+   */
+  sendWindowBytes: number | null;
+  sendInFlightBytes: number | null;
+  sendRateBps: number | null;
+  sendDelayMs: number | null;
+  sendBaseDelayMs: number | null;
   /** Partners dropped for bad chunks / for supplying nothing. */
   partnersBlacklisted: number;
   partnersReplaced: number;

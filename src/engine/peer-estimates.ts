@@ -3,18 +3,25 @@
 //  - throughputBps: EWMA of chunk bytes over service time, where the service time of a response is
 //    measured from max(request sent, previous response from the same partner) — with pipelined
 //    requests this is the partner's delivery rate to us, not the full request latency;
+//  - delayMs / delayDevMs: EWMA of request → DataChunkResp times (the whole delivery delay, queueing
+//    at the partner and behind its uplink included) and of their deviation, as TCP's RTO estimator;
+//    a request's timeout is delayMs + 4 × delayDevMs within [min, max] (timeoutMs), so a partner
+//    behind a slow, queueing uplink is not timed out (and asked twice) while its answer is on the way;
 //  - busyUntil: the partner said 'busy'; not asked before then;
 //  - window: how many requests we keep outstanding at the partner, adjusted like a congestion
 //    window (AIMD): +1/window per chunk delivered, halved on 'busy', back to 1 on a timeout — so
 //    each requester settles at its share of a loaded partner instead of hammering it with requests
 //    that are refused.
 // From these the picker estimates when a new request would complete (expectedArrival): the partner
-// with the most spare capacity is the one that would deliver soonest. Timeouts halve the throughput
+// with the most spare capacity is the one that would deliver soonest — and never sooner than its
+// measured delivery delay. Timeouts halve the throughput
 // estimate. Pure state; time comes from the caller.
 
 export interface PeerEstimate {
   rttMs: number;
   throughputBps: number;
+  delayMs: number;
+  delayDevMs: number;
   /** Responses received (0: estimates are still the initial guesses). */
   samples: number;
   lastResponseAt: number;
@@ -53,6 +60,8 @@ export class PeerEstimates {
       e = {
         rttMs: this.opts.initialRttMs,
         throughputBps: this.opts.initialThroughputBps,
+        delayMs: 0,
+        delayDevMs: 0,
         samples: 0,
         lastResponseAt: -Infinity,
         busyUntil: -Infinity,
@@ -74,6 +83,14 @@ export class PeerEstimates {
     const sample = (bytes * 8000) / serviceMs;
     e.throughputBps = e.samples === 0 ? sample : e.throughputBps + this.w * (sample - e.throughputBps);
     e.throughputBps = Math.max(MIN_THROUGHPUT_BPS, e.throughputBps);
+    const delay = Math.max(0, now - sentAt);
+    if (e.samples === 0) {
+      e.delayMs = delay;
+      e.delayDevMs = delay / 2;
+    } else {
+      e.delayDevMs += (Math.abs(delay - e.delayMs) - e.delayDevMs) / 4;
+      e.delayMs += (delay - e.delayMs) / 8;
+    }
     e.samples++;
     e.lastResponseAt = now;
     e.window = Math.min(this.opts.maxWindow, e.window + 1 / e.window);
@@ -90,9 +107,13 @@ export class PeerEstimates {
     }
   }
 
-  /** A request to the partner timed out. */
-  onTimeout(peerId: string): void {
+  /** A request to the partner timed out after `waitedMs`: its delay is at least that (next timeout longer). */
+  onTimeout(peerId: string, waitedMs = 0): void {
     const e = this.get(peerId);
+    if (e.samples > 0 && waitedMs > e.delayMs) {
+      e.delayDevMs = Math.max(e.delayDevMs, (waitedMs - e.delayMs) / 2);
+      e.delayMs = waitedMs;
+    }
     e.throughputBps = Math.max(MIN_THROUGHPUT_BPS, e.throughputBps / 2);
     e.window = 1;
   }
@@ -109,6 +130,14 @@ export class PeerEstimates {
   /** When a request for `bytes` sent now would arrive, with `queuedBytes` already requested from the partner. */
   expectedArrival(peerId: string, now: number, queuedBytes: number, bytes: number): number {
     const e = this.get(peerId);
-    return now + e.rttMs + ((queuedBytes + bytes) * 8000) / e.throughputBps;
+    const byRate = e.rttMs + ((queuedBytes + bytes) * 8000) / e.throughputBps;
+    return now + (e.samples > 0 ? Math.max(byRate, e.delayMs) : byRate);
+  }
+
+  /** Timeout of a request sent to the partner now: `fallbackMs` before its first response. */
+  timeoutMs(peerId: string, fallbackMs: number, minMs: number, maxMs: number): number {
+    const e = this.peers.get(peerId);
+    if (!e || e.samples === 0) return fallbackMs;
+    return Math.min(maxMs, Math.max(minMs, e.delayMs + 4 * e.delayDevMs));
   }
 }

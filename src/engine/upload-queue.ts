@@ -9,7 +9,11 @@
 //    ('busy-uplink') — unless, newest-first, it displaces the queued request for an older chunk —
 //    and a queued request that has waited that long is given up: `refuse` tells its partner,
 //    who asks elsewhere at once instead of waiting for its own timeout.
-//  - Unpaced (uploadBps = 0): chunks leave at once.
+//  - Unpaced (uploadBps = 0): chunks leave at once — or, with a `gate` (a SendWindow), while the
+//    chunks in flight (sent, not yet confirmed by the receiver) stay within its window; a request is
+//    refused ('busy-uplink') when the queue and the chunks in flight would take longer than the
+//    queue limit at the gate's measured rate, and a queued request that waited that long is given
+//    up — so requests wait here, where they can still be refused, not in the kernel's send buffer.
 //  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
 //    low); the others go round-robin over partners, each partner's requests in arrival order, so a
@@ -28,6 +32,20 @@ export interface UploadQueueOptions<P = unknown> {
    * those this predicate allows (absent: never displace).
    */
   displaceable?: (req: ServeRequest<P>) => boolean;
+  /** Unpaced: what decides when the next chunk may leave (absent: at once). */
+  gate?: UplinkGate;
+}
+
+/** The sender's view of its uplink (send-window.ts). */
+export interface UplinkGate {
+  /** Whether another chunk may leave now. */
+  open(): boolean;
+  /** Requests are waiting because the gate is shut. */
+  markLimited(): void;
+  /** Measured delivery rate (bits/s); 0 while unknown. */
+  readonly rateBps: number;
+  /** Bytes sent and not yet confirmed by their receivers. */
+  readonly inFlightBytes: number;
 }
 
 export interface ServeRequest<P> {
@@ -103,10 +121,16 @@ export class UploadQueue<P> {
   offer(req: ServeRequest<P>, now: number, refuse: (r: ServeRequest<P>) => void): OfferResult {
     const o = this.opts;
     if (this.slotsHeld(req.peerId, now) >= o.slotsPerPartner) return 'busy-partner';
-    if (this.paced) {
-      this.refill(now);
-      const waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / this.rateBps;
-      if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes)) {
+    const rate = this.waitRateBps();
+    if (rate > 0) {
+      let waitMs: number;
+      if (this.paced) {
+        this.refill(now);
+        waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / rate;
+      } else {
+        waitMs = ((this.queuedBytes + (o.gate?.inFlightBytes ?? 0)) * 8000) / rate;
+      }
+      if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes, rate)) {
         const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;
         if (!displaced) return 'busy-uplink';
         refuse(displaced);
@@ -127,11 +151,15 @@ export class UploadQueue<P> {
   /** Gives up requests that waited too long (to `refuse`), then sends what the uplink allows now. */
   drain(now: number, send: (r: ServeRequest<P>) => number, refuse: (r: ServeRequest<P>) => void): void {
     if (this.queuedCount === 0) return;
-    if (this.paced) {
-      this.refill(now);
-      this.expire(now, refuse);
-    }
+    if (this.paced) this.refill(now);
+    const rate = this.waitRateBps();
+    if (rate > 0) this.expire(now, rate, refuse);
+    const gate = this.opts.gate;
     while (!this.paced || this.credit > 0) {
+      if (!this.paced && gate && !gate.open()) {
+        if (this.queuedCount > 0) gate.markLimited();
+        return;
+      }
       const next = this.takeNext();
       if (!next) return;
       const [req, q] = next;
@@ -205,15 +233,21 @@ export class UploadQueue<P> {
     return req;
   }
 
-  /** Longest wait (ms) a paced request for a chunk of `bytes` may face. */
-  private limitMs(bytes: number): number {
-    return Math.max(this.opts.maxServeQueueMs, (MIN_QUEUE_CHUNKS * bytes * 8000) / this.rateBps);
+  /** The rate waits are measured at: the pace, or the gate's measured rate (0: waits unknown). */
+  private waitRateBps(): number {
+    if (this.paced) return this.rateBps;
+    return this.opts.gate?.rateBps ?? 0;
   }
 
-  private expire(now: number, refuse: (r: ServeRequest<P>) => void): void {
+  /** Longest wait (ms) a request for a chunk of `bytes` may face at `rate`. */
+  private limitMs(bytes: number, rate: number): number {
+    return Math.max(this.opts.maxServeQueueMs, (MIN_QUEUE_CHUNKS * bytes * 8000) / rate);
+  }
+
+  private expire(now: number, rate: number, refuse: (r: ServeRequest<P>) => void): void {
     // Each partner's queue is in arrival order: the expired requests are a prefix.
     for (const q of this.partners.values()) {
-      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= now - this.limitMs((q.queue[0] as Queued<P>).req.bytes)) {
+      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= now - this.limitMs((q.queue[0] as Queued<P>).req.bytes, rate)) {
         const req = (q.queue.shift() as Queued<P>).req;
         this.unqueue(req);
         refuse(req);

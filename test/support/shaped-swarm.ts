@@ -143,6 +143,12 @@ export interface BoxFigures {
   duplicates: number;
   rejects: number;
   skipped: number;
+  /** Requests we served / refused over the window. */
+  served: number;
+  refused: number;
+  /** Send window at the end of the window (null: none, or not measured). */
+  sendRateBps: number | null;
+  sendDelayMs: number | null;
 }
 
 export interface RunSummary {
@@ -158,6 +164,11 @@ export interface RunSummary {
   duplicates: number;
   lagMedianMs: number;
   sourceSendQMaxKB?: number;
+  /** Source over the window: requests refused by its copies budget / in all; its send window at the end. */
+  sourceDeferred: number;
+  sourceRefused: number;
+  sourceRateBps: number | null;
+  sourceDelayMs: number | null;
 }
 
 /** Per-box and swarm figures of the window between two snapshots. */
@@ -166,7 +177,7 @@ export function windowFigures(first: Snapshot, last: Snapshot, uplinks: Array<nu
   const rows = last.boxes.map((s, i): BoxFigures => {
     const a = first.boxes[i]?.contents[0];
     const b = s?.contents[0];
-    const d = (k: 'chunksDue' | 'chunksOnTime' | 'chunkBytesIn' | 'chunkBytesOut' | 'requestsSent' | 'requestTimeouts' | 'duplicates' | 'rejectsReceived' | 'chunksSkipped') => (b?.[k] ?? 0) - (a?.[k] ?? 0);
+    const d = (k: 'chunksDue' | 'chunksOnTime' | 'chunkBytesIn' | 'chunkBytesOut' | 'requestsSent' | 'requestTimeouts' | 'duplicates' | 'rejectsReceived' | 'chunksSkipped' | 'chunksServed' | 'requestsRefused') => (b?.[k] ?? 0) - (a?.[k] ?? 0);
     const due = d('chunksDue');
     const f = uplinks[i] ?? null;
     return {
@@ -183,6 +194,10 @@ export function windowFigures(first: Snapshot, last: Snapshot, uplinks: Array<nu
       duplicates: d('duplicates'),
       rejects: d('rejectsReceived'),
       skipped: d('chunksSkipped'),
+      served: d('chunksServed'),
+      refused: d('requestsRefused'),
+      sendRateBps: b?.sendRateBps ?? null,
+      sendDelayMs: b?.sendDelayMs ?? null,
     };
   });
   const cont = rows.map((r) => r.continuity ?? 0);
@@ -207,6 +222,10 @@ export function windowFigures(first: Snapshot, last: Snapshot, uplinks: Array<nu
       timeouts: rows.reduce((x, r) => x + r.timeouts, 0),
       duplicates: rows.reduce((x, r) => x + r.duplicates, 0),
       lagMedianMs: lags.length ? (lags[Math.floor(lags.length / 2)] as number) : NaN,
+      sourceDeferred: (sb?.sourceDeferred ?? 0) - (sa?.sourceDeferred ?? 0),
+      sourceRefused: (sb?.requestsRefused ?? 0) - (sa?.requestsRefused ?? 0),
+      sourceRateBps: sb?.sendRateBps ?? null,
+      sourceDelayMs: sb?.sendDelayMs ?? null,
     },
   };
 }

@@ -180,7 +180,7 @@ describe('live channels: serving and buffer maps', () => {
   });
 
   it('unpaced: a served request holds its slot for unpacedSlotMs', () => {
-    const n = source({ uploadSlotsPerPartner: 2, uploadBps: 0, unpacedSlotMs: 1000 });
+    const n = source({ uploadSlotsPerPartner: 2, uploadBps: 0, unpacedSlotMs: 1000, sendTargetDelayMs: 0 });
     n.partner('p');
     n.tick();
     n.transport.clear();

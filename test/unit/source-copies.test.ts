@@ -66,7 +66,7 @@ describe('source copies budget (pure)', () => {
 
 describe('source copies budget (live source)', () => {
   function source(sourceMaxCopiesPct: number) {
-    const n = liveNode({ viewer: false, config: { chunkMs: 1000, prebufferMs: 3000, sourceFirstCopies: 0, sourceMaxCopiesPct } });
+    const n = liveNode({ viewer: false, config: { chunkMs: 1000, prebufferMs: 3000, sourceFirstCopies: 0, sourceMaxCopiesPct, sendTargetDelayMs: 0 } });
     n.live.startSource(C);
     const peers = ['p1', 'p2', 'p3', 'p4', 'p5'];
     for (const p of peers) n.partner(p);
