@@ -13,10 +13,13 @@ import { getCommand, publishFileCommand, searchCommand } from './download-comman
 import { segmentConfigCommand } from './segment-command.js';
 import { webCommand } from './web-command.js';
 import { doctorCommand } from './doctor-command.js';
+import { updateCommand } from './update-commands.js';
 
 const program = new Command('superdist')
   .description('superdist: P2P superdistribution box service (live channels, downloads, local tracker)')
   .version(VERSION, '-V, --version')
+  // Options of the program itself come before a subcommand (`update build --version X` is the bundle's).
+  .enablePositionalOptions()
   .exitOverride()
   .showHelpAfterError();
 
@@ -28,6 +31,7 @@ program.addCommand(imsCommand().exitOverride().showHelpAfterError());
 program.addCommand(drmCommand().exitOverride().showHelpAfterError());
 program.addCommand(rightsIssuerCommand().exitOverride().showHelpAfterError());
 program.addCommand(webCommand().exitOverride().showHelpAfterError());
+program.addCommand(updateCommand().exitOverride().showHelpAfterError());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

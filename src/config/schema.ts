@@ -11,6 +11,7 @@ import { imsConfigSchema } from '../ims/ims-config.js';
 import { segmentConfigSchema } from './segment-config.js';
 import { drmConfigSchema } from '../drm/drm-config.js';
 import { webConfigSchema } from './web-config.js';
+import { updateConfigSchema } from '../update/update-config.js';
 
 export const ROLES = ['node', 'tracker', 'main', 'local'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -117,6 +118,7 @@ export const configSchema = z
     segment: segmentConfigSchema.describe('Main node / local node on a local segment (src/config/segment-config.ts).'),
     web: webConfigSchema.describe('The web remote and dashboard (src/config/web-config.ts, docs/web.md).'),
     drm: drmConfigSchema.describe('Superdistribution rights: rights issuer, protected source, domain manager / DRM proxy (src/drm/drm-config.ts).'),
+    update: updateConfigSchema.describe('Firmware updates: signed A/B bundles found on the update channel, fetched from other boxes, trial boot and rollback (src/update/update-config.ts, docs/updates.md).'),
     source: z
       .object({
         channel: z
