@@ -59,8 +59,7 @@ describe('download swarm: 1 seed + 8 leechers', () => {
     await waitFor('every leecher complete', 100_000, async () => all.every((g) => lastEvent(g, 'complete')));
     const elapsedS = (Date.now() - startedAt) / 1000;
     // Uploads are read while everyone still seeds.
-    await new Promise((r) => setTimeout(r, 1500));
-    const statuses = await Promise.all(all.map((g) => downloadStatus(g.control)));
+    const statuses = await waitFor('every leecher to report seeding', 10_000, () => Promise.all(all.map((g) => downloadStatus(g.control))), (ss) => ss.every((s) => s?.state === 'seeding'));
 
     const pieces = atKill.pieces as number;
     const resumed = lastEvent(again, 'complete')!;
