@@ -106,7 +106,7 @@ export class DownloadNode {
    * it is already a complete copy, else starts afresh. Resolves when every piece is verified and the
    * file is final; rejects with DownloadFailedError (disk full, conflict, I/O).
    */
-  get(contentId: string, path: string, title = ''): Promise<void> {
+  get(contentId: string, path: string, title = '', tuning: Partial<Config['download']> = {}): Promise<void> {
     if (this.entries.has(contentId)) return Promise.reject(new DownloadFailedError('conflict', `${contentId} is already active here`));
     const paths = partPaths(path);
     let known: { manifest: Manifest; manifestBytes: Uint8Array } | undefined;
@@ -127,7 +127,7 @@ export class DownloadNode {
       this.entries.set(contentId, { path, title, announce: false, done: { resolve, reject } });
     });
     // (The entry exists before fetch(): a resumed download may complete, or fail, right inside it.)
-    this.downloads.fetch(contentId, opener, known);
+    this.downloads.fetch(contentId, opener, known, tuning);
     this.engine.join(contentId, 'download');
     return done;
   }
@@ -160,6 +160,21 @@ export class DownloadNode {
   /** Memory the download side holds (the piece cache). */
   cacheBytes(): number {
     return this.cache.bytes;
+  }
+
+  /** Stops fetching or seeding one content and closes its file (the file itself stays). */
+  remove(contentId: string): void {
+    const e = this.entries.get(contentId);
+    this.entries.delete(contentId);
+    if (!this.downloads.has(contentId)) return;
+    const store = this.downloads.stop(contentId);
+    try {
+      store?.close();
+    } catch (err) {
+      this.log.warn({ contentId, err: (err as Error).message }, 'closing a download store failed');
+    }
+    this.engine.leave(contentId);
+    e?.done?.reject(new DownloadFailedError('conflict', `${contentId} was stopped`));
   }
 
   /** Records what is verified and closes every file. */

@@ -26,6 +26,7 @@ import type { WebServer } from './web/web-server.js';
 import { lockStateDir } from './platform/state-dir-lock.js';
 import { childrenDir, reapStaleChildren } from './platform/child-registry.js';
 import { perUserNote, systemStateDirProbe } from './config/state-dir.js';
+import { UpdateService } from './update/update-service.js';
 
 export interface RunningService {
   readonly peerId: string;
@@ -65,6 +66,8 @@ export interface ServiceHooks {
    * StateDirLockedError when another live process holds it.
    */
   lockStateDir?: boolean;
+  /** Run the update agent when `update.enabled` is `auto` (the daemon: yes; foreground commands: no). */
+  updatesByDefault?: boolean;
 }
 
 export async function startService(cfg: Config, log: Logger, version: string, hooks: ServiceHooks = {}): Promise<RunningService> {
@@ -229,6 +232,12 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   if (live) segment?.attach(live);
   // The download data plane chains onto the engine's content hook in front of the live one.
   const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes }, log) : undefined;
+  // Firmware updates (docs/updates.md): boxes only; the bundle travels as a download content.
+  const updatesOn = cfg.update.enabled === 'auto' ? hooks.updatesByDefault === true : cfg.update.enabled;
+  const updates =
+    updatesOn && downloads && eng instanceof PeerEngine
+      ? new UpdateService({ cfg, downloads, tracker, trackerReached: () => eng.trackerPeerId !== undefined, binaryVersion: version, log: log.child({ component: 'update' }) })
+      : undefined;
   const ticker = setInterval(() => {
     try {
       eng.tick();
@@ -236,6 +245,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       segment?.tick();
       live?.tick();
       downloads?.tick();
+      updates?.tick();
       hooks.onTick?.();
     } catch (err) {
       log.error({ err }, 'engine tick failed');
@@ -250,11 +260,17 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       ...segment?.status(),
       ...(drm ? { drm: drm.status() } : {}),
       ...(web ? { web: web.status() } : {}),
+      ...(updates ? { update: updates.status() } : {}),
     });
 
   // The control API's methods: served on the unix socket and, through the same object, by the web page.
   const handlers: Record<string, ControlHandler> = {
     ...drm?.handlers(),
+    ...(updates?.handlers() ?? {
+      'update.status': () => {
+        throw new Error(role === 'tracker' ? 'a tracker has no update agent' : 'the update agent is off here (update.enabled; on by default under superdist daemon)');
+      },
+    }),
     status: () => status(),
     members: () => ({
       members: (eng instanceof TrackerEngine ? eng.peer : eng).knownMembers().map((m) => ({
@@ -321,6 +337,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     clearInterval(ticker);
     throw err;
   }
+  await updates?.start().catch((err: Error) => log.error({ err: err.message }, `the update agent did not start: ${err.message}`));
   log.info({ peerId, contact: formatContact(self.contact), control: cfg.control, stateDir: cfg.stateDir, budgetBytes: memory.budgetBytes }, 'superdist started');
 
   let stopped = false;
@@ -335,6 +352,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       if (stopped) return;
       stopped = true;
       clearInterval(ticker);
+      updates?.stop();
       await live?.close();
       downloads?.close();
       for (const c of eng.snapshot().contents) eng.leave(c.id);

@@ -10,6 +10,7 @@ import type { PunchRelay } from '../net/hole-punch.js';
 import type { LiveContentStatus, LiveNode, TvStatus } from '../live-node.js';
 import type { DownloadContentStatus, DownloadNode } from '../download-node.js';
 import type { SegmentRoleStatus } from '../segment/segment-role.js';
+import type { UpdateStatus } from '../update/update-status.js';
 import type { WebStatus } from '../web/web-status.js';
 
 export interface ContentStatus extends LiveContentStatus {
@@ -47,6 +48,8 @@ export interface Status extends SegmentRoleStatus {
   web?: WebStatus;
   /** What the TV shows (nodes only): idle screen or a channel. */
   tv?: TvStatus;
+  /** The firmware update agent when it runs (docs/updates.md). */
+  update?: UpdateStatus;
 }
 
 export interface StatusSources {

@@ -33,9 +33,12 @@ export class Downloads {
     if (problems.length > 0) throw new RangeError(`invalid download config: ${problems.join('; ')}`);
   }
 
-  /** Fetches a content: its manifest from peers (unless known: a resumed record), then its pieces. */
-  fetch(contentId: string, openStore: StoreOpener, known?: { manifest: Manifest; manifestBytes: Uint8Array }): void {
-    this.start(contentId, { openStore, ...(known ? { known } : {}) });
+  /**
+   * Fetches a content: its manifest from peers (unless known: a resumed record), then its pieces.
+   * `tuning` overrides config fields for this content alone (a background download asks less).
+   */
+  fetch(contentId: string, openStore: StoreOpener, known?: { manifest: Manifest; manifestBytes: Uint8Array }, tuning: Partial<DownloadConfig> = {}): void {
+    this.start(contentId, { openStore, ...(known ? { known } : {}) }, tuning);
   }
 
   /** Serves a content whose every piece the store holds (publisher, or a complete earlier download). */
@@ -92,13 +95,13 @@ export class Downloads {
     return out;
   }
 
-  private start(contentId: string, opts: { openStore?: StoreOpener; known?: { manifest: Manifest; manifestBytes: Uint8Array; store?: PieceStore } }): void {
+  private start(contentId: string, opts: { openStore?: StoreOpener; known?: { manifest: Manifest; manifestBytes: Uint8Array; store?: PieceStore } }, tuning: Partial<DownloadConfig> = {}): void {
     if (typeof contentId !== 'string' || contentId === '') throw new RangeError('contentId must be a non-empty string');
     if (this.contents.has(contentId)) throw new RangeError(`download ${contentId} is already active`);
     const d = this.deps;
     this.contents.set(
       contentId,
-      new DownloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: d.config, verifier: d.verifier, events: d.events, ...opts }),
+      new DownloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: { ...d.config, ...tuning }, verifier: d.verifier, events: d.events, ...opts }),
     );
   }
 }

@@ -17,6 +17,8 @@ export interface ServiceHooks {
   webByDefault?: boolean;
   /** The daemon owns its state directory (src/platform/state-dir-lock.ts). */
   lockStateDir?: boolean;
+  /** The update agent is on by default under the daemon (update.enabled = auto). */
+  updatesByDefault?: boolean;
 }
 
 export type StartServiceFn = (cfg: Config, log: Logger, version: string, hooks?: ServiceHooks) => Promise<RunningService>;
@@ -122,7 +124,7 @@ export class DaemonSupervisor {
     const child = log.child({ role: cfg.node.role });
     child.level = cfg.logLevel;
     const health = this.deps.health;
-    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick(), webByDefault: true, lockStateDir: true });
+    this.service = await this.deps.startService(cfg, child, this.deps.version, { onTick: () => health.tick(), webByDefault: true, lockStateDir: true, updatesByDefault: true });
     this.cfg = cfg;
     this.serviceLog = child;
     health.expectTicks();

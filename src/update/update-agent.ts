@@ -56,7 +56,7 @@ export interface AgentIo {
   progress(offer: UpdateOffer): number | null;
   /** Verifies every byte of the bundle; resolves with the slot image in it, rejects with a refusal. */
   verify(path: string): Promise<{ image: SlotImage; version: string }>;
-  /** Throws away a bundle file (refused, or no longer needed). */
+  /** Throws away a refused bundle file. */
   discard(path: string): void;
   health(): HealthSample;
 }
@@ -244,8 +244,8 @@ export class UpdateAgent {
         const h = this.d.io.health();
         if (h.daemonReady && h.engineTicking && h.trackerReached) {
           await this.d.boot.commit(s.target);
+          // (The bundle stays: the box seeds it to others until a newer one is found.)
           this.set({ slotVersions: { ...s.slotVersions, [s.target]: offer.version } });
-          if (s.bundlePath) this.d.io.discard(s.bundlePath);
           this.finish('committed', 'committed', `slot ${s.target} runs ${offer.version} and passed the health check`);
           return;
         }

@@ -3,6 +3,7 @@
 // through POST /api/call {method, params}: the control API's own methods.
 import { drawChart, formatBits } from './chart.js';
 import { refreshPhoneRequests, setApi, stopWatching, watch } from './watch.js';
+import { refreshUpdate, setUpdateApi } from './updates.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { session: null, status: null, samples: [], channels: null, events: null };
@@ -50,6 +51,7 @@ async function api(path, body) {
 
 const call = async (method, params = {}) => (await api('/api/call', { method, params })).result;
 setApi(api);
+setUpdateApi(call);
 const may = (method) => state.session?.methods.includes(method);
 const isOwner = () => state.session?.role === 'owner';
 const mayWatch = () => isOwner() || (state.session?.settings.viewersMayBrowse && state.session?.settings.viewersMayWatch);
@@ -77,6 +79,7 @@ async function loadSession() {
   refreshChannels();
   refreshPeers();
   refreshPending();
+  refreshUpdate(isOwner());
 }
 
 function openLogin() {
@@ -337,4 +340,5 @@ window.addEventListener('resize', () => drawChart($('chart'), state.samples));
 setInterval(refreshChannels, 15000);
 setInterval(refreshPeers, 5000);
 setInterval(refreshPending, 5000);
+setInterval(() => refreshUpdate(isOwner()), 5000);
 loadSession().catch((err) => notice(`Cannot reach the box: ${err.message}`));
