@@ -1,13 +1,17 @@
-// Raspberry Pi A/B slots with the firmware's tryboot (docs/updates.md): the small first partition
-// (mounted at update.bootDir) holds autoboot.txt with tryboot_a_b=1; [all] names the committed
-// slot's boot partition, [tryboot] the slot the next `reboot '0 tryboot'` starts once. The firmware
-// tells which partition it booted from in the device tree (chosen/bootloader/partition).
+// Raspberry Pi A/B slots with the firmware's tryboot (docs/updates.md). A slot is a pair of
+// partitions: a FAT boot partition (kernel, initrd, config.txt, cmdline.txt) and an ext4 root.
+// The small first partition (mounted at update.bootDir) holds autoboot.txt with tryboot_a_b=1:
+// [all] names the committed slot's boot partition, [tryboot] the one the next
+// `reboot "0 tryboot"` starts once. The firmware tells which partition it booted from in the
+// device tree (chosen/bootloader/partition). A slot image is the boot partition's image followed
+// by the root filesystem's (scripts/build-image writes one); the boot part is as long as the
+// boot partition.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../platform/durable-file.js';
 import { otherSlot, type BootLoader, type Slot, type SlotImage } from './boot-loader.js';
-import { writeSlot } from './slot-writer.js';
+import { checkWritten, copyRange } from './slot-writer.js';
 
 export const BOOTLOADER_PARTITION = '/proc/device-tree/chosen/bootloader/partition';
 
@@ -34,13 +38,35 @@ export function partitionDevice(disk: string, n: number): string {
   return /\d$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
 }
 
+/** Size in bytes of a partition device (sysfs), or of a regular file standing in for one. */
+export function partitionBytes(device: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/block/${basename(device)}/size`, 'utf8').trim()) * 512;
+  } catch {
+    const fd = openSync(device, 'r');
+    try {
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 export interface RpiBootLoaderOptions {
   bootDir: string;
   disk: string;
+  /** Boot partitions of slot A and B (the autoboot.txt boot_partition values). */
   partitions: readonly [number, number];
+  /** Root partitions of slot A and B. */
+  rootPartitions: readonly [number, number];
   /** Where the firmware reports the boot partition (a 32-bit big-endian number). */
   bootPartitionFile?: string;
-  /** Runs the reboot; default: systemctl reboot with the firmware's argument. */
+  /**
+   * A file whose creation asks a privileged unit to reboot (its content: the reboot argument,
+   * "0 tryboot" or empty); '' = run systemctl reboot here.
+   */
+  rebootRequest?: string;
+  /** Runs a command; default: execFile. */
   run?: (cmd: string, args: string[]) => Promise<void>;
 }
 
@@ -75,7 +101,16 @@ export class RpiBootLoader implements BootLoader {
 
   async writeInactiveSlot(slot: Slot, image: SlotImage): Promise<void> {
     if (slot === (await this.currentSlot())) throw new Error(`slot ${slot} is the running slot: it is never written`);
-    await writeSlot(partitionDevice(this.o.disk, this.o.partitions[slot === 'A' ? 0 : 1]), image, { create: false });
+    const i = slot === 'A' ? 0 : 1;
+    const boot = partitionDevice(this.o.disk, this.o.partitions[i]);
+    const root = partitionDevice(this.o.disk, this.o.rootPartitions[i]);
+    const bootBytes = partitionBytes(boot);
+    const rootBytes = image.size - bootBytes;
+    if (rootBytes <= 0) throw new Error(`the slot image (${image.size} bytes) is not longer than the boot partition ${boot} (${bootBytes} bytes): not a boot + root slot image`);
+    if (rootBytes > partitionBytes(root)) throw new Error(`the root filesystem of the slot image (${rootBytes} bytes) does not fit ${root} (${partitionBytes(root)} bytes)`);
+    await copyRange({ path: image.path, offset: image.offset, size: bootBytes }, boot, { create: false });
+    await copyRange({ path: image.path, offset: image.offset + bootBytes, size: rootBytes }, root, { create: false });
+    await checkWritten([{ path: boot, offset: 0, size: bootBytes }, { path: root, offset: 0, size: rootBytes }], image);
   }
 
   async setTryboot(slot: Slot): Promise<void> {
@@ -83,7 +118,9 @@ export class RpiBootLoader implements BootLoader {
   }
 
   async reboot(tryboot: boolean): Promise<void> {
-    await (this.o.run ?? runCommand)('systemctl', tryboot ? ['reboot', '0 tryboot'] : ['reboot']);
+    const arg = tryboot ? '0 tryboot' : '';
+    if (this.o.rebootRequest) writeFileAtomic(this.o.rebootRequest, `${arg}\n`, 0o644);
+    else await (this.o.run ?? runCommand)('systemctl', arg ? ['reboot', arg] : ['reboot']);
     // The system is going down: wait for it.
     await new Promise(() => undefined);
   }

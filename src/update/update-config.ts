@@ -13,9 +13,11 @@ export const updateConfigSchema = z
     healthWindowMs: z.number().int().min(1000).default(5 * 60_000).describe('After the trial boot, the new slot is committed once the daemon is ready, the engine ticks and the tracker answered within this window (ms); otherwise the box boots back into the old slot.'),
     maxInFlightPerPartner: z.number().int().min(1).default(2).describe("The bundle's download asks a partner for at most this many pieces at once (a background download: what the TV plays keeps the bandwidth)."),
     bootLoader: z.enum(['auto', 'rpi', 'file']).default('auto').describe('`rpi`: Raspberry Pi tryboot with autoboot.txt (tryboot_a_b=1) and the slot partitions; `file`: a file per slot in update.slotDir (hosts without slots, tests); `auto`: rpi when bootDir/autoboot.txt exists, else file.'),
-    bootDir: z.string().min(1).default('/boot/firmware').describe('rpi: the mounted boot-selection partition that holds autoboot.txt.'),
+    bootDir: z.string().min(1).default('/boot/select').describe('rpi: the mounted boot-selection partition (the first) that holds autoboot.txt.'),
     disk: z.string().min(1).default('/dev/mmcblk0').describe('rpi: the disk whose partitions are the slots (partition N is DISKpN, or DISKN for /dev/sdX).'),
-    slotPartitions: z.array(z.number().int().min(1).max(128)).length(2, 'expected two partition numbers: slot A and slot B').default([2, 3]).describe('rpi: partition numbers of slot A and slot B (the boot_partition values written to autoboot.txt).'),
+    slotPartitions: z.array(z.number().int().min(1).max(128)).length(2, 'expected two partition numbers: slot A and slot B').default([2, 3]).describe('rpi: boot partition numbers of slot A and slot B (the boot_partition values written to autoboot.txt).'),
+    rootPartitions: z.array(z.number().int().min(1).max(128)).length(2, 'expected two partition numbers: slot A and slot B').default([5, 6]).describe('rpi: root filesystem partition numbers of slot A and slot B.'),
+    rebootRequest: z.string().default('/run/superdist/reboot-request').describe("rpi: the reboot is asked of the image's superdist-reboot.path unit by writing this file (its content: the reboot argument, `0 tryboot` or empty); '' = run `systemctl reboot` directly."),
     slotDir: z.string().default('').describe("file: directory of slot-A.img, slot-B.img and boot.json; '' = STATE/update/slots."),
   })
   .strict()

@@ -25,7 +25,10 @@ import type { UpdateOffer, UpdateStatus } from './update-status.js';
 export function bootLoaderFor(cfg: Config): BootLoader {
   const u = cfg.update;
   const rpi = u.bootLoader === 'rpi' || (u.bootLoader === 'auto' && existsSync(join(u.bootDir, 'autoboot.txt')));
-  if (rpi) return new RpiBootLoader({ bootDir: u.bootDir, disk: u.disk, partitions: [u.slotPartitions[0] as number, u.slotPartitions[1] as number] });
+  if (rpi) {
+    const pair = (p: number[]) => [p[0], p[1]] as [number, number];
+    return new RpiBootLoader({ bootDir: u.bootDir, disk: u.disk, partitions: pair(u.slotPartitions), rootPartitions: pair(u.rootPartitions), rebootRequest: u.rebootRequest });
+  }
   return new FileBootLoader(u.slotDir || join(updateDir(cfg.stateDir), 'slots'));
 }
 
@@ -48,6 +51,7 @@ export class UpdateService {
   private nextCheckAt = 0;
   private checking = false;
   private stopped = false;
+  private readonly trusted: number;
 
   constructor(private readonly d: UpdateServiceDeps) {
     const u = d.cfg.update;
@@ -85,7 +89,8 @@ export class UpdateService {
         }),
       },
     });
-    if (trustedKeys.length === 0) log.warn('no update key is trusted (update.trustedKeys, or enrol with the operator CA): every bundle will be refused');
+    this.trusted = trustedKeys.length;
+    if (trustedKeys.length === 0) log.warn('no update key is trusted (update.trustedKeys, or enrol with the operator CA): the update channel is not watched');
   }
 
   /** After the node is up: the agent looks at the slot it booted and resumes. */
@@ -136,7 +141,8 @@ export class UpdateService {
   /** Asks the tracker for bundles on the update channel; offers the newest one for this hardware. */
   async check(): Promise<void> {
     const tracker = this.d.tracker;
-    if (!tracker) return;
+    // Every bundle would be refused: fetching one would only waste the box's bandwidth.
+    if (!tracker || this.trusted === 0) return;
     this.checking = true;
     try {
       const listed = await queryContents(tracker, UPDATE_CHANNEL);

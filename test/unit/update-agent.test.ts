@@ -284,7 +284,7 @@ describe('boot loaders', () => {
     await expect(boot.writeInactiveSlot('A', { path: bundle, offset: 6, size: image.length, sha256 })).rejects.toThrow(/running slot/);
     await boot.writeInactiveSlot('B', { path: bundle, offset: 6, size: image.length, sha256 });
     expect(readFileSync(boot.slotFile('B')).equals(image)).toBe(true);
-    await expect(boot.writeInactiveSlot('B', { path: bundle, offset: 6, size: image.length, sha256: '0'.repeat(64) })).rejects.toThrow(/reads back SHA-256/);
+    await expect(boot.writeInactiveSlot('B', { path: bundle, offset: 6, size: image.length, sha256: '0'.repeat(64) })).rejects.toThrow(/read back SHA-256/);
     await boot.setTryboot('B');
     await boot.reboot(true);
     expect(await boot.currentSlot()).toBe('B');
@@ -300,30 +300,44 @@ describe('boot loaders', () => {
     expect(new FileAgentStore(join(dir, 'update')).load()).toMatchObject({ phase: 'writing', slotVersions: { A: '1.0.0' } });
   });
 
-  it('raspberry pi: autoboot.txt with tryboot_a_b=1 names the committed and the trial slot; reboot asks the firmware for tryboot', async () => {
+  it('raspberry pi: autoboot.txt with tryboot_a_b=1 names the committed and the trial slot; a slot image fills the boot then the root partition; reboot asks for tryboot', async () => {
     expect(autobootText([2, 3], 'A')).toBe('[all]\ntryboot_a_b=1\nboot_partition=2\n[tryboot]\nboot_partition=3\n');
     expect(committedPartition(autobootText([2, 3], 'B'))).toBe(3);
     const dir = mkdtempSync(join(tmpdir(), 'sd-update-rpi-'));
     writeFileSync(join(dir, 'autoboot.txt'), autobootText([2, 3], 'A'));
-    writeFileSync(join(dir, 'disk2'), Buffer.alloc(64));
-    writeFileSync(join(dir, 'disk3'), Buffer.alloc(4096));
+    // Files stand in for the partitions: boot 2/3 of 1 KiB, root 5/6 of 4 KiB.
+    for (const n of [2, 3]) writeFileSync(join(dir, `disk${n}`), Buffer.alloc(1024));
+    for (const n of [5, 6]) writeFileSync(join(dir, `disk${n}`), Buffer.alloc(4096, 0xee));
     const part = Buffer.alloc(4);
     part.writeUInt32BE(2);
     writeFileSync(join(dir, 'partition'), part);
     const calls: string[][] = [];
-    const pi = new RpiBootLoader({ bootDir: dir, disk: join(dir, 'disk'), partitions: [2, 3], bootPartitionFile: join(dir, 'partition'), run: async (c, a) => void calls.push([c, ...a]) });
+    const opts = { bootDir: dir, disk: join(dir, 'disk'), partitions: [2, 3] as [number, number], rootPartitions: [5, 6] as [number, number], bootPartitionFile: join(dir, 'partition'), run: async (c: string, a: string[]) => void calls.push([c, ...a]) };
+    const pi = new RpiBootLoader(opts);
     expect(await pi.currentSlot()).toBe('A');
     expect(await pi.committedSlot()).toBe('A');
+    const slotImage = Buffer.concat([Buffer.alloc(1024, 0xb0), Buffer.alloc(3000, 0x70)]);
     const img = join(dir, 'img');
-    writeFileSync(img, Buffer.from('slot image'));
-    await pi.writeInactiveSlot('B', { path: img, offset: 0, size: 10, sha256: createHash('sha256').update('slot image').digest('hex') });
-    expect(readFileSync(join(dir, 'disk3')).subarray(0, 10).toString()).toBe('slot image');
-    expect(readFileSync(join(dir, 'disk3')).length, 'a partition is written in place, not cut').toBe(4096);
+    writeFileSync(img, Buffer.concat([Buffer.from('HDR'), slotImage]));
+    const sha256 = createHash('sha256').update(slotImage).digest('hex');
+    await expect(pi.writeInactiveSlot('A', { path: img, offset: 3, size: slotImage.length, sha256 })).rejects.toThrow(/running slot/);
+    await pi.writeInactiveSlot('B', { path: img, offset: 3, size: slotImage.length, sha256 });
+    expect(readFileSync(join(dir, 'disk3')).equals(Buffer.alloc(1024, 0xb0)), 'boot partition of slot B').toBe(true);
+    const root = readFileSync(join(dir, 'disk6'));
+    expect(root.subarray(0, 3000).equals(Buffer.alloc(3000, 0x70)), 'root partition of slot B').toBe(true);
+    expect(root.length, 'a partition is written in place, not cut').toBe(4096);
+    expect(readFileSync(join(dir, 'disk5')).equals(Buffer.alloc(4096, 0xee)), 'slot A untouched').toBe(true);
+    await expect(pi.writeInactiveSlot('B', { path: img, offset: 3, size: 1000, sha256 }), 'shorter than the boot partition').rejects.toThrow(/not longer than the boot partition/);
     await pi.setTryboot('B');
     expect(readFileSync(join(dir, 'autoboot.txt'), 'utf8')).toBe(autobootText([2, 3], 'A', 'B'));
     void pi.reboot(true);
     await new Promise((r) => setImmediate(r));
     expect(calls).toEqual([['systemctl', 'reboot', '0 tryboot']]);
+    // Under the hardened unit the reboot is asked of a privileged path unit through a file.
+    const viaFile = new RpiBootLoader({ ...opts, rebootRequest: join(dir, 'reboot-request') });
+    void viaFile.reboot(true);
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(join(dir, 'reboot-request'), 'utf8')).toBe('0 tryboot\n');
     await pi.commit('B');
     expect(await pi.committedSlot()).toBe('B');
   });
