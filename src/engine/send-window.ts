@@ -143,7 +143,10 @@ export class SendWindow {
     this.ackedBytes += f.bytes;
     this.acks++;
     const delay = Math.max(1, now - f.sentAt);
-    const sample = ((this.ackedBytes - f.ackedAtSend) * 8000) / delay;
+    // A map may show a chunk that reached the receiver from another partner first (an early,
+    // ambiguous acknowledgement): one sample moves the average by at most an eighth of 2x.
+    const raw = ((this.ackedBytes - f.ackedAtSend) * 8000) / delay;
+    const sample = this.rate > 0 ? Math.min(raw, 2 * this.rate) : raw;
     if (this.rate === 0) this.rate = sample;
     else if (f.busy || sample > this.rate) this.rate += (sample - this.rate) / 8;
     const period = Math.floor(now / BASE_PERIOD_MS);
