@@ -6,6 +6,7 @@
 export interface EngineConfig {
   minPartners: number;
   maxPartners: number;
+  natReservedSlots: number;
   membershipPeriodMs: number;
   memberTtlMs: number;
   maxAcceptedTtlMs: number;
@@ -28,6 +29,7 @@ export interface EngineConfig {
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   minPartners: 4,
   maxPartners: 8,
+  natReservedSlots: 2,
   membershipPeriodMs: 1000,
   memberTtlMs: 10_000,
   maxAcceptedTtlMs: 60_000,
@@ -51,6 +53,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
 export const ENGINE_CONFIG_MEANINGS = Object.freeze({
   minPartners: 'M: partners per content the member scheduler keeps at least.',
   maxPartners: 'Mmax: partners per content never exceeded; partnership requests beyond it are refused.',
+  natReservedSlots: 'On a public or mapped node: partner slots (of maxPartners, per content) only partnership requests of `nat` members may take, so boxes behind NAT are not left only with each other (docs/nat.md); 0 = none.',
   membershipPeriodMs: 'How often a peer sends its own Membership (to partners, a few members and the tracker).',
   memberTtlMs: 'TTL announced in our own Membership: how long others keep us without news.',
   maxAcceptedTtlMs: 'Largest TTL accepted from others (announcements or gossip); longer ones are clamped.',
@@ -80,6 +83,7 @@ export function engineConfigProblems(c: EngineConfig): string[] {
   }
   if (c.minPartners < 1) problems.push('minPartners must be at least 1');
   if (c.maxPartners < c.minPartners) problems.push('maxPartners must be >= minPartners');
+  if (c.natReservedSlots > c.maxPartners) problems.push('natReservedSlots must not exceed maxPartners');
   if (c.membershipPeriodMs <= 0) problems.push('membershipPeriodMs must be > 0');
   if (c.memberSchedulerPeriodMs <= 0) problems.push('memberSchedulerPeriodMs must be > 0');
   if (c.memberTtlMs <= c.membershipPeriodMs) problems.push('memberTtlMs must exceed membershipPeriodMs');

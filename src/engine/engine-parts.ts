@@ -102,7 +102,7 @@ export function buildEngineParts(deps: EngineComponentDeps, env: EngineSurroundi
     isBlocked,
   });
   const handlerDeps = { selfId: self.peerId, config, stats, members, partners, scheduler, send };
-  const partnerships = new PartnershipHandler({ ...handlerDeps, clock, isBlocked });
+  const partnerships = new PartnershipHandler({ ...handlerDeps, clock, isBlocked, self });
   const gossip = new MembershipHandler({
     ...handlerDeps,
     random,

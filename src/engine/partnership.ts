@@ -22,6 +22,8 @@ export interface PendingRequest {
 export const RefusalReason = {
   Full: 'full',
   ContentNotActive: 'content-not-active',
+  /** The slots left are kept for members behind NAT (engine.natReservedSlots). */
+  ReservedForNat: 'reserved-for-nat',
 } as const;
 
 export type PartnershipDecision = { accepted: true } | { accepted: false; reason: string };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartnerCache, RefusalReason } from '../../src/engine/partnership.js';
 import type { PeerEngine } from '../../src/engine/peer-engine.js';
-import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
+import { DEFAULT_ENGINE_CONFIG, engineConfigProblems, type EngineConfig } from '../../src/engine/engine-config.js';
 import { addr, contactOf, membership } from '../helpers/engine-fakes.js';
 import { testEngine } from '../helpers/test-engine.js';
 
@@ -134,5 +134,51 @@ describe('partnership messages in the engine', () => {
       { type: 'Nope', contentId: '' }];
     for (const j of junk) expect(() => e.receive(addr('a'), j as never)).not.toThrow();
     expect(() => e.receive(null as never, { type: 'KeepAlive', peerId: 'a', contentId: '' })).not.toThrow();
+  });
+});
+
+describe('partner slots reserved for members behind NAT (engine.natReservedSlots)', () => {
+  const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, minPartners: 1, maxPartners: 4, natReservedSlots: 2 };
+  function engine(reachability: 'public' | 'mapped' | 'nat' | 'unknown') {
+    const { e, transport } = testEngine({ seed: 5, config, reachability });
+    e.join('c1', 'live');
+    // Members we know: n1..n3 behind NAT, p1..p4 dialable.
+    for (const id of ['n1', 'n2', 'n3']) e.receive(addr(id), membership(id, 1, { reachability: 'nat' }));
+    for (const id of ['p1', 'p2', 'p3', 'p4']) e.receive(addr(id), membership(id, 1, { reachability: 'public' }));
+    transport.clear();
+    const ask = (id: string) => e.receive(addr(id), { type: 'PartnershipReq', peerId: id, contentId: 'c1' });
+    const answers = () => transport.of('PartnershipResp').map((s) => `${s.to.peerId}:${s.msg.accepted ? 'yes' : s.msg.reason}`);
+    return { e, ask, answers };
+  }
+  const partners = (e: PeerEngine) => e.snapshot().contents.find((c) => c.id === 'c1')?.partners ?? [];
+
+  it('a public box keeps its last slots for nat members: dialable peers are refused there, nat ones take them', () => {
+    const { e, ask, answers } = engine('public');
+    for (const id of ['p1', 'p2', 'p3', 'n1', 'n2', 'n3']) ask(id);
+    expect(answers()).toEqual(['p1:yes', 'p2:yes', `p3:${RefusalReason.ReservedForNat}`, 'n1:yes', 'n2:yes', 'n3:full']);
+    expect(partners(e)).toEqual(['p1', 'p2', 'n1', 'n2']);
+  });
+
+  it('slots held by nat partners count as reserved: a dialable peer still gets a free slot beyond them', () => {
+    const { e, ask, answers } = engine('mapped');
+    for (const id of ['n1', 'n2', 'p1', 'p2', 'p3']) ask(id);
+    expect(answers()).toEqual(['n1:yes', 'n2:yes', 'p1:yes', 'p2:yes', 'p3:full']);
+    expect(partners(e)).toEqual(['n1', 'n2', 'p1', 'p2']);
+  });
+
+  it('a box behind NAT (or not tested yet) reserves nothing; 0 reserved slots turns it off', () => {
+    for (const reach of ['nat', 'unknown'] as const) {
+      const { ask, answers } = engine(reach);
+      for (const id of ['p1', 'p2', 'p3', 'p4']) ask(id);
+      expect(answers(), reach).toEqual(['p1:yes', 'p2:yes', 'p3:yes', 'p4:yes']);
+    }
+    const { e, transport } = testEngine({ seed: 5, config: { ...config, natReservedSlots: 0 }, reachability: 'public' });
+    e.join('c1', 'live');
+    for (const id of ['p1', 'p2', 'p3', 'p4']) e.receive(addr(id), { type: 'PartnershipReq', peerId: id, contentId: 'c1' });
+    expect(transport.of('PartnershipResp').every((s) => s.msg.accepted)).toBe(true);
+  });
+
+  it('a config reserving more slots than maxPartners is refused, naming the field', () => {
+    expect(engineConfigProblems({ ...config, natReservedSlots: 5 })).toContain('natReservedSlots must not exceed maxPartners');
   });
 });
