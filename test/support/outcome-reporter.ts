@@ -1,6 +1,8 @@
 // A vitest reporter for scripts/test: writes one JSON file per run with every test's outcome and how
 // many times it was retried, so the closing line can count a pass on retry apart from a plain pass
-// and name each retried test. Its output file comes from SUPERDIST_OUTCOME_FILE.
+// and name each retried test. Its output file comes from SD_TEST_OUTCOME_FILE, which the reporter
+// takes out of the environment so the test workers and the services they start never see it (the
+// service refuses unknown SUPERDIST_* variables; this one is not of that family either way).
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
@@ -21,6 +23,11 @@ export interface RunOutcome {
 
 export default class OutcomeReporter implements Reporter {
   private readonly tests: TestOutcome[] = [];
+  private readonly file = process.env.SD_TEST_OUTCOME_FILE;
+
+  constructor() {
+    delete process.env.SD_TEST_OUTCOME_FILE;
+  }
 
   onTestCaseResult(testCase: TestCase): void {
     const state = testCase.result().state;
@@ -33,7 +40,7 @@ export default class OutcomeReporter implements Reporter {
   }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
-    const file = process.env.SUPERDIST_OUTCOME_FILE;
+    const file = this.file;
     if (!file) return;
     const brokenFiles = testModules
       .filter((m) => m.state() === 'failed' && !this.tests.some((t) => t.file === relative(process.cwd(), m.moduleId) && t.state === 'failed'))
