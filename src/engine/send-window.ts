@@ -46,6 +46,8 @@ const BASE_PERIOD_MS = 10_000;
 const BASE_PERIODS = 3;
 /** Window before the first acknowledgement, in chunks. */
 const INITIAL_CHUNKS = 2;
+/** Smallest window, in chunks. */
+const MIN_CHUNKS = 1;
 
 export class SendWindow {
   private readonly inflight = new Map<string, InFlight[]>();
@@ -169,7 +171,7 @@ export class SendWindow {
     } else {
       this.windowBytes += (offTarget * f.bytes * chunk) / Math.max(chunk, this.windowBytes);
     }
-    this.windowBytes = Math.min(this.opts.maxChunks * chunk, Math.max(chunk, this.windowBytes));
+    this.windowBytes = Math.min(this.opts.maxChunks * chunk, Math.max(MIN_CHUNKS * chunk, this.windowBytes));
     if (this.bytesInFlight <= 0) {
       this.bytesInFlight = 0;
       this.limited = false;
@@ -179,6 +181,6 @@ export class SendWindow {
   private cut(now: number, factor: number): void {
     if (now - this.lastCutAt < Math.max(100, this.srttMs)) return;
     this.lastCutAt = now;
-    this.windowBytes = Math.max(Math.max(1, this.chunkBytes), this.windowBytes * factor);
+    this.windowBytes = Math.max(MIN_CHUNKS * Math.max(1, this.chunkBytes), this.windowBytes * factor);
   }
 }

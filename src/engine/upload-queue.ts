@@ -11,8 +11,8 @@
 //    who asks elsewhere at once instead of waiting for its own timeout.
 //  - Unpaced (uploadBps = 0): chunks leave at once — or, with a `gate` (a SendWindow), while the
 //    chunks in flight (sent, not yet confirmed by the receiver) stay within its window; a request is
-//    refused ('busy-uplink') when the queue and the chunks in flight would take longer than the
-//    queue limit at the gate's measured rate, and a queued request that waited that long is given
+//    refused ('busy-uplink') when the queue would take longer than the queue limit at the gate's
+//    measured rate, and a queued request that waited that long is given
 //    up — so requests wait here, where they can still be refused, not in the kernel's send buffer.
 //  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
@@ -128,7 +128,9 @@ export class UploadQueue<P> {
         this.refill(now);
         waitMs = ((this.queuedBytes - Math.max(0, this.credit)) * 8000) / rate;
       } else {
-        waitMs = ((this.queuedBytes + (o.gate?.inFlightBytes ?? 0)) * 8000) / rate;
+        // What is in flight is not counted: much of it has arrived and waits for its receiver's map,
+        // and the window keeps the rest near its target delay.
+        waitMs = (this.queuedBytes * 8000) / rate;
       }
       if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes, rate)) {
         const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;

@@ -103,7 +103,7 @@ describe('upload queue behind a send window', () => {
     expect(w.rateBps).toBeGreaterThan(800_000);
     q.drain(1000, send, () => {});
     expect(sent.length).toBeGreaterThan(2);
-    // The queue plus what is in flight is now more than three chunk times: a new request is refused.
+    // The queue now holds more than three chunk times at the measured rate: a new request is refused.
     for (let i = 0; i < 6; i++) q.offer(req(`x${i}`, 10 + i), 1000, () => {});
     expect(q.offer(req('late', 20), 1000, () => {})).toBe('busy-uplink');
   });
