@@ -11,10 +11,10 @@
 // b2 and b3 report `nat`; the source reports `public`; every box plays the channel with
 // continuity >= 0.99 over a 30 s window; the mapped box uploads chunks to the boxes behind NAT; the
 // two boxes behind routers without IGD become partners over a connection punched through both NATs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { addHomeRouter, homeRouterToolsPresent, startMiniupnpd, upnpList, upnpRules } from '../support/home-router.js';
 import { makeTestStream } from '../support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { chunksPublished, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
@@ -29,8 +29,7 @@ const BOXES = [1, 2, 3, 4] as const;
 const UPNP_ROUTERS: Record<number, 'v2' | 'v1'> = { 1: 'v2', 4: 'v1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const have = (cmd: string, arg: string) => spawnSync(cmd, [arg], { encoding: 'utf8' }).error === undefined;
-const labPossible = netnsAvailable() && have('nft', '--version') && have('miniupnpd', '--version') && have('upnpc', '-h');
+const labPossible = netnsAvailable() && homeRouterToolsPresent(true);
 
 let lab: NetnsLab | undefined;
 const miniupnpds: ChildProcess[] = [];
@@ -39,95 +38,11 @@ afterAll(async () => {
   await lab?.cleanup();
 });
 
-function inNs(lab: NetnsLab, ns: string, args: string[]): string {
-  const r = spawnSync('ip', ['netns', 'exec', lab.ns(ns), ...args], { encoding: 'utf8', timeout: 15_000 });
-  if (r.error) throw new Error(`${args[0]} in ${ns}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${args.join(' ')} in ${ns} failed (${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-/**
- * The home router's rules: masquerade out of the WAN, nothing unsolicited in (nft 1.0 syntax). Its
- * own WAN side answers nothing either (no RST: a dropped SYN leaves no conntrack entry that would
- * make masquerade move a punching box's port).
- */
-function routerRules(withUpnp: boolean): string {
-  const base = [
-    'table ip nat {',
-    '  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "wan" masquerade; }',
-    '}',
-    'table ip filter {',
-    '  chain input { type filter hook input priority 0; policy drop; iifname "lo" accept; iifname "lan" accept; ct state established,related accept; }',
-    '  chain forward {',
-    '    type filter hook forward priority 0; policy drop;',
-    '    iifname "lan" oifname "wan" accept;',
-    '    iifname "wan" oifname "lan" ct state established,related accept;',
-    // Port forwards (here only miniupnpd's) are DNATed in prerouting: let those in, nothing else.
-    ...(withUpnp ? ['    iifname "wan" oifname "lan" ct status dnat accept;'] : []),
-    '  }',
-    '}',
-  ];
-  if (!withUpnp) return base.join('\n') + '\n';
-  // miniupnpd (nftables backend) fills chains it is told about in miniupnpd.conf.
-  return [
-    ...base,
-    'table inet sdupnp {',
-    '  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }',
-    '  chain miniupnpd { }',
-    '  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }',
-    '  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }',
-    '  chain prerouting_miniupnpd { }',
-    '  chain postrouting_miniupnpd { }',
-    '}',
-  ].join('\n') + '\n';
-}
-
-/**
- * miniupnpd refuses to map when its external address is private or reserved (100.64/10 is): ext_ip
- * names a public-looking one. It is only what the router reports; the box tests what the tracker
- * sees (the router's WAN address) with the mapped port.
- */
-const miniupnpdConf = (i: number, igd: 'v1' | 'v2') => [
-  'ext_ifname=wan',
-  'listening_ip=lan',
-  `ext_ip=11.0.0.1${i}`,
-  `force_igd_desc_v1=${igd === 'v1' ? 'yes' : 'no'}`,
-  'enable_upnp=yes',
-  'enable_natpmp=yes',
-  'secure_mode=yes',
-  'system_uptime=yes',
-  `uuid=3e2f1a5c-5d7b-4c1e-9a6b-2f0c5d9e8a1${i}`,
-  'upnp_table_name=sdupnp',
-  'upnp_nat_table_name=sdupnp',
-  'upnp_forward_chain=miniupnpd',
-  'upnp_nat_chain=prerouting_miniupnpd',
-  'upnp_nat_postrouting_chain=postrouting_miniupnpd',
-  `allow 1024-65535 192.168.${i}.0/24 1024-65535`,
-  'deny 0-65535 0.0.0.0/0 0-65535',
-  '',
-].join('\n');
-
 function buildNetwork(lab: NetnsLab, dir: string): void {
   lab.addNamespace('inet');
   lab.addBridge('inet', 'br0', '100.64.0.1/24');
-  for (const i of BOXES) {
-    lab.addNamespace(`r${i}`);
-    lab.addNamespace(`b${i}`);
-    lab.link({ ns: `r${i}`, dev: 'wan', cidr: `100.64.0.1${i}/24` }, { ns: 'inet', dev: `r${i}`, bridge: 'br0' });
-    lab.link({ ns: `b${i}`, dev: 'eth0', cidr: `192.168.${i}.2/24` }, { ns: `r${i}`, dev: 'lan' });
-    inNs(lab, `r${i}`, ['ip', 'addr', 'add', `192.168.${i}.1/24`, 'dev', 'lan']);
-    inNs(lab, `r${i}`, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    lab.defaultRoute(`b${i}`, `192.168.${i}.1`);
-    const rules = join(dir, `r${i}.nft`);
-    writeFileSync(rules, routerRules(UPNP_ROUTERS[i] !== undefined));
-    inNs(lab, `r${i}`, ['nft', '-f', rules]);
-  }
+  for (const i of BOXES) addHomeRouter(lab, { i, wanCidr: `100.64.0.1${i}/24`, inetNs: 'inet', bridge: 'br0', port: `r${i}`, upnp: UPNP_ROUTERS[i], dir });
 }
-
-/** What router i's miniupnpd forwards right now (its nftables DNAT chain). */
-const upnpRules = (lab: NetnsLab, i: number) => inNs(lab, `r${i}`, ['nft', 'list', 'chain', 'inet', 'sdupnp', 'prerouting_miniupnpd']);
-/** The IGD's own port-mapping table, asked from box i's LAN like any UPnP client. */
-const upnpList = (lab: NetnsLab, i: number) => inNs(lab, `b${i}`, ['upnpc', '-l']);
 
 const live = (s: Status | undefined) => s?.contents.find((c) => c.kind === 'live');
 
@@ -139,16 +54,7 @@ describe.skipIf(!labPossible)('boxes behind home routers (network namespaces, nf
     const l = new NetnsLab();
     lab = l;
     buildNetwork(l, dir);
-    for (const [r, igd] of Object.entries(UPNP_ROUTERS)) {
-      const conf = join(dir, `miniupnpd-r${r}.conf`);
-      writeFileSync(conf, miniupnpdConf(Number(r), igd));
-      let upnpLog = '';
-      const m = spawn('ip', ['netns', 'exec', l.ns(`r${r}`), 'miniupnpd', '-f', conf, '-P', join(dir, `miniupnpd-r${r}.pid`), '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      miniupnpds.push(m);
-      m.stdout?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
-      m.stderr?.on('data', (d: Buffer) => { upnpLog += d.toString(); });
-      await waitFor(`miniupnpd on r${r} to listen`, 10_000, () => /Listening for NAT-PMP/.test(upnpLog));
-    }
+    for (const [r, igd] of Object.entries(UPNP_ROUTERS)) miniupnpds.push(await startMiniupnpd(l, dir, Number(r), igd));
 
     const tracker = l.start('tracker', 'inet', dir, ['tracker', '--listen', TRACKER, '--log-level', 'warn']);
     await waitUp(tracker, 15_000, 'tracker');
