@@ -20,7 +20,7 @@ import { addHomeRouter, homeRouterToolsPresent, startMiniupnpd, type Igd } from 
 import { makeTestStream } from '../../test/support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../../test/support/netns.js';
 import { tempDir, type Proc } from '../../test/support/processes.js';
-import { statusOf, windowFigures, type BoxFigures, type RunSummary, type Snapshot } from '../../test/support/shaped-swarm.js';
+import { statusOf, until, windowFigures, type BoxFigures, type RunSummary, type Snapshot } from '../../test/support/shaped-swarm.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
 
 const arg = (name: string, dflt: string) => {
@@ -149,16 +149,6 @@ async function run(label: string, placement: Placement[], input: string, streamB
     for (const m of miniupnpds) m.kill('SIGTERM');
     await lab.cleanup();
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(200);
   }
 }
 

@@ -53,7 +53,8 @@ export async function statusOf(p: Proc, timeoutMs = 10_000): Promise<Status | un
   return undefined;
 }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Polls `probe` every 200 ms until it gives a value; throws naming `what` after `ms`. */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
