@@ -6,8 +6,9 @@
 //    shaped uplink they may wait there for seconds.
 //  - delay = acknowledgement time − send time. The smallest delay of the last few base periods is
 //    the path's fixed part (propagation, map gap); the excess is queueing in front of our uplink.
-//  - The window (bytes in flight allowed) grows while the queueing delay is under targetMs and the
-//    window was the limit, shrinks in proportion as it goes over (LEDBAT's controller), and halves
+//  - The window (bytes in flight allowed) starts at two chunks and doubles per window acknowledged
+//    (slow start) until the queueing delay first reaches half the target; then it grows while the
+//    queueing delay is under targetMs and the window was the limit, shrinks in proportion as it goes over (LEDBAT's controller), and halves
 //    when a chunk is never acknowledged (ackTimeoutMs).
 //  - rateBps: the delivery rate, as BBR samples it: per acknowledged chunk, the bytes acknowledged
 //    while it was on its way ÷ its delay, averaged over the chunks sent while others were still in
@@ -61,6 +62,7 @@ export class SendWindow {
   /** The window was full while requests waited (growth is earned only then). */
   private limited = false;
   private lastCutAt = -Infinity;
+  private slowStart = true;
   acks = 0;
   losses = 0;
 
@@ -163,7 +165,10 @@ export class SendWindow {
     const target = this.opts.targetMs;
     const offTarget = (target - queueing) / target;
     const chunk = Math.max(1, this.chunkBytes);
-    if (offTarget >= 0) {
+    if (queueing >= target / 2) this.slowStart = false;
+    if (this.slowStart) {
+      if (this.limited) this.windowBytes += f.bytes;
+    } else if (offTarget >= 0) {
       // Growth only while the window was what held requests back; about one chunk per window acked.
       if (this.limited) this.windowBytes += (offTarget * f.bytes * chunk) / Math.max(chunk, this.windowBytes);
     } else if (offTarget < -1) {
@@ -179,6 +184,7 @@ export class SendWindow {
   }
 
   private cut(now: number, factor: number): void {
+    this.slowStart = false;
     if (now - this.lastCutAt < Math.max(100, this.srttMs)) return;
     this.lastCutAt = now;
     this.windowBytes = Math.max(MIN_CHUNKS * Math.max(1, this.chunkBytes), this.windowBytes * factor);
