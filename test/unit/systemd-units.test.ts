@@ -2,7 +2,7 @@
 // watchdog, the bundle started by node (never npm), a dedicated user in video/audio/bluetooth,
 // the sandbox, and nothing that breaks V8 (MemoryDenyWriteExecute).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,34 @@ describe('systemd units', () => {
     // the service they order themselves before must be known too
     copyFileSync(join(unitsDir, 'superdist.service'), join(dir, 'superdist.service'));
     expect(verify([...files, join(dir, 'superdist.service')])).toEqual({ code: 0, out: '' });
+  });
+
+  it('the update reboot units pass verify, and the path unit watches the file the agent writes', () => {
+    const updatesDir = join(repo, 'image/steps/35-updates/files');
+    const dir = mkdtempSync(join(tmpdir(), 'sd-units-'));
+    const files = ['superdist-reboot.path', 'superdist-reboot.service'].map((u) => {
+      writeFileSync(join(dir, u), readFileSync(join(updatesDir, u), 'utf8').replaceAll('/usr/lib/superdist/', `${updatesDir}/`));
+      return join(dir, u);
+    });
+    expect(verify(files)).toEqual({ code: 0, out: '' });
+    const path = directives(readFileSync(join(updatesDir, 'superdist-reboot.path'), 'utf8'));
+    // The default of update.rebootRequest (src/update/update-config.ts).
+    expect(path.filter(([k]) => k === 'PathExists').map(([, v]) => v)).toEqual(['/run/superdist/reboot-request']);
+    // The script reboots only with "0 tryboot" or nothing (a stand-in systemctl records the call).
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${join(dir, 'calls')}\n`, { mode: 0o755 });
+    const request = (content: string) => {
+      writeFileSync(join(dir, 'request'), content);
+      return spawnSync(join(updatesDir, 'reboot-request'), [join(dir, 'request')], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+    };
+    expect(request('0 tryboot\n').status).toBe(0);
+    expect(request('\n').status).toBe(0);
+    const refused = request('0 --force\n');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/refusing/);
+    expect(existsSync(join(dir, 'request')), 'the request is consumed').toBe(false);
+    expect(readFileSync(join(dir, 'calls'), 'utf8')).toBe('reboot 0 tryboot\nreboot\n');
   });
 
   it('superdist.service says what the appliance needs', () => {
