@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { parseHostPort } from '../config/address.js';
 import type { LockHolder } from './pid-lock.js';
 import { secretProblems, SECRET_PATHS, type SecretEntry } from './secret-files.js';
+import { checkUpdates } from '../update/update-check.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -218,6 +219,8 @@ export async function checkClock(p: DoctorProbes): Promise<CheckResult> {
 export interface DoctorOptions {
   /** The web remote is on when web.enabled is auto (the daemon's case). */
   webByDefault: boolean;
+  /** The update agent runs when update.enabled is auto (the daemon's case; default: webByDefault). */
+  updatesByDefault?: boolean;
 }
 
 /** Every check, in a stable order. */
@@ -225,7 +228,8 @@ export async function runDoctor(cfg: Config, p: DoctorProbes, o: DoctorOptions):
   const daemonAnswer = await p.daemon(cfg.control);
   const daemon = 'error' in daemonAnswer ? undefined : daemonAnswer;
   const [player, ffmpeg, tracker, ports, clock] = await Promise.all([checkPlayer(cfg, p), checkFfmpeg(cfg, p), checkTracker(cfg, p), checkPorts(cfg, p, daemon, o.webByDefault), checkClock(p)]);
-  return [player, ffmpeg, checkStateDir(cfg, p, daemon), checkSecrets(cfg, p), checkControl(cfg, p, daemonAnswer), tracker, ...ports, clock];
+  const updates = cfg.update.enabled === 'auto' ? (o.updatesByDefault ?? o.webByDefault) : cfg.update.enabled;
+  return [player, ffmpeg, checkStateDir(cfg, p, daemon), checkSecrets(cfg, p), checkControl(cfg, p, daemonAnswer), tracker, ...ports, clock, ...(updates && cfg.node.role !== 'tracker' ? [checkUpdates(cfg, p)] : [])];
 }
 
 export function doctorExitCode(results: CheckResult[]): number {
