@@ -88,7 +88,7 @@ export class LiveNode {
       engine,
       clock: deps.clock,
       random: deps.random,
-      config: cfg.live,
+      config: liveConfigForRole(cfg),
       verifier: new LiveChunkVerifier(),
       budgetBytes: deps.budgetBytes,
       ...(deps.pickerFor ? { pickerFor: deps.pickerFor } : {}),
@@ -323,4 +323,14 @@ export class LiveNode {
     await this.player?.close().catch(() => undefined);
     await this.server?.close().catch(() => undefined);
   }
+}
+
+/**
+ * A main node uploads over two links at once, its uplink and its segment (docs/main-node.md), while
+ * the send window (engine/send-window.ts) models one shared uplink: paced by the locals' buffer maps on
+ * the segment, it held the main node's uploads back and the segment's locals fell to continuity
+ * 0.83–0.95 (segment-netns). Main nodes send unwindowed until the window is kept per link.
+ */
+export function liveConfigForRole(cfg: Pick<Config, 'live' | 'node'>): Config['live'] {
+  return cfg.node.role === 'main' ? { ...cfg.live, sendTargetDelayMs: 0 } : cfg.live;
 }
