@@ -14,18 +14,21 @@ export interface StateDirProbe {
   home(): string;
 }
 
+/** Whether this process may create and remove entries in `dir`. */
+export function dirWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function systemStateDirProbe(env: NodeJS.ProcessEnv = process.env): StateDirProbe {
   return {
     uid: process.getuid?.() ?? 0,
     env,
-    writable: (dir) => {
-      try {
-        accessSync(dir, constants.W_OK | constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    writable: dirWritable,
     exists: existsSync,
     home: homedir,
   };

@@ -1,6 +1,7 @@
 // The real looks at the system behind `superdist doctor` (src/platform/doctor-checks.ts).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirWritable } from '../config/state-dir.js';
 import { createConnection, createServer } from 'node:net';
 import { controlCall } from '../control/control-client.js';
 import type { Status } from '../control/status.js';
@@ -80,14 +81,7 @@ export function systemProbes(t: ProbeTimeouts = DEFAULT_PROBE_TIMEOUTS): DoctorP
     uid: process.getuid?.() ?? 0,
     run: (cmd, args) => run(cmd, args, t.runMs),
     exists: existsSync,
-    writable: (dir) => {
-      try {
-        accessSync(dir, constants.W_OK | constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    writable: dirWritable,
     lockHolder: (dir) => {
       try {
         return stateDirHolder(dir);
