@@ -41,6 +41,9 @@ const REACH_BY_CODE: readonly Reachability[] = ['unknown', 'public', 'mapped', '
 const NAME_BY_CODE: (MessageTypeName | undefined)[] = new Array(256).fill(undefined);
 for (const [name, code] of Object.entries(MessageType)) NAME_BY_CODE[code] = name as MessageTypeName;
 
+/** Which type codes a Relay may carry: any message but a Relay, Hello or KeepAlive (transport's own). */
+const RELAYABLE: boolean[] = NAME_BY_CODE.map((n) => n !== undefined && n !== 'Relay' && n !== 'Hello' && n !== 'KeepAlive');
+
 // ---------------------------------------------------------------------------------------------
 // Type codes
 
@@ -228,6 +231,19 @@ export function writeFields(w: WireSink, msg: Message): void {
       w.str8('PunchNow.peer', msg.peer, L.maxStringBytes);
       writeContact(w, 'PunchNow.contact', msg.contact);
       return;
+    case 'Relay': {
+      w.str8('Relay.origin', msg.origin, L.maxStringBytes);
+      w.str8('Relay.target', msg.target, L.maxStringBytes);
+      const inner = msg.inner;
+      checkObject('Relay.inner', inner);
+      const code = typeCodeOf(inner);
+      if (!RELAYABLE[code]) throw new ProtocolError('bad-value', 'Relay.inner', `a ${inner.type} cannot be relayed`);
+      w.u8('Relay.innerType', code);
+      // Same layout as a bytes32 field: u32 length, then the inner payload.
+      w.u32('Relay.inner', payloadByteLength(inner));
+      writeFields(w, inner);
+      return;
+    }
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -436,6 +452,21 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
       return { type: name, peerId, contentId, target: r.str8('PunchReq.target', L.maxStringBytes), contact: readContact(r, 'PunchReq.contact') };
     case 'PunchNow':
       return { type: name, peerId, contentId, peer: r.str8('PunchNow.peer', L.maxStringBytes), contact: readContact(r, 'PunchNow.contact') };
+    case 'Relay': {
+      const origin = r.str8('Relay.origin', L.maxStringBytes);
+      const target = r.str8('Relay.target', L.maxStringBytes);
+      const code = r.u8('Relay.innerType');
+      if (!RELAYABLE[code]) throw new ProtocolError('bad-value', 'Relay.innerType', `type code ${code} cannot be relayed`);
+      const payload = r.bytes32('Relay.inner', NO_LIMIT, true);
+      let inner: Message;
+      try {
+        inner = decodePayload(code, payload);
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new ProtocolError(e.kind, `Relay.inner.${e.field}`, e.message.slice(e.field.length + 2));
+        throw e;
+      }
+      return { type: name, peerId, contentId, origin, target, inner };
+    }
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':

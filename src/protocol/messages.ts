@@ -68,6 +68,7 @@ export const MessageType = {
   ReachabilityResp: 24,
   PunchReq: 25,
   PunchNow: 26,
+  Relay: 27,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -240,6 +241,18 @@ export interface PunchNow extends Base {
   contact: Contact;
 }
 
+/**
+ * Relay fallback (docs/nat.md): `inner` sent by `origin` for `target`, carried by a public or mapped
+ * box both can reach. `peerId` is the hop's sender (the origin toward the relay, the relay toward
+ * the target). `inner` is never a Relay, Hello or KeepAlive.
+ */
+export interface Relay extends Base {
+  type: 'Relay';
+  origin: string;
+  target: string;
+  inner: Message;
+}
+
 export type Message =
   | Hello
   | KeepAlive
@@ -266,7 +279,8 @@ export type Message =
   | ReachabilityReq
   | ReachabilityResp
   | PunchReq
-  | PunchNow;
+  | PunchNow
+  | Relay;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 

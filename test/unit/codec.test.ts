@@ -140,6 +140,11 @@ describe('encode rejects what cannot go on the wire', () => {
     ['string instead of bytes', { type: 'TrackerJoin', ...base, contact, kind: 'live', title: '', allowRedirect: true, ticket: 'abc' as unknown as Uint8Array }, 'bad-value', 'TrackerJoin.ticket: string is not a Uint8Array'],
     ['number instead of string', { type: 'ContentsReq', ...base, word: 5 as unknown as string }, 'bad-value', 'ContentsReq.word: 5 is not a string'],
     ['error code over u16', { type: 'Error', ...base, code: 70_000, message: '' }, 'bad-value', 'Error.code'],
+    ['relayed Relay', { type: 'Relay', ...base, origin: 'a', target: 'b', inner: { type: 'Relay', ...base, origin: 'a', target: 'b', inner: { type: 'PartnershipReq', ...base } } }, 'bad-value', 'Relay.inner: a Relay cannot be relayed'],
+    ['relayed Hello', { type: 'Relay', ...base, origin: 'a', target: 'b', inner: { type: 'Hello', ...base, contact, role: 'node', observed: contact } }, 'bad-value', 'Relay.inner: a Hello cannot be relayed'],
+    ['relay target', { type: 'Relay', ...base, origin: 'a', target: long, inner: { type: 'PartnershipReq', ...base } }, 'too-long', 'Relay.target'],
+    ['relay without inner', { type: 'Relay', ...base, origin: 'a', target: 'b', inner: undefined as unknown as Message }, 'bad-value', 'Relay.inner: undefined is not an object'],
+    ['bad field inside a relay', { type: 'Relay', ...base, origin: 'a', target: 'b', inner: { type: 'DataChunkReq', ...base, chunkId: -1 } }, 'bad-value', 'DataChunkReq.chunkId'],
   ];
   for (const [what, msg, kind, start] of cases) {
     it(what, () => expectProtocolError(() => encodePayload(msg), kind, start));
@@ -175,6 +180,11 @@ describe('decode rejects bad payloads', () => {
     ['truncated member in list', 'MembersResp', rawPayload((w) => { w.u16('n', 2); memberBytes(w); w.u8('half', 1); }), 'truncated', 'MembersResp.members[1].peerId'],
     ['trailing bytes', 'KeepAlive', rawPayload((w) => w.u8('x', 0)), 'trailing-bytes', 'KeepAlive: 1 unexpected bytes'],
     ['empty payload', 'Hello', Buffer.alloc(0), 'truncated', 'Hello.peerId: needs 1 bytes, only 0 left'],
+    ['relay of a Relay', 'Relay', rawPayload((w) => { w.str8('o', 'a', 255); w.str8('t', 'b', 255); w.u8('k', MessageType.Relay); w.bytes32('in', new Uint8Array(0), 1e9); }), 'bad-value', 'Relay.innerType: type code 27 cannot be relayed'],
+    ['relay of a KeepAlive', 'Relay', rawPayload((w) => { w.str8('o', 'a', 255); w.str8('t', 'b', 255); w.u8('k', MessageType.KeepAlive); w.bytes32('in', new Uint8Array(2), 1e9); }), 'bad-value', 'Relay.innerType: type code 2 cannot be relayed'],
+    ['relay of an unknown type', 'Relay', rawPayload((w) => { w.str8('o', 'a', 255); w.str8('t', 'b', 255); w.u8('k', 200); }), 'bad-value', 'Relay.innerType: type code 200'],
+    ['relay inner longer than the payload', 'Relay', rawPayload((w) => { w.str8('o', 'a', 255); w.str8('t', 'b', 255); w.u8('k', MessageType.DataChunkReq); w.u32('len', 1000); }), 'truncated', 'Relay.inner: needs 1000 bytes'],
+    ['truncated inner message', 'Relay', rawPayload((w) => { w.str8('o', 'a', 255); w.str8('t', 'b', 255); w.u8('k', MessageType.DataChunkReq); w.bytes32('in', Buffer.from([0, 0, 1, 2]), 1e9); }), 'truncated', 'Relay.inner.DataChunkReq.chunkId: needs 4 bytes'],
   ];
   for (const [what, name, payload, kind, start] of cases) {
     it(what, () => expectProtocolError(() => decodePayload(MessageType[name], payload), kind, start));
