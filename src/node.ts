@@ -9,7 +9,8 @@ import type { Clock, EngineEvents, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
 import { DialBackService } from './net/dial-back.js';
 import { PunchRelay } from './net/hole-punch.js';
-import { isLoopbackHost, NatTraversal } from './net/nat-traversal.js';
+import { isLoopbackHost, NatTraversal, type NatStatus } from './net/nat-traversal.js';
+import { RelayPlanner, RelayTransport } from './net/relay-transport.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
 import { loadOrCreatePeerId } from './platform/identity.js';
@@ -113,6 +114,8 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let nat: NatTraversal | undefined;
   const dialBack = role === 'tracker' ? new DialBackService({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
   const punchRelay = role === 'tracker' ? new PunchRelay({ selfId: peerId, send: (to, msg) => net.send(to, msg) }) : undefined;
+  // Relay fallback (docs/nat.md "Relay"): boxes relay for two boxes behind NATs that cannot connect.
+  let relay: RelayTransport | undefined;
   const net = new ConnectionManager({
     self,
     limits: role === 'tracker' ? { ...cfg.net, maxConnections: cfg.net.trackerMaxConnections } : cfg.net,
@@ -120,12 +123,14 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       if (msg.type === 'ReachabilityReq' && dialBack) return dialBack.handle(from, msg);
       if (msg.type === 'PunchReq' && punchRelay) return punchRelay.handle(from, msg);
       if (nat?.onMessage(from, msg)) return;
-      engine?.receive(from, msg);
+      const m = relay ? relay.receive(from, msg) : { from, msg };
+      if (m) engine?.receive(m.from, m.msg);
     },
     onObserved: (from, observed) => nat?.onObserved(from, observed),
     onPeerDisconnected: (id, reason) => {
       log.debug({ peerId: id, reason }, 'peer connection closed');
       engine?.peerDisconnected(id);
+      relay?.connectionLost(id);
     },
     onWarning: (w) => log.warn(w, w.message),
   });
@@ -161,11 +166,21 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     await net.close();
     throw new Error(`no tracker: IMS gave no ticket within ims.startWaitMs (${why})`);
   }
+  if (role !== 'tracker') {
+    relay = new RelayTransport({
+      selfId: peerId,
+      net,
+      relayMaxKbps: cfg.net.relayMaxKbps,
+      clock: Date.now,
+      onPeerLost: (id) => engine?.peerDisconnected(id),
+      onRefused: (from, target, why) => log.debug({ from: from.peerId, target, why }, 'relay refused'),
+    });
+  }
   const deps = {
     self,
     clock: systemClock,
     random: systemRandom,
-    transport: net,
+    transport: relay ?? net,
     config: cfg.engine,
     events: engineEvents(log),
     tracker,
@@ -198,6 +213,18 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     });
     nat.start();
   }
+  const natNow = nat;
+  const relayPlanner =
+    relay && natNow && eng instanceof PeerEngine
+      ? new RelayPlanner({
+          transport: relay,
+          members: () => eng.knownMembers(),
+          isDirect: (id) => net.isConnected(id),
+          punched: (id) => natNow.punchesAsked(id) > 0,
+          selfNat: () => natNow.reachability === 'nat',
+          onOpen: (id, via) => log.info({ peerId: id, relay: via }, `reaching ${id} through relay ${via} (punches failed)`),
+        })
+      : undefined;
   // Segment roles: a main node bridges its uplink engine with a segment engine (local tracker); a
   // local node without a tracker address finds the local tracker (src/segment/segment-role.ts).
   let segment: SegmentRole | undefined;
@@ -242,6 +269,8 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     try {
       eng.tick();
       nat?.tick(Date.now());
+      relay?.tick(Date.now());
+      relayPlanner?.tick(Date.now());
       segment?.tick();
       live?.tick();
       downloads?.tick();
@@ -255,7 +284,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let web: WebServer | undefined;
   const status = (): Status =>
     ({
-      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads, nat: nat?.status(), dialBack, punchRelay }),
+      ...buildStatus({ version, startedAt, role, name: cfg.node.name, tracker: cfg.tracker || (tracker ? formatContact(tracker) : ''), contact: formatContact(self.contact), stateDir: cfg.stateDir, memory, engine: eng, net, live, downloads, nat: nat || relay ? { ...nat?.status(), ...relay?.stats() } as NatStatus : undefined, dialBack, punchRelay }),
       ...(imsOn ? { ims: ims.status() } : {}),
       ...segment?.status(),
       ...(drm ? { drm: drm.status() } : {}),

@@ -33,6 +33,7 @@ const optionalHostPort = (what: string) =>
 export interface NetConfig extends NetLimits {
   portMapping: boolean;
   holePunching: boolean;
+  relayMaxKbps: number;
 }
 
 /** Default of `control`: the control API's unix socket (also the client commands' default). */
@@ -94,6 +95,7 @@ export const configSchema = z
     net: (tunables(DEFAULT_NET_LIMITS, NET_LIMITS_MEANINGS, {
       portMapping: z.boolean().default(true).describe('Ask the home router to forward the listen port (UPnP IGD, NAT-PMP) so peers outside can dial this box (docs/nat.md); off: never ask.'),
       holePunching: z.boolean().default(true).describe('Behind a NAT, connect to other boxes behind NATs by hole punching through the tracker, from the listen port + 1 (docs/nat.md); off: never punch.'),
+      relayMaxKbps: z.number().int().min(0).max(1_000_000).default(1600).describe('Upload this box sets aside to relay for two boxes behind NATs that cannot connect to each other (kbit/s; docs/nat.md "Relay"); past it relayed messages are refused; 0: never relay.'),
     }) as unknown as z.ZodType<NetConfig, Partial<NetConfig> | undefined>).describe(
       'TCP transport: connection limits, send-queue and frame caps, keep-alive and timeouts; home-router port mapping.',
     ),

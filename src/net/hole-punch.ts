@@ -140,6 +140,11 @@ export class HolePuncher {
     return { punchAttempts: this.attempts, punchSucceeded: this.succeeded, reversalsAsked: this.reversals, punchContact: this.contact ? `${this.contact.host}:${this.contact.port}` : null };
   }
 
+  /** How many times we asked the tracker to connect us with this peer (punch or reversal). */
+  asked(peerId: string): number {
+    return this.tries.get(peerId)?.count ?? 0;
+  }
+
   onPunchNow(from: PeerAddress, msg: PunchNow, now = Date.now()): void {
     if (!this.enabled || typeof msg.peer !== 'string' || msg.peer === '' || msg.peer === this.deps.peerId) return;
     if (!msg.contact?.host) return; // the tracker does not know the other side's punch contact

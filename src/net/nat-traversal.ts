@@ -140,6 +140,15 @@ export class NatTraversal {
     this.puncher.tick(now);
   }
 
+  /** Whether we asked to punch through to this peer (it is not connected if it failed). */
+  punchesAsked(peerId: string): number {
+    return this.puncher.asked(peerId);
+  }
+
+  get reachability(): Reachability {
+    return this.monitor.reachability;
+  }
+
   status(): NatStatus {
     return { ...this.monitor.status(), ...this.puncher.stats(), portMapping: this.keeper?.status() ?? OFF };
   }

@@ -103,3 +103,55 @@ export function pickRelay(members: readonly { peerId: string; reachability: Reac
   const ok = members.filter((m) => m.peerId !== target && (m.reachability === 'public' || m.reachability === 'mapped') && isConnected(m.peerId) && !skip.has(m.peerId));
   return ok[Math.floor(Math.random() * ok.length)]?.peerId;
 }
+
+export interface RelayPlannerDeps {
+  transport: RelayTransport;
+  /** Known members with their reachability (the engine's membership). */
+  members: () => readonly { peerId: string; reachability: Reachability }[];
+  /** Whether a real connection to this peer is up. */
+  isDirect: (peerId: string) => boolean;
+  /** Whether a punch to this peer was tried (it failed when the peer is still not connected). */
+  punched: (peerId: string) => boolean;
+  /** Whether we are behind a NAT ourselves (only then can a `nat` member be out of reach). */
+  selfNat: () => boolean;
+  onOpen?: (peerId: string, relay: string) => void;
+}
+
+/** Look this often for `nat` members to relay to. */
+const PLAN_EVERY_MS = 5_000;
+/** A punch gets this long to connect before a relay is tried. */
+const PUNCH_GRACE_MS = 10_000;
+
+/** Opens a relay route to each `nat` member a punch did not reach, trying another relay when one goes quiet. */
+export class RelayPlanner {
+  private nextAt = 0;
+  private readonly punchedSince = new Map<string, number>();
+  private readonly tried = new Map<string, Set<string>>();
+
+  constructor(private readonly deps: RelayPlannerDeps) {}
+
+  tick(now: number): void {
+    if (now < this.nextAt) return;
+    this.nextAt = now + PLAN_EVERY_MS;
+    if (!this.deps.selfNat()) return;
+    const members = this.deps.members();
+    for (const m of members) {
+      const id = m.peerId;
+      if (m.reachability !== 'nat' || this.deps.isDirect(id) || this.deps.transport.routes.has(id) || !this.deps.punched(id)) continue;
+      const since = this.punchedSince.get(id) ?? now;
+      this.punchedSince.set(id, since);
+      if (now - since < PUNCH_GRACE_MS) continue;
+      const tried = this.tried.get(id) ?? new Set<string>();
+      this.tried.set(id, tried);
+      let relay = pickRelay(members, this.deps.isDirect, id, tried);
+      if (relay === undefined && tried.size > 0) {
+        tried.clear(); // every relay went quiet once: start over
+        relay = pickRelay(members, this.deps.isDirect, id, tried);
+      }
+      if (relay === undefined) continue;
+      tried.add(relay);
+      this.deps.transport.open(id, relay);
+      this.deps.onOpen?.(id, relay);
+    }
+  }
+}

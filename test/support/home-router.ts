@@ -29,10 +29,13 @@ export function inNs(lab: NetnsLab, ns: string, args: string[]): string {
  * own WAN side answers nothing either (no RST: a dropped SYN leaves no conntrack entry that would
  * make masquerade move a punching box's port).
  */
-export function routerRules(withUpnp: boolean): string {
+export function routerRules(withUpnp: boolean, symmetric = false): string {
+  // symmetric: a new random source port per connection (so per destination), as symmetric NATs
+  // do; a punch then dials from a port nobody was told about and fails.
+  const masquerade = symmetric ? 'masquerade random,fully-random' : 'masquerade';
   const base = [
     'table ip nat {',
-    '  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "wan" masquerade; }',
+    `  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "wan" ${masquerade}; }`,
     '}',
     'table ip filter {',
     '  chain input { type filter hook input priority 0; policy drop; iifname "lo" accept; iifname "lan" accept; ct state established,related accept; }',
@@ -98,6 +101,8 @@ export interface HomeRouterOptions {
   upnp?: Igd | undefined;
   /** The home uplink: the router's WAN egress shaped with tc tbf (rate e.g. '1200kbit'). */
   uplinkRate?: string | undefined;
+  /** Masquerade with a random source port per connection (a symmetric NAT: punches fail). */
+  symmetric?: boolean | undefined;
   /** Where rule files go. */
   dir: string;
 }
@@ -113,7 +118,7 @@ export function addHomeRouter(lab: NetnsLab, o: HomeRouterOptions): void {
   inNs(lab, `r${i}`, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   lab.defaultRoute(`b${i}`, `192.168.${i}.1`);
   const rules = join(o.dir, `r${i}.nft`);
-  writeFileSync(rules, routerRules(o.upnp !== undefined));
+  writeFileSync(rules, routerRules(o.upnp !== undefined, o.symmetric === true));
   inNs(lab, `r${i}`, ['nft', '-f', rules]);
   if (o.uplinkRate) lab.shape(`r${i}`, 'wan', { rate: o.uplinkRate, burst: '16kb', latency: '400ms' });
 }

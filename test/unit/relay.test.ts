@@ -3,7 +3,7 @@ import type { Destination, PeerAddress } from '../../src/engine/ports.js';
 import { decodePayload, encodePayload, typeCodeOf } from '../../src/protocol/codec.js';
 import type { Message, Relay } from '../../src/protocol/messages.js';
 import { RelayForwarder } from '../../src/net/relay.js';
-import { pickRelay, RelayTransport } from '../../src/net/relay-transport.js';
+import { pickRelay, RelayPlanner, RelayTransport } from '../../src/net/relay-transport.js';
 
 const at = (peerId: string): PeerAddress => ({ peerId, contact: { host: '', port: 0 } });
 const chunk = (peerId: string, bytes: number): Message => ({ type: 'DataChunkResp', peerId, contentId: 'ch', chunkId: 7, timestampMs: 1, signature: new Uint8Array(0), data: new Uint8Array(bytes) });
@@ -131,5 +131,36 @@ describe('a relayed peer is a virtual connection', () => {
     const up = (id: string) => id !== 'off';
     expect(pickRelay(members, up, 'b', new Set())).toBe('m');
     expect(pickRelay(members, up, 'b', new Set(['m']))).toBeUndefined();
+  });
+});
+
+describe('relay planner', () => {
+  it('opens a route to a nat member only after a punch to it had 10 s and failed, and only while we are nat', () => {
+    const { nodes } = lab();
+    const a = nodes.a!;
+    let selfNat = true;
+    let punched = false;
+    const opened: [string, string][] = [];
+    const planner = new RelayPlanner({
+      transport: a,
+      members: () => [{ peerId: 'b', reachability: 'nat' }, { peerId: 'r', reachability: 'public' }],
+      isDirect: (id) => id === 'r',
+      punched: () => punched,
+      selfNat: () => selfNat,
+      onOpen: (id, via) => opened.push([id, via]),
+    });
+    planner.tick(0);
+    expect(opened).toEqual([]); // no punch tried yet
+    punched = true;
+    planner.tick(5_000); // punch noticed
+    planner.tick(10_000);
+    expect(opened).toEqual([]); // the punch still has time
+    planner.tick(15_000);
+    expect(opened).toEqual([['b', 'r']]);
+    expect(a.isConnected('b')).toBe(true);
+    a.disconnect('b');
+    selfNat = false;
+    planner.tick(20_000);
+    expect(opened).toHaveLength(1);
   });
 });
