@@ -172,7 +172,7 @@ describe('phones watch a channel from the box in the browser (HLS)', () => {
     await owner.locator('#login-open').click();
     await owner.locator('#login-password').fill(password);
     await owner.locator('#login-form button[type="submit"]').click();
-    await expect.poll(() => owner.locator('#role-badge').textContent()).toBe('owner');
+    await expect.poll(() => owner.locator('#role-badge').textContent(), { timeout: 15_000 }).toBe('owner');
     const approve = owner.locator('#phone-requests li[data-request] button.approve');
     await approve.waitFor({ timeout: 15_000 });
     await approve.click();

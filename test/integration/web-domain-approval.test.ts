@@ -71,7 +71,7 @@ describe.skipIf(!netnsAvailable())('domain join approved on the web page (networ
     await owner.locator('#login-open').click();
     await owner.locator('#login-password').fill(PASSWORD);
     await owner.locator('#login-form button[type="submit"]').click();
-    await expect.poll(() => owner.locator('#role-badge').textContent()).toBe('owner');
+    await expect.poll(() => owner.locator('#role-badge').textContent(), { timeout: 15_000 }).toBe('owner');
     // Peers on the segment: the local node, apart from the uplink peers.
     await expect.poll(() => owner.locator('#peers').innerText(), { timeout: 10_000 }).toMatch(/10\.77\.9\.11:\d+\s*segment/);
     const request = owner.locator(`#pending li[data-request="${joinId}"]`);

@@ -85,7 +85,7 @@ describe.skipIf(!netnsAvailable() || !tcpdumpAvailable)("the owner's console ove
     await page.locator('#login-open').click();
     await page.locator('#login-password').fill(PASSWORD);
     await page.locator('#login-form button[type="submit"]').click();
-    await expect.poll(() => page.locator('#role-badge').textContent()).toBe('owner');
+    await expect.poll(() => page.locator('#role-badge').textContent(), { timeout: 15_000 }).toBe('owner');
     expect((await status(box))?.web?.viewersMaySwitch).toBe(false);
     await page.locator('#set-switch').check();
     await waitFor('the setting to change', 10_000, async () => (await status(box))?.web?.viewersMaySwitch === true);

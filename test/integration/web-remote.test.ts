@@ -129,10 +129,10 @@ describe('the web remote in a browser', () => {
       await owner.locator('#login-open').click();
       await owner.locator('#login-password').fill('not the password');
       await owner.locator('#login-form button[type="submit"]').click();
-      await expect.poll(() => owner.locator('#login-error').textContent()).toBe('wrong password');
+      await expect.poll(() => owner.locator('#login-error').textContent(), { timeout: 15_000 }).toBe('wrong password');
       await owner.locator('#login-password').fill(PASSWORD);
       await owner.locator('#login-form button[type="submit"]').click();
-      await expect.poll(() => owner.locator('#role-badge').textContent()).toBe('owner');
+      await expect.poll(() => owner.locator('#role-badge').textContent(), { timeout: 15_000 }).toBe('owner');
       const cookies = await ownerCtx.cookies();
       expect(cookies.find((c) => c.name === 'sd_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
       await owner.locator('#channels li[data-channel="beta"] button.play').click();
