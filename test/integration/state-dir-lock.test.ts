@@ -75,8 +75,13 @@ describe('state directory ownership', () => {
       procs.push(p);
       return p;
     });
-    const partnered = async () => (await Promise.all(nodes.map(status))).every((s) => (s?.contents.find((c) => c.id === CONTENT)?.partners ?? 0) >= 1);
-    await waitFor('both nodes partnered', 20_000, partnered);
+    // Each must list the other (the tracker is a partner too, so a partner count proves nothing).
+    const partnered = async () => {
+      const [sa, sb] = await Promise.all(nodes.map(status));
+      const ids = (s: typeof sa) => s?.contents.find((c) => c.id === CONTENT)?.partnerIds ?? [];
+      return !!sa && !!sb && ids(sa).includes(sb.node.id) && ids(sb).includes(sa.node.id);
+    };
+    await waitFor('each node partnered with the other', 20_000, partnered);
     const [a, b] = await Promise.all(nodes.map(status));
     expect(a!.node.id).not.toBe(b!.node.id);
     expect(a!.contents[0]!.partnerIds).toContain(b!.node.id);
