@@ -1,0 +1,112 @@
+// Field codecs shared by the message codec (codec.ts): the composite fields several messages carry
+// (contact, content kind, reachability, member record, content record), each written and read in one
+// place with errors naming the field. Pure; the wire order is documented in docs/protocol.md.
+import { ProtocolError } from './errors.js';
+import { WireLimits, type Contact, type ContentInfo, type ContentKind, type MemberInfo, type Reachability } from './messages.js';
+import type { BufferReader, WireSink } from './wire-buffer.js';
+
+const L = WireLimits;
+
+/** ContentKind on the wire (u8). */
+const KIND_CODES: Record<ContentKind, number> = { live: 0, download: 1 };
+const KIND_BY_CODE: readonly ContentKind[] = ['live', 'download'];
+/** Reachability on the wire (u8). */
+const REACH_CODES: Record<Reachability, number> = { unknown: 0, public: 1, mapped: 2, nat: 3 };
+const REACH_BY_CODE: readonly Reachability[] = ['unknown', 'public', 'mapped', 'nat'];
+
+export function checkObject(field: string, v: unknown): void {
+  if (typeof v !== 'object' || v === null) throw new ProtocolError('bad-value', field, `${typeof v} is not an object`);
+}
+
+export function checkList(field: string, v: unknown, limit: number): asserts v is unknown[] {
+  if (!Array.isArray(v)) throw new ProtocolError('bad-value', field, `${typeof v} is not an array`);
+  if (v.length > limit) throw new ProtocolError('too-long', field, `count ${v.length} exceeds limit ${limit}`);
+}
+
+export function writeContact(w: WireSink, field: string, c: Contact): void {
+  checkObject(field, c);
+  w.str8(`${field}.host`, c.host, L.maxStringBytes);
+  w.u16(`${field}.port`, c.port);
+}
+
+export function writeKind(w: WireSink, field: string, kind: ContentKind): void {
+  const code = Object.hasOwn(KIND_CODES, kind) ? KIND_CODES[kind] : undefined;
+  if (code === undefined) throw new ProtocolError('bad-value', field, `unknown content kind ${JSON.stringify(kind)}`);
+  w.u8(field, code);
+}
+
+export function writeReach(w: WireSink, field: string, r: Reachability): void {
+  const code = Object.hasOwn(REACH_CODES, r) ? REACH_CODES[r] : undefined;
+  if (code === undefined) throw new ProtocolError('bad-value', field, `unknown reachability ${JSON.stringify(r)}`);
+  w.u8(field, code);
+}
+
+export function writeMember(w: WireSink, field: string, m: MemberInfo): void {
+  checkObject(field, m);
+  w.str8(`${field}.peerId`, m.peerId, L.maxStringBytes);
+  writeContact(w, `${field}.contact`, m.contact);
+  w.u32(`${field}.seq`, m.seq);
+  w.u48(`${field}.ttlMs`, m.ttlMs);
+  w.u16(`${field}.partnerCount`, m.partnerCount);
+  writeReach(w, `${field}.reachability`, m.reachability);
+}
+
+export function writeMembers(w: WireSink, field: string, list: MemberInfo[]): void {
+  checkList(field, list, L.maxMembers);
+  w.u16(field, list.length);
+  for (let i = 0; i < list.length; i++) writeMember(w, `${field}[${i}]`, list[i]!);
+}
+
+export function writeContent(w: WireSink, field: string, c: ContentInfo): void {
+  checkObject(field, c);
+  w.str8(`${field}.contentId`, c.contentId, L.maxStringBytes);
+  writeKind(w, `${field}.kind`, c.kind);
+  w.str8(`${field}.title`, c.title, L.maxStringBytes);
+  w.u48(`${field}.sizeBytes`, c.sizeBytes);
+}
+
+export function readContact(r: BufferReader, field: string): Contact {
+  // port is a u16 on the wire, so it is always within 0..65535.
+  return { host: r.str8(`${field}.host`, L.maxStringBytes), port: r.u16(`${field}.port`) };
+}
+
+export function readKind(r: BufferReader, field: string): ContentKind {
+  const code = r.u8(field);
+  const kind = KIND_BY_CODE[code];
+  if (kind === undefined) throw new ProtocolError('bad-value', field, `unknown content kind code ${code}`);
+  return kind;
+}
+
+export function readReach(r: BufferReader, field: string): Reachability {
+  const code = r.u8(field);
+  const reach = REACH_BY_CODE[code];
+  if (reach === undefined) throw new ProtocolError('bad-value', field, `unknown reachability code ${code}`);
+  return reach;
+}
+
+export function readMember(r: BufferReader, field: string): MemberInfo {
+  return {
+    peerId: r.str8(`${field}.peerId`, L.maxStringBytes),
+    contact: readContact(r, `${field}.contact`),
+    seq: r.u32(`${field}.seq`),
+    ttlMs: r.u48(`${field}.ttlMs`),
+    partnerCount: r.u16(`${field}.partnerCount`),
+    reachability: readReach(r, `${field}.reachability`),
+  };
+}
+
+export function readMembers(r: BufferReader, field: string): MemberInfo[] {
+  const n = r.count(field, L.maxMembers);
+  const list: MemberInfo[] = [];
+  for (let i = 0; i < n; i++) list.push(readMember(r, `${field}[${i}]`));
+  return list;
+}
+
+export function readContent(r: BufferReader, field: string): ContentInfo {
+  return {
+    contentId: r.str8(`${field}.contentId`, L.maxStringBytes),
+    kind: readKind(r, `${field}.kind`),
+    title: r.str8(`${field}.title`, L.maxStringBytes),
+    sizeBytes: r.u48(`${field}.sizeBytes`),
+  };
+}
