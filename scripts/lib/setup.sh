@@ -16,6 +16,10 @@ SUPERDIST_APT_PACKAGES=(
   "miniupnpd:miniupnpd"
   "nft:nftables"
   "upnpc:miniupnpc"
+  # The rights issuer's PostgreSQL store tests start a throwaway cluster (test/support/postgres.ts);
+  # initdb lives under /usr/lib/postgresql/<version>/bin, off PATH: pg_ctlcluster (postgresql-common,
+  # pulled in by the postgresql package) stands for it.
+  "pg_ctlcluster:postgresql"
 )
 
 # What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,
@@ -33,6 +37,11 @@ SUPERDIST_IMAGE_APT_PACKAGES=(
   "unshare:util-linux"
   "python3:python3"
   "systemd-analyze:systemd"
+  "qemu-system-aarch64:qemu-system-arm"
+  "ssh:openssh-client"
+  "ssh-keygen:openssh-client"
+  "ffmpeg:ffmpeg"
+  "ip:iproute2"
 )
 
 # Usage: superdist_install_apt [BINARY:PACKAGE...] (default: SUPERDIST_APT_PACKAGES)
