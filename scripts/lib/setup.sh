@@ -23,7 +23,8 @@ SUPERDIST_APT_PACKAGES=(
 )
 
 # What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,
-# partitions without loop devices).
+# partitions without loop devices), and scripts/test-boot (the image booted under qemu-system-aarch64,
+# checked over SSH, fed a live channel made with ffmpeg).
 SUPERDIST_IMAGE_APT_PACKAGES=(
   "mmdebstrap:mmdebstrap"
   "arch-test:arch-test"
