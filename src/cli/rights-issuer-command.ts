@@ -31,8 +31,8 @@ export function rightsIssuerCommand(): Command {
       );
       process.stdout.write(`rights issuer ${ri.cert.id} listening on http://${hp.host}:${srv.port}\n`);
       const stop = () => {
-        void srv.close().then(() => {
-          ri.close();
+        void srv.close().then(async () => {
+          await ri.close();
           process.exit(EXIT_OK);
         });
       };

@@ -1,26 +1,24 @@
 // The rights issuer's logic, transport-free (ri-server.ts puts it on HTTP): device registration,
 // content-key registration by packagers, rights-object issuance bound to a device or a domain,
-// domains (create, join approved by the owner, leave with key rotation). State in a JournalDb.
+// domains (create, join approved by the owner, leave with key rotation). State behind the RiStore
+// port (ri-store.ts): the embedded journal by default, PostgreSQL for several RI processes.
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { readJsonFile, writeJsonAtomic } from './atomic-file.js';
-import { verifyCaCertificate, verifyCertificate, type Certificate } from './certificate.js';
+import type { Certificate } from './certificate.js';
 import { b64u, DrmError, fromB64u, asString } from './encoding.js';
-import { loadOrCreateIdentity, type DeviceIdentity } from './device-identity.js';
 import { grantDomainKey, type DomainKeyGrant } from './domain-key.js';
-import { JournalDb } from './journal-db.js';
-import { generateKeyPair, privateKeyToPem } from './keys.js';
+import { generateKeyPair, privateKeyToPem, type KeyPair } from './keys.js';
 import { unwrapKey } from './key-wrap.js';
 import { caIssue, loadCa } from './operator-ca.js';
-import { applyRiRecord, emptyRiState, type RiRecord, type RiState } from './ri-state.js';
+import { JournalRiStore } from './ri-journal-store.js';
+import type { RiEnrol, RiKeys, RiStats, RiStore } from './ri-store.js';
 import { issueRightsObject, parseConstraints, type RightsObject } from './rights-object.js';
-import { NonceBook, verifyRequest } from './signed-request.js';
+import { verifyRequestShared } from './signed-request.js';
 import { CONTENT_KEY_BYTES } from './content-cipher.js';
 
 export const NONCE_TTL_MS = 10 * 60_000;
 export const DEFAULT_DOMAIN_MAX = 8;
 
+/** The embedded default: the journal database in `dbDir`. */
 export interface RiOptions {
   dbDir: string;
   /** CA directory: needed on first start only, to issue the RI's certificate. */
@@ -31,73 +29,104 @@ export interface RiOptions {
   onWarning?: (m: string) => void;
 }
 
+/** Any store (RightsIssuer.open): e.g. PostgreSQL shared by several RI processes. */
+export interface RiStoreOptions {
+  store: RiStore;
+  caDir?: string;
+  name?: string;
+  domainMaxSize?: number;
+}
+
+/** Makes the RI certificate for fresh keys from the operator CA in `caDir`. */
+export function enrolWithCa(where: string, caDir: string | undefined, name: string | undefined): RiEnrol {
+  return (sign: KeyPair, wrap: KeyPair) => {
+    if (!caDir) throw new DrmError('not-enrolled', `the rights issuer in ${where} has no certificate yet: start it once with --ca DIR (the operator CA)`);
+    const ca = loadCa(caDir);
+    return { ca: ca.cert, cert: caIssue(ca, { role: 'ri', name: name ?? 'rights issuer', signKey: sign.publicKey, wrapKey: wrap.publicKey }) };
+  };
+}
+
 export class RightsIssuer {
   readonly ca: Certificate;
   readonly cert: Certificate;
-  private readonly id: DeviceIdentity;
-  private readonly db: JournalDb<RiState, RiRecord>;
-  readonly nonces = new NonceBook(NONCE_TTL_MS);
+  private readonly keys: RiKeys;
+  private readonly store: RiStore;
+  private readonly domainMax: number;
 
-  constructor(private readonly o: RiOptions) {
-    const idDir = join(o.dbDir, 'identity');
-    this.id = loadOrCreateIdentity(idDir);
-    const caFile = join(this.id.dir, 'ca.cert.json');
-    const certFile = join(this.id.dir, 'cert.json');
-    if (!existsSync(certFile)) {
-      if (!o.caDir) throw new DrmError('not-enrolled', `the rights issuer in ${o.dbDir} has no certificate yet: start it once with --ca DIR (the operator CA)`);
-      const ca = loadCa(o.caDir);
-      writeJsonAtomic(caFile, ca.cert);
-      writeJsonAtomic(certFile, caIssue(ca, { role: 'ri', name: o.name ?? 'rights issuer', signKey: this.id.sign.publicKey, wrapKey: this.id.wrap.publicKey }));
+  /** The journal RI in `o.dbDir` (synchronous); RightsIssuer.open for any other store. */
+  constructor(o: RiOptions | { store: RiStore; keys: RiKeys; domainMaxSize?: number }) {
+    if ('dbDir' in o) {
+      const store = new JournalRiStore(o.dbDir, NONCE_TTL_MS, o.onWarning);
+      try {
+        this.keys = store.loadIdentitySync(enrolWithCa(o.dbDir, o.caDir, o.name));
+      } catch (err) {
+        void store.close();
+        throw err;
+      }
+      this.store = store;
+    } else {
+      this.store = o.store;
+      this.keys = o.keys;
     }
-    this.ca = verifyCaCertificate(readJsonFile(caFile));
-    this.cert = verifyCertificate(readJsonFile(certFile), this.ca, { roles: ['ri'] });
-    this.db = new JournalDb<RiState, RiRecord>({ dir: join(o.dbDir, 'db'), empty: emptyRiState, apply: applyRiRecord, ...(o.onWarning ? { onWarning: o.onWarning } : {}) });
+    this.ca = this.keys.ca;
+    this.cert = this.keys.cert;
+    this.domainMax = o.domainMaxSize ?? DEFAULT_DOMAIN_MAX;
+  }
+
+  static async open(o: RiStoreOptions): Promise<RightsIssuer> {
+    const keys = await o.store.loadIdentity(enrolWithCa(o.store.describe, o.caDir, o.name));
+    return new RightsIssuer({ store: o.store, keys, ...(o.domainMaxSize !== undefined ? { domainMaxSize: o.domainMaxSize } : {}) });
+  }
+
+  get storeName(): string {
+    return this.store.describe;
   }
 
   private get signer() {
-    return { id: this.cert.id, privateKey: this.id.sign.privateKey };
+    return { id: this.cert.id, privateKey: this.keys.sign.privateKey };
+  }
+
+  private verify(req: unknown, path: string, role: 'device' | 'packager') {
+    return verifyRequestShared(req, path, this.ca, this.store, [role]);
   }
 
   info(): { ri: Certificate; ca: Certificate } {
     return { ri: this.cert, ca: this.ca };
   }
 
-  nonce(): { nonce: string; expiresInS: number } {
-    return { nonce: this.nonces.issue(), expiresInS: NONCE_TTL_MS / 1000 };
+  async nonce(): Promise<{ nonce: string; expiresInS: number }> {
+    return { nonce: await this.store.issueNonce(), expiresInS: NONCE_TTL_MS / 1000 };
   }
 
-  register(req: unknown): { deviceId: string; ri: Certificate } {
-    const { cert } = verifyRequest(req, '/v1/register', this.ca, this.nonces, ['device']);
-    this.db.append({ t: 'device', cert, at: new Date().toISOString() });
+  async register(req: unknown): Promise<{ deviceId: string; ri: Certificate }> {
+    const { cert } = await this.verify(req, '/v1/register', 'device');
+    await this.store.putDevice(cert, new Date().toISOString());
     return { deviceId: cert.id, ri: this.cert };
   }
 
-  registerContent(req: unknown): { contentId: string } {
-    const { cert, body } = verifyRequest(req, '/v1/content', this.ca, this.nonces, ['packager']);
+  async registerContent(req: unknown): Promise<{ contentId: string }> {
+    const { cert, body } = await this.verify(req, '/v1/content', 'packager');
     const contentId = asString(body.contentId, 'contentId');
     if (!/^(sdc-[0-9a-f]{32}|live-[0-9a-f]{64})$/.test(contentId)) throw new DrmError('bad-format', `contentId ${JSON.stringify(contentId)}: expected sdc-<32 hex> or live-<64 hex>`);
-    const key = unwrapKey(body.key, this.id.wrap.privateKey, `content:${contentId}`);
+    const key = unwrapKey(body.key, this.keys.wrap.privateKey, `content:${contentId}`);
     if (key.length !== CONTENT_KEY_BYTES) throw new DrmError('bad-key', `content key for ${contentId}: expected ${CONTENT_KEY_BYTES} bytes`);
     const constraints = parseConstraints(body.constraints, `constraints of ${contentId}`);
-    const old = this.db.state.contents[contentId];
-    if (old && old.packager !== cert.id) throw new DrmError('conflict', `content ${contentId} is registered by another packager (${old.packager})`);
-    if (old && old.key !== b64u(key)) throw new DrmError('conflict', `content ${contentId} is already registered with another key`);
-    this.db.append({ t: 'content', contentId, key: b64u(key), constraints, packager: cert.id, at: new Date().toISOString() });
+    await this.store.putContent(contentId, { key: b64u(key), constraints, packager: cert.id, registeredAt: new Date().toISOString() });
     return { contentId };
   }
 
-  acquire(req: unknown): { ro: RightsObject; ri: Certificate } {
-    const { cert, body } = verifyRequest(req, '/v1/ro', this.ca, this.nonces, ['device']);
-    const st = this.db.state;
-    if (!st.devices[cert.id]) throw new DrmError('not-registered', `device ${cert.id} is not registered with this rights issuer: register first`);
+  /** One accepted request, one new RO: recorded (with the request's nonce) before it is answered. */
+  async acquire(req: unknown): Promise<{ ro: RightsObject; ri: Certificate }> {
+    const { cert, body, nonce } = await this.verify(req, '/v1/ro', 'device');
+    if (!(await this.store.device(cert.id))) throw new DrmError('not-registered', `device ${cert.id} is not registered with this rights issuer: register first`);
     const contentId = asString(body.contentId, 'contentId');
-    const content = st.contents[contentId];
+    const content = await this.store.content(contentId);
     if (!content) throw new DrmError('unknown-content', `no content key registered for ${contentId}`);
     let binding: RightsObject['binding'];
     let recipient: string;
     if (body.domainId !== undefined) {
       const domainId = asString(body.domainId, 'domainId');
-      const d = st.domains[domainId];
+      const d = await this.store.domain(domainId);
       if (!d) throw new DrmError('unknown-domain', `no domain ${domainId}`);
       if (!d.members.includes(cert.id)) throw new DrmError('not-member', `device ${cert.id} is not a member of domain ${domainId}`);
       binding = { kind: 'domain', id: domainId, generation: d.generation };
@@ -108,75 +137,72 @@ export class RightsIssuer {
       recipient = cert.wrapKey;
     }
     const ro = issueRightsObject({ contentId, contentKey: fromB64u(content.key, 'content key'), constraints: content.constraints, binding, recipientWrapKey: recipient }, this.signer);
-    this.db.append({ t: 'ro', roId: ro.id, contentId, to: binding.id, at: ro.issuedAt });
+    await this.store.recordRo({ roId: ro.id, nonce, contentId, binding, at: ro.issuedAt });
     return { ro, ri: this.cert };
   }
 
-  createDomain(req: unknown): { domainId: string; maxSize: number } {
-    const { cert, body } = verifyRequest(req, '/v1/domain/create', this.ca, this.nonces, ['device']);
-    const cap = this.o.domainMaxSize ?? DEFAULT_DOMAIN_MAX;
+  async createDomain(req: unknown): Promise<{ domainId: string; maxSize: number }> {
+    const { cert, body } = await this.verify(req, '/v1/domain/create', 'device');
+    const cap = this.domainMax;
     const want = body.maxSize === undefined ? cap : body.maxSize;
     if (typeof want !== 'number' || !Number.isInteger(want) || want < 1) throw new DrmError('bad-format', `maxSize: expected a whole number >= 1, got ${JSON.stringify(want)}`);
     const kp = generateKeyPair('x25519');
     const domainId = `dom-${randomBytes(8).toString('hex')}`;
     const row = { owner: cert.id, name: typeof body.name === 'string' ? body.name.slice(0, 64) : '', maxSize: Math.min(want, cap), generation: 1, keyPem: privateKeyToPem(kp.privateKey), publicKey: kp.publicKey, members: [] as string[] };
-    this.db.append({ t: 'domain', id: domainId, row });
+    await this.store.createDomain(domainId, row);
     return { domainId, maxSize: row.maxSize };
   }
 
   /** Owner-approved join: the owner's request carries the device's own signed join request. */
-  joinDomain(req: unknown): { grant: DomainKeyGrant; ri: Certificate } {
-    const outer = verifyRequest(req, '/v1/domain/join', this.ca, this.nonces, ['device']);
+  async joinDomain(req: unknown): Promise<{ grant: DomainKeyGrant; ri: Certificate }> {
+    const outer = await this.verify(req, '/v1/domain/join', 'device');
     const domainId = asString(outer.body.domainId, 'domainId');
-    const d = this.db.state.domains[domainId];
+    const d = await this.store.domain(domainId);
     if (!d) throw new DrmError('unknown-domain', `no domain ${domainId}`);
     if (d.owner !== outer.cert.id) throw new DrmError('not-owner', `${outer.cert.id} is not the owner of domain ${domainId}; only the owner approves joins`);
-    const inner = verifyRequest(outer.body.request, '/v1/domain/join-request', this.ca, this.nonces, ['device']);
+    const inner = await this.verify(outer.body.request, '/v1/domain/join-request', 'device');
     if (inner.body.domainId !== domainId) throw new DrmError('bad-format', `the device asked to join ${String(inner.body.domainId)}, not ${domainId}`);
     const member = inner.cert;
-    if (!d.members.includes(member.id) && d.members.length >= d.maxSize) {
-      throw new DrmError('domain-full', `domain ${domainId} is full (${d.members.length} of ${d.maxSize} devices)`);
-    }
-    if (!this.db.state.devices[member.id]) this.db.append({ t: 'device', cert: member, at: new Date().toISOString() });
-    if (!d.members.includes(member.id)) this.db.append({ t: 'member', domainId, deviceId: member.id, join: true });
-    return { grant: this.grant(domainId, member), ri: this.cert };
+    // The size check and the insert are one step in the store (two RI processes cannot both fill the last place).
+    await this.store.joinDomain(domainId, member.id);
+    if (!(await this.store.device(member.id))) await this.store.putDevice(member, new Date().toISOString());
+    return { grant: await this.grant(domainId, member), ri: this.cert };
   }
 
   /** A member (or the owner for any member) leaves; the domain key is rotated for the others. */
-  leaveDomain(req: unknown): { left: string; generation: number } {
-    const { cert, body } = verifyRequest(req, '/v1/domain/leave', this.ca, this.nonces, ['device']);
+  async leaveDomain(req: unknown): Promise<{ left: string; generation: number }> {
+    const { cert, body } = await this.verify(req, '/v1/domain/leave', 'device');
     const domainId = asString(body.domainId, 'domainId');
-    const d = this.db.state.domains[domainId];
+    const d = await this.store.domain(domainId);
     if (!d) throw new DrmError('unknown-domain', `no domain ${domainId}`);
     const who = typeof body.deviceId === 'string' && cert.id === d.owner ? body.deviceId : cert.id;
     if (!d.members.includes(who)) throw new DrmError('not-member', `device ${who} is not a member of domain ${domainId}`);
     const kp = generateKeyPair('x25519');
-    this.db.append({ t: 'member', domainId, deviceId: who, join: false, generation: d.generation + 1, keyPem: privateKeyToPem(kp.privateKey), publicKey: kp.publicKey });
-    return { left: who, generation: d.generation };
+    const generation = await this.store.leaveDomain(domainId, who, { keyPem: privateKeyToPem(kp.privateKey), publicKey: kp.publicKey });
+    return { left: who, generation };
   }
 
   /** The current domain key for a member (after a rotation). */
-  domainKey(req: unknown): { grant: DomainKeyGrant; ri: Certificate } {
-    const { cert, body } = verifyRequest(req, '/v1/domain/key', this.ca, this.nonces, ['device']);
+  async domainKey(req: unknown): Promise<{ grant: DomainKeyGrant; ri: Certificate }> {
+    const { cert, body } = await this.verify(req, '/v1/domain/key', 'device');
     const domainId = asString(body.domainId, 'domainId');
-    const d = this.db.state.domains[domainId];
+    const d = await this.store.domain(domainId);
     if (!d) throw new DrmError('unknown-domain', `no domain ${domainId}`);
     if (!d.members.includes(cert.id)) throw new DrmError('not-member', `device ${cert.id} is not a member of domain ${domainId}`);
-    return { grant: this.grant(domainId, cert), ri: this.cert };
+    return { grant: await this.grant(domainId, cert), ri: this.cert };
   }
 
-  private grant(domainId: string, member: Certificate): DomainKeyGrant {
-    const d = this.db.state.domains[domainId]!;
+  private async grant(domainId: string, member: Certificate): Promise<DomainKeyGrant> {
+    const d = (await this.store.domain(domainId))!;
     const der = createPrivateKey(d.keyPem).export({ format: 'der', type: 'pkcs8' });
     return grantDomainKey({ domainId, generation: d.generation, publicKey: d.publicKey, domainPrivateDer: der, member }, this.signer);
   }
 
-  stats(): { devices: number; contents: number; domains: number; rosIssued: number } {
-    const s = this.db.state;
-    return { devices: Object.keys(s.devices).length, contents: Object.keys(s.contents).length, domains: Object.keys(s.domains).length, rosIssued: s.rosIssued };
+  stats(): Promise<RiStats> {
+    return this.store.stats();
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }

@@ -51,6 +51,19 @@ export class NonceBook {
 
 /** Checks certificate, signature and nonce (in that order) of a request for `path`. */
 export function verifyRequest(reqIn: unknown, path: string, ca: Certificate, nonces: NonceBook, roles?: readonly CertRole[]): { cert: Certificate; body: Record<string, unknown> } {
+  const v = checkSigned(reqIn, path, ca, roles);
+  nonces.take(v.nonce);
+  return { cert: v.cert, body: v.body };
+}
+
+/** verifyRequest with the nonce burned in a shared store (several RI processes on one database). */
+export async function verifyRequestShared(reqIn: unknown, path: string, ca: Certificate, nonces: { takeNonce(n: string): Promise<void> }, roles?: readonly CertRole[]): Promise<{ cert: Certificate; body: Record<string, unknown>; nonce: string }> {
+  const v = checkSigned(reqIn, path, ca, roles);
+  await nonces.takeNonce(v.nonce);
+  return v;
+}
+
+function checkSigned(reqIn: unknown, path: string, ca: Certificate, roles?: readonly CertRole[]): { cert: Certificate; body: Record<string, unknown>; nonce: string } {
   const r = asObject(reqIn, 'request');
   const cert = verifyCertificate(r.cert, ca, roles ? { roles } : {});
   const nonce = asString(r.nonce, 'request nonce');
@@ -58,6 +71,5 @@ export function verifyRequest(reqIn: unknown, path: string, ca: Certificate, non
   if (!verifyJson('request', { path, nonce, body }, r.sig, cert.signKey)) {
     throw new DrmError('bad-signature', `request to ${path}: signature does not verify with the key of ${cert.id}`);
   }
-  nonces.take(nonce);
-  return { cert, body };
+  return { cert, body, nonce };
 }

@@ -38,7 +38,7 @@ function enrol(ca: OperatorCa, role: 'device' | 'packager', name: string): strin
 async function startRi(dbDir: string, caDir?: string, domainMaxSize = 8) {
   const ri = new RightsIssuer({ dbDir, ...(caDir ? { caDir } : {}), domainMaxSize });
   const srv = await startRiServer(ri, '127.0.0.1', 0);
-  return { ri, url: `http://127.0.0.1:${srv.port}`, close: async () => { await srv.close(); ri.close(); } };
+  return { ri, url: `http://127.0.0.1:${srv.port}`, close: async () => { await srv.close(); await ri.close(); } };
 }
 
 async function setup(constraints: Record<string, unknown>) {
@@ -136,7 +136,7 @@ describe('rights issuer and DRM agent', () => {
     closers.splice(closers.indexOf(s.ri.close), 1);
     const again = await startRi(s.db);
     closers.push(again.close);
-    expect(again.ri.stats()).toEqual({ devices: 1, contents: 1, domains: 0, rosIssued: 1 });
+    expect(await again.ri.stats()).toEqual({ devices: 1, contents: 1, domains: 0, rosIssued: 1 });
     // The device is still registered and the content key still known: a second RO for it.
     const id = requireEnrolled(loadOrCreateIdentity(dev));
     const ro = await new RiClient(again.url, id).acquire(s.contentId);
