@@ -10,7 +10,7 @@ export type Route = (body: unknown, req: IncomingMessage) => unknown | Promise<u
 const STATUS: Record<string, number> = {
   'bad-format': 400, 'bad-usage': 400, 'bad-certificate': 403, 'bad-signature': 403, 'not-registered': 403,
   'not-owner': 403, 'not-member': 403, 'denied': 403, 'replay': 409, 'bad-nonce': 409, 'conflict': 409, 'domain-full': 409,
-  'unknown-content': 404, 'unknown-domain': 404, 'not-found': 404, 'unreachable': 502,
+  'unknown-content': 404, 'unknown-domain': 404, 'not-found': 404, 'unreachable': 502, 'unavailable': 503,
 };
 
 function readBody(req: IncomingMessage): Promise<unknown> {

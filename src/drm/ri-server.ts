@@ -11,7 +11,7 @@ export async function startRiServer(ri: RightsIssuer, host: string, port: number
     {
       'GET /v1/info': () => ri.info(),
       'GET /v1/nonce': () => ri.nonce(),
-      'GET /v1/stats': () => ri.stats(),
+      'GET /v1/stats': async () => ({ ...(await ri.stats()), store: ri.storeName }),
       'POST /v1/register': (b) => ri.register(b),
       'POST /v1/content': (b) => ri.registerContent(b),
       'POST /v1/ro': (b) => ri.acquire(b),
