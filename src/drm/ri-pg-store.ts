@@ -161,16 +161,28 @@ export class PgRiStore implements RiStore {
     return { sign, wrap, ca, cert };
   }
 
+  /**
+   * Nonce writes commit without waiting for the WAL flush: losing one in a crash is harmless (an
+   * issued nonce lost: the device asks again; a burn lost: no RO was answered for it, since the RO's
+   * synchronous commit flushes the WAL written before it, burn included).
+   */
+  private async lazyCommit(sql: string, args: unknown[]): Promise<pg.QueryResult> {
+    return this.tx(async (c) => {
+      await c.query('SET LOCAL synchronous_commit = off');
+      return c.query(sql, args);
+    });
+  }
+
   async issueNonce(): Promise<string> {
     const nonce = randomBytes(16).toString('base64url');
-    await this.q(`INSERT INTO ri_nonce (nonce, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')`, [nonce, this.nonceTtlMs]);
+    await this.lazyCommit(`INSERT INTO ri_nonce (nonce, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')`, [nonce, this.nonceTtlMs]);
     // Expired nonces (used or not) go now and then; replays of them are refused as unknown.
     if (++this.issued % 500 === 0) await this.q('DELETE FROM ri_nonce WHERE expires_at < now()');
     return nonce;
   }
 
   async takeNonce(nonce: string): Promise<void> {
-    const r = await this.q('UPDATE ri_nonce SET used = true WHERE nonce = $1 AND NOT used AND expires_at > now() RETURNING 1', [nonce]);
+    const r = await this.lazyCommit('UPDATE ri_nonce SET used = true WHERE nonce = $1 AND NOT used AND expires_at > now() RETURNING 1', [nonce]);
     if (r.rowCount === 1) return;
     const seen = await this.q<{ used: boolean }>('SELECT used FROM ri_nonce WHERE nonce = $1 AND expires_at > now()', [nonce]);
     if (seen.rows[0]?.used) throw new DrmError('replay', 'replayed request: its nonce was already used');
