@@ -12,7 +12,7 @@ import { caIssue, loadCa } from './operator-ca.js';
 import { JournalRiStore } from './ri-journal-store.js';
 import type { RiEnrol, RiKeys, RiStats, RiStore } from './ri-store.js';
 import { issueRightsObject, parseConstraints, type RightsObject } from './rights-object.js';
-import { verifyRequestShared } from './signed-request.js';
+import { verifyRequest } from './signed-request.js';
 import { CONTENT_KEY_BYTES } from './content-cipher.js';
 
 export const NONCE_TTL_MS = 10 * 60_000;
@@ -87,7 +87,7 @@ export class RightsIssuer {
   }
 
   private verify(req: unknown, path: string, role: 'device' | 'packager') {
-    return verifyRequestShared(req, path, this.ca, this.store, [role]);
+    return verifyRequest(req, path, this.ca, this.store, [role]);
   }
 
   info(): { ri: Certificate; ca: Certificate } {

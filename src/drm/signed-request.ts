@@ -49,15 +49,11 @@ export class NonceBook {
   }
 }
 
-/** Checks certificate, signature and nonce (in that order) of a request for `path`. */
-export function verifyRequest(reqIn: unknown, path: string, ca: Certificate, nonces: NonceBook, roles?: readonly CertRole[]): { cert: Certificate; body: Record<string, unknown> } {
-  const v = checkSigned(reqIn, path, ca, roles);
-  nonces.take(v.nonce);
-  return { cert: v.cert, body: v.body };
-}
-
-/** verifyRequest with the nonce burned in a shared store (several RI processes on one database). */
-export async function verifyRequestShared(reqIn: unknown, path: string, ca: Certificate, nonces: { takeNonce(n: string): Promise<void> }, roles?: readonly CertRole[]): Promise<{ cert: Certificate; body: Record<string, unknown>; nonce: string }> {
+/**
+ * Checks certificate, signature and nonce (in that order) of a request for `path`; the nonce is
+ * burned in the RI's store (in memory for the journal, shared by every process on PostgreSQL).
+ */
+export async function verifyRequest(reqIn: unknown, path: string, ca: Certificate, nonces: { takeNonce(n: string): Promise<void> }, roles?: readonly CertRole[]): Promise<{ cert: Certificate; body: Record<string, unknown>; nonce: string }> {
   const v = checkSigned(reqIn, path, ca, roles);
   await nonces.takeNonce(v.nonce);
   return v;
