@@ -12,6 +12,7 @@ import { segmentConfigSchema } from './segment-config.js';
 import { drmConfigSchema } from '../drm/drm-config.js';
 import { webConfigSchema } from './web-config.js';
 import { updateConfigSchema } from '../update/update-config.js';
+import { parseRegistryUrl } from '../tracker/registry-url.js';
 
 export const ROLES = ['node', 'tracker', 'main', 'local'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -75,6 +76,15 @@ export const configSchema = z
     listen: hostPort('listen').default('0.0.0.0:7878').describe('Where the peer protocol listens (TCP).'),
     advertise: z.string().max(255).default('').describe("Address announced to others; '' = the listen host, or the first non-loopback IPv4 for 0.0.0.0."),
     tracker: optionalHostPort('tracker').default('').describe("Central (or local) tracker; '' = none (a tracker itself, or discovery on the segment)."),
+    registry: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (v === 'memory') return;
+        const r = parseRegistryUrl(v);
+        if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+      })
+      .default('memory')
+      .describe('Tracker role: where registrations live. `memory` (one process, the default; the tracker is also a peer), `redis://HOST:PORT` (one Redis server) or `redis-cluster://HOST:PORT,HOST:PORT,...` (a Redis Cluster) shared by several tracker front ends, each answering joins only (docs/tracker-scale.md).'),
     control: z.string().min(1).default(DEFAULT_CONTROL_SOCKET).describe('Unix socket of the control API.'),
     stateDir: z.string().min(1).default(DEFAULT_STATE_DIR).describe('Persistent state: peer id, keys, partial downloads.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written (pino: trace, debug, info, warn, error, fatal, silent).'),

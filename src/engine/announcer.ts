@@ -1,6 +1,8 @@
 // Our own Membership (thesis §3.3.4): seq, active contents, contact, TTL and partner count,
-// sent every membershipPeriodMs to every partner and a few random members (gossip), and every
-// trackerAnnouncePeriodMs to the tracker too so that its registry keeps us.
+// sent every membershipPeriodMs to every partner and a few random members (gossip). The tracker
+// gets it with our joins and periodic re-announces (tracker-client.ts), or as a partner.
+// A peer holding more contents than a Membership carries (a tracker's own peer) lists a random
+// WireLimits.maxContents of them each time.
 import type { Contact, MemberInfo, Membership, Reachability } from '../protocol/messages.js';
 import type { Clock, Destination, Random } from './ports.js';
 import type { EngineConfig } from './engine-config.js';
@@ -8,6 +10,7 @@ import type { EngineStats } from './engine-stats.js';
 import type { MemberCache } from './membership.js';
 import type { PartnerCache } from './partnership.js';
 import { sample } from './random-util.js';
+import { WireLimits } from '../protocol/messages.js';
 
 export interface AnnouncerDeps {
   self: { peerId: string; contact: Contact; reachability?: Reachability };
@@ -19,29 +22,27 @@ export interface AnnouncerDeps {
   partners: PartnerCache;
   activeContents: () => string[];
   send: (to: Destination, msg: Membership) => boolean;
-  trackerDestination: () => Destination | undefined;
 }
 
 export class Announcer {
   private seq = 0;
   private nextAt: number;
-  private nextTrackerAt: number;
 
   constructor(private readonly deps: AnnouncerDeps) {
     // Random phase so that peers started together do not announce in lockstep.
     const now = deps.clock.now();
     this.nextAt = now + deps.random.next() * deps.config.membershipPeriodMs;
-    this.nextTrackerAt = now + deps.config.trackerAnnouncePeriodMs;
   }
 
   /** A fresh own Membership (next seq). */
   next(): Membership {
     this.seq++;
+    const all = this.deps.activeContents();
     return {
       type: 'Membership',
       peerId: this.deps.self.peerId,
       contentId: '',
-      activeContents: this.deps.activeContents(),
+      activeContents: all.length > WireLimits.maxContents ? sample(this.deps.random, all, WireLimits.maxContents) : all,
       seq: this.seq,
       contact: { ...this.deps.self.contact },
       ttlMs: this.deps.config.memberTtlMs,
@@ -65,7 +66,6 @@ export class Announcer {
   /** Announces at once (our contact or reachability changed), instead of at the next period. */
   announceSoon(): void {
     this.nextAt = this.deps.clock.now();
-    this.nextTrackerAt = this.nextAt;
   }
 
   tick(now: number): void {
@@ -82,11 +82,6 @@ export class Announcer {
     }
     for (const d of sample(this.deps.random, others, c.membershipFanout)) targets.set(d.peerId, d);
     for (const to of targets.values()) this.deps.send(to, msg);
-    if (now >= this.nextTrackerAt) {
-      this.nextTrackerAt = now + c.trackerAnnouncePeriodMs;
-      const tracker = this.deps.trackerDestination();
-      if (tracker && !(tracker.peerId !== undefined && targets.has(tracker.peerId))) this.deps.send(tracker, msg);
-    }
     this.deps.stats.membershipRounds++;
   }
 }

@@ -34,7 +34,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   memberTtlMs: 10_000,
   maxAcceptedTtlMs: 60_000,
   membershipFanout: 2,
-  trackerAnnouncePeriodMs: 4000,
+  trackerAnnouncePeriodMs: 300_000,
   mCacheMax: 512,
   membersReqMax: 32,
   memberSchedulerPeriodMs: 500,
@@ -46,7 +46,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   trackerRetryMs: 3000,
   deputyTimeoutMs: 2000,
   redirectThreshold: 8,
-  trackerMemberTtlMs: 10_000,
+  trackerMemberTtlMs: 0,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -58,7 +58,7 @@ export const ENGINE_CONFIG_MEANINGS = Object.freeze({
   memberTtlMs: 'TTL announced in our own Membership: how long others keep us without news.',
   maxAcceptedTtlMs: 'Largest TTL accepted from others (announcements or gossip); longer ones are clamped.',
   membershipFanout: 'Random mCache members (besides partners) that get each Membership.',
-  trackerAnnouncePeriodMs: 'How often the Membership also goes to the tracker (keeps its registry entry alive).',
+  trackerAnnouncePeriodMs: 'How often a box announces its joined contents to the tracker again (TrackerJoin + Membership), ±20 % jitter; between announces it holds no tracker connection (unless the tracker is a partner or the box is behind a NAT). The tracker keeps an entry 2.5 times this long by default.',
   mCacheMax: 'Bound on the mCache; when full the entry closest to expiry is evicted.',
   membersReqMax: 'Most entries in a MembersResp/TrackerMembers we send, and the `max` of our MembersReq.',
   memberSchedulerPeriodMs: 'Period of the member scheduler pass, per content.',
@@ -70,7 +70,7 @@ export const ENGINE_CONFIG_MEANINGS = Object.freeze({
   trackerRetryMs: 'Unanswered tracker join is repeated after this long; also the least gap between re-asks.',
   deputyTimeoutMs: 'A deputy that does not answer a redirected join within this long is abandoned for the tracker.',
   redirectThreshold: 'Tracker: active members a content needs before newcomers are redirected to deputies.',
-  trackerMemberTtlMs: 'Tracker: longest time a registry entry stays active without a Membership or join.',
+  trackerMemberTtlMs: 'Tracker: how long a registry entry stays without a join or Membership; 0 = 2.5 × trackerAnnouncePeriodMs (a box missing one announce is kept).',
 }) satisfies Readonly<Record<keyof EngineConfig, string>>;
 
 /** Returns the problems of a config (empty when usable); each names the offending field. */
@@ -85,6 +85,7 @@ export function engineConfigProblems(c: EngineConfig): string[] {
   if (c.maxPartners < c.minPartners) problems.push('maxPartners must be >= minPartners');
   if (c.natReservedSlots > c.maxPartners) problems.push('natReservedSlots must not exceed maxPartners');
   if (c.membershipPeriodMs <= 0) problems.push('membershipPeriodMs must be > 0');
+  if (c.trackerAnnouncePeriodMs <= 0) problems.push('trackerAnnouncePeriodMs must be > 0');
   if (c.memberSchedulerPeriodMs <= 0) problems.push('memberSchedulerPeriodMs must be > 0');
   if (c.memberTtlMs <= c.membershipPeriodMs) problems.push('memberTtlMs must exceed membershipPeriodMs');
   if (c.partnerStaleMs <= c.membershipPeriodMs) problems.push('partnerStaleMs must exceed membershipPeriodMs');

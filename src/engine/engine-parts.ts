@@ -73,7 +73,6 @@ export function buildEngineParts(deps: EngineComponentDeps, env: EngineSurroundi
     partners,
     activeContents: () => [...contents.keys()],
     send,
-    trackerDestination: () => trackerClient.trackerDestination(),
   });
   const trackerClient: TrackerClient = new TrackerClient({
     self,
@@ -85,6 +84,13 @@ export function buildEngineParts(deps: EngineComponentDeps, env: EngineSurroundi
     send,
     membership: () => announcer.next(),
     ticketFor: deps.ticketFor,
+    transport: deps.transport,
+    // The tracker stays connected while it is a partner, and while we are behind a NAT (it relays
+    // the hole-punching rendezvous to us).
+    keepTrackerConnection: () => {
+      const id = trackerClient.trackerPeerId;
+      return self.reachability === 'nat' || (id !== undefined && partners.distinctPartners().has(id));
+    },
   });
   const scheduler = new MemberScheduler({
     selfId: self.peerId,

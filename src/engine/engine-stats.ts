@@ -30,6 +30,9 @@ export interface EngineStats {
   partnersRemovedExtra: number;
   partnersLostDisconnect: number;
   trackerJoinsSent: number;
+  /** Periodic re-announces to the tracker, and tracker connections closed once joins were answered. */
+  trackerAnnounces: number;
+  trackerDisconnects: number;
   redirectsFollowed: number;
   deputyTimeouts: number;
   deputyAnswers: number;
@@ -58,6 +61,8 @@ export function newEngineStats(): EngineStats {
     partnersRemovedExtra: 0,
     partnersLostDisconnect: 0,
     trackerJoinsSent: 0,
+    trackerAnnounces: 0,
+    trackerDisconnects: 0,
     redirectsFollowed: 0,
     deputyTimeouts: 0,
     deputyAnswers: 0,

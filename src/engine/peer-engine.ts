@@ -217,6 +217,7 @@ export class PeerEngine {
   /** Our contact or reachability changed (deps.self): send our Membership to partners and tracker now. */
   announceNow(): void {
     this.announcer.announceSoon();
+    this.trackerClient.announceSoon();
   }
 
   /** Joins through another tracker from now on (or none): see TrackerClient.setTracker. */

@@ -3,9 +3,14 @@
 // deputy with allowRedirect:false; a silent deputy (deputyTimeoutMs) sends us back to the tracker
 // with allowRedirect:false; a silent tracker is asked again every trackerRetryMs. The member
 // scheduler may also ask again (re-ask) when it runs out of candidates.
+// Boxes announce, they do not hold on (DONet needs the tracker only at bootstrap): once every join
+// is answered the tracker connection is closed (unless the tracker is a partner, or we are behind a
+// NAT and need it as rendezvous), and every trackerAnnouncePeriodMs (with jitter) the joined
+// contents are announced again (TrackerJoin{allowRedirect:false} + Membership), which keeps the
+// registry entry and brings fresh members; leaving sends TrackerLeave.
 import type { Contact, ContentKind, MemberInfo, Membership, Message } from '../protocol/messages.js';
 import { ErrorCode } from '../protocol/messages.js';
-import type { Clock, Destination, EngineEvents, PeerAddress } from './ports.js';
+import type { Clock, Destination, EngineEvents, PeerAddress, Transport } from './ports.js';
 import type { EngineConfig } from './engine-config.js';
 import type { EngineStats, JoinPhase } from './engine-stats.js';
 
@@ -22,7 +27,16 @@ export interface TrackerClientDeps {
   membership: () => Membership;
   /** Access ticket to put in a join (IMS mode); none when absent. */
   ticketFor?: (contentId: string) => Uint8Array;
+  /** Closes the tracker connection once the joins are answered; without it the connection stays. */
+  transport?: Pick<Transport, 'disconnect' | 'isConnected'>;
+  /** Whether the tracker connection must stay (the tracker is a partner; we need it as rendezvous). */
+  keepTrackerConnection?: () => boolean;
 }
+
+/** The re-announce period varies by this fraction either way, so boxes started together spread out. */
+export const ANNOUNCE_JITTER = 0.2;
+/** The tracker connection stays this long after our last message to it (the answer and Membership pass). */
+export const TRACKER_LINGER_MS = 2000;
 
 interface JoinState {
   kind: ContentKind;
@@ -38,6 +52,12 @@ interface JoinState {
   lastTrackerAskAt: number;
 }
 
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 function sameContact(a: Contact, b: Contact): boolean {
   return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
 }
@@ -45,6 +65,9 @@ function sameContact(a: Contact, b: Contact): boolean {
 export class TrackerClient {
   private readonly joins = new Map<string, JoinState>();
   private trackerId: string | undefined;
+  private nextAnnounceAt = Infinity;
+  private lastTrackerSendAt = -Infinity;
+  private announceRounds = 0;
 
   constructor(private readonly deps: TrackerClientDeps) {}
 
@@ -75,13 +98,18 @@ export class TrackerClient {
     };
     this.joins.set(contentId, state);
     if (this.deps.tracker) this.askTracker(contentId, state, true);
+    if (this.nextAnnounceAt === Infinity) this.scheduleAnnounce(now);
   }
 
   /** Leaves: tells the tracker (TrackerLeave) and forgets the join. */
   stop(contentId: string): void {
     if (!this.joins.delete(contentId)) return;
     const to = this.trackerDestination();
-    if (to) this.deps.send(to, { type: 'TrackerLeave', peerId: this.deps.self.peerId, contentId });
+    if (to) {
+      this.lastTrackerSendAt = this.deps.clock.now();
+      this.deps.send(to, { type: 'TrackerLeave', peerId: this.deps.self.peerId, contentId });
+    }
+    if (this.joins.size === 0) this.nextAnnounceAt = Infinity;
   }
 
   trackerDestination(): Destination | undefined {
@@ -181,8 +209,59 @@ export class TrackerClient {
     }
   }
 
-  /** Time-based work: retry a silent tracker, abandon a silent deputy. */
+  /**
+   * Time-based work: retry a silent tracker, abandon a silent deputy, re-announce when the period
+   * is up, close the tracker connection once nothing is pending.
+   */
   tick(now: number): void {
+    this.tickJoins(now);
+    if (now >= this.nextAnnounceAt) this.reannounce(now);
+    this.closeIdleTracker(now);
+  }
+
+  /** Re-announces at the next tick (our contact or reachability changed). */
+  announceSoon(): void {
+    if (this.joins.size > 0) this.nextAnnounceAt = this.deps.clock.now();
+  }
+
+  /** Every joined content again at the tracker (allowRedirect:false), then one Membership. */
+  private reannounce(now: number): void {
+    this.scheduleAnnounce(now);
+    const to = this.trackerDestination();
+    if (!to) return;
+    let sent = 0;
+    for (const [contentId, s] of this.joins) {
+      if (s.phase !== 'joined') continue;
+      s.lastTrackerAskAt = now;
+      this.sendJoin(to, contentId, s.kind, false, s.title, false);
+      sent++;
+    }
+    if (sent > 0) this.deps.send(to, this.deps.membership());
+    if (sent > 0) this.deps.stats.trackerAnnounces++;
+  }
+
+  /**
+   * The jitter comes from our peer id and the announce count (FNV-1a), not from the engine's random
+   * stream: boxes spread out, and the rest of the engine draws the same numbers as before.
+   */
+  private scheduleAnnounce(now: number): void {
+    const period = this.deps.config.trackerAnnouncePeriodMs;
+    const r = fnv1a(`${this.deps.self.peerId}#${this.announceRounds++}`) / 0x1_0000_0000;
+    this.nextAnnounceAt = now + Math.max(1, Math.round(period * (1 - ANNOUNCE_JITTER + 2 * ANNOUNCE_JITTER * r)));
+  }
+
+  private closeIdleTracker(now: number): void {
+    const t = this.deps.transport;
+    const id = this.trackerId;
+    if (!t || id === undefined || now - this.lastTrackerSendAt < TRACKER_LINGER_MS) return;
+    if (t.isConnected?.(id) !== true) return;
+    for (const s of this.joins.values()) if (s.phase === 'asking-tracker') return;
+    if (this.deps.keepTrackerConnection?.() === true) return;
+    this.deps.stats.trackerDisconnects++;
+    t.disconnect(id);
+  }
+
+  private tickJoins(now: number): void {
     for (const [contentId, s] of this.joins) {
       if (now < s.deadline) continue;
       if (s.phase === 'asking-tracker') {
@@ -212,9 +291,10 @@ export class TrackerClient {
     this.sendJoin(to, contentId, s.kind, allowRedirect, s.title);
   }
 
-  private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean, title: string): void {
+  private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean, title: string, withMembership = true): void {
     const self = this.deps.self;
     this.deps.stats.trackerJoinsSent++;
+    if (to.contact === this.deps.tracker) this.lastTrackerSendAt = this.deps.clock.now();
     this.deps.send(to, {
       type: 'TrackerJoin',
       peerId: self.peerId,
@@ -226,7 +306,7 @@ export class TrackerClient {
       ticket: this.deps.ticketFor?.(contentId) ?? new Uint8Array(0),
     });
     // Announce ourselves right behind the join (after it, so the tracker has admitted us first).
-    this.deps.send(to, this.deps.membership());
+    if (withMembership) this.deps.send(to, this.deps.membership());
   }
 
   private learnTracker(from: PeerAddress): void {

@@ -1,9 +1,12 @@
-// Tracker role, sans-IO (thesis §3.3.5). The tracker is itself a peer: it wraps its own PeerEngine
-// (which holds every content it knows and partners like anyone) and intercepts TrackerJoin,
-// TrackerLeave and ContentsReq. A join is registered; while a content has fewer than
-// redirectThreshold active members (or the joiner asks with allowRedirect:false) the answer is
-// TrackerMembers (fewest-partners first, plus the tracker itself); beyond it, TrackerRedirect to a
-// deputy chosen round-robin among members that still have room for partners.
+// Tracker role, sans-IO (thesis §3.3.5). The tracker intercepts TrackerJoin, TrackerLeave,
+// ContentAnnounce and ContentsReq; its registry (a RegistryPort: in memory, or Redis shared by
+// several front ends) holds who has what. A join is registered; while a content has fewer than
+// redirectThreshold other members (or the joiner asks with allowRedirect:false) the answer is
+// TrackerMembers (a random subset, fewest partners first); beyond it, TrackerRedirect to a deputy
+// with room for partners. Every join costs O(answer size), whatever the channel's size.
+// In its peer role (the default; always for a main node's local tracker) the tracker is also a
+// peer: it wraps its own PeerEngine, holds the contents and lists itself first. A registry-only
+// front end (registryOnly) answers joins and nothing else.
 import type {
   ContentInfo,
   ContentKind,
@@ -18,7 +21,10 @@ import { NO_CONTACT, type PeerAddress } from '../engine/ports.js';
 import type { EngineSnapshot } from '../engine/engine-stats.js';
 import { PeerEngine, type PeerEngineDeps } from '../engine/peer-engine.js';
 import { sortByWithRandomTies } from '../engine/random-util.js';
-import { TrackerRegistry } from './registry.js';
+import { Catalogue } from './catalogue.js';
+import { MemoryRegistry } from './memory-registry.js';
+import { settle, type RegistryEntry, type RegistryPort } from './registry-port.js';
+import { RateMeter } from './rate-meter.js';
 
 /** Admission hook (IMS tickets later): returns a refusal reason, or null to admit. */
 export type AdmitFn = (join: TrackerJoin, from: PeerAddress) => string | null;
@@ -30,6 +36,10 @@ export interface TrackerEngineDeps extends PeerEngineDeps {
    * tracker when elected, keeping its partners and data plane). Its tracker must be unset.
    */
   peer?: PeerEngine;
+  /** Where registrations live; default: a new in-memory registry. */
+  registry?: RegistryPort;
+  /** A front end that only answers joins: its own peer holds no content and is never listed. */
+  registryOnly?: boolean;
 }
 
 export interface TrackerContentSnapshot {
@@ -41,14 +51,22 @@ export interface TrackerContentSnapshot {
 }
 
 export interface TrackerStats {
-  /** Per known content, its active registry members. */
+  /** The known contents with the most members (at most STATUS_CONTENTS), and their members. */
   contents: TrackerContentSnapshot[];
-  /** Peers the registry currently holds. */
+  /** Contents known in all. */
+  contentCount: number;
+  /** Peers the registry currently holds (Redis: of the contents this front end saw). */
   registeredPeers: number;
   /** Admitted joins, redirected joins, refused joins. */
   joins: number;
   redirects: number;
   refusedJoins: number;
+  /** Admitted joins per second over the last few seconds. */
+  joinsPerSec: number;
+  /** Joins answered 'overloaded' because the registry did not answer. */
+  registryFailures: number;
+  /** The registry: 'memory', 'redis' or 'redis-cluster'; whether it answers; its last error. */
+  registry: { backend: string; reachable: boolean; lastError?: string };
 }
 
 /** The tracker's own peer snapshot plus the tracker part. */
@@ -58,35 +76,49 @@ export interface TrackerSnapshot extends EngineSnapshot {
 
 /** Sorts members behind a NAT after every dialable one in a join's answer. */
 const NAT_RANK = 1_000_000;
-/** How often the registry is swept for expired peers. */
-const REGISTRY_SWEEP_MS = 500;
 /** Admitted peers stay admitted this many registry TTLs after they were last heard of. */
 const ADMITTED_MEMORY_TTLS = 6;
+/** How often the admitted-peers memory is pruned. */
+const ADMITTED_PRUNE_MS = 5000;
+/** Contents listed in status (the largest first); the rest are only counted. */
+export const STATUS_CONTENTS = 100;
+/** Registry TTL as a multiple of the announce period when trackerMemberTtlMs is 0. */
+export const TTL_PER_ANNOUNCE_PERIOD = 2.5;
 
 function validContact(c: unknown): c is Contact {
   const x = c as Contact | null;
   return typeof x === 'object' && x !== null && typeof x.host === 'string' && x.host !== '' && Number.isInteger(x.port);
 }
 
+/** The registry TTL a tracker with this config gives a peer after its join or Membership. */
+export function registryTtlMs(cfg: { trackerMemberTtlMs: number; trackerAnnouncePeriodMs: number }): number {
+  return cfg.trackerMemberTtlMs > 0 ? cfg.trackerMemberTtlMs : Math.round(TTL_PER_ANNOUNCE_PERIOD * cfg.trackerAnnouncePeriodMs);
+}
+
 export class TrackerEngine {
-  /** The tracker's own peer (it holds every known content). */
+  /** The tracker's own peer (in the peer role it holds every known content). */
   readonly peer: PeerEngine;
-  private readonly registry: TrackerRegistry;
+  readonly registry: RegistryPort;
+  private readonly catalogue = new Catalogue();
+  private readonly peerRole: boolean;
+  private readonly ttlMs: number;
   private admit: AdmitFn | undefined;
   /** Admission mode only: peers admitted by a join, with when we last heard of them. */
   private readonly admitted = new Map<string, number>();
   private joins = 0;
   private redirects = 0;
   private refusedJoins = 0;
-  private nextSweepAt = -Infinity;
+  private registryFailures = 0;
+  private readonly joinRate: RateMeter;
+  private nextPruneAt = -Infinity;
 
   constructor(private readonly deps: TrackerEngineDeps) {
     this.peer = deps.peer ?? new PeerEngine({ ...deps, tracker: undefined });
     this.admit = deps.admit;
-    this.registry = new TrackerRegistry({
-      trackerMemberTtlMs: deps.config.trackerMemberTtlMs,
-      joinTtlMs: deps.config.memberTtlMs,
-    });
+    this.registry = deps.registry ?? new MemoryRegistry(deps.random);
+    this.peerRole = deps.registryOnly !== true;
+    this.ttlMs = registryTtlMs(deps.config);
+    this.joinRate = new RateMeter(deps.clock);
   }
 
   get peerId(): string {
@@ -97,20 +129,20 @@ export class TrackerEngine {
     this.admit = admit;
   }
 
-  /** Makes a content known (catalogue) and held by the tracker's own peer. */
+  /** Makes a content known (catalogue) and, in the peer role, held by the tracker's own peer. */
   publish(info: ContentInfo): void {
-    this.registry.publish(info);
-    this.peer.join(info.contentId, info.kind);
+    this.catalogue.publish(info);
+    if (this.peerRole) this.peer.join(info.contentId, info.kind);
   }
 
   /** Same as PeerEngine.join for the tracker: the content becomes known and held (title = id). */
   join(contentId: string, kind: ContentKind): void {
     if (typeof contentId !== 'string' || contentId === '') return;
-    this.registry.ensureContent(contentId, kind);
-    this.peer.join(contentId, kind);
+    this.catalogue.ensure(contentId, kind);
+    if (this.peerRole) this.peer.join(contentId, kind);
   }
 
-  /** The tracker's peer stops holding the content (it stays in the registry for joiners). */
+  /** The tracker's peer stops holding the content (it stays in the catalogue for joiners). */
   leave(contentId: string): void {
     this.peer.leave(contentId);
   }
@@ -125,16 +157,16 @@ export class TrackerEngine {
         case 'TrackerJoin':
           return this.onJoin(from, msg);
         case 'TrackerLeave':
-          if (msg.peerId === from.peerId) this.registry.unregister(msg.contentId, from.peerId);
+          if (msg.peerId === from.peerId && typeof msg.contentId === 'string') this.guard(this.registry.leave(msg.contentId, from.peerId));
           return;
         case 'ContentsReq':
           return this.onContentsReq(from, msg);
         case 'ContentAnnounce':
-          if (msg.peerId === from.peerId) this.registry.describe(msg.contentId, from.peerId, msg.title, msg.sizeBytes);
+          if (msg.peerId === from.peerId && this.isMember(msg.contentId, from.peerId)) this.catalogue.describe(msg.contentId, msg.title, msg.sizeBytes);
           return;
         case 'Membership':
           if (msg.peerId === from.peerId && !this.onMembership(msg)) return;
-          this.peer.receive(from, msg);
+          if (this.peerRole) this.peer.receive(from, msg);
           return;
         default:
           this.peer.receive(from, msg);
@@ -151,45 +183,52 @@ export class TrackerEngine {
   tick(): void {
     this.peer.tick();
     const now = this.deps.clock.now();
-    if (now < this.nextSweepAt) return;
-    this.nextSweepAt = now + REGISTRY_SWEEP_MS;
     this.registry.expire(now);
-    const forgetBefore = now - ADMITTED_MEMORY_TTLS * this.deps.config.trackerMemberTtlMs;
+    if (now < this.nextPruneAt) return;
+    this.nextPruneAt = now + ADMITTED_PRUNE_MS;
+    const forgetBefore = now - ADMITTED_MEMORY_TTLS * this.ttlMs;
     for (const [id, seen] of this.admitted) if (seen < forgetBefore) this.admitted.delete(id);
   }
 
   snapshot(): TrackerSnapshot {
-    const now = this.deps.clock.now();
+    const reg = this.registry.stats();
+    const all = [...this.catalogue.all()].map((i) => ({ id: i.contentId, kind: i.kind, title: i.title, members: this.registry.memberCount(i.contentId) }));
+    const contents = all.length > STATUS_CONTENTS ? all.sort((a, b) => b.members - a.members).slice(0, STATUS_CONTENTS) : all;
     return {
       ...this.peer.snapshot(),
       tracker: {
-        contents: this.registry.contents().map((c) => ({
-          id: c.info.contentId,
-          kind: c.info.kind,
-          title: c.info.title,
-          members: this.registry.activeMembers(c.info.contentId, now).length,
-        })),
-        registeredPeers: this.registry.peerCount,
+        contents,
+        contentCount: all.length,
+        registeredPeers: reg.peers,
         joins: this.joins,
         redirects: this.redirects,
         refusedJoins: this.refusedJoins,
+        joinsPerSec: this.joinRate.perSecond(),
+        registryFailures: this.registryFailures,
+        registry: { backend: reg.backend, reachable: reg.reachable, ...(reg.lastError ? { lastError: reg.lastError } : {}) },
       },
     };
   }
 
-  /** Registry members of a content, as members-list entries (control API, tests). */
+  /** Registry members of a content, as members-list entries (in-memory registry: control API, tests). */
   members(contentId: string): MemberInfo[] {
     const now = this.deps.clock.now();
-    return this.registry.activeMembers(contentId, now).map((p) => this.registry.memberInfo(p, now));
+    const r = this.registry.members(contentId, now, Number.MAX_SAFE_INTEGER);
+    if (r instanceof Promise) throw new Error('members(): the registry answers asynchronously; use membersAsync()');
+    return r.map((p) => memberInfo(p, now));
+  }
+
+  async membersAsync(contentId: string, limit = WireLimits.maxMembers): Promise<MemberInfo[]> {
+    const now = this.deps.clock.now();
+    return (await this.registry.members(contentId, now, limit)).map((p) => memberInfo(p, now));
   }
 
   // ---- handlers -------------------------------------------------------------------------------
 
   private onJoin(from: PeerAddress, join: TrackerJoin): void {
-    const self = this.peer.peerId;
     const contentId = join.contentId;
-    if (join.peerId !== from.peerId || contentId === '' || (join.kind !== 'live' && join.kind !== 'download')) {
-      this.sendError(from, contentId, ErrorCode.BadRequest, 'malformed TrackerJoin');
+    if (join.peerId !== from.peerId || typeof contentId !== 'string' || contentId === '' || (join.kind !== 'live' && join.kind !== 'download')) {
+      this.sendError(from, typeof contentId === 'string' ? contentId : '', ErrorCode.BadRequest, 'malformed TrackerJoin');
       return;
     }
     const reason = this.admit ? this.admit(join, from) : null;
@@ -199,66 +238,107 @@ export class TrackerEngine {
       return;
     }
     this.joins++;
+    this.joinRate.add();
     const now = this.deps.clock.now();
     if (this.admit) this.admitted.set(from.peerId, now);
     // Unknown content: create it (the first joiner of a live channel is its source).
-    const { created } = this.registry.ensureContent(contentId, join.kind, join.title || contentId);
-    if (created || !this.peer.isActive(contentId)) this.peer.join(contentId, join.kind);
+    const created = this.catalogue.ensure(contentId, join.kind, join.title || contentId);
+    if (this.peerRole && (created || !this.peer.isActive(contentId))) this.peer.join(contentId, join.kind);
 
     const cfg = this.deps.config;
-    const others = this.registry.activeMembers(contentId, now, from.peerId);
-    this.registry.register(contentId, from.peerId, validContact(join.contact) ? join.contact : from.contact, now);
-
-    if (join.allowRedirect && others.length >= cfg.redirectThreshold) {
-      const deputy = this.registry.nextDeputy(contentId, now, from.peerId, cfg.maxPartners);
-      if (deputy) {
-        this.redirects++;
-        this.deps.events?.redirected?.(contentId, deputy.peerId);
-        this.peer.send(from, {
-          type: 'TrackerRedirect',
-          peerId: self,
-          contentId,
-          deputy: this.registry.memberInfo(deputy, now),
-        });
-        return;
-      }
-    }
     const max = Math.max(1, Math.min(cfg.membersReqMax, WireLimits.maxMembers));
-    // Members the joiner can dial first (one behind a NAT can only dial others), fewest partners first.
-    const rank = (p: { partnerCount: number; reachability: string }): number => (p.reachability === 'nat' ? NAT_RANK : 0) + p.partnerCount;
-    const best = sortByWithRandomTies(this.deps.random, others, rank).slice(0, max - 1);
-    const members = [this.peer.selfInfo(), ...best.map((p) => this.registry.memberInfo(p, now))];
-    const observed = { ...(from.source ?? NO_CONTACT) };
-    this.peer.send(from, { type: 'TrackerMembers', peerId: self, contentId, members, observed });
+    const sample = this.peerRole ? max - 1 : max;
+    const answer = this.registry.join({
+      contentId,
+      peerId: from.peerId,
+      contact: validContact(join.contact) ? join.contact : from.contact,
+      now,
+      ttlMs: this.ttlMs,
+      sample,
+      redirectThreshold: join.allowRedirect ? Math.max(1, cfg.redirectThreshold) : 0,
+      maxPartners: cfg.maxPartners,
+    });
+    settle(
+      answer,
+      (r) => {
+        const t = this.deps.clock.now();
+        if (r.deputy) {
+          this.redirects++;
+          this.deps.events?.redirected?.(contentId, r.deputy.peerId);
+          this.peer.send(from, { type: 'TrackerRedirect', peerId: this.peer.peerId, contentId, deputy: memberInfo(r.deputy, t) });
+          return;
+        }
+        // Members the joiner can dial first (one behind a NAT can only dial others), fewest partners first.
+        const rank = (p: RegistryEntry): number => (p.reachability === 'nat' ? NAT_RANK : 0) + p.partnerCount;
+        const best = sortByWithRandomTies(this.deps.random, [...r.members], rank).slice(0, sample);
+        const members = [...(this.peerRole ? [this.peer.selfInfo()] : []), ...best.map((p) => memberInfo(p, t))];
+        const observed = { ...(from.source ?? NO_CONTACT) };
+        this.peer.send(from, { type: 'TrackerMembers', peerId: this.peer.peerId, contentId, members, observed });
+      },
+      (err) => {
+        this.registryFailures++;
+        this.sendError(from, contentId, ErrorCode.Overloaded, `tracker registry unavailable, retry later (${errText(err)})`);
+      },
+    );
   }
 
   /** Registry side of a Membership; false when the message must not reach the tracker's peer. */
   private onMembership(msg: MessageOf<'Membership'>): boolean {
     const now = this.deps.clock.now();
     if (!validContact(msg.contact) || !Number.isSafeInteger(msg.seq)) return true; // the peer rejects it
-    if (!this.admit) {
-      this.registry.applyMembership(msg, now, true);
-      return true;
+    if (this.admit) {
+      // Admission mode: only peers admitted by a join are registered or gossiped about.
+      if (!this.admitted.has(msg.peerId)) return false;
+      this.admitted.set(msg.peerId, now);
     }
-    // Admission mode: only peers admitted by a join are registered or gossiped about.
-    if (!this.admitted.has(msg.peerId)) return false;
-    this.admitted.set(msg.peerId, now);
-    this.registry.applyMembership(msg, now, true);
+    const listed = Array.isArray(msg.activeContents) ? msg.activeContents : [];
+    const contents = listed.filter((c) => typeof c === 'string' && this.catalogue.has(c));
+    this.guard(
+      this.registry.announce({
+        peerId: msg.peerId,
+        contact: msg.contact,
+        seq: msg.seq,
+        partnerCount: msg.partnerCount,
+        reachability: msg.reachability,
+        contents,
+        now,
+        ttlMs: this.ttlMs,
+      }),
+    );
     return true;
   }
 
   private onContentsReq(from: PeerAddress, msg: MessageOf<'ContentsReq'>): void {
     const word = typeof msg.word === 'string' ? msg.word.toLowerCase() : '';
-    const contents = this.registry
-      .contents()
-      .map((c) => c.info)
-      .filter((i) => word === '' || i.contentId.toLowerCase().includes(word) || i.title.toLowerCase().includes(word))
-      .slice(0, WireLimits.maxContents)
-      .map((i) => ({ ...i }));
+    const contents: ContentInfo[] = [];
+    for (const i of this.catalogue.all()) {
+      if (contents.length >= WireLimits.maxContents) break;
+      if (word === '' || i.contentId.toLowerCase().includes(word) || i.title.toLowerCase().includes(word)) contents.push({ ...i });
+    }
     this.peer.send(from, { type: 'ContentsResp', peerId: this.peer.peerId, contentId: msg.contentId, contents });
   }
 
-  private sendError(from: PeerAddress, contentId: string, code: number, message: string): void {
-    this.peer.send(from, { type: 'Error', peerId: this.peer.peerId, contentId, code, message });
+  /** Whether the peer joined the content (a synchronous registry knows; otherwise the catalogue must). */
+  private isMember(contentId: string, peerId: string): boolean {
+    const reg = this.registry as RegistryPort & { isMember?: (c: string, p: string) => boolean };
+    return reg.isMember ? reg.isMember(contentId, peerId) : this.catalogue.has(contentId);
   }
+
+  /** A registry write nobody waits for: failures are counted (the registry logs them). */
+  private guard(v: unknown): void {
+    if (v instanceof Promise) v.catch(() => this.registryFailures++);
+  }
+
+  private sendError(from: PeerAddress, contentId: string, code: number, message: string): void {
+    this.peer.send(from, { type: 'Error', peerId: this.peer.peerId, contentId, code, message: message.slice(0, WireLimits.maxTextBytes) });
+  }
+}
+
+/** A registry entry as a members-list item; its TTL is what remains of the registry's trust. */
+function memberInfo(p: RegistryEntry, now: number): MemberInfo {
+  return { peerId: p.peerId, contact: { ...p.contact }, seq: p.seq, ttlMs: Math.max(0, p.expiresAt - now), partnerCount: p.partnerCount, reachability: p.reachability };
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -282,3 +282,92 @@ describe('joining peer and deputy', () => {
     expect(charles.snapshot().contents[0]?.join).toBe('joined');
   });
 });
+
+describe('tracker at scale', () => {
+  it("its own Membership encodes whatever the number of contents it knows (600 here)", async () => {
+    const { encodeFrame } = await import('../../src/protocol/framing.js');
+    const { t, clock, transport } = tracker();
+    for (let i = 0; i < 600; i++) t.receive(addr(`p${i}`), { ...join(`p${i}`, true, `content-${i}`) });
+    t.receive(addr('p0'), { type: 'PartnershipReq', peerId: 'p0', contentId: 'content-0' });
+    transport.clear();
+    for (let k = 0; k < 30; k++) {
+      clock.t += 100;
+      t.tick();
+    }
+    const own = transport.of('Membership').filter((s) => s.msg.peerId === 'tracker');
+    expect(own.length).toBeGreaterThan(0);
+    for (const s of own) {
+      expect(s.msg.activeContents).toHaveLength(256);
+      expect(() => encodeFrame(s.msg)).not.toThrow();
+    }
+    expect(t.snapshot().tracker.contentCount).toBe(600);
+    expect(t.snapshot().tracker.contents.length).toBeLessThanOrEqual(100);
+  });
+
+  it('a registry-only front end lists members but not itself, and holds no content', () => {
+    const clock = new ManualClock(0);
+    const transport = new RecordingTransport();
+    const t = new TrackerEngine({ self: { peerId: 'fe', contact: TRACKER, role: 'tracker' }, clock, random: new SeededRandom(1), transport, config: DEFAULT_ENGINE_CONFIG, registryOnly: true });
+    joinWith(t, 'a');
+    joinWith(t, 'b');
+    expect(transport.of('TrackerMembers', 'b')[0]?.msg.members.map((m) => m.peerId)).toEqual(['a']);
+    expect(t.peer.isActive('c1')).toBe(false);
+    expect(t.snapshot().tracker).toMatchObject({ joins: 2, registeredPeers: 2, registry: { backend: 'memory', reachable: true } });
+  });
+
+  it('keeps an entry 2.5 announce periods by default', () => {
+    const { t, clock } = tracker({ trackerAnnouncePeriodMs: 60_000, trackerMemberTtlMs: 0 });
+    joinWith(t, 'a');
+    clock.t = 149_000;
+    t.tick();
+    expect(t.members('c1').map((m) => m.peerId)).toEqual(['a']);
+    clock.t = 151_000;
+    t.tick();
+    expect(t.members('c1')).toEqual([]);
+  });
+});
+
+describe('announcing instead of holding on', () => {
+  it('closes the tracker connection once the join is answered and re-announces every period with jitter', () => {
+    const { e, clock, transport } = testEngine({ peerId: 'alice', seed: 3, tracker: TRACKER, config: { ...DEFAULT_ENGINE_CONFIG, trackerAnnouncePeriodMs: 60_000 } });
+    transport.isConnected = (id) => id === 'tracker';
+    e.join('c1', 'live');
+    e.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('bob', 1)], observed: { host: '', port: 0 } });
+    clock.t = 1000;
+    e.tick();
+    expect(transport.disconnected).not.toContain('tracker'); // lingers for the Membership and the answer
+    clock.t = 2500;
+    e.tick();
+    expect(transport.disconnected.filter((id) => id === 'tracker')).toHaveLength(1);
+    expect(e.snapshot().stats.trackerDisconnects).toBe(1);
+    transport.clear();
+    const announceTimes: number[] = [];
+    for (let t = 2600; t <= 200_000; t += 100) {
+      clock.t = t;
+      const before = e.snapshot().stats.trackerAnnounces;
+      e.tick();
+      if (e.snapshot().stats.trackerAnnounces > before) announceTimes.push(t);
+    }
+    expect(announceTimes.length).toBe(3);
+    const gaps = announceTimes.slice(1).map((t, i) => t - (announceTimes[i] as number));
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(48_000);
+    for (const g of gaps) expect(g).toBeLessThanOrEqual(72_100);
+    expect(new Set(gaps).size).toBeGreaterThan(1);
+    const re = transport.of('TrackerJoin')[0];
+    expect(re?.msg.allowRedirect).toBe(false);
+    expect(re?.to.contact).toEqual(TRACKER);
+    expect(transport.of('Membership').some((s) => s.to.contact === TRACKER || s.to.peerId === 'tracker')).toBe(true);
+    e.leave('c1');
+    expect(transport.of('TrackerLeave')).toHaveLength(1);
+  });
+
+  it('keeps the tracker connection while the tracker is a partner or the box is behind a NAT', () => {
+    const { e, clock, transport } = testEngine({ peerId: 'nat-box', seed: 4, tracker: TRACKER, reachability: 'nat' });
+    transport.isConnected = (id) => id === 'tracker';
+    e.join('c1', 'live');
+    e.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [], observed: { host: '', port: 0 } });
+    clock.t = 10_000;
+    e.tick();
+    expect(transport.disconnected).not.toContain('tracker');
+  });
+});
