@@ -20,6 +20,10 @@ SUPERDIST_APT_PACKAGES=(
   # initdb lives under /usr/lib/postgresql/<version>/bin, off PATH: pg_ctlcluster (postgresql-common,
   # pulled in by the postgresql package) stands for it.
   "pg_ctlcluster:postgresql"
+  # The tracker's Redis registry tests and benchmark start redis-server alone and as a Redis Cluster
+  # (test/support/redis.ts); redis-cli (redis-tools, pulled in by redis-server) forms the cluster.
+  "redis-server:redis-server"
+  "redis-cli:redis-tools"
 )
 
 # What scripts/build-image and scripts/test-image need on top (an arm64 rootfs through qemu-user,
