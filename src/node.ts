@@ -17,6 +17,7 @@ import { loadOrCreatePeerId } from './platform/identity.js';
 import type { Logger } from './platform/logger.js';
 import { planMemory, type MemoryPlan } from './platform/memory.js';
 import { TrackerEngine } from './tracker/tracker-engine.js';
+import { openFileLimit, openRegistry, trackerConnectionLimit } from './tracker/open-registry.js';
 import { ImsService } from './ims/ims-service.js';
 import { LiveNode } from './live-node.js';
 import { DownloadNode } from './download-node.js';
@@ -51,7 +52,8 @@ function engineEvents(log: Logger): EngineEvents {
     partnerAdded: (contentId, peerId) => log.info({ contentId, peerId }, 'partner added'),
     partnerRemoved: (contentId, peerId, reason) => log.info({ contentId, peerId, reason }, 'partner removed'),
     memberExpired: (peerId) => log.info({ peerId }, 'member expired'),
-    redirected: (contentId, deputy) => log.info({ contentId, deputy }, 'redirected to deputy'),
+    // One per redirected join: debug, or a busy tracker writes megabytes of it.
+    redirected: (contentId, deputy) => log.debug({ contentId, deputy }, 'redirected to deputy'),
     warning: (w) => log.warn(w, w.message),
   };
 }
@@ -118,7 +120,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let relay: RelayTransport | undefined;
   const net = new ConnectionManager({
     self,
-    limits: role === 'tracker' ? { ...cfg.net, maxConnections: cfg.net.trackerMaxConnections } : cfg.net,
+    limits: role === 'tracker' ? { ...cfg.net, maxConnections: trackerConnectionLimit(cfg.net.trackerMaxConnections, openFileLimit(), log) } : cfg.net,
     onMessage: (from, msg) => {
       if (msg.type === 'ReachabilityReq' && dialBack) return dialBack.handle(from, msg);
       if (msg.type === 'PunchReq' && punchRelay) return punchRelay.handle(from, msg);
@@ -186,9 +188,11 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     tracker,
     ...(imsOn && role !== 'tracker' ? { ticketFor: (contentId: string) => ims.ticketFor(contentId) } : {}),
   };
+  // A tracker on Redis is a front end that answers joins only; in memory it is also a peer.
+  const registry = role === 'tracker' ? await openRegistry(cfg.registry, systemRandom, log) : undefined;
   engine =
     role === 'tracker'
-      ? new TrackerEngine({ ...deps, ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
+      ? new TrackerEngine({ ...deps, registry, registryOnly: registry?.backend !== 'memory', ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;
@@ -393,6 +397,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       await control.close();
       await ims.stop();
       await net.close();
+      await registry?.close();
       log.info({ peerId }, 'superdist stopped');
     },
   };

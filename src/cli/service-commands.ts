@@ -20,6 +20,7 @@ interface ServiceFlags extends GlobalOptions {
   uplink?: string;
   web?: string;
   rightsIssuer?: string;
+  registry?: string;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -47,12 +48,14 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     segment: { address: o.segment, uplinkInterface: o.uplink },
     web: o.web ? { enabled: true, listen: [o.web] } : undefined,
     drm: { rightsIssuer: o.rightsIssuer },
+    registry: o.registry,
   };
 }
 
 export function trackerCommand(): Command {
   return sharedOptions(new Command('tracker'))
-    .description('run a tracker: registry of peers per content, redirects newcomers to deputies; itself a peer')
+    .description('run a tracker: registry of peers per content, redirects newcomers to deputies; itself a peer (in memory) or one of several front ends on Redis')
+    .option('--registry <where>', 'memory (default), redis://HOST:PORT or redis-cluster://HOST:PORT,HOST:PORT,... (docs/tracker-scale.md)')
     .action(async (o: ServiceFlags) => {
       await runService(configOrExit(o, flagsOf(o, 'tracker')));
     });

@@ -10,6 +10,9 @@ import type { PeerRoutes } from './peer-routes.js';
 import { dialSocket } from './tcp-sockets.js';
 import type { WarningLimiter } from './warning-limiter.js';
 
+/** Share of the connection limit at which a warning says the limit is near. */
+const NEAR_LIMIT_SHARE = 0.8;
+
 export class ConnectionAdmission {
   /** Creation order of connections on this side (tie-breaks among same-side connections). */
   private nextOrder = 0;
@@ -48,10 +51,16 @@ export class ConnectionAdmission {
     const { conns } = this.routes;
     const max = this.ctx.limits.maxConnections;
     if (closing || conns.size >= max) {
+      // Read before destroy(): a destroyed socket no longer knows its remote address.
+      const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
       socket.destroy();
       this.counters.refused++;
-      this.warnings.report('connection-refused', `refused incoming connection from ${socket.remoteAddress ?? '?'}: ${conns.size} connections (limit ${max})`);
+      this.warnings.report('connection-refused', `refused incoming connection from ${from}: ${conns.size} connections (limit ${max}${closing ? ', shutting down' : ''})`);
       return;
+    }
+    // Said once on the way up, before the limit bites.
+    if (conns.size + 1 === Math.ceil(max * NEAR_LIMIT_SHARE)) {
+      this.warnings.report('connections-near-limit', `${conns.size + 1} connections: ${Math.round(NEAR_LIMIT_SHARE * 100)} % of the limit ${max} (net.maxConnections / net.trackerMaxConnections); beyond it new connections are refused`);
     }
     conns.add(new PeerConnection(socket, 'in', this.ctx, this.nextOrder++));
   }

@@ -112,3 +112,19 @@ describe('systemd units', () => {
     expect(r.stderr).toMatch(/Creating user '?superdist'? \(superdist service\)/);
   });
 });
+
+describe('the central tracker unit', () => {
+  it('passes verify, and its LimitNOFILE holds net.trackerMaxConnections plus what the tracker keeps aside', async () => {
+    const { DEFAULT_NET_LIMITS } = await import('../../src/net/net-limits.js');
+    const { FD_RESERVE, openFileLimit } = await import('../../src/tracker/open-registry.js');
+    const dir = mkdtempSync(join(tmpdir(), 'sd-units-'));
+    copyFileSync(join(unitsDir, 'superdist-tracker.service'), join(dir, 'superdist-tracker.service'));
+    expect(verify([join(dir, 'superdist-tracker.service')])).toEqual({ code: 0, out: '' });
+    const d = directives(readFileSync(join(unitsDir, 'superdist-tracker.service'), 'utf8'));
+    const nofile = Number(d.find(([k]) => k === 'LimitNOFILE')?.[1]);
+    expect(nofile).toBeGreaterThanOrEqual(DEFAULT_NET_LIMITS.trackerMaxConnections + FD_RESERVE);
+    expect(d.find(([k]) => k === 'ExecStart')?.[1]).toMatch(/superdist\.cjs tracker /);
+    // The tracker reads the same limit at start (/proc/self/limits) to log it.
+    expect(openFileLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            8192                 524288               files\n')).toBe(8192);
+  });
+});
