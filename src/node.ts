@@ -192,7 +192,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const registry = role === 'tracker' ? await openRegistry(cfg.registry, systemRandom, log) : undefined;
   engine =
     role === 'tracker'
-      ? new TrackerEngine({ ...deps, registry, registryOnly: registry?.backend !== 'memory', ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
+      ? new TrackerEngine({ ...deps, registry, registryOnly: registry?.backend !== 'memory' || !cfg.trackerPeer, ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;

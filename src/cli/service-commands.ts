@@ -21,6 +21,7 @@ interface ServiceFlags extends GlobalOptions {
   web?: string;
   rightsIssuer?: string;
   registry?: string;
+  peer?: boolean;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -49,6 +50,7 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     web: o.web ? { enabled: true, listen: [o.web] } : undefined,
     drm: { rightsIssuer: o.rightsIssuer },
     registry: o.registry,
+    trackerPeer: o.peer === false ? false : undefined,
   };
 }
 
@@ -56,6 +58,7 @@ export function trackerCommand(): Command {
   return sharedOptions(new Command('tracker'))
     .description('run a tracker: registry of peers per content, redirects newcomers to deputies; itself a peer (in memory) or one of several front ends on Redis')
     .option('--registry <where>', 'memory (default), redis://HOST:PORT or redis-cluster://HOST:PORT,HOST:PORT,... (docs/tracker-scale.md)')
+    .option('--no-peer', 'answer joins only: do not also be a peer of every content (always so on Redis)')
     .action(async (o: ServiceFlags) => {
       await runService(configOrExit(o, flagsOf(o, 'tracker')));
     });
