@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../platform/logger.js';
 import type { Random } from '../engine/ports.js';
 import { MemoryRegistry } from './memory-registry.js';
-import { RedisRegistry } from './redis-registry.js';
 import { parseRegistryUrl } from './registry-url.js';
 import type { RegistryPort } from './registry-port.js';
 
@@ -16,6 +15,8 @@ export async function openRegistry(spec: string, random: Random, log: Logger): P
   if (spec === '' || spec === 'memory') return new MemoryRegistry(random);
   const target = parseRegistryUrl(spec);
   if (typeof target === 'string') throw new Error(`registry: ${target}`);
+  // Loaded only here: a box (or an in-memory tracker) never evaluates the Redis client.
+  const { RedisRegistry } = await import('./redis-registry.js');
   const reg = new RedisRegistry(target, log.child({ component: 'registry' }));
   await reg.start();
   return reg;

@@ -65,6 +65,8 @@ export interface TrackerStats {
   joinsPerSec: number;
   /** Joins answered 'overloaded' because the registry did not answer. */
   registryFailures: number;
+  /** Malformed joins (peer id not the sender's, no content id, unknown kind): refused, not registered. */
+  badJoins: number;
   /** The registry: 'memory', 'redis' or 'redis-cluster'; whether it answers; its last error. */
   registry: { backend: string; reachable: boolean; lastError?: string };
 }
@@ -109,6 +111,7 @@ export class TrackerEngine {
   private redirects = 0;
   private refusedJoins = 0;
   private registryFailures = 0;
+  private badJoins = 0;
   private readonly joinRate: RateMeter;
   private nextPruneAt = -Infinity;
 
@@ -205,6 +208,7 @@ export class TrackerEngine {
         refusedJoins: this.refusedJoins,
         joinsPerSec: this.joinRate.perSecond(),
         registryFailures: this.registryFailures,
+        badJoins: this.badJoins,
         registry: { backend: reg.backend, reachable: reg.reachable, ...(reg.lastError ? { lastError: reg.lastError } : {}) },
       },
     };
@@ -228,6 +232,7 @@ export class TrackerEngine {
   private onJoin(from: PeerAddress, join: TrackerJoin): void {
     const contentId = join.contentId;
     if (join.peerId !== from.peerId || typeof contentId !== 'string' || contentId === '' || (join.kind !== 'live' && join.kind !== 'download')) {
+      this.badJoins++;
       this.sendError(from, typeof contentId === 'string' ? contentId : '', ErrorCode.BadRequest, 'malformed TrackerJoin');
       return;
     }

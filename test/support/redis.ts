@@ -119,6 +119,15 @@ export async function startRedisCluster(nodeTimeoutMs = 2000): Promise<RedisSetu
       if (Date.now() > until) throw new Error('Redis Cluster did not reach cluster_state:ok within 20 s');
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Replicas that have not finished their first sync cannot take over: wait for every link.
+    const linked = (n: RedisNode): boolean => {
+      const info = cli(n.port, 'INFO', 'replication');
+      return /role:master/.test(info) || /master_link_status:up/.test(info);
+    };
+    while (!nodes.every(linked)) {
+      if (Date.now() > until) throw new Error('Redis Cluster replicas did not finish their first sync within 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } catch (err) {
     await s.stop();
     throw err;
