@@ -15,8 +15,8 @@ describe('in-memory registry', () => {
     for (let i = 0; i < 1000; i++) r.join(q('ch', `p${i}`, 0));
     const a = r.join(q('ch', 'me', 1));
     expect(a.others).toBe(1000);
-    // 2 × sample candidates to rank
-    expect(a.members.length).toBe(62);
+    // the best `sample` of 2 × sample random candidates
+    expect(a.members.length).toBe(31);
     const ids = a.members.map((m) => m.peerId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain('me');
@@ -31,16 +31,21 @@ describe('in-memory registry', () => {
     const r = new MemoryRegistry(new SeededRandom(2));
     for (let i = 0; i < 200; i++) r.join(q('small', `s${i}`, 0));
     for (let i = 0; i < 100_000; i++) r.join(q('big', `b${i}`, 0));
+    let n = 0;
     const time = (content: string): number => {
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < 2000; i++) r.join(q(content, `x${content}${i}`, 1, { redirectThreshold: 8 }));
+      for (let i = 0; i < 500; i++) r.join(q(content, `x${content}${n++}`, 1, { redirectThreshold: 8 }));
       return Number(process.hrtime.bigint() - t0);
     };
-    time('small');
-    const small = time('small');
-    const big = time('big');
+    // The fastest of alternating rounds: robust against other load on the machine.
+    const small: number[] = [];
+    const big: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      small.push(time('small'));
+      big.push(time('big'));
+    }
     // A scan of the big channel (100k entries per join) would take ~500 times longer.
-    expect(big).toBeLessThan(small * 10);
+    expect(Math.min(...big)).toBeLessThan(Math.min(...small) * 10);
   });
 
   it('removes by swapping with the last member: indexes stay right', () => {
@@ -110,6 +115,37 @@ describe('in-memory registry', () => {
     r.announce({ peerId: 'p', contact: contact(3), seq: 1, partnerCount: 0, reachability: 'unknown', contents: [], now: 2, ttlMs: 10_000 });
     expect(r.memberCount('c2')).toBe(1);
     expect(r.announce({ peerId: 'p', contact: contact(3), seq: 2, partnerCount: 0, reachability: 'unknown', contents: [], now: 2, ttlMs: 10_000 })).toBe(false);
+    expect(r.peerCount).toBe(0);
+  });
+
+  it('keeps any host (IPv4 packed, names and IPv6 as they are) and peers of several contents straight', () => {
+    const r = new MemoryRegistry(new SeededRandom(8));
+    r.join(q('a', 'v6', 0, { contact: { host: '2001:db8::1', port: 7001 } }));
+    r.join(q('a', 'name', 0, { contact: { host: 'box.example', port: 7002 } }));
+    r.join(q('a', 'v4', 0, { contact: { host: '192.168.1.254', port: 65535 } }));
+    expect(r.members('a', 1, 10).map((m) => [m.peerId, m.contact.host, m.contact.port]).sort()).toEqual([
+      ['name', 'box.example', 7002], ['v4', '192.168.1.254', 65535], ['v6', '2001:db8::1', 7001],
+    ]);
+    // One peer in three contents; removals in between move others around those lists.
+    for (const c of ['x', 'y', 'z']) for (const id of ['m1', 'multi', 'm2']) r.join(q(c, id, 0));
+    r.leave('y', 'm1');
+    r.leave('x', 'multi');
+    expect(r.isMember('x', 'multi')).toBe(false);
+    expect(r.isMember('y', 'multi') && r.isMember('z', 'multi')).toBe(true);
+    r.announce({ peerId: 'multi', contact: contact(9), seq: 1, partnerCount: 0, reachability: 'public', contents: ['z'], now: 1, ttlMs: 10_000 });
+    expect(['x', 'y', 'z'].map((c) => r.members(c, 1, 10).map((m) => m.peerId).sort())).toEqual([['m1', 'm2'], ['m2'], ['m1', 'm2', 'multi']]);
+  });
+
+  it('a slot freed by expiry and taken by a new peer is not expired by the old filing', () => {
+    const r = new MemoryRegistry(new SeededRandom(9));
+    r.join(q('c', 'old', 0, { ttlMs: 1000 }));
+    r.expire(1000);
+    expect(r.peerCount).toBe(0);
+    r.join(q('c', 'new', 1500, { ttlMs: 10_000 }));
+    r.join(q('c', 'old2', 0, { ttlMs: 2000 })); // filed in bucket 2, the slot may be reused
+    r.expire(2000);
+    expect(r.members('c', 2000, 10).map((m) => m.peerId)).toEqual(['new']);
+    r.expire(12_000); // its bucket (11 s, 12 s] is due
     expect(r.peerCount).toBe(0);
   });
 });
