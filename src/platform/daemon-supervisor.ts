@@ -152,6 +152,7 @@ export class DaemonSupervisor {
       onTickUntracked: () =>
         log.warn('the service reports no engine ticks (startService without an onTick hook): the watchdog judges the event loop only'),
     });
+    this.deps.health.forgetLag();
     this.watchdog.start();
     log.info({ intervalMs: watchdogIntervalMs(usec) }, 'watchdog pings on');
   }

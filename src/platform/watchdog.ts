@@ -1,6 +1,9 @@
-// systemd watchdog: ping every WatchdogSec/2, but only while the service is healthy — its event
+// systemd watchdog: ping every WatchdogSec/3, but only while the service is healthy — its event
 // loop is not lagging and the engine tick ran recently. A wedged service stops pinging and
-// systemd restarts it (Restart=on-failure); a single slow round only skips one ping.
+// systemd restarts it (Restart=on-failure); a single slow round only skips one ping: the next one
+// still comes a third of the timeout before systemd gives up (at WatchdogSec/2 a skipped ping put the
+// next one exactly on the deadline, so one slow round was a restart). The lag the service built up
+// while it started is not held against the first round (TimeoutStartSec judges the start).
 import { performance } from 'node:perf_hooks';
 
 /** Worst event-loop delay tolerated between two checks (the engine ticks every ~100 ms). */
@@ -16,9 +19,12 @@ export function tickOverdueAfterMs(tickMs: number): number {
   return Math.max(MIN_TICK_OVERDUE_MS, TICK_OVERDUE_PERIODS * tickMs);
 }
 
-/** Ping period for a WATCHDOG_USEC value: half the timeout, as sd_watchdog_enabled(3) advises. */
+/**
+ * Ping period for a WATCHDOG_USEC value: a third of the timeout (sd_watchdog_enabled(3) asks for at
+ * most half), so one withheld ping is survived and two in a row are not.
+ */
 export function watchdogIntervalMs(watchdogUsec: number): number {
-  return Math.max(1, Math.floor(watchdogUsec / 2000));
+  return Math.max(1, Math.floor(watchdogUsec / 3000));
 }
 
 /** Largest event-loop delay since the last reset. */
@@ -53,10 +59,13 @@ export function eventLoopLagProbe(resolutionMs = LAG_RESOLUTION_MS): LagProbe {
       timer = undefined;
     },
     takeMaxMs() {
-      // A check may itself run after a block the timer has not seen yet.
-      const pending = timer ? performance.now() - last - resolutionMs : 0;
+      // A check may itself run after a block the timer has not seen yet: counted here, and not
+      // again by the timer's next (overdue) run.
+      const now = performance.now();
+      const pending = timer ? now - last - resolutionMs : 0;
       const ms = Math.max(0, max, pending);
       max = 0;
+      if (timer) last = now;
       return ms;
     },
   };
@@ -101,6 +110,14 @@ export class ServiceHealth {
 
   stop(): void {
     this.opts.lag.stop();
+  }
+
+  /**
+   * Forgets the event-loop lag measured so far: called when the watchdog starts, after the service
+   * started (a slow board's start blocks the loop for seconds; the start has its own timeout).
+   */
+  forgetLag(): void {
+    this.opts.lag.takeMaxMs();
   }
 
   /** The engine ran its tick (the service's onTick hook). */

@@ -12,7 +12,7 @@ import { changedPaths, planReload } from '../../src/platform/config-reload.js';
 import { DaemonSupervisor, type ServiceHooks } from '../../src/platform/daemon-supervisor.js';
 import type { Logger } from '../../src/platform/logger.js';
 import type { Notifier } from '../../src/platform/systemd-notify.js';
-import { ServiceHealth } from '../../src/platform/watchdog.js';
+import { eventLoopLagProbe, ServiceHealth } from '../../src/platform/watchdog.js';
 
 const base = { listen: '127.0.0.1:0', control: '/nonexistent/sd-test.sock', stateDir: '/nonexistent/sd-state' };
 const cfgWith = (sets: string[] = []): Config => loadConfig({ flags: base, sets });
@@ -23,7 +23,7 @@ interface FakeService extends RunningService {
   hooks: ServiceHooks | undefined;
 }
 
-function harness(opts: { failStartFor?: (cfg: Config) => boolean } = {}) {
+function harness(opts: { failStartFor?: (cfg: Config) => boolean; health?: ServiceHealth; watchdogUsec?: number; startBlockMs?: number } = {}) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -42,7 +42,7 @@ function harness(opts: { failStartFor?: (cfg: Config) => boolean } = {}) {
   };
   const services: FakeService[] = [];
   let nextConfig: Config | Error = cfgWith();
-  const health = new ServiceHealth({ now: Date.now, lag: { start() {}, stop() {}, takeMaxMs: () => 0 }, tickOverdueMs: 2000 });
+  const health = opts.health ?? new ServiceHealth({ now: Date.now, lag: { start() {}, stop() {}, takeMaxMs: () => 0 }, tickOverdueMs: 2000 });
   const daemon = new DaemonSupervisor({
     version: '9.9.9',
     loadConfig: () => {
@@ -51,6 +51,11 @@ function harness(opts: { failStartFor?: (cfg: Config) => boolean } = {}) {
     },
     startService: async (cfg, _log, _version, hooks) => {
       if (opts.failStartFor?.(cfg)) throw Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' });
+      // A slow board: the start blocks the event loop.
+      const until = Date.now() + (opts.startBlockMs ?? 0);
+      while (Date.now() < until) {
+        // busy
+      }
       const calls: string[] = [];
       const s: FakeService = {
         cfg,
@@ -69,6 +74,7 @@ function harness(opts: { failStartFor?: (cfg: Config) => boolean } = {}) {
     notifier,
     log,
     health,
+    ...(opts.watchdogUsec ? { watchdogUsec: opts.watchdogUsec } : {}),
     groupFile: '/nonexistent/group',
   });
   return {
@@ -156,6 +162,20 @@ describe('daemon supervisor', () => {
 });
 
 describe('config reload plan', () => {
+  it('does not hold the event-loop lag of a slow start against the first watchdog round', async () => {
+    const health = new ServiceHealth({ now: Date.now, lag: eventLoopLagProbe(10), tickOverdueMs: 60_000 });
+    // WatchdogSec 0.9 s: a round every 300 ms; the start blocks the loop for 1.5 s (limit 1 s).
+    const h = harness({ health, watchdogUsec: 900_000, startBlockMs: 1500 });
+    try {
+      await h.daemon.start(cfgWith());
+      await new Promise((r) => setTimeout(r, 700));
+      expect(h.messages().filter((m) => m.startsWith('unhealthy'))).toEqual([]);
+      expect(h.notes.filter((n) => n.WATCHDOG === '1').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await h.daemon.stop('test');
+    }
+  });
+
   it('lists changed leaves and splits live from restart', () => {
     const a = cfgWith();
     const b = cfgWith(['logLevel=debug', 'net.maxConnections=7', 'join=["x"]']);

@@ -40,8 +40,8 @@ function fakes() {
 }
 
 describe('watchdog', () => {
-  it('pings at half of WATCHDOG_USEC', () => {
-    expect(watchdogIntervalMs(30_000_000)).toBe(15_000);
+  it('pings at a third of WATCHDOG_USEC: one withheld ping is survived', () => {
+    expect(watchdogIntervalMs(30_000_000)).toBe(10_000);
     expect(watchdogIntervalMs(1_000)).toBe(1);
     expect(tickOverdueAfterMs(100)).toBe(2000);
     expect(tickOverdueAfterMs(500)).toBe(10_000);
@@ -116,6 +116,25 @@ describe('watchdog', () => {
     const lag = probe.takeMaxMs();
     probe.stop();
     expect(lag).toBeGreaterThan(200);
+  });
+});
+
+describe('watchdog start', () => {
+  it('forgets the lag measured before the watchdog started', async () => {
+    const probe = eventLoopLagProbe(10);
+    const health = new ServiceHealth({ now: Date.now, lag: probe, tickOverdueMs: 60_000 });
+    health.start();
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      // a slow start blocks the loop
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    health.forgetLag();
+    await new Promise((r) => setTimeout(r, 50));
+    const v = health.check();
+    health.stop();
+    expect(v.lagMs).toBeLessThan(MAX_EVENT_LOOP_LAG_MS);
+    expect(v.healthy).toBe(true);
   });
 });
 
