@@ -112,22 +112,24 @@ t_grown() {
 }
 
 t_new_identity() {
-  local btime mid
+  local btime mid root
+  # The image itself carries neither (root A, read by debugfs at the partition's offset).
+  read -r root _ <<<"$(part_geometry "$img" 5)"
+  debugfs -R 'stat /etc/machine-id' "$img?offset=$((root * 512))" 2>/dev/null | grep -qE 'Size: 0\b'
+  if debugfs -R 'ls /etc/ssh' "$img?offset=$((root * 512))" 2>/dev/null | grep -q ssh_host_; then echo "the image carries SSH host keys"; return 1; fi
   btime=$(vm_ssh awk '/^btime/ {print $2}' /proc/stat)
-  vm_ssh stat -c '%Y %n' /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key > "$bw/keys.txt"
+  vm_ssh stat -c '%Y %n' /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/machine-id > "$bw/made.txt"
   while read -r mtime name; do
     [ "$mtime" -ge "$btime" ] || { echo "$name is older than this boot"; return 1; }
-  done < "$bw/keys.txt"
+  done < "$bw/made.txt"
   [ "$(vm_ssh systemctl show -p Result --value superdist-ssh-host-keys)" = success ]
   vm_ssh ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}' > "$bw/facts/host-key"
   grep -qF "$(cat "$bw/facts/host-key")" <(ssh-keygen -lf "$bw/known_hosts")
-  echo "host keys made $(( $(head -1 "$bw/keys.txt" | cut -d' ' -f1) - btime )) s after the kernel started; ed25519 $(cat "$bw/facts/host-key") is the one SSH presented"
+  echo "host keys (ed25519, ecdsa, rsa) written $(( $(head -1 "$bw/made.txt" | cut -d' ' -f1) - btime )) s into this boot (the image has none); ed25519 $(cat "$bw/facts/host-key") is the one SSH presented"
   mid=$(vm_ssh cat /etc/machine-id)
   [[ $mid =~ ^[0-9a-f]{32}$ ]]
   echo "$mid" > "$bw/facts/machine-id"
-  vm_ssh journalctl -b --no-pager -o cat _PID=1 | grep -m1 -i 'machine.id' || true
-  [ "$(vm_ssh systemctl show -p ConditionResult --value systemd-machine-id-commit)" = yes ] || [ "$(vm_ssh journalctl -b --no-pager -o cat _PID=1 | grep -ci 'initializing machine id')" -ge 1 ]
-  echo "machine-id $mid (the image's is empty)"
+  echo "machine-id $mid written $(( $(tail -1 "$bw/made.txt" | cut -d' ' -f1) - btime )) s into this boot (the image's is empty)"
 }
 
 # The watched channel's counters from the guest's own status: "DUE ONTIME PARTNERS LAG".
