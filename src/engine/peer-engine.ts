@@ -286,7 +286,7 @@ export class PeerEngine {
         return this.gossip.answerJoinAsDeputy(from, msg, now);
       case 'TrackerMembers':
         if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;
-        this.trackerClient.onMembers(msg.contentId, from);
+        this.trackerClient.onMembers(msg.contentId, from, msg.members);
         return this.gossip.onMembersList(msg.contentId, msg.members, now);
       case 'TrackerRedirect':
         if (!this.contents.has(msg.contentId)) return void this.stats.ignoredInactive++;

@@ -4,8 +4,9 @@
 // with allowRedirect:false; a silent tracker is asked again every trackerRetryMs. The member
 // scheduler may also ask again (re-ask) when it runs out of candidates.
 // Boxes announce, they do not hold on (DONet needs the tracker only at bootstrap): once every join
-// is answered the tracker connection is closed (unless the tracker is a partner, or we are behind a
-// NAT and need it as rendezvous), and every trackerAnnouncePeriodMs (with jitter) the joined
+// is answered the connection to a tracker that answers joins only (it does not list itself) is
+// closed (unless it is a partner, or we are behind a NAT and need it as rendezvous); a tracker that
+// is also a peer stays connected like any member. Every trackerAnnouncePeriodMs (with jitter) the joined
 // contents are announced again (TrackerJoin{allowRedirect:false} + Membership), which keeps the
 // registry entry and brings fresh members; leaving sends TrackerLeave.
 import type { Contact, ContentKind, MemberInfo, Membership, Message } from '../protocol/messages.js';
@@ -68,6 +69,8 @@ export class TrackerClient {
   private nextAnnounceAt = Infinity;
   private lastTrackerSendAt = -Infinity;
   private announceRounds = 0;
+  /** Whether the tracker listed itself in its last answer (then it is a peer, and stays connected). */
+  private trackerIsPeer = true;
 
   constructor(private readonly deps: TrackerClientDeps) {}
 
@@ -130,10 +133,17 @@ export class TrackerClient {
   }
 
   /** A TrackerMembers arrived (from the tracker or a deputy): the join is answered. */
-  onMembers(contentId: string, from: PeerAddress): void {
+  onMembers(contentId: string, from: PeerAddress, members?: unknown): void {
     const s = this.joins.get(contentId);
     if (!s) return;
-    if (s.phase === 'asking-tracker' && !s.deputiesAsked.has(from.peerId)) this.learnTracker(from);
+    if (s.phase === 'asking-tracker' && !s.deputiesAsked.has(from.peerId)) {
+      this.learnTracker(from);
+      // A tracker that lists itself is also a peer (a partner candidate like any member): its
+      // connection is kept. A front end that answers joins only is left once the joins are answered.
+      if (from.peerId === this.trackerId && Array.isArray(members)) {
+        this.trackerIsPeer = members.some((m) => typeof m === 'object' && m !== null && (m as MemberInfo).peerId === from.peerId);
+      }
+    }
     if (s.phase === 'asking-tracker' || s.phase === 'asking-deputy') s.phase = 'joined';
     s.deputy = undefined;
   }
@@ -200,6 +210,7 @@ export class TrackerClient {
     if (cur === undefined ? contact === undefined : contact !== undefined && sameContact(cur, contact)) return;
     this.deps.tracker = contact ? { ...contact } : undefined;
     this.trackerId = undefined;
+    this.trackerIsPeer = true;
     for (const [contentId, s] of this.joins) {
       if (contact) this.askTracker(contentId, s, true);
       else {
@@ -253,7 +264,7 @@ export class TrackerClient {
   private closeIdleTracker(now: number): void {
     const t = this.deps.transport;
     const id = this.trackerId;
-    if (!t || id === undefined || now - this.lastTrackerSendAt < TRACKER_LINGER_MS) return;
+    if (!t || id === undefined || this.trackerIsPeer || now - this.lastTrackerSendAt < TRACKER_LINGER_MS) return;
     if (t.isConnected?.(id) !== true) return;
     for (const s of this.joins.values()) if (s.phase === 'asking-tracker') return;
     if (this.deps.keepTrackerConnection?.() === true) return;

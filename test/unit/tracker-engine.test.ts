@@ -361,6 +361,16 @@ describe('announcing instead of holding on', () => {
     expect(transport.of('TrackerLeave')).toHaveLength(1);
   });
 
+  it('keeps the connection to a tracker that is also a peer (it lists itself in its answer)', () => {
+    const { e, clock, transport } = testEngine({ peerId: 'bob', seed: 5, tracker: TRACKER });
+    transport.isConnected = (id) => id === 'tracker';
+    e.join('c1', 'live');
+    e.receive(T, { type: 'TrackerMembers', peerId: 'tracker', contentId: 'c1', members: [memberInfo('tracker', 0), memberInfo('amy', 1)], observed: { host: '', port: 0 } });
+    clock.t = 10_000;
+    e.tick();
+    expect(transport.disconnected).not.toContain('tracker');
+  });
+
   it('keeps the tracker connection while the tracker is a partner or the box is behind a NAT', () => {
     const { e, clock, transport } = testEngine({ peerId: 'nat-box', seed: 4, tracker: TRACKER, reachability: 'nat' });
     transport.isConnected = (id) => id === 'tracker';
