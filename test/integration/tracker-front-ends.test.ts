@@ -3,13 +3,15 @@
 // see the peers registered through the others; SIGKILL of a front end under load leaves the others
 // answering; SIGKILL of the Redis master holding a channel: its replica takes over, joins answer
 // again, and registrations lost in the failover are back with the boxes' next announce; malformed
-// joins and garbage frames are dropped and counted.
+// joins and garbage frames are dropped and counted; a real box closes its front-end connection after
+// the join and stays registered by announcing.
 import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { clusterMasters, startRedisCluster, type RedisSetup } from '../support/redis.js';
 import { joinOnce, memberIds } from '../support/tracker-join.js';
 import { contentKeys } from '../../src/tracker/redis-registry.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
+import { controlCall } from '../../src/control/control-client.js';
 
 const procs: Proc[] = [];
 let cluster: RedisSetup | undefined;
@@ -119,4 +121,21 @@ describe('tracker front ends on a Redis Cluster', () => {
     const finalIds = memberIds(await joinOnce(addr2, 'probe4', 'sports'));
     for (const m of ['mallory', 'mallory2', 'mallory3']) expect(finalIds).not.toContain(m);
   }, 90_000);
+
+  it('a box joins through a front end, closes the connection, and stays registered by announcing', async () => {
+    const fe0 = procs.find((p) => p.name === 'fe0') as Proc;
+    const addr0 = (await status(fe0))!.node.contact;
+    const dir = tempDir('sd-fe-box-');
+    // Announce every 3 s: the front ends keep an entry 2.5 periods (their own setting, 5 min by default).
+    const box = startProc('box', dir, ['node', '--tracker', addr0, '--listen', '127.0.0.1:0', '--join', 'weather', '--player', 'none', '--log-level', 'warn', '--set', 'engine.trackerAnnouncePeriodMs=3000']);
+    procs.push(box);
+    const boxId = (await waitUp(box, 15_000)).node.id;
+    const st = await waitFor('the box to close its tracker connection', 15_000, () => status(box), (s) => (s?.engine?.trackerDisconnects ?? 0) >= 1);
+    expect(st?.contents.map((c) => c.id)).toContain('weather');
+    const connectedToFe = async () => ((await controlCall(fe0.control, 'peers')) as { peers: Array<{ peerId: string }> }).peers.some((p) => p.peerId === boxId);
+    await waitFor('the front end to see the box gone', 5000, async () => !(await connectedToFe()));
+    // Announces keep coming (each a fresh connection), and any front end hands the box out.
+    await waitFor('two re-announces', 15_000, () => status(box), (s) => (s?.engine?.trackerAnnounces ?? 0) >= 2);
+    expect(memberIds(await joinOnce((await status(procs.find((p) => p.name === 'fe2') as Proc))!.node.contact, 'viewer', 'weather'))).toContain(boxId);
+  }, 60_000);
 });
