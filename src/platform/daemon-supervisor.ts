@@ -128,6 +128,9 @@ export class DaemonSupervisor {
     this.cfg = cfg;
     this.serviceLog = child;
     health.expectTicks();
+    // The loop was blocked while the service (re)started (seconds on a slow board): that is not a
+    // hang for the watchdog's next round to report.
+    health.forgetLag();
     this.shareControlSocket(cfg);
   }
 
@@ -152,7 +155,6 @@ export class DaemonSupervisor {
       onTickUntracked: () =>
         log.warn('the service reports no engine ticks (startService without an onTick hook): the watchdog judges the event loop only'),
     });
-    this.deps.health.forgetLag();
     this.watchdog.start();
     log.info({ intervalMs: watchdogIntervalMs(usec) }, 'watchdog pings on');
   }

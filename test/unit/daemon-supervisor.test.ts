@@ -176,6 +176,23 @@ describe('config reload plan', () => {
     }
   });
 
+  it('does not hold the lag of a restart on reload against the next watchdog round', async () => {
+    const health = new ServiceHealth({ now: Date.now, lag: eventLoopLagProbe(10), tickOverdueMs: 60_000 });
+    const h = harness({ health, watchdogUsec: 900_000, startBlockMs: 1500 });
+    try {
+      await h.daemon.start(cfgWith());
+      h.setNext(cfgWith(['watch=news']));
+      await h.daemon.reload();
+      expect(h.services).toHaveLength(2);
+      const pings = h.notes.filter((n) => n.WATCHDOG === '1').length;
+      await new Promise((r) => setTimeout(r, 700));
+      expect(h.messages().filter((m) => m.startsWith('unhealthy'))).toEqual([]);
+      expect(h.notes.filter((n) => n.WATCHDOG === '1').length).toBeGreaterThan(pings);
+    } finally {
+      await h.daemon.stop('test');
+    }
+  });
+
   it('lists changed leaves and splits live from restart', () => {
     const a = cfgWith();
     const b = cfgWith(['logLevel=debug', 'net.maxConnections=7', 'join=["x"]']);
