@@ -10,6 +10,20 @@
 //  - kill() makes a node vanish: everything in flight to or from it is lost and every node
 //    connected to it gets peerDisconnected after detectionDelayMs. Sends to a dead node are
 //    accepted and lost (the sender cannot know yet); sends to an unknown contact return false.
+// The field (docs/simulator.md; every fault is off by default, and then no random draw is made, so
+// runs without faults are unchanged):
+//  - a bounded send queue per connection (connectionQueueBytes: the kernel's send buffer plus the
+//    node's own queue): a message that would not fit is dropped and send() returns false, as the real
+//    connection does ("send queue full"); the router's tbf queue in front is part of the same FIFO;
+//  - access latency per node (accessLatencyMs), added to every message to or from it;
+//  - loss per message (lossRate): the links are TCP, so a lost segment costs a retransmission — the
+//    message is sent again (upload spent twice) after max(retransmitMinMs, 2 × RTT), never lost;
+//  - nodes that cannot be dialled (reachable: false, behind a NAT): a message to one that has no
+//    connection with the sender is lost and the sender gets peerDisconnected after connectTimeoutMs;
+//  - partitions (partition/heal): messages between groups are lost and the connections between them
+//    break, noticed after detectionDelayMs on both sides;
+//  - pauses (pause): a stopped process receives nothing until it resumes (messages wait, in order);
+//    the simulator does not tick it meanwhile.
 import type { Contact, Message } from '../protocol/messages.js';
 import type { Destination, PeerAddress, Random, Transport } from '../engine/ports.js';
 import type { VirtualClock } from './virtual-clock.js';
@@ -21,6 +35,14 @@ export interface SimNetworkConfig {
   defaultUploadBps: number;
   /** How long after a node dies its connected peers notice (TCP keepalive / RST). */
   detectionDelayMs: number;
+  /** Bytes one connection may hold waiting for the sender's uplink; beyond: dropped (Infinity: unbounded). */
+  connectionQueueBytes: number;
+  /** Probability that a message needs a retransmission (per transmission). */
+  lossRate: number;
+  /** Least retransmission delay after a loss (TCP's minimum RTO). */
+  retransmitMinMs: number;
+  /** A dial to a node that cannot be reached fails after this long. */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_SIM_NETWORK_CONFIG: Readonly<SimNetworkConfig> = Object.freeze({
@@ -28,7 +50,21 @@ export const DEFAULT_SIM_NETWORK_CONFIG: Readonly<SimNetworkConfig> = Object.fre
   latencyPerUnitMs: 60,
   defaultUploadBps: 8_000_000,
   detectionDelayMs: 1500,
+  connectionQueueBytes: Infinity,
+  lossRate: 0,
+  retransmitMinMs: 200,
+  connectTimeoutMs: 3000,
 });
+
+/** A node's link: upload, place, access latency, whether it can be dialled. */
+export interface SimLinkOptions {
+  uploadBps?: number;
+  position?: { x: number; y: number };
+  /** One-way delay of the node's access link (ms), added to every message to or from it. */
+  accessLatencyMs?: number;
+  /** False: behind a NAT, only connections it opens itself exist. */
+  reachable?: boolean;
+}
 
 /** What the network calls on a node (an engine, or a test double). */
 export interface SimEndpoint {
@@ -43,6 +79,12 @@ export interface SimNetworkStats {
   lost: number;
   /** Refused at send (unknown destination, dead sender). */
   refused: number;
+  /** Dropped at send: the connection's send queue was full (send() returned false). */
+  queueFull: number;
+  /** Transmissions repeated after a loss. */
+  retransmits: number;
+  /** Lost between partitioned groups, or dials to a node that cannot be reached. */
+  unreachable: number;
   bytes: number;
   controlBytes: number;
   byType: Record<string, number>;
@@ -60,13 +102,26 @@ interface SimNode {
   alive: boolean;
   connections: Set<string>;
   bytesUp: number;
+  accessLatencyMs: number;
+  reachable: boolean;
+  /** Partition group (0: everyone together). */
+  group: number;
+  /** Paused until this virtual time (0: running). */
+  pausedUntil: number;
+  /** Per connection: departure times and sizes of messages still waiting for the uplink. */
+  backlog: Map<string, Backlog> | undefined;
+}
+
+interface Backlog {
+  bytes: number;
+  departures: Array<{ at: number; size: number }>;
 }
 
 const contactKey = (c: Contact): string => `${c.host.toLowerCase()}:${c.port}`;
 
 export class SimNetwork {
   readonly config: SimNetworkConfig;
-  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, refused: 0, bytes: 0, controlBytes: 0, byType: {} };
+  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, refused: 0, queueFull: 0, retransmits: 0, unreachable: 0, bytes: 0, controlBytes: 0, byType: {} };
   private readonly nodes = new Map<string, SimNode>();
   private readonly byContact = new Map<string, SimNode>();
 
@@ -84,7 +139,7 @@ export class SimNetwork {
     peerId: string,
     contact: Contact,
     endpoint: SimEndpoint,
-    opts: { uploadBps?: number; position?: { x: number; y: number } } = {},
+    opts: SimLinkOptions = {},
   ): Transport {
     if (this.nodes.has(peerId)) throw new Error(`sim node ${peerId} already exists`);
     const node: SimNode = {
@@ -99,12 +154,18 @@ export class SimNetwork {
       alive: true,
       connections: new Set(),
       bytesUp: 0,
+      accessLatencyMs: opts.accessLatencyMs ?? 0,
+      reachable: opts.reachable ?? true,
+      group: 0,
+      pausedUntil: 0,
+      backlog: Number.isFinite(this.config.connectionQueueBytes) ? new Map() : undefined,
     };
     this.nodes.set(peerId, node);
     this.byContact.set(contactKey(contact), node);
     return {
       send: (to, msg) => this.send(node, to, msg),
       disconnect: (other) => this.disconnect(node, other),
+      isConnected: (other) => node.connections.has(other),
     };
   }
 
@@ -147,6 +208,43 @@ export class SimNetwork {
     node.connections.clear();
   }
 
+  /** Whether the node is paused now (the simulator does not tick it). */
+  isPaused(peerId: string): boolean {
+    const node = this.nodes.get(peerId);
+    return node !== undefined && node.pausedUntil > this.clock.now();
+  }
+
+  /** The node's process stops for `durationMs` (SIGSTOP): messages to it wait until it resumes. */
+  pause(peerId: string, durationMs: number): void {
+    const node = this.nodes.get(peerId);
+    if (node) node.pausedUntil = Math.max(node.pausedUntil, this.clock.now() + durationMs);
+  }
+
+  /**
+   * Splits the nodes into groups that cannot reach each other (nodes not listed stay in group 0 with
+   * the tracker and whoever else is unlisted). Connections across groups break.
+   */
+  partition(groups: readonly (readonly string[])[]): void {
+    for (const node of this.nodes.values()) node.group = 0;
+    groups.forEach((ids, i) => {
+      for (const id of ids) {
+        const node = this.nodes.get(id);
+        if (node) node.group = i + 1;
+      }
+    });
+    for (const node of this.nodes.values()) {
+      for (const otherId of [...node.connections]) {
+        const other = this.nodes.get(otherId);
+        if (other && other.group !== node.group) this.breakLink(node, other);
+      }
+    }
+  }
+
+  /** Every node can reach every other again. */
+  heal(): void {
+    for (const node of this.nodes.values()) node.group = 0;
+  }
+
   private send(from: SimNode, to: Destination, msg: Message): boolean {
     if (!from.alive) {
       this.stats.refused++;
@@ -158,6 +256,11 @@ export class SimNetwork {
       return false;
     }
     const size = this.sizeOf(msg);
+    const now = this.clock.now();
+    if (from.backlog && !this.fits(from, target.peerId, size, now)) {
+      this.stats.queueFull++;
+      return false;
+    }
     this.stats.sent++;
     this.stats.bytes += size;
     if (!isDataMessage(msg)) this.stats.controlBytes += size;
@@ -167,20 +270,84 @@ export class SimNetwork {
       this.stats.lost++;
       return true;
     }
+    if (target.group !== from.group || (!target.reachable && !from.connections.has(target.peerId))) {
+      // Partitioned, or a dial to a node behind a NAT: the connection attempt fails.
+      this.stats.unreachable++;
+      if (!from.connections.has(target.peerId)) {
+        this.clock.schedule(this.config.connectTimeoutMs, () => {
+          if (from.alive && !from.connections.has(target.peerId)) from.endpoint.peerDisconnected(target.peerId);
+        });
+      }
+      return true;
+    }
     from.connections.add(target.peerId);
     target.connections.add(from.peerId);
-    const now = this.clock.now();
-    const departAt = Math.max(now, from.uploadFreeAt) + (size * 8000) / from.uploadBps;
-    from.uploadFreeAt = departAt;
-    this.clock.scheduleAt(departAt + this.linkLatency(from, target), () => {
-      if (!from.alive || !target.alive) {
-        this.stats.lost++;
-        return;
+    let departAt = this.depart(from, target.peerId, size, now);
+    const latency = this.linkLatency(from, target);
+    if (this.config.lossRate > 0) {
+      // TCP: every lost transmission is repeated after the retransmission timeout.
+      while (this.random.next() < this.config.lossRate) {
+        this.stats.retransmits++;
+        from.bytesUp += size;
+        departAt = this.depart(from, target.peerId, size, departAt + Math.max(this.config.retransmitMinMs, 2 * latency));
       }
-      this.stats.delivered++;
-      target.endpoint.receive(from.address, msg);
-    });
+    }
+    this.clock.scheduleAt(departAt + latency, () => this.deliver(from, target, msg));
     return true;
+  }
+
+  private deliver(from: SimNode, target: SimNode, msg: Message): void {
+    if (!from.alive || !target.alive || from.group !== target.group) {
+      this.stats.lost++;
+      return;
+    }
+    if (target.pausedUntil > this.clock.now()) {
+      this.clock.scheduleAt(target.pausedUntil, () => this.deliver(from, target, msg));
+      return;
+    }
+    this.stats.delivered++;
+    target.endpoint.receive(from.address, msg);
+  }
+
+  /** Puts `size` bytes on the sender's uplink no earlier than `earliest`; returns when they leave. */
+  private depart(from: SimNode, toId: string, size: number, earliest: number): number {
+    const departAt = Math.max(earliest, from.uploadFreeAt) + (size * 8000) / from.uploadBps;
+    from.uploadFreeAt = departAt;
+    const b = from.backlog?.get(toId);
+    if (b) {
+      b.bytes += size;
+      b.departures.push({ at: departAt, size });
+    }
+    return departAt;
+  }
+
+  /** Whether `size` more bytes fit in the connection's send queue (messages already gone leave it). */
+  private fits(from: SimNode, toId: string, size: number, now: number): boolean {
+    const backlogs = from.backlog as Map<string, Backlog>;
+    let b = backlogs.get(toId);
+    if (!b) {
+      b = { bytes: 0, departures: [] };
+      backlogs.set(toId, b);
+    }
+    let gone = 0;
+    while (gone < b.departures.length && (b.departures[gone] as { at: number }).at <= now) {
+      b.bytes -= (b.departures[gone] as { size: number }).size;
+      gone++;
+    }
+    if (gone > 0) b.departures.splice(0, gone);
+    return b.bytes === 0 || b.bytes + size <= this.config.connectionQueueBytes;
+  }
+
+  /** A connection breaks (partition): both ends notice after detectionDelayMs. */
+  private breakLink(a: SimNode, b: SimNode): void {
+    a.connections.delete(b.peerId);
+    b.connections.delete(a.peerId);
+    a.backlog?.delete(b.peerId);
+    b.backlog?.delete(a.peerId);
+    this.clock.schedule(this.config.detectionDelayMs, () => {
+      if (a.alive && !a.connections.has(b.peerId)) a.endpoint.peerDisconnected(b.peerId);
+      if (b.alive && !b.connections.has(a.peerId)) b.endpoint.peerDisconnected(a.peerId);
+    });
   }
 
   private disconnect(from: SimNode, otherId: string): void {
@@ -198,6 +365,6 @@ export class SimNetwork {
 
   private linkLatency(a: SimNode, b: SimNode): number {
     const d = Math.hypot(a.x - b.x, a.y - b.y);
-    return this.config.minLatencyMs + d * this.config.latencyPerUnitMs;
+    return this.config.minLatencyMs + d * this.config.latencyPerUnitMs + a.accessLatencyMs + b.accessLatencyMs;
   }
 }

@@ -9,7 +9,7 @@ import type { EngineEvents } from '../engine/ports.js';
 import { PeerEngine } from '../engine/peer-engine.js';
 import { TrackerEngine } from '../tracker/tracker-engine.js';
 import { SeededRandom } from './seeded-random.js';
-import { SimNetwork, type SimNetworkConfig } from './sim-network.js';
+import { SimNetwork, type SimLinkOptions, type SimNetworkConfig } from './sim-network.js';
 import { VirtualClock } from './virtual-clock.js';
 import { SimLivePlane, type SimLiveOptions } from './sim-live.js';
 import type { LiveChannels } from '../engine/live-channels.js';
@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   network?: Partial<SimNetworkConfig>;
   /** Upload bandwidth of the i-th peer (bits/s); the network default when absent. */
   uploadBps?: (index: number) => number;
+  /** The i-th peer's link besides its upload: access latency, whether it can be dialled (NAT). */
+  linkFor?: (index: number) => Omit<SimLinkOptions, 'uploadBps'> | undefined;
   /** Engine overrides for the i-th peer (on top of `engine`), e.g. more partners for a faster uplink. */
   engineFor?: (index: number) => Partial<EngineConfig> | undefined;
   /** Events for every peer (the simulator passes the peer id first). */
@@ -157,6 +159,12 @@ export class Simulator {
     this.clock.advance(durationMs);
   }
 
+  /** The peer's process stops for `durationMs` (SIGSTOP): no ticks, messages wait for it. */
+  pause(peerId: string, durationMs: number): void {
+    const peer = this.byId.get(peerId);
+    if (peer?.alive && peer.engine) this.network.pause(peerId, durationMs);
+  }
+
   /** The peer vanishes (crash / unplugged). */
   kill(peerId: string): void {
     const peer = this.byId.get(peerId);
@@ -209,15 +217,17 @@ export class Simulator {
     const contact = { host: `10.${(peer.index >> 16) & 255}.${(peer.index >> 8) & 255}.${peer.index & 255}`, port: 7000 };
     let engine: PeerEngine | undefined;
     const uploadBps = this.opts.uploadBps?.(peer.index);
+    const linkOpts = this.opts.linkFor?.(peer.index);
     const link = this.network.addNode(
       peer.peerId,
       contact,
       { receive: (from, msg) => engine?.receive(from, msg), peerDisconnected: (id) => engine?.peerDisconnected(id) },
-      { uploadBps },
+      { ...linkOpts, uploadBps },
     );
     const transport = this.live ? this.live.transportFor(peer.index, link) : link;
     engine = new PeerEngine({
-      self: { peerId: peer.peerId, contact, role: 'node' },
+      // A node behind a NAT knows it (its reachability test ran): it is not offered to be dialled.
+      self: { peerId: peer.peerId, contact, role: 'node', ...(linkOpts?.reachable === false ? { reachability: 'nat' as const } : {}) },
       clock: this.clock,
       random,
       transport,
@@ -236,7 +246,7 @@ export class Simulator {
       this.tracker.tick();
       this.live?.tickSource();
       for (const p of this.peerList) {
-        if (!p.alive || !p.engine) continue;
+        if (!p.alive || !p.engine || this.network.isPaused(p.peerId)) continue;
         p.engine.tick();
         p.live?.tick();
       }
