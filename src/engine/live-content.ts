@@ -86,6 +86,7 @@ export class LiveContent {
       case 'DataChunkReq':
         return this.server.onRequest(from, msg);
       case 'DataChunkResp':
+        this.core.counters.chunksIn++;
         if (this.fetcher) this.fetcher.onResponse(from, msg);
         else this.core.counters.unsolicited++;
         return;
@@ -155,6 +156,9 @@ export class LiveContent {
       chunkBytesOut: c.chunkBytesOut,
       controlBytesIn: c.controlBytesIn,
       controlBytesOut: c.controlBytesOut,
+      chunksIn: c.chunksIn,
+      chunksStored: c.chunksStored,
+      chunksNotStored: c.chunksNotStored,
       badChunks: c.badChunks,
       duplicates: c.duplicates,
       unsolicited: c.unsolicited,

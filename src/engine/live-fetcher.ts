@@ -103,7 +103,11 @@ export class LiveFetcher {
       return;
     }
     const put = buffer.put(record);
-    if (put !== 'stored' && put !== 'evicted-for-space') return;
+    if (put !== 'stored' && put !== 'evicted-for-space') {
+      c.chunksNotStored++;
+      return;
+    }
+    c.chunksStored++;
     const size = chunkBytes(record);
     if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, size);
     this.chunkBytesEstimate += (size - this.chunkBytesEstimate) / 8;

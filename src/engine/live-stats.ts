@@ -28,6 +28,12 @@ export interface LiveStats {
   chunkBytesOut: number;
   controlBytesIn: number;
   controlBytesOut: number;
+  /** DataChunkResp received: chunksStored + duplicates + badChunks + unsolicited + chunksNotStored. */
+  chunksIn: number;
+  /** Verified and stored in the buffer. */
+  chunksStored: number;
+  /** Verified but refused by the buffer (no room that the policy could free). */
+  chunksNotStored: number;
   badChunks: number;
   duplicates: number;
   /** DataChunkResp we never asked for (dropped unread). */
@@ -88,6 +94,9 @@ export class LiveCounters {
   chunkBytesOut = 0;
   controlBytesIn = 0;
   controlBytesOut = 0;
+  chunksIn = 0;
+  chunksStored = 0;
+  chunksNotStored = 0;
   badChunks = 0;
   duplicates = 0;
   unsolicited = 0;

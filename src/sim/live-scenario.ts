@@ -8,6 +8,8 @@ import type { LiveStats } from '../engine/live-stats.js';
 import type { SimPeer } from './simulator.js';
 import { Simulator } from './simulator.js';
 import type { SimNetworkConfig } from './sim-network.js';
+import { linkOf, scheduleFaults, type ScenarioFaults } from './scenario-faults.js';
+import type { PlayedCheck } from './sim-live.js';
 
 export interface UploadClass {
   /** Share of the nodes in this class (shares are normalised). */
@@ -42,6 +44,12 @@ export interface LiveScenario {
   engine?: Partial<EngineConfig>;
   sourceEngine?: Partial<EngineConfig>;
   network?: Partial<SimNetworkConfig>;
+  /** NAT'd viewers, access latency, pauses, partitions (network faults are in `network`). */
+  faults?: ScenarioFaults;
+  /** Chunk serving paced at this percentage of each node's link (default 95; 0: unpaced, as real nodes). */
+  pacingPct?: number;
+  /** Verify every chunk handed to a player (summary.played). */
+  checkPlayed?: boolean;
   budgetBytes?: number;
   /** Only nodes with at least this many chunks due count in continuity figures (default 10). */
   minChunksDue?: number;
@@ -66,6 +74,10 @@ export interface NodeResult {
   joinAt: number;
   /** Virtual ms the node ran (join → kill or end of run). */
   ranMs: number;
+  /** Behind a NAT (cannot be dialled). */
+  natted: boolean;
+  /** Paused or cut off by a partition at some point (cannot be expected to play meanwhile). */
+  disturbed: boolean;
   uploadFactor: number;
   /** Stats at the end (or when the node was killed). */
   stats: LiveStats;
@@ -102,6 +114,8 @@ export interface ScenarioSummary {
   badChunksDetected: number;
   /** Chunks held in any node's buffer at the end that fail verification (must be 0). */
   badChunksStored: number;
+  /** With checkPlayed: what the players were handed. */
+  played: PlayedCheck | null;
   killed: number;
   realMs: number;
 }
@@ -157,6 +171,7 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
     engine: s.engine,
     network: s.network,
     uploadBps: (i) => Math.round(s.streamBps * uploadFactorOf(upload, i)),
+    linkFor: (i) => linkOf(s.faults, i),
     engineFor: (i) => uploadClassOf(upload, i).engine,
     live: {
       chunkBytes,
@@ -165,6 +180,8 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
       sourceUploadBps: Math.round(s.streamBps * (s.sourceUploadFactor ?? 4)),
       sourceEngine: s.sourceEngine,
       isLiar: (i) => isLiarIndex(i, liars, s.nodes),
+      pacingPct: s.pacingPct,
+      checkPlayed: s.checkPlayed,
     },
   });
   const arrivals: number[] = [];
@@ -186,6 +203,7 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
       });
     }
   }
+  const disturbed = scheduleFaults(sim, s.faults, s.durationMs);
   if (s.probe) for (let t = s.probe.everyMs; t <= s.durationMs; t += s.probe.everyMs) sim.at(t, s.probe.fn);
   const from = s.measureFromMs ?? 0;
   const atStart = new Map<string, { due: number; onTime: number }>();
@@ -210,6 +228,8 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
         alive: p.alive,
         joinAt: p.joinAt,
         ranMs: (p.leftAt ?? s.durationMs) - p.joinAt,
+        natted: linkOf(s.faults, p.index)?.reachable === false,
+        disturbed: disturbed.has(p.peerId),
         uploadFactor: uploadFactorOf(upload, p.index),
         stats,
         due: stats.chunksDue - base.due,
@@ -259,6 +279,7 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     networkControlOverhead: net.bytes > 0 ? net.controlBytes / net.bytes : 0,
     badChunksDetected: bad,
     badChunksStored: countBadStored(sim),
+    played: s.checkPlayed ? { ...(sim.live?.played ?? { chunks: 0, unverified: 0, outOfOrder: 0 }) } : null,
     killed,
     realMs,
   };

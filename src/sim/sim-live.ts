@@ -29,6 +29,17 @@ export interface SimLiveOptions {
   pacingPct?: number;
   /** When the source joins and starts producing (default 0). */
   sourceStartMs?: number;
+  /** Check every chunk handed to a viewer's player (verified, in id order, once): see `played`. */
+  checkPlayed?: boolean;
+}
+
+/** What the viewers' players were handed (with checkPlayed). */
+export interface PlayedCheck {
+  chunks: number;
+  /** Chunks that fail the pattern check: an unverified byte played. */
+  unverified: number;
+  /** Chunks handed over at or below an id already handed over. */
+  outOfOrder: number;
 }
 
 export interface SimLiveDeps {
@@ -48,6 +59,7 @@ export class SimLivePlane {
   readonly sourceEngine: PeerEngine;
   readonly source: LiveChannels;
   readonly verifier: PatternVerifier;
+  readonly played: PlayedCheck = { chunks: 0, unverified: 0, outOfOrder: 0 };
   private nextChunkId = 0;
   private producing = false;
 
@@ -121,7 +133,19 @@ export class SimLivePlane {
 
   private channels(engine: PeerEngine, linkBps: number): LiveChannels {
     const pacing = this.opts.pacingPct ?? 95;
+    let lastPlayed = -1;
+    const played = this.played;
     return new LiveChannels({
+      events: this.opts.checkPlayed
+        ? {
+            chunkReady: (contentId, chunk) => {
+              played.chunks++;
+              if (!this.verifier.verify(contentId, chunk)) played.unverified++;
+              if (chunk.id <= lastPlayed) played.outOfOrder++;
+              lastPlayed = chunk.id;
+            },
+          }
+        : undefined,
       engine,
       clock: this.deps.clock,
       random: this.deps.random.fork(),
