@@ -108,6 +108,8 @@ interface SimNode {
   group: number;
   /** Paused until this virtual time (0: running). */
   pausedUntil: number;
+  /** Per connection (with loss): when its last message arrives; the next cannot arrive sooner. */
+  inOrderAt: Map<string, number>;
   /** Per connection: departure times and sizes of messages still waiting for the uplink. */
   backlog: Map<string, Backlog> | undefined;
 }
@@ -158,6 +160,7 @@ export class SimNetwork {
       reachable: opts.reachable ?? true,
       group: 0,
       pausedUntil: 0,
+      inOrderAt: new Map(),
       backlog: Number.isFinite(this.config.connectionQueueBytes) ? new Map() : undefined,
     };
     this.nodes.set(peerId, node);
@@ -282,17 +285,21 @@ export class SimNetwork {
     }
     from.connections.add(target.peerId);
     target.connections.add(from.peerId);
-    let departAt = this.depart(from, target.peerId, size, now);
     const latency = this.linkLatency(from, target);
+    let arriveAt = this.depart(from, target.peerId, size, now) + latency;
     if (this.config.lossRate > 0) {
-      // TCP: every lost transmission is repeated after the retransmission timeout.
+      // TCP: a lost transmission is repeated after the retransmission timeout; the copy takes upload
+      // again, and the connection delivers in order, so what follows on it waits (head-of-line).
       while (this.random.next() < this.config.lossRate) {
         this.stats.retransmits++;
         from.bytesUp += size;
-        departAt = this.depart(from, target.peerId, size, departAt + Math.max(this.config.retransmitMinMs, 2 * latency));
+        from.uploadFreeAt += (size * 8000) / from.uploadBps;
+        arriveAt += Math.max(this.config.retransmitMinMs, 2 * latency);
       }
+      arriveAt = Math.max(arriveAt, from.inOrderAt.get(target.peerId) ?? 0);
+      from.inOrderAt.set(target.peerId, arriveAt);
     }
-    this.clock.scheduleAt(departAt + latency, () => this.deliver(from, target, msg));
+    this.clock.scheduleAt(arriveAt, () => this.deliver(from, target, msg));
     return true;
   }
 
