@@ -31,6 +31,8 @@ export interface LiveScenario {
   arrivalWindowMs: number;
   /** Node upload classes (default: everyone at 2× the stream rate). */
   upload?: UploadClass[];
+  /** Instead of classes: the upload factor of each node by index (cycled), as a lab's list of links. */
+  uploadFactors?: number[];
   /** Source link upload as a multiple of the stream rate (default 4). */
   sourceUploadFactor?: number;
   /** Fraction of live nodes killed (and replaced by new arrivals) per minute, from churnStartMs. */
@@ -164,13 +166,15 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
   const chunkBytes = Math.round((s.streamBps * live.chunkMs) / 8000);
   const upload = s.upload ?? [{ share: 1, factor: 2 }];
   const liars = s.liars ?? 0;
+  const listed = s.uploadFactors;
+  const factorAt = (i: number): number => (listed && listed.length > 0 ? (listed[i % listed.length] as number) : uploadFactorOf(upload, i));
   const sim = new Simulator({
     seed: s.seed,
     nodes: 0,
     arrivalWindowMs: 0,
     engine: s.engine,
     network: s.network,
-    uploadBps: (i) => Math.round(s.streamBps * uploadFactorOf(upload, i)),
+    uploadBps: (i) => Math.round(s.streamBps * factorAt(i)),
     linkFor: (i) => linkOf(s.faults, i),
     engineFor: (i) => uploadClassOf(upload, i).engine,
     live: {
@@ -230,7 +234,7 @@ export function runLiveScenario(s: LiveScenario): ScenarioResult {
         ranMs: (p.leftAt ?? s.durationMs) - p.joinAt,
         natted: linkOf(s.faults, p.index)?.reachable === false,
         disturbed: disturbed.has(p.peerId),
-        uploadFactor: uploadFactorOf(upload, p.index),
+        uploadFactor: factorAt(p.index),
         stats,
         due: stats.chunksDue - base.due,
         onTime: stats.chunksOnTime - base.onTime,
