@@ -6,11 +6,18 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-interface Timer {
-  at: number;
-  order: number;
-  fn: () => void;
-  cancelled: boolean;
+/** A queued timer is its own handle (one allocation per event: the simulator schedules millions). */
+class Timer implements TimerHandle {
+  cancelled = false;
+  constructor(
+    readonly at: number,
+    readonly order: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 function before(a: Timer, b: Timer): boolean {
@@ -41,13 +48,9 @@ export class VirtualClock implements Clock {
   }
 
   scheduleAt(atMs: number, fn: () => void): TimerHandle {
-    const timer: Timer = { at: Math.max(atMs, this.time), order: this.order++, fn, cancelled: false };
+    const timer = new Timer(Math.max(atMs, this.time), this.order++, fn);
     this.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
+    return timer;
   }
 
   /** Advances time by `ms`, running every timer due on the way; returns how many ran. */
