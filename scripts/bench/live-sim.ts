@@ -6,6 +6,8 @@
 //   npx tsx scripts/bench/live-sim.ts              (all rows; the 2,000-node row takes minutes)
 //   npx tsx scripts/bench/live-sim.ts --only 100   (one row)
 //   npx tsx scripts/bench/live-sim.ts --extreme    (adds a 2,000-node row with a harsher upload mix)
+//   npx tsx scripts/bench/live-sim.ts --huge       (adds a 10,000-node row, 60 s virtual: the simulator's speed)
+//   npx tsx scripts/bench/live-sim.ts --unpaced    (every row with unpaced serving, as real nodes serve)
 //
 // Writes bench-results/live-sim.json and bench-results/live-sim.svg.
 import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
@@ -58,7 +60,9 @@ const churned = (nodes: number, upload: UploadClass[]): LiveScenario =>
 function rows(args: string[]): Row[] {
   const all: Row[] = [10, 50, 100, 500].map((n) => ({ name: `N=${n}`, scenario: steady(n, MIX) }));
   all.push({ name: 'N=2000 churn 10%/min', scenario: churned(2000, MIX) });
+  if (args.includes('--huge')) all.push({ name: 'N=10000, 60 s', scenario: scenario(10_000, MIX, { durationMs: 60_000, measureFromMs: 40_000 }) });
   if (args.includes('--extreme')) all.push({ name: 'N=2000 churn, harsh mix', scenario: churned(2000, EXTREME_MIX) });
+  if (args.includes('--unpaced')) for (const r of all) r.scenario.pacingPct = 0;
   const only = args.indexOf('--only');
   if (only >= 0) {
     const n = Number(args[only + 1]);
@@ -70,7 +74,7 @@ function rows(args: string[]): Row[] {
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 const ms = (x: number | null): string => (x === null ? '-' : (x / 1000).toFixed(2));
 
-function tableRow(name: string, s: ScenarioSummary): Record<string, string | number> {
+function tableRow(name: string, s: ScenarioSummary, durationMs: number): Record<string, string | number> {
   return {
     run: name,
     nodes: s.nodesRun,
@@ -89,6 +93,8 @@ function tableRow(name: string, s: ScenarioSummary): Record<string, string | num
     'rebuf/node': s.rebuffersMean.toFixed(2),
     'bad det/stored': `${s.badChunksDetected}/${s.badChunksStored}`,
     'real s': (s.realMs / 1000).toFixed(0),
+    'x real time': (s.realMs > 0 ? durationMs / s.realMs : 0).toFixed(2),
+    'node-s/s': (s.realMs > 0 ? (1000 * s.nodeSeconds) / s.realMs : 0).toFixed(0),
   };
 }
 
@@ -124,7 +130,7 @@ function main(): void {
     results.push({ name: r.name, scenario: r.scenario, summary });
     process.stderr.write(`  done in ${(summary.realMs / 1000).toFixed(0)} s real\n`);
   }
-  printTable(results.map((r) => tableRow(r.name, r.summary)));
+  printTable(results.map((r) => tableRow(r.name, r.summary, r.scenario.durationMs)));
   console.log(
     'continuity: chunks on time / due in the measured interval (per node: mean, 5th percentile, min);' +
       ' never played: nodes that ran 10 s without a chunk falling due (counted as continuity 0);' +

@@ -120,6 +120,8 @@ export interface ScenarioSummary {
   played: PlayedCheck | null;
   killed: number;
   realMs: number;
+  /** Virtual seconds run by all viewers together (the simulator's work: node-seconds per real second). */
+  nodeSeconds: number;
 }
 
 export interface ScenarioResult {
@@ -286,6 +288,7 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     played: s.checkPlayed ? { ...(sim.live?.played ?? { chunks: 0, unverified: 0, outOfOrder: 0 }) } : null,
     killed,
     realMs,
+    nodeSeconds: nodes.reduce((a, n) => a + n.ranMs, 0) / 1000,
   };
 }
 
