@@ -8,14 +8,14 @@ import type { DownloadConfig } from './download-config.js';
 import type { DownloadEvents, PieceStore } from './download-ports.js';
 import type { DownloadCounters } from './download-stats.js';
 import type { LivePartners } from './live-partners.js';
-import type { Clock, Destination, PeerAddress, Random } from './ports.js';
+import type { Clock, Destination, PartnerAddress, PeerAddress, Random } from './ports.js';
 
 /** The part of PeerEngine the download data plane uses. */
 export interface DownloadEnginePort {
   readonly peerId: string;
   /** Changes whenever partnerships change (optional: without it the list is re-read every tick). */
   readonly partnersVersion?: number;
-  partnersOf(contentId: string): PeerAddress[];
+  partnersOf(contentId: string): PartnerAddress[];
   isPartner(contentId: string, peerId: string): boolean;
   dropPartner(contentId: string, peerId: string, reason: string, blockMs?: number): void;
   knownMembers(contentId?: string): MemberInfo[];

@@ -61,6 +61,8 @@ export class DownloadFetcher {
     if (!req) return;
     core.counters.rejectsReceived++;
     const now = core.clock.now();
+    // The partner does not count us as one (see LiveFetcher.onReject): end it here too, to form again.
+    if (msg.reason === RejectReason.NotPartner) return this.deps.dropPeer(from.peerId, 'not-partner', 0);
     const busy = msg.reason === RejectReason.Busy;
     this.estimates.onReject(from.peerId, req.sentAt, now, busy, core.config.busyBackoffMs);
     if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);

@@ -10,14 +10,14 @@ import type { LiveConfig } from './live-config.js';
 import type { LiveEvents } from './live-ports.js';
 import type { LivePartners } from './live-partners.js';
 import type { LiveCounters } from './live-stats.js';
-import type { Clock, Destination, PeerAddress, Random } from './ports.js';
+import type { Clock, Destination, PartnerAddress, PeerAddress, Random } from './ports.js';
 
 /** The part of PeerEngine the live data plane uses. */
 export interface LiveEnginePort {
   readonly peerId: string;
   /** Changes whenever partnerships change (optional: without it the list is re-read every tick). */
   readonly partnersVersion?: number;
-  partnersOf(contentId: string): PeerAddress[];
+  partnersOf(contentId: string): PartnerAddress[];
   isPartner(contentId: string, peerId: string): boolean;
   dropPartner(contentId: string, peerId: string, reason: string, blockMs?: number): void;
   send(to: Destination, msg: Message): boolean;

@@ -76,6 +76,14 @@ export class LiveFetcher {
     if (!req) return;
     core.counters.rejectsReceived++;
     const busy = msg.reason === RejectReason.Busy;
+    if (msg.reason === RejectReason.NotPartner) {
+      // It does not count us as a partner while we count it: the two sides disagree, e.g. after a
+      // quick leave and re-join, when our old connection's PartnershipRemove (or its close) reached
+      // it after our new PartnershipReq. Asking on would be refused for ever; ending the partnership
+      // here lets the member scheduler form it again, this time on both sides.
+      this.deps.dropPeer(from.peerId, 'not-partner', 0);
+      return;
+    }
     this.estimates.onReject(from.peerId, req.sentAt, core.clock.now(), busy, core.config.busyBackoffMs);
     if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);
   }

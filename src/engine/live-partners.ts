@@ -1,7 +1,7 @@
 // The data plane's view of one content's partners: refreshed from the engine every tick (the engine's
 // pCache is the truth), with what the data plane learns per partner — when it last exchanged a chunk
 // with us either way (usefulness) and what buffer map it was last sent.
-import type { PeerAddress } from './ports.js';
+import type { PartnerAddress, PeerAddress } from './ports.js';
 
 export interface LivePartner {
   address: PeerAddress;
@@ -16,6 +16,8 @@ export interface LivePartner {
   /** Last time our buffer map went to it, and which map (identity) it was. */
   mapSentAt: number;
   mapSent: object | undefined;
+  /** The engine's partnership epoch (PartnerAddress.epoch). */
+  epoch: number | undefined;
 }
 
 export interface PartnerChanges {
@@ -51,17 +53,22 @@ export class LivePartners {
   }
 
   /** Aligns with the engine's current partner list; returns who came and went. */
-  refresh(current: readonly PeerAddress[], now: number): PartnerChanges {
+  refresh(current: readonly PartnerAddress[], now: number): PartnerChanges {
+    const same = (a: PartnerAddress): boolean => this.byId.get(a.peerId)?.epoch === a.epoch && this.byId.has(a.peerId);
     let changed = current.length !== this.byId.size;
-    if (!changed) for (const a of current) if (!this.byId.has(a.peerId)) changed = true;
+    if (!changed) for (const a of current) if (!same(a)) changed = true;
     if (!changed) return NO_CHANGES;
     const added: LivePartner[] = [];
     const removed: LivePartner[] = [];
     const seen = new Set<string>();
     for (const a of current) {
       seen.add(a.peerId);
-      if (this.byId.has(a.peerId)) continue;
-      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined };
+      if (same(a)) continue;
+      // A partnership that ended and formed again since the last look is a new partner: what the
+      // old one had queued, in flight or advertised is forgotten (removed) before it is added.
+      const old = this.byId.get(a.peerId);
+      if (old) removed.push(old);
+      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch };
       this.byId.set(a.peerId, p);
       added.push(p);
     }

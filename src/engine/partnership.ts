@@ -9,6 +9,8 @@ export interface PartnerEntry {
   contact: Contact;
   since: number;
   lastHeardAt: number;
+  /** Distinct for every partnership formed (see PartnerAddress.epoch). */
+  epoch: number;
 }
 
 export interface PendingRequest {
@@ -120,8 +122,8 @@ export class PartnerCache {
       existing.lastHeardAt = now;
       return true;
     }
-    c.partners.set(peerId, { peerId, contact: { ...contact }, since: now, lastHeardAt: now });
     this.changes++;
+    c.partners.set(peerId, { peerId, contact: { ...contact }, since: now, lastHeardAt: now, epoch: this.changes });
     this.opts.events?.partnerAdded?.(contentId, peerId);
     return true;
   }

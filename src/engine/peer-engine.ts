@@ -5,7 +5,7 @@
 // the injected ports. Data-plane messages (BufferMapInfo, DataChunk*, Manifest*: content-messages.ts)
 // go to the content-message hook, where the live/download data scheduler plugs in.
 import type { Contact, ContentKind, MemberInfo, Message, MessageOf } from '../protocol/messages.js';
-import type { Destination, PeerAddress } from './ports.js';
+import type { Destination, PartnerAddress, PeerAddress } from './ports.js';
 import { newEngineStats, type EngineSnapshot, type EngineStats } from './engine-stats.js';
 import type { MemberCache } from './membership.js';
 import type { PartnerCache } from './partnership.js';
@@ -193,8 +193,8 @@ export class PeerEngine {
     return this.partners.isPartner(contentId, peerId);
   }
 
-  partnersOf(contentId: string): PeerAddress[] {
-    return this.partners.partners(contentId).map((p) => ({ peerId: p.peerId, contact: { ...p.contact } }));
+  partnersOf(contentId: string): PartnerAddress[] {
+    return this.partners.partners(contentId).map((p) => ({ peerId: p.peerId, contact: { ...p.contact }, epoch: p.epoch }));
   }
 
   /** Known live members (of one content when given), as gossip entries. */

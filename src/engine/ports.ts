@@ -23,6 +23,15 @@ export interface PeerAddress {
   source?: Contact;
 }
 
+/** A partner as the data planes see it (PeerEngine.partnersOf). */
+export interface PartnerAddress extends PeerAddress {
+  /**
+   * This partnership's identity: a partnership that ends and forms again (a quick leave and re-join)
+   * gets a new epoch, so a data plane that looks between the two sees a new partner, not the old one.
+   */
+  epoch?: number;
+}
+
 /** Where to send: a known peer, or only a contact (the tracker before its Hello is known). */
 export interface Destination {
   peerId?: string;

@@ -11,7 +11,7 @@
 import type { Message } from '../protocol/messages.js';
 import type { ContentMessageHandler } from '../engine/peer-engine.js';
 import type { LiveChannelsEngine } from '../engine/live-channels.js';
-import type { Clock, Destination, PeerAddress } from '../engine/ports.js';
+import type { Clock, Destination, PartnerAddress } from '../engine/ports.js';
 import type { ContentKind } from '../protocol/messages.js';
 
 export type Side = 'uplink' | 'segment';
@@ -23,7 +23,7 @@ export interface BridgeEngine {
   join(contentId: string, kind: ContentKind, title?: string): void;
   leave(contentId: string): void;
   isActive(contentId: string): boolean;
-  partnersOf(contentId: string): PeerAddress[];
+  partnersOf(contentId: string): PartnerAddress[];
   isPartner(contentId: string, peerId: string): boolean;
   isBlocked(contentId: string, peerId: string): boolean;
   dropPartner(contentId: string, peerId: string, reason: string, blockMs?: number): void;
@@ -77,7 +77,7 @@ export class BridgedEngine implements LiveChannelsEngine {
     return this.uplink.isActive(contentId) || this.segment.isActive(contentId);
   }
 
-  partnersOf(contentId: string): PeerAddress[] {
+  partnersOf(contentId: string): PartnerAddress[] {
     const seg = this.segment.partnersOf(contentId);
     const ids = new Set(seg.map((p) => p.peerId));
     return [...seg, ...this.uplink.partnersOf(contentId).filter((p) => !ids.has(p.peerId))];
