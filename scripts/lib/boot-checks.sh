@@ -47,7 +47,7 @@ t_ready() {
   lines=$(vm_ssh journalctl -b -u superdist.service --no-pager -o cat)
   grep -m1 'Started superdist.service' <<<"$lines"
   grep -m1 '"msg":"watchdog pings on"' <<<"$lines" | grep -o '"msg":"[^"]*"'
-  echo "critical chain: $(vm_ssh systemd-analyze critical-chain superdist.service | grep -E '@|\+' | sed 's/^[^a-z]*//' | head -8 | paste -sd'<' | sed 's/</ < /g')"
+  echo "critical chain: $(vm_ssh systemd-analyze critical-chain superdist.service | grep -v '^The time' | grep -E '@|\+' | sed 's/^[^a-z]*//' | head -8 | paste -sd'<' | sed 's/</ < /g')"
   echo "slowest units: $(vm_ssh systemd-analyze blame | head -6 | sed 's/^ *//' | paste -sd';' | sed 's/;/; /g')"
   [ "$(vm_ssh systemctl show -p NRestarts --value superdist)" = 0 ]
 }
@@ -156,7 +156,7 @@ t_live() {
   b=$(guest_play)
   due=$(( $(cut -d' ' -f1 <<<"$b") - $(cut -d' ' -f1 <<<"$a") ))
   ontime=$(( $(cut -d' ' -f2 <<<"$b") - $(cut -d' ' -f2 <<<"$a") ))
-  c=$(awk -v o="$ontime" -v d="$due" 'BEGIN { printf "%.4f", d > 0 ? o / d : 0 }')
+  c=$(awk -v o="$ontime" -v d="$due" 'BEGIN { printf "%.4f", (d > 0 ? o / d : 0) }')
   src=$(host_status source)
   echo "guest continuity $c over $secs s ($ontime of $due chunks on time), partners $(cut -d' ' -f3 <<<"$b"), lag $(cut -d' ' -f4 <<<"$b") ms"
   echo "host source: upload factor $(js 's.contents[0].source?.uploadFactor?.toFixed(2)' <<<"$src"), $(js 's.contents[0].source?.chunks' <<<"$src") chunks published"
@@ -182,7 +182,7 @@ t_poweroff() {
 
 t_not_again() {
   local r
-  r=$(vm_ssh systemctl show -p ConditionResult --value superdist-first-boot superdist-grow-root superdist-ssh-host-keys | paste -sd' ')
+  r=$(vm_ssh systemctl show -p ConditionResult --value superdist-first-boot superdist-grow-root superdist-ssh-host-keys | grep . | paste -sd' ')
   echo "ConditionResult of first-boot, grow-root, ssh-host-keys: $r"
   [ "$r" = "no no no" ]
   [ -z "$(vm_ssh journalctl -b --no-pager -o cat -u superdist-first-boot -u superdist-grow-root | grep -E '^(first-boot|grow-root):' || true)" ]
@@ -203,9 +203,9 @@ t_survived() {
 
 # Waits until the unit restarted once more than N times and is active again with a new main PID.
 restarted_since() {
-  local n=$1 pid=$2 s
-  s=$(vm_ssh systemctl show -p NRestarts,MainPID,ActiveState --value superdist | paste -sd' ')
-  read -r nr mp st <<<"$s"
+  local n=$1 pid=$2 s nr mp st
+  s=$(vm_ssh systemctl show -p NRestarts -p MainPID -p ActiveState superdist)
+  nr=$(sed -n 's/^NRestarts=//p' <<<"$s"); mp=$(sed -n 's/^MainPID=//p' <<<"$s"); st=$(sed -n 's/^ActiveState=//p' <<<"$s")
   [ "$nr" -gt "$n" ] && [ "$mp" != "$pid" ] && [ "$mp" != 0 ] && [ "$st" = active ]
 }
 
