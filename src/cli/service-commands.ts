@@ -22,6 +22,7 @@ interface ServiceFlags extends GlobalOptions {
   rightsIssuer?: string;
   registry?: string;
   peer?: boolean;
+  udp?: boolean;
 }
 
 function sharedOptions(cmd: Command): Command {
@@ -51,6 +52,7 @@ function flagsOf(o: ServiceFlags, role: string | undefined): Record<string, unkn
     drm: { rightsIssuer: o.rightsIssuer },
     registry: o.registry,
     trackerPeer: o.peer === false ? false : undefined,
+    trackerUdp: o.udp === false ? false : undefined,
   };
 }
 
@@ -59,6 +61,7 @@ export function trackerCommand(): Command {
     .description('run a tracker: registry of peers per content, redirects newcomers to deputies; itself a peer (in memory) or one of several front ends on Redis')
     .option('--registry <where>', 'memory (default), redis://HOST:PORT or redis-cluster://HOST:PORT,HOST:PORT,... (docs/tracker-scale.md)')
     .option('--no-peer', 'answer joins only: do not also be a peer of every content (always so on Redis)')
+    .option('--no-udp', 'answer over TCP only: no datagram joins and announces on the listen port')
     .action(async (o: ServiceFlags) => {
       await runService(configOrExit(o, flagsOf(o, 'tracker')));
     });

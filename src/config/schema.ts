@@ -86,6 +86,7 @@ export const configSchema = z
       .default('memory')
       .describe('Tracker role: where registrations live. `memory` (one process, the default; the tracker is also a peer), `redis://HOST:PORT` (one Redis server) or `redis-cluster://HOST:PORT,HOST:PORT,...` (a Redis Cluster) shared by several tracker front ends, each answering joins only (docs/tracker-scale.md).'),
     trackerPeer: z.boolean().default(true).describe('Tracker role with the `memory` registry: also be a peer of every content it knows (listed first in join answers, partners like anyone). false: answer joins only, as a front end on Redis always does (a central tracker for many boxes; docs/tracker-scale.md).'),
+    trackerUdp: z.boolean().default(true).describe('Tracker role: also answer joins and announces over UDP on the listen port (a connect exchange gives a connection id bound to the source address, after BEP 15; one datagram per answer; docs/tracker-scale.md). false: TCP only.'),
     control: z.string().min(1).default(DEFAULT_CONTROL_SOCKET).describe('Unix socket of the control API.'),
     stateDir: z.string().min(1).default(DEFAULT_STATE_DIR).describe('Persistent state: peer id, keys, partial downloads.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written (pino: trace, debug, info, warn, error, fatal, silent).'),
