@@ -11,6 +11,7 @@ import { DialBackService } from './net/dial-back.js';
 import { PunchRelay } from './net/hole-punch.js';
 import { isLoopbackHost, NatTraversal, type NatStatus } from './net/nat-traversal.js';
 import { RelayPlanner, RelayTransport } from './net/relay-transport.js';
+import { openTrackerUdp } from './net/udp-tracker.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
 import { loadOrCreatePeerId } from './platform/identity.js';
@@ -196,6 +197,20 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;
+  // Datagram joins and announces on the tracker's port (docs/tracker-scale.md); a taken UDP port is logged, TCP goes on.
+  const udp =
+    eng instanceof TrackerEngine && cfg.trackerUdp
+      ? await openTrackerUdp({ tracker: eng, host: listen.host, port: bound.port, onWarning: (code, message) => log.warn({ code }, message) }).then(
+          (u) => {
+            eng.setDatagramStats(() => u.front.stats());
+            return u;
+          },
+          (err: Error) => {
+            log.error({ err: err.message }, `tracker answers over TCP only: ${err.message}`);
+            return undefined;
+          },
+        )
+      : undefined;
   if (eng instanceof PeerEngine && tracker && (role === 'node' || role === 'main')) {
     nat = new NatTraversal({
       // A box listening on loopback only (tests, a tracker on the same host) has nothing to map.
@@ -397,6 +412,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       await control.close();
       await ims.stop();
       await net.close();
+      await udp?.close();
       await registry?.close();
       log.info({ peerId }, 'superdist stopped');
     },

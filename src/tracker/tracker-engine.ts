@@ -25,6 +25,7 @@ import { Catalogue } from './catalogue.js';
 import { MemoryRegistry } from './memory-registry.js';
 import { settle, type RegistryEntry, type RegistryPort } from './registry-port.js';
 import { RateMeter } from './rate-meter.js';
+import type { DatagramStats } from './datagram-front.js';
 
 /** Admission hook (IMS tickets later): returns a refusal reason, or null to admit. */
 export type AdmitFn = (join: TrackerJoin, from: PeerAddress) => string | null;
@@ -69,6 +70,8 @@ export interface TrackerStats {
   badJoins: number;
   /** The registry: 'memory', 'redis' or 'redis-cluster'; whether it answers; its last error. */
   registry: { backend: string; reachable: boolean; lastError?: string };
+  /** Datagram (UDP) joins and announces, when the tracker listens for them. */
+  udp?: DatagramStats;
 }
 
 /** The tracker's own peer snapshot plus the tracker part. */
@@ -114,6 +117,7 @@ export class TrackerEngine {
   private badJoins = 0;
   private readonly joinRate: RateMeter;
   private nextPruneAt = -Infinity;
+  private datagramStats: (() => DatagramStats) | undefined;
 
   constructor(private readonly deps: TrackerEngineDeps) {
     this.peer = deps.peer ?? new PeerEngine({ ...deps, tracker: undefined });
@@ -126,6 +130,11 @@ export class TrackerEngine {
 
   get peerId(): string {
     return this.peer.peerId;
+  }
+
+  /** Where status reads the datagram front's counters (set when the tracker listens on UDP). */
+  setDatagramStats(stats: (() => DatagramStats) | undefined): void {
+    this.datagramStats = stats;
   }
 
   setAdmit(admit: AdmitFn | undefined): void {
@@ -210,6 +219,7 @@ export class TrackerEngine {
         registryFailures: this.registryFailures,
         badJoins: this.badJoins,
         registry: { backend: reg.backend, reachable: reg.reachable, ...(reg.lastError ? { lastError: reg.lastError } : {}) },
+        ...(this.datagramStats ? { udp: this.datagramStats() } : {}),
       },
     };
   }
@@ -229,17 +239,44 @@ export class TrackerEngine {
 
   // ---- handlers -------------------------------------------------------------------------------
 
-  private onJoin(from: PeerAddress, join: TrackerJoin): void {
+  /**
+   * A join, Membership or leave that came in a datagram (src/tracker/datagram-front.ts): answered
+   * through `reply` (the answer datagram), never through the transport. A Membership only refreshes
+   * the registry (the tracker's peer has no connection to gossip with). Returns false for any other
+   * message (not taken).
+   */
+  receiveDatagram(from: PeerAddress, msg: Message, reply: (m: Message) => void): boolean {
+    try {
+      switch (msg.type) {
+        case 'TrackerJoin':
+          this.onJoin(from, msg, reply);
+          return true;
+        case 'Membership':
+          if (msg.peerId === from.peerId) this.onMembership(msg);
+          return true;
+        case 'TrackerLeave':
+          if (msg.peerId === from.peerId && typeof msg.contentId === 'string') this.guard(this.registry.leave(msg.contentId, from.peerId));
+          return true;
+        default:
+          return false;
+      }
+    } catch (err) {
+      this.deps.events?.warning?.({ code: 'tracker-error', message: `tracker failed on a datagram: ${String(err)}`, peerId: from?.peerId });
+      return true;
+    }
+  }
+
+  private onJoin(from: PeerAddress, join: TrackerJoin, reply: (m: Message) => void = (m) => this.peer.send(from, m)): void {
     const contentId = join.contentId;
     if (join.peerId !== from.peerId || typeof contentId !== 'string' || contentId === '' || (join.kind !== 'live' && join.kind !== 'download')) {
       this.badJoins++;
-      this.sendError(from, typeof contentId === 'string' ? contentId : '', ErrorCode.BadRequest, 'malformed TrackerJoin');
+      reply(this.error(typeof contentId === 'string' ? contentId : '', ErrorCode.BadRequest, 'malformed TrackerJoin'));
       return;
     }
     const reason = this.admit ? this.admit(join, from) : null;
     if (reason !== null) {
       this.refusedJoins++;
-      this.sendError(from, contentId, ErrorCode.AccessDenied, reason || 'access denied');
+      reply(this.error(contentId, ErrorCode.AccessDenied, reason || 'access denied'));
       return;
     }
     this.joins++;
@@ -270,7 +307,7 @@ export class TrackerEngine {
         if (r.deputy) {
           this.redirects++;
           this.deps.events?.redirected?.(contentId, r.deputy.peerId);
-          this.peer.send(from, { type: 'TrackerRedirect', peerId: this.peer.peerId, contentId, deputy: memberInfo(r.deputy, t) });
+          reply({ type: 'TrackerRedirect', peerId: this.peer.peerId, contentId, deputy: memberInfo(r.deputy, t) });
           return;
         }
         // Members the joiner can dial first (one behind a NAT can only dial others), fewest partners first.
@@ -278,11 +315,11 @@ export class TrackerEngine {
         const best = sortByWithRandomTies(this.deps.random, [...r.members], rank).slice(0, sample);
         const members = [...(this.peerRole ? [this.peer.selfInfo()] : []), ...best.map((p) => memberInfo(p, t))];
         const observed = { ...(from.source ?? NO_CONTACT) };
-        this.peer.send(from, { type: 'TrackerMembers', peerId: this.peer.peerId, contentId, members, observed });
+        reply({ type: 'TrackerMembers', peerId: this.peer.peerId, contentId, members, observed });
       },
       (err) => {
         this.registryFailures++;
-        this.sendError(from, contentId, ErrorCode.Overloaded, `tracker registry unavailable, retry later (${errText(err)})`);
+        reply(this.error(contentId, ErrorCode.Overloaded, `tracker registry unavailable, retry later (${errText(err)})`));
       },
     );
   }
@@ -334,8 +371,8 @@ export class TrackerEngine {
     if (v instanceof Promise) v.catch(() => this.registryFailures++);
   }
 
-  private sendError(from: PeerAddress, contentId: string, code: number, message: string): void {
-    this.peer.send(from, { type: 'Error', peerId: this.peer.peerId, contentId, code, message: message.slice(0, WireLimits.maxTextBytes) });
+  private error(contentId: string, code: number, message: string): Message {
+    return { type: 'Error', peerId: this.peer.peerId, contentId, code, message: message.slice(0, WireLimits.maxTextBytes) };
   }
 }
 
