@@ -3,18 +3,24 @@
 //   1. one tracker with the in-memory registry (superdist tracker --no-peer), and
 //   2. three tracker front ends sharing a Redis Cluster (3 masters + 3 replicas of Debian's
 //      redis-server on loopback ports, started here and removed afterwards),
-// each for one channel and for 10k contents. Prints registered peers, joins/s, join p50/p99 (the
+// each for one channel and for 10k contents; and the same over UDP (scripts/bench/lib/datagram-load.ts:
+// --sockets S sockets with --window W announces in flight each, one datagram per join with
+// TrackerJoin + Membership, answer checked). Prints registered peers, joins/s, join p50/p99 (the
 // last fifth of the fill: under load at that size), tracker RSS per registered peer, Redis round
-// trips and commands per join; writes bench-results/tracker-scale.json.
+// trips and commands per join, the load average at the end of each case; writes
+// bench-results/tracker-scale.json. A size of 0 skips its case.
 // Usage: npx tsx scripts/bench/tracker-scale.ts [--memory-one N] [--memory-many N] [--redis-one N]
-//        [--redis-many N] [--concurrency C] [--skip-redis]
+//        [--redis-many N] [--udp-one N] [--udp-many N] [--udp-redis-one N] [--udp-redis-many N]
+//        [--concurrency C] [--sockets S] [--window W] [--skip-redis]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlCall } from '../../src/control/control-client.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
-import { percentile, runJoins, type JoinTarget } from './lib/join-load.js';
+import { loadavg } from 'node:os';
+import { percentile, runJoins, type JoinTarget, type LoadOptions, type LoadResult } from './lib/join-load.js';
+import { runDatagramJoins } from './lib/datagram-load.js';
 import { procUsage } from './lib/proc-usage.js';
 import { startRedisCluster, type RedisSetup } from '../../test/support/redis.js';
 
@@ -30,7 +36,16 @@ const SIZES = {
   memoryMany: arg('memory-many', 200_000),
   redisOne: arg('redis-one', 30_000),
   redisMany: arg('redis-many', 30_000),
+  udpOne: arg('udp-one', 100_000),
+  udpMany: arg('udp-many', 200_000),
+  udpRedisOne: arg('udp-redis-one', 30_000),
+  udpRedisMany: arg('udp-redis-many', 30_000),
 };
+const SOCKETS = arg('sockets', 8);
+const WINDOW = arg('window', 8);
+type Load = (o: LoadOptions) => Promise<LoadResult>;
+const tcpLoad: Load = runJoins;
+const udpLoad: Load = (o) => runDatagramJoins({ ...o, sockets: SOCKETS, window: WINDOW });
 const CONCURRENCY = arg('concurrency', 48);
 const CONTENTS = 10_000;
 const skipRedis = process.argv.includes('--skip-redis');
@@ -98,23 +113,24 @@ interface Row {
   'tracker CPU µs/join': number;
   'Redis CPU µs/join': number | string;
   failed: number;
+  load: string;
 }
 
-async function runCase(name: string, trackers: Tracker[], n: number, contentOf: (i: number) => string, redis?: RedisSetup): Promise<Row & { detail: unknown }> {
+async function runCase(name: string, trackers: Tracker[], n: number, contentOf: (i: number) => string, load: Load, redis?: RedisSetup): Promise<Row & { detail: unknown }> {
   const targets = trackers.map((t) => t.target);
   const prefix = `${name.replace(/[^a-z0-9]/gi, '')}-`;
   // Warm up (JIT, connection paths), then the baseline RSS.
-  await runJoins({ targets, contentOf, prefix: `${prefix}warm-`, from: 0, to: 2000, concurrency: CONCURRENCY });
+  await load({ targets, contentOf, prefix: `${prefix}warm-`, from: 0, to: 2000, concurrency: CONCURRENCY });
   const rss0 = trackers.map((t) => rssBytes(t.proc.pid as number));
   const cpu0 = trackers.reduce((a, t) => a + (procUsage(t.proc.pid as number)?.cpuS ?? 0), 0);
   const redisCpu0 = redis ? redis.nodes.reduce((a, n) => a + (procUsage(n.proc.pid as number)?.cpuS ?? 0), 0) : 0;
   const calls0 = redis ? redisCalls(redis) : undefined;
   const fifth = Math.floor(n * 0.8);
-  const first = await runJoins({
+  const first = await load({
     targets, contentOf, prefix, from: 0, to: fifth, concurrency: CONCURRENCY,
     onProgress: (d) => process.stderr.write(`\r${name}: ${d} joins...`),
   });
-  const last = await runJoins({ targets, contentOf, prefix, from: fifth, to: n, concurrency: CONCURRENCY });
+  const last = await load({ targets, contentOf, prefix, from: fifth, to: n, concurrency: CONCURRENCY });
   process.stderr.write('\n');
   const calls1 = redis ? redisCalls(redis) : undefined;
   const rss1 = trackers.map((t) => rssBytes(t.proc.pid as number));
@@ -138,6 +154,7 @@ async function runCase(name: string, trackers: Tracker[], n: number, contentOf: 
     'tracker CPU µs/join': Math.round(((cpu1 - cpu0) / Math.max(1, joined)) * 1e6),
     'Redis CPU µs/join': redis ? Math.round(((redisCpu1 - redisCpu0) / Math.max(1, joined)) * 1e6) : '-',
     failed: first.failed + last.failed,
+    load: loadavg().map((x) => x.toFixed(1)).join(' '),
     detail: {
       fill: { joins: first.joins, seconds: first.seconds, joinsPerSec: first.joins / first.seconds },
       last: { joins: last.joins, seconds: last.seconds, members: last.members, redirects: last.redirects },
@@ -156,28 +173,35 @@ async function main(): Promise<void> {
   const running: ChildProcess[] = [];
   let cluster: RedisSetup | undefined;
   try {
-    for (const [label, n, contentOf] of [
-      ['memory, one channel', SIZES.memoryOne, () => 'channel-0'],
-      [`memory, ${CONTENTS / 1000}k contents`, SIZES.memoryMany, (i: number) => `content-${i % CONTENTS}`],
+    const many = (i: number) => `content-${i % CONTENTS}`;
+    for (const [label, n, contentOf, load] of [
+      ['memory, one channel', SIZES.memoryOne, () => 'channel-0', tcpLoad],
+      [`memory, ${CONTENTS / 1000}k contents`, SIZES.memoryMany, many, tcpLoad],
+      ['memory UDP, one channel', SIZES.udpOne, () => 'channel-0', udpLoad],
+      [`memory UDP, ${CONTENTS / 1000}k contents`, SIZES.udpMany, many, udpLoad],
     ] as const) {
+      if (n <= 0) continue;
       const t = await startTracker(dir, `mem${rows.length}`, []);
       running.push(t.proc);
-      rows.push(await runCase(label, [t], n, contentOf));
+      rows.push(await runCase(label, [t], n, contentOf, load));
       await stop(t.proc);
     }
-    if (!skipRedis) {
+    const redisCases = ([
+      ['redis cluster x3 FE, one channel', SIZES.redisOne, () => 'channel-0', tcpLoad],
+      [`redis cluster x3 FE, ${CONTENTS / 1000}k contents`, SIZES.redisMany, many, tcpLoad],
+      ['redis cluster x3 FE UDP, one channel', SIZES.udpRedisOne, () => 'channel-0', udpLoad],
+      [`redis cluster x3 FE UDP, ${CONTENTS / 1000}k contents`, SIZES.udpRedisMany, many, udpLoad],
+    ] as const).filter((c) => c[1] > 0);
+    if (!skipRedis && redisCases.length > 0) {
       cluster = await startRedisCluster();
-      for (const [label, n, contentOf] of [
-        ['redis cluster x3 FE, one channel', SIZES.redisOne, () => 'channel-0'],
-        [`redis cluster x3 FE, ${CONTENTS / 1000}k contents`, SIZES.redisMany, (i: number) => `content-${i % CONTENTS}`],
-      ] as const) {
+      for (const [label, n, contentOf, load] of redisCases) {
         const fes: Tracker[] = [];
         for (let k = 0; k < 3; k++) {
           const t = await startTracker(dir, `fe${rows.length}-${k}`, ['--registry', cluster.url]);
           running.push(t.proc);
           fes.push(t);
         }
-        rows.push(await runCase(label, fes, n, contentOf, cluster));
+        rows.push(await runCase(label, fes, n, contentOf, load, cluster));
         for (const t of fes) await stop(t.proc);
       }
     }
@@ -187,7 +211,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   printTable(rows.map(({ detail: _d, ...r }) => r));
-  const file = writeResult('tracker-scale', { machine: machineInfo(), concurrency: CONCURRENCY, sizes: SIZES, rows });
+  const file = writeResult('tracker-scale', { machine: machineInfo(), concurrency: CONCURRENCY, udp: { sockets: SOCKETS, window: WINDOW }, sizes: SIZES, rows });
   console.log(`\nwrote ${file}`);
 }
 

@@ -17,7 +17,7 @@
 // an announce from a spoofed source address is dropped (its sender never saw the id). Nothing may
 // follow the last message, and a datagram is at most TRACKER_DATAGRAM_MAX_BYTES (no IP
 // fragmentation). Decode failures throw ProtocolError naming the field, as the codec does.
-import { decodePayload, encodePayload, typeCodeOf } from './codec.js';
+import { decodePayload, encodePayload, payloadByteLength, typeCodeOf } from './codec.js';
 import { ProtocolError } from './errors.js';
 import type { Message } from './messages.js';
 import { BufferReader } from './wire-buffer.js';
@@ -88,7 +88,7 @@ export function encodeTrackerDatagram(d: TrackerDatagram): Buffer {
 
 /** Encoded size of one message inside a datagram (for fitting an answer under the size limit). */
 export function datagramMessageBytes(m: Message): number {
-  return TRACKER_DATAGRAM_MESSAGE_OVERHEAD + encodePayload(m).length;
+  return TRACKER_DATAGRAM_MESSAGE_OVERHEAD + payloadByteLength(m);
 }
 
 /** Decodes one received datagram. Throws ProtocolError naming the field on anything wrong. */

@@ -7,8 +7,8 @@
 // match its source address (a spoofed source, a stale id, garbage) is dropped and counted, unanswered:
 // the tracker never sends more than it received to an address that did not prove it reads answers.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Contact, Message } from '../protocol/messages.js';
-import { isProtocolError } from '../protocol/errors.js';
+import type { Contact, Message, MessageOf } from '../protocol/messages.js';
+import { isProtocolError, ProtocolError } from '../protocol/errors.js';
 import {
   CONNECTION_ID_BYTES,
   TRACKER_DATAGRAM_HEADER_BYTES,
@@ -37,7 +37,7 @@ export interface DatagramStats {
 }
 
 export interface DatagramTracker {
-  receiveDatagram(from: PeerAddress, msg: Message, reply: (m: Message) => void): boolean;
+  receiveDatagram(from: PeerAddress, msg: Message, reply: (m: Message) => void, maxMembers?: number): boolean;
 }
 
 export interface DatagramFrontDeps {
@@ -53,6 +53,11 @@ export interface DatagramFrontDeps {
 }
 
 const PREFIX_BYTES = 1;
+/**
+ * Members asked of the tracker for a datagram answer: about what fits 1,200 bytes with 40-character
+ * peer ids and IPv4 contacts (~70 bytes each); longer ids or host names are cut by fit().
+ */
+export const DATAGRAM_MEMBERS = 16;
 
 export class DatagramFront {
   private readonly counters: DatagramStats = { received: 0, connects: 0, announces: 0, answers: 0, spoofed: 0, malformed: 0, trimmedAnswers: 0 };
@@ -110,27 +115,35 @@ export class DatagramFront {
     for (const msg of d.messages) {
       this.counters.announces++;
       const peer: PeerAddress = { peerId: msg.peerId, contact: 'contact' in msg && msg.contact ? msg.contact : from, source: { ...from } };
-      this.deps.tracker.receiveDatagram(peer, msg, (answer) => this.answer(from, d.transactionId, id, answer));
+      this.deps.tracker.receiveDatagram(peer, msg, (answer) => this.answer(from, d.transactionId, id, answer), DATAGRAM_MEMBERS);
     }
   }
 
   private answer(to: Contact, transactionId: number, connectionId: Uint8Array, m: Message): void {
-    const fitted = this.fit(m);
+    const encode = (msg: Message) => encodeTrackerDatagram({ action: 'answer', transactionId, connectionId, messages: [msg] });
+    let buf: Buffer;
     try {
-      this.deps.send(to, encodeTrackerDatagram({ action: 'answer', transactionId, connectionId, messages: [fitted] }));
-      this.counters.answers++;
+      buf = encode(m);
     } catch (err) {
-      this.deps.onDropped?.(to, `answer not encodable: ${String(err)}`);
+      // Too long for one datagram (long ids or host names): cut the members list, lowest ranked first.
+      try {
+        if (!(err instanceof ProtocolError && err.kind === 'too-long' && m.type === 'TrackerMembers')) throw err;
+        buf = encode(this.fit(m));
+      } catch (err2) {
+        this.deps.onDropped?.(to, `answer not encodable: ${String(err2)}`);
+        return;
+      }
     }
+    this.deps.send(to, buf);
+    this.counters.answers++;
   }
 
   /** Cuts a TrackerMembers' list (its last, lowest-ranked entries) so the answer fits one datagram. */
-  private fit(m: Message): Message {
+  private fit(m: MessageOf<'TrackerMembers'>): Message {
     const budget = TRACKER_DATAGRAM_MAX_BYTES - TRACKER_DATAGRAM_HEADER_BYTES;
-    let size = datagramMessageBytes(m);
-    if (size <= budget || m.type !== 'TrackerMembers') return m;
     this.counters.trimmedAnswers++;
     let members = m.members;
+    let size = datagramMessageBytes(m);
     while (size > budget && members.length > 0) {
       const keep = Math.min(members.length - 1, Math.floor((members.length * budget) / size));
       members = members.slice(0, Math.max(0, keep));

@@ -39,9 +39,10 @@ export class MemoryRegistry implements RegistryPort {
     const self = this.peers.slot(q.peerId);
     const isMember = self !== undefined && this.peers.posIn(self, c) >= 0;
     const others = m.length - (isMember ? 1 : 0);
-    const want = Math.max(0, q.sample);
-    const candidates = want === 0 ? [] : this.sample(m, Math.min(m.length, candidatesFor(want)), q.now, self ?? -1);
     const deputy = q.redirectThreshold > 0 && others >= q.redirectThreshold ? this.deputy(m, q.now, self ?? -1, q.maxPartners) : -1;
+    // A redirected joiner is answered with the deputy alone: no members to sample.
+    const want = deputy >= 0 ? 0 : Math.max(0, q.sample);
+    const candidates = want === 0 ? [] : this.sample(m, Math.min(m.length, candidatesFor(want)), q.now, self ?? -1);
     const slot = this.peers.ensure(q.peerId);
     this.peers.setContact(slot, q.contact);
     this.refresh(slot, q.now + q.ttlMs);

@@ -243,13 +243,13 @@ export class TrackerEngine {
    * A join, Membership or leave that came in a datagram (src/tracker/datagram-front.ts): answered
    * through `reply` (the answer datagram), never through the transport. A Membership only refreshes
    * the registry (the tracker's peer has no connection to gossip with). Returns false for any other
-   * message (not taken).
+   * message (not taken). `maxMembers` caps the answer's list (what fits one datagram).
    */
-  receiveDatagram(from: PeerAddress, msg: Message, reply: (m: Message) => void): boolean {
+  receiveDatagram(from: PeerAddress, msg: Message, reply: (m: Message) => void, maxMembers?: number): boolean {
     try {
       switch (msg.type) {
         case 'TrackerJoin':
-          this.onJoin(from, msg, reply);
+          this.onJoin(from, msg, reply, maxMembers);
           return true;
         case 'Membership':
           if (msg.peerId === from.peerId) this.onMembership(msg);
@@ -266,7 +266,7 @@ export class TrackerEngine {
     }
   }
 
-  private onJoin(from: PeerAddress, join: TrackerJoin, reply: (m: Message) => void = (m) => this.peer.send(from, m)): void {
+  private onJoin(from: PeerAddress, join: TrackerJoin, reply: (m: Message) => void = (m) => this.peer.send(from, m), maxMembers = Infinity): void {
     const contentId = join.contentId;
     if (join.peerId !== from.peerId || typeof contentId !== 'string' || contentId === '' || (join.kind !== 'live' && join.kind !== 'download')) {
       this.badJoins++;
@@ -288,7 +288,7 @@ export class TrackerEngine {
     if (this.peerRole && (created || !this.peer.isActive(contentId))) this.peer.join(contentId, join.kind);
 
     const cfg = this.deps.config;
-    const max = Math.max(1, Math.min(cfg.membersReqMax, WireLimits.maxMembers));
+    const max = Math.max(1, Math.min(cfg.membersReqMax, WireLimits.maxMembers, maxMembers));
     const sample = this.peerRole ? max - 1 : max;
     const answer = this.registry.join({
       contentId,
