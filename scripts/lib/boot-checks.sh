@@ -151,18 +151,25 @@ t_live() {
   fi
   vm_ssh cat /etc/superdist/config.json | md5sum > "$bw/facts/config.md5"
   wait_for 240 3 guest_due_above 2
+  local t0 sa sb
+  t0=$(now_s)
   a=$(guest_play)
+  sa=$(source_bytes)
   sleep "$secs"
   b=$(guest_play)
+  sb=$(source_bytes)
   due=$(( $(cut -d' ' -f1 <<<"$b") - $(cut -d' ' -f1 <<<"$a") ))
   ontime=$(( $(cut -d' ' -f2 <<<"$b") - $(cut -d' ' -f2 <<<"$a") ))
   c=$(awk -v o="$ontime" -v d="$due" 'BEGIN { printf "%.4f", (d > 0 ? o / d : 0) }')
-  src=$(host_status source)
-  echo "guest continuity $c over $secs s ($ontime of $due chunks on time), partners $(cut -d' ' -f3 <<<"$b"), lag $(cut -d' ' -f4 <<<"$b") ms"
-  echo "host source: upload factor $(js 's.contents[0].source?.uploadFactor?.toFixed(2)' <<<"$src"), $(js 's.contents[0].source?.chunks' <<<"$src") chunks published"
+  echo "guest continuity $c over $(( $(now_s) - t0 )) s between two status reads ($ontime of $due chunks on time), partners $(cut -d' ' -f3 <<<"$b"), lag $(cut -d' ' -f4 <<<"$b") ms"
+  # Chunk bytes the source uploaded per byte of stream it published, over the same window.
+  echo "host source: upload factor $(awk -v u1="${sa% *}" -v p1="${sa#* }" -v u2="${sb% *}" -v p2="${sb#* }" 'BEGIN { printf "%.2f", (p2 > p1 ? (u2 - u1) / (p2 - p1) : 0) }') over the window (one viewer: about 1), $(host_status source | js 's.contents[0].source.uploadFactor.toFixed(2)') since the source started"
   [ "$due" -ge $((secs - 5)) ]
   awk -v c="$c" 'BEGIN { exit !(c >= 0.99) }'
 }
+
+# The host source's "CHUNK_BYTES_UPLOADED STREAM_BYTES_PUBLISHED".
+source_bytes() { host_status source | js '[s.contents[0].chunkBytesOut, s.contents[0].source.streamBytes].join(" ")'; }
 
 guest_due_above() { [ "$(guest_play | cut -d' ' -f1)" -gt "$1" ]; }
 
