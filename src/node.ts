@@ -12,6 +12,7 @@ import { PunchRelay } from './net/hole-punch.js';
 import { isLoopbackHost, NatTraversal, type NatStatus } from './net/nat-traversal.js';
 import { RelayPlanner, RelayTransport } from './net/relay-transport.js';
 import { openTrackerUdp } from './net/udp-tracker.js';
+import { UdpTrackerClient } from './net/udp-tracker-client.js';
 import type { Contact, ContentKind } from './protocol/messages.js';
 import { advertiseHost } from './platform/advertise.js';
 import { loadOrCreatePeerId } from './platform/identity.js';
@@ -179,6 +180,11 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       onRefused: (from, target, why) => log.debug({ from: from.peerId, target, why }, 'relay refused'),
     });
   }
+  // A box re-announces over UDP once its tracker connection is closed, when the tracker answers datagrams (else TCP).
+  const trackerUdp =
+    role !== 'tracker' && tracker && cfg.trackerUdp
+      ? new UdpTrackerClient({ onMessage: (from, msg) => engine?.receive({ peerId: msg.peerId, contact: from }, msg), onWarning: (code, message) => log.info({ code }, message) })
+      : undefined;
   const deps = {
     self,
     clock: systemClock,
@@ -187,6 +193,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     config: cfg.engine,
     events: engineEvents(log),
     tracker,
+    ...(trackerUdp ? { trackerDatagram: trackerUdp } : {}),
     ...(imsOn && role !== 'tracker' ? { ticketFor: (contentId: string) => ims.ticketFor(contentId) } : {}),
   };
   // A tracker on Redis is a front end that answers joins only; in memory it is also a peer.
@@ -413,6 +420,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       await ims.stop();
       await net.close();
       await udp?.close();
+      await trackerUdp?.close();
       await registry?.close();
       log.info({ peerId }, 'superdist stopped');
     },

@@ -9,7 +9,7 @@ import type { EngineStats } from './engine-stats.js';
 import { MemberCache } from './membership.js';
 import { PartnerCache } from './partnership.js';
 import { MemberScheduler } from './member-scheduler.js';
-import { TrackerClient } from './tracker-client.js';
+import { TrackerClient, type TrackerDatagramPort } from './tracker-client.js';
 import { Announcer } from './announcer.js';
 import { PartnershipHandler } from './partnership-handler.js';
 import { MembershipHandler } from './membership-handler.js';
@@ -28,6 +28,8 @@ export interface EngineComponentDeps {
   tracker?: Contact;
   /** Access ticket to put in TrackerJoin (IMS mode). */
   ticketFor?: (contentId: string) => Uint8Array;
+  /** Re-announces over UDP when the tracker answers datagrams (src/net/udp-tracker-client.ts). */
+  trackerDatagram?: TrackerDatagramPort;
 }
 
 /** The engine's own state the components read, and its counting send / warning sink. */
@@ -85,6 +87,7 @@ export function buildEngineParts(deps: EngineComponentDeps, env: EngineSurroundi
     membership: () => announcer.next(),
     ticketFor: deps.ticketFor,
     transport: deps.transport,
+    ...(deps.trackerDatagram ? { datagram: deps.trackerDatagram } : {}),
     // The tracker stays connected while it is a partner, and while we are behind a NAT (it relays
     // the hole-punching rendezvous to us).
     keepTrackerConnection: () => {

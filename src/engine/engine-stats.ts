@@ -32,6 +32,8 @@ export interface EngineStats {
   trackerJoinsSent: number;
   /** Periodic re-announces to the tracker, and tracker connections closed once joins were answered. */
   trackerAnnounces: number;
+  /** Re-announces and leaves handed to UDP (src/net/udp-tracker-client.ts). */
+  trackerDatagramAnnounces: number;
   trackerDisconnects: number;
   redirectsFollowed: number;
   deputyTimeouts: number;
@@ -62,6 +64,7 @@ export function newEngineStats(): EngineStats {
     partnersLostDisconnect: 0,
     trackerJoinsSent: 0,
     trackerAnnounces: 0,
+    trackerDatagramAnnounces: 0,
     trackerDisconnects: 0,
     redirectsFollowed: 0,
     deputyTimeouts: 0,

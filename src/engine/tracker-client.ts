@@ -32,6 +32,17 @@ export interface TrackerClientDeps {
   transport?: Pick<Transport, 'disconnect' | 'isConnected'>;
   /** Whether the tracker connection must stay (the tracker is a partner; we need it as rendezvous). */
   keepTrackerConnection?: () => boolean;
+  /** Re-announces and leaves over UDP to a tracker that answers joins only (src/net/udp-tracker-client.ts). */
+  datagram?: TrackerDatagramPort;
+}
+
+/**
+ * Datagram announces (after BEP 15): sends the messages to the tracker in datagrams; answers come
+ * back through the engine's receive() as if from the tracker; `fallback` (TCP) is called when UDP
+ * does not work out.
+ */
+export interface TrackerDatagramPort {
+  announce(tracker: Contact, msgs: Message[], fallback: () => void): void;
 }
 
 /** The re-announce period varies by this fraction either way, so boxes started together spread out. */
@@ -108,10 +119,7 @@ export class TrackerClient {
   stop(contentId: string): void {
     if (!this.joins.delete(contentId)) return;
     const to = this.trackerDestination();
-    if (to) {
-      this.lastTrackerSendAt = this.deps.clock.now();
-      this.deps.send(to, { type: 'TrackerLeave', peerId: this.deps.self.peerId, contentId });
-    }
+    if (to) this.sendToTracker(to, [{ type: 'TrackerLeave', peerId: this.deps.self.peerId, contentId }]);
     if (this.joins.size === 0) this.nextAnnounceAt = Infinity;
   }
 
@@ -240,15 +248,34 @@ export class TrackerClient {
     this.scheduleAnnounce(now);
     const to = this.trackerDestination();
     if (!to) return;
-    let sent = 0;
+    const msgs: Message[] = [];
     for (const [contentId, s] of this.joins) {
       if (s.phase !== 'joined') continue;
       s.lastTrackerAskAt = now;
-      this.sendJoin(to, contentId, s.kind, false, s.title, false);
-      sent++;
+      this.deps.stats.trackerJoinsSent++;
+      msgs.push(this.joinMessage(contentId, s.kind, false, s.title));
     }
-    if (sent > 0) this.deps.send(to, this.deps.membership());
-    if (sent > 0) this.deps.stats.trackerAnnounces++;
+    if (msgs.length === 0) return;
+    msgs.push(this.deps.membership());
+    this.deps.stats.trackerAnnounces++;
+    this.sendToTracker(to, msgs);
+  }
+
+  /**
+   * Messages for the tracker: in datagrams when UDP is on and the tracker answers joins only (a
+   * front end we do not stay connected to); over TCP to a tracker that is also a peer (its
+   * connection stays anyway), while behind a NAT (the tracker is our rendezvous: TCP stays), and as
+   * UDP's fallback.
+   */
+  private sendToTracker(to: Destination, msgs: Message[]): void {
+    const tcp = () => {
+      this.lastTrackerSendAt = this.deps.clock.now();
+      for (const m of msgs) this.deps.send(to, m);
+    };
+    const dg = this.deps.datagram;
+    if (!dg || this.trackerIsPeer || this.trackerId === undefined || this.deps.keepTrackerConnection?.() === true) return tcp();
+    this.deps.stats.trackerDatagramAnnounces++;
+    dg.announce(to.contact, msgs, tcp);
   }
 
   /**
@@ -303,10 +330,16 @@ export class TrackerClient {
   }
 
   private sendJoin(to: Destination, contentId: string, kind: ContentKind, allowRedirect: boolean, title: string, withMembership = true): void {
-    const self = this.deps.self;
     this.deps.stats.trackerJoinsSent++;
     if (to.contact === this.deps.tracker) this.lastTrackerSendAt = this.deps.clock.now();
-    this.deps.send(to, {
+    this.deps.send(to, this.joinMessage(contentId, kind, allowRedirect, title));
+    // Announce ourselves right behind the join (after it, so the tracker has admitted us first).
+    if (withMembership) this.deps.send(to, this.deps.membership());
+  }
+
+  private joinMessage(contentId: string, kind: ContentKind, allowRedirect: boolean, title: string): Message {
+    const self = this.deps.self;
+    return {
       type: 'TrackerJoin',
       peerId: self.peerId,
       contentId,
@@ -315,9 +348,7 @@ export class TrackerClient {
       title,
       allowRedirect,
       ticket: this.deps.ticketFor?.(contentId) ?? new Uint8Array(0),
-    });
-    // Announce ourselves right behind the join (after it, so the tracker has admitted us first).
-    if (withMembership) this.deps.send(to, this.deps.membership());
+    };
   }
 
   private learnTracker(from: PeerAddress): void {
