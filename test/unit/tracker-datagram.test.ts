@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TrackerEngine } from '../../src/tracker/tracker-engine.js';
-import { DatagramFront } from '../../src/tracker/datagram-front.js';
+import { createHmac } from 'node:crypto';
+import { DatagramFront, HmacKey } from '../../src/tracker/datagram-front.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import type { Contact, Message, MessageOf } from '../../src/protocol/messages.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
@@ -112,5 +113,16 @@ describe('tracker datagram front', () => {
     expect(s.front.validId(from, id)).toBe(false);
     s.announce(from, id, [joinMsg('late')]);
     expect(s.front.stats().spoofed).toBe(1);
+  });
+});
+
+describe('HmacKey', () => {
+  it('gives the bytes of createHmac for short and long inputs and keys', () => {
+    for (const key of [Buffer.alloc(32, 9), Buffer.alloc(100, 3)]) {
+      const k = new HmacKey(key);
+      for (const text of ['127.0.0.1|5000', '[2001:db8::1]|65535', 'x'.repeat(300), '']) {
+        expect(k.mac(text).equals(createHmac('sha256', key).update(text).digest())).toBe(true);
+      }
+    }
   });
 });
