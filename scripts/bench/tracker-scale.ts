@@ -11,7 +11,8 @@
 // bench-results/tracker-scale.json. A size of 0 skips its case.
 // Usage: npx tsx scripts/bench/tracker-scale.ts [--memory-one N] [--memory-many N] [--redis-one N]
 //        [--redis-many N] [--udp-one N] [--udp-many N] [--udp-redis-one N] [--udp-redis-many N]
-//        [--concurrency C] [--sockets S] [--window W] [--skip-redis]
+//        [--concurrency C] [--sockets S] [--window W] [--skip-redis] [--result NAME]
+// (--result: bench-results/NAME.json instead of tracker-scale.json, for a partial run.)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,7 +212,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   printTable(rows.map(({ detail: _d, ...r }) => r));
-  const file = writeResult('tracker-scale', { machine: machineInfo(), concurrency: CONCURRENCY, udp: { sockets: SOCKETS, window: WINDOW }, sizes: SIZES, rows });
+  const resultIdx = process.argv.indexOf('--result');
+  const file = writeResult(resultIdx >= 0 ? (process.argv[resultIdx + 1] as string) : 'tracker-scale', { machine: machineInfo(), concurrency: CONCURRENCY, udp: { sockets: SOCKETS, window: WINDOW }, sizes: SIZES, rows });
   console.log(`\nwrote ${file}`);
 }
 
