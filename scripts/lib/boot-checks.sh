@@ -216,6 +216,9 @@ restarted_since() {
   [ "$nr" -gt "$n" ] && [ "$mp" != "$pid" ] && [ "$mp" != 0 ] && [ "$st" = active ]
 }
 
+# The service answers on its control socket with the peer id of boot 1.
+same_peer_id() { [ "$(vm_ssh superdist status --json | js 's.node.id')" = "$(cat "$bw/facts/peer-id")" ]; }
+
 t_kill() {
   local pid n t0
   pid=$(vm_ssh systemctl show -p MainPID --value superdist)
@@ -225,7 +228,7 @@ t_kill() {
   wait_for 120 2 restarted_since "$n" "$pid"
   echo "killed pid $pid; active again as pid $(vm_ssh systemctl show -p MainPID --value superdist) after $(( $(now_s) - t0 )) s"
   vm_ssh journalctl -b -u superdist --no-pager -o cat --since=-3min | grep -E 'status=9/KILL|Scheduled restart' | sort -u | head -2
-  [ "$(vm_ssh superdist status --json | js 's.node.id')" = "$(cat "$bw/facts/peer-id")" ]
+  wait_for 120 3 same_peer_id
 }
 
 t_hang() {
@@ -237,7 +240,7 @@ t_hang() {
   wait_for 180 2 restarted_since "$n" "$pid"
   echo "stopped pid $pid; the watchdog ended it and it is active again as pid $(vm_ssh systemctl show -p MainPID --value superdist) after $(( $(now_s) - t0 )) s"
   vm_ssh journalctl -b -u superdist --no-pager -o cat --since=-4min | grep -m1 -i 'watchdog timeout'
-  [ "$(vm_ssh superdist status --json | js 's.node.id')" = "$(cat "$bw/facts/peer-id")" ]
+  wait_for 120 3 same_peer_id
 }
 
 t_state_kept() {
