@@ -8,8 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUNDLE, tempDir, waitUp } from '../support/processes.js';
 
-/** Optional at run time: native addons kept external, and systeminformation's macOS-only sensors. */
-const ALLOWED_EXTERNAL = ['@abandonware/bluetooth-hci-socket', 'usb', 'osx-temperature-sensor', 'macos-temperature-sensor'];
+/**
+ * Optional at run time: native addons kept external, systeminformation's macOS-only sensors, pg's
+ * libpq binding (required only through `pg.native`, which the rights issuer never touches) and
+ * node-redis's OpenTelemetry hook (required only by `OpenTelemetry.init`, never called).
+ */
+const ALLOWED_EXTERNAL = ['@abandonware/bluetooth-hci-socket', 'usb', 'osx-temperature-sensor', 'macos-temperature-sensor', 'pg-native', '@opentelemetry/api'];
 
 const kill: Array<() => void> = [];
 afterAll(() => kill.forEach((k) => k()));
