@@ -22,8 +22,14 @@ function mpvPids(socket: string): number[] {
 }
 
 async function plays(socket: string): Promise<void> {
-  await waitFor('mpv IPC socket', 15_000, () => existsSync(socket));
-  const mpv = await MpvIpc.connect(socket);
+  // The socket path may still name the ended mpv's socket (ECONNREFUSED) or be between its removal and
+  // the new mpv's bind (ENOENT): wait until a connection is accepted.
+  const mpv = await waitFor(
+    'mpv IPC socket accepting',
+    15_000,
+    async () => (existsSync(socket) ? await MpvIpc.connect(socket).catch(() => undefined) : undefined),
+    () => true,
+  );
   try {
     await waitFor('mpv to play the channel (playback-time > 0.5 s)', 25_000, async () => {
       const pt = await mpv.getProperty<number>('playback-time').catch(() => undefined);
