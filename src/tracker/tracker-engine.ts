@@ -307,13 +307,13 @@ export class TrackerEngine {
         if (r.deputy) {
           this.redirects++;
           this.deps.events?.redirected?.(contentId, r.deputy.peerId);
-          reply({ type: 'TrackerRedirect', peerId: this.peer.peerId, contentId, deputy: memberInfo(r.deputy, t) });
+          reply({ type: 'TrackerRedirect', peerId: this.peer.peerId, contentId, deputy: memberInfo(r.deputy, t, this.deps.config.memberTtlMs) });
           return;
         }
         // Members the joiner can dial first (one behind a NAT can only dial others), fewest partners first.
         const rank = (p: RegistryEntry): number => (p.reachability === 'nat' ? NAT_RANK : 0) + p.partnerCount;
         const best = sortByWithRandomTies(this.deps.random, [...r.members], rank).slice(0, sample);
-        const members = [...(this.peerRole ? [this.peer.selfInfo()] : []), ...best.map((p) => memberInfo(p, t))];
+        const members = [...(this.peerRole ? [this.peer.selfInfo()] : []), ...best.map((p) => memberInfo(p, t, this.deps.config.memberTtlMs))];
         const observed = { ...(from.source ?? NO_CONTACT) };
         reply({ type: 'TrackerMembers', peerId: this.peer.peerId, contentId, members, observed });
       },
@@ -377,8 +377,14 @@ export class TrackerEngine {
 }
 
 /** A registry entry as a members-list item; its TTL is what remains of the registry's trust. */
-function memberInfo(p: RegistryEntry, now: number): MemberInfo {
-  return { peerId: p.peerId, contact: { ...p.contact }, seq: p.seq, ttlMs: Math.max(0, p.expiresAt - now), partnerCount: p.partnerCount, reachability: p.reachability };
+/**
+ * A registry entry as a member for the wire. Handed to joiners (maxTtlMs), its TTL is at most the
+ * member TTL a box announces for itself (engine.memberTtlMs): the registry keeps an entry for
+ * minutes between announces, but a joiner told to keep a member that long would hold on to a box
+ * that died a second after its last announce; with the member TTL it forgets it as fast as gossip would.
+ */
+function memberInfo(p: RegistryEntry, now: number, maxTtlMs = Infinity): MemberInfo {
+  return { peerId: p.peerId, contact: { ...p.contact }, seq: p.seq, ttlMs: Math.min(maxTtlMs, Math.max(0, p.expiresAt - now)), partnerCount: p.partnerCount, reachability: p.reachability };
 }
 
 function errText(err: unknown): string {

@@ -50,13 +50,17 @@ describe('a swarm forms on loopback', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    // Every node reaches at least M partners within 5 s of its start.
+    // Every node reaches at least M partners within 5 s of its start. A node's start is when its
+    // control socket answers (its engine runs): process start-up on a loaded machine is not the
+    // engine's doing, and took seconds of the old spawn-to-partners budget here.
+    const upAt = await Promise.all(nodes.map((n) => waitUp(n, 20_000, `${n.name} up`).then(() => Date.now())));
+    const lastUp = Math.max(...upAt);
     await waitFor('all nodes at >= M partners', 5_000 + 10 * 100, async () => {
       const all = await Promise.all(nodes.map(status));
       return all.every((s) => (s?.contents.find((c) => c.id === CONTENT)?.partners ?? 0) >= M);
     });
-    const formedMs = Date.now() - t0;
-    expect(formedMs).toBeLessThan(5_000 + 10 * 100 + 500);
+    const formedMs = Date.now() - lastUp;
+    expect(formedMs, `spawn to last node up ${lastUp - t0} ms`).toBeLessThan(5_000 + 500);
 
     const ts = await status(tracker);
     expect(ts?.tracker?.redirects ?? 0).toBeGreaterThanOrEqual(1);
