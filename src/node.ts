@@ -5,7 +5,7 @@ import { formatContact, parseHostPort } from './config/address.js';
 import { ControlServer, type ControlHandler } from './control/control-server.js';
 import { buildStatus, type Status } from './control/status.js';
 import { PeerEngine } from './engine/peer-engine.js';
-import type { Clock, EngineEvents, Random } from './engine/ports.js';
+import type { Clock, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
 import { DialBackService } from './net/dial-back.js';
 import { PunchRelay } from './net/hole-punch.js';
@@ -27,8 +27,8 @@ import { DrmService } from './drm/drm-service.js';
 import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './segment/segment-role.js';
 import { startWeb } from './web/start-web.js';
 import type { WebServer } from './web/web-server.js';
-import { lockStateDir } from './platform/state-dir-lock.js';
-import { childrenDir, reapStaleChildren } from './platform/child-registry.js';
+import { startLocked } from './platform/locked-start.js';
+import { engineLogEvents } from './platform/engine-log.js';
 import { perUserNote, systemStateDirProbe } from './config/state-dir.js';
 import { UpdateService } from './update/update-service.js';
 
@@ -49,17 +49,6 @@ const systemRandom: Random = { next: () => Math.random() };
 /** Time given to PartnershipRemove/TrackerLeave messages to leave the socket on shutdown. */
 const SHUTDOWN_FLUSH_MS = 150;
 
-function engineEvents(log: Logger): EngineEvents {
-  return {
-    partnerAdded: (contentId, peerId) => log.info({ contentId, peerId }, 'partner added'),
-    partnerRemoved: (contentId, peerId, reason) => log.info({ contentId, peerId, reason }, 'partner removed'),
-    memberExpired: (peerId) => log.info({ peerId }, 'member expired'),
-    // One per redirected join: debug, or a busy tracker writes megabytes of it.
-    redirected: (contentId, deputy) => log.debug({ contentId, deputy }, 'redirected to deputy'),
-    warning: (w) => log.warn(w, w.message),
-  };
-}
-
 export interface ServiceHooks {
   /** After every completed engine tick (the daemon's watchdog checks it is recent). */
   onTick?: () => void;
@@ -78,27 +67,8 @@ export interface ServiceHooks {
 export async function startService(cfg: Config, log: Logger, version: string, hooks: ServiceHooks = {}): Promise<RunningService> {
   const note = perUserNote(cfg.stateDir, systemStateDirProbe());
   if (note) log.info({ stateDir: cfg.stateDir }, note);
-  if (!hooks.lockStateDir) return startUnlocked(cfg, log, version, hooks);
-  const release = lockStateDir(cfg.stateDir, (m) => log.warn({ stateDir: cfg.stateDir }, m));
-  try {
-    // Children of an earlier run that was killed (mpv) end before this run starts its own.
-    const reaped = await reapStaleChildren(childrenDir(cfg.stateDir));
-    for (const c of reaped.ended) log.warn({ pid: c.pid, command: c.command }, `ended ${c.command} (pid ${c.pid}) left running by an earlier run (pid ${c.parentPid}) that was killed`);
-    const svc = await startUnlocked(cfg, log, version, hooks);
-    return {
-      ...svc,
-      async stop() {
-        try {
-          await svc.stop();
-        } finally {
-          release();
-        }
-      },
-    };
-  } catch (err) {
-    release();
-    throw err;
-  }
+  const start = () => startUnlocked(cfg, log, version, hooks);
+  return hooks.lockStateDir ? startLocked(cfg.stateDir, log, start) : start();
 }
 
 async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: ServiceHooks): Promise<RunningService> {
@@ -191,7 +161,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     random: systemRandom,
     transport: relay ?? net,
     config: cfg.engine,
-    events: engineEvents(log),
+    events: engineLogEvents(log),
     tracker,
     ...(trackerUdp ? { trackerDatagram: trackerUdp } : {}),
     ...(imsOn && role !== 'tracker' ? { ticketFor: (contentId: string) => ims.ticketFor(contentId) } : {}),
@@ -256,7 +226,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   let segment: SegmentRole | undefined;
   try {
     if (eng instanceof PeerEngine && role === 'main' && probed) {
-      segment = await startMainRole({ cfg, peerId, engine: eng, net, central: tracker, probed, uplinkAddress: self.contact.host, clock: systemClock, random: systemRandom, events: engineEvents(log), log });
+      segment = await startMainRole({ cfg, peerId, engine: eng, net, central: tracker, probed, uplinkAddress: self.contact.host, clock: systemClock, random: systemRandom, events: engineLogEvents(log), log });
     } else if (eng instanceof PeerEngine && role === 'local' && probed) {
       segment = startLocalRole({ cfg, peerId, engine: eng, net, probed, log });
     }
