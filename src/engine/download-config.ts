@@ -26,6 +26,11 @@ export interface DownloadConfig {
   fsyncPieces: number;
   recheckOnResume: number;
   announcePeriodMs: number;
+  playWindowMs: number;
+  playWindowMinPieces: number;
+  playWindowMaxPieces: number;
+  playUrgentMs: number;
+  playUrgentCopies: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -51,6 +56,11 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   fsyncPieces: 0,
   recheckOnResume: 1,
   announcePeriodMs: 30_000,
+  playWindowMs: 20_000,
+  playWindowMinPieces: 4,
+  playWindowMaxPieces: 64,
+  playUrgentMs: 3000,
+  playUrgentCopies: 2,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -77,6 +87,11 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   fsyncPieces: "1: `.part` is fdatasync'ed (in the background) before every record update, so recorded pieces survive a power loss; 0: recorded right after they are written (survives a process crash; after a power loss the recheck on resume finds pieces whose bytes were lost).",
   recheckOnResume: '1: pieces listed in a resumed record are hashed again before they are trusted (keep it with fsyncPieces 0).',
   announcePeriodMs: 'How often a publisher repeats its ContentAnnounce to the tracker.',
+  playWindowMs: 'Played while it downloads: playback time ahead of the playhead whose pieces are fetched first, in deadline order (sized from the measured read rate).',
+  playWindowMinPieces: 'Played while it downloads: fewest pieces in the playback window.',
+  playWindowMaxPieces: 'Played while it downloads: most pieces in the playback window.',
+  playUrgentMs: 'Played while it downloads: a window piece due sooner than this is urgent (may be asked of playUrgentCopies partners at once).',
+  playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
@@ -98,5 +113,8 @@ export function downloadConfigProblems(c: DownloadConfig): string[] {
   if (c.initialThroughputBps <= 0) problems.push('initialThroughputBps must be > 0');
   if (c.recheckOnResume > 1) problems.push('recheckOnResume must be 0 or 1');
   if (c.fsyncPieces > 1) problems.push('fsyncPieces must be 0 or 1');
+  if (c.playWindowMinPieces < 1) problems.push('playWindowMinPieces must be at least 1');
+  if (c.playWindowMaxPieces < c.playWindowMinPieces) problems.push('playWindowMaxPieces must be at least playWindowMinPieces');
+  if (c.playUrgentCopies < 1) problems.push('playUrgentCopies must be at least 1');
   return problems;
 }
