@@ -13,6 +13,7 @@ import type { DownloadConfig } from './download-config.js';
 import type { DownloadCore, DownloadEnginePort } from './download-core.js';
 import { DownloadFetcher } from './download-fetcher.js';
 import { DownloadPicker } from './download-picker.js';
+import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
 import { DownloadServer } from './download-server.js';
 import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
@@ -42,6 +43,8 @@ export class DownloadContent {
   private readonly core: DownloadCore;
   private readonly server: DownloadServer;
   private readonly picker: DownloadPicker;
+  /** Set while the content is played (a playback position is known). */
+  private ondemand: OnDemandPicker | undefined;
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
@@ -167,6 +170,8 @@ export class DownloadContent {
       requestTimeouts: c.requestTimeouts,
       endgameRequests: c.endgameRequests,
       endgame: this.state === 'downloading' && (this.fetcher?.endgame ?? false),
+      requestsCancelled: c.requestsCancelled,
+      playback: this.ondemand && m && this.state === 'downloading' ? this.ondemand.window(m.pieceBytes, m.pieceCount) : null,
       rejectsReceived: c.rejectsReceived,
       piecesServed: c.piecesServed,
       requestsRefused: c.requestsRefused,
@@ -182,6 +187,34 @@ export class DownloadContent {
       completedInMs: this.completedAt === undefined ? null : this.completedAt - this.startedAt,
       error: this.error,
     };
+  }
+
+  /**
+   * The player reads at piece `piece` (it started, went on, or seeked) at `rateBps` (measured; 0:
+   * unknown): the on-demand picker takes over, its window moves at once, and requests the window no
+   * longer needs are given up.
+   */
+  setPlayhead(piece: number, rateBps: number): void {
+    const now = this.core.clock.now();
+    let p = this.ondemand;
+    if (!p) {
+      const c = this.core.config;
+      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies });
+      this.ondemand = p;
+      p.setPlayhead(piece, rateBps);
+      this.fetcher?.usePicker(p, now);
+      return;
+    }
+    const moved = p.playheadPiece !== Math.max(0, Math.floor(piece));
+    p.setPlayhead(piece, rateBps);
+    if (moved) this.fetcher?.playheadMoved(p, now);
+  }
+
+  /** Nobody plays it any more: rarest first again. */
+  clearPlayhead(): void {
+    if (!this.ondemand) return;
+    this.ondemand = undefined;
+    this.fetcher?.usePicker(this.picker, this.core.clock.now());
   }
 
   // ---- manifest ---------------------------------------------------------------------------------
@@ -252,7 +285,7 @@ export class DownloadContent {
     this.state = 'downloading';
     this.fetcher = new DownloadFetcher({
       core,
-      picker: this.picker,
+      picker: this.ondemand ?? this.picker,
       verifier: this.o.verifier,
       dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
       onStored: (index, at) => this.onStored(index, at),
@@ -264,6 +297,7 @@ export class DownloadContent {
 
   private onStored(index: number, now: number): void {
     this.server.have(index);
+    safely(() => this.core.events?.pieceStored?.(this.core.contentId, index));
     const m = this.core.manifest;
     if (m && this.core.store && this.core.store.count >= m.pieceCount) this.finish(now, false);
     else this.server.advertise(now);

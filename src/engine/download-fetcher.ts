@@ -9,6 +9,7 @@ import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadCore } from './download-core.js';
 import type { DownloadPicker } from './download-picker.js';
+import type { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
 import { RejectReason, safely } from './live-core.js';
 import { PeerEstimates } from './peer-estimates.js';
@@ -18,7 +19,8 @@ import { RequestQueue } from './request-queue.js';
 
 export interface DownloadFetcherDeps {
   core: DownloadCore;
-  picker: DownloadPicker;
+  /** Rarest first; replaced by an OnDemandPicker while the content is played (usePicker). */
+  picker: DownloadPicker | OnDemandPicker;
   verifier: DownloadVerifier;
   /** Ends a partnership from the data plane (bad piece), blocking the peer for blockMs. */
   dropPeer: (peerId: string, reason: string, blockMs: number) => void;
@@ -49,6 +51,27 @@ export class DownloadFetcher {
 
   get endgame(): boolean {
     return this.deps.picker.endgame;
+  }
+
+  /** Switches the picking strategy (a playback position was set or cleared) and re-picks at once. */
+  usePicker(picker: DownloadPicker | OnDemandPicker, now: number): void {
+    this.deps.picker = picker;
+    this.schedule(now);
+  }
+
+  /**
+   * The playhead moved (a seek, or playback went on): requests for pieces the window no longer
+   * holds are given up, so their partners' slots go to pieces the player needs now; then re-pick.
+   */
+  playheadMoved(picker: OnDemandPicker, now: number): void {
+    const m = this.deps.core.manifest;
+    if (m) {
+      for (const r of picker.cancellable(this.requests, m.pieceBytes, m.pieceCount)) {
+        this.requests.cancel(r);
+        this.deps.core.counters.requestsCancelled++;
+      }
+    }
+    this.schedule(now);
   }
 
   stop(): void {

@@ -19,7 +19,8 @@ export interface DownloadPickerOptions {
   endgameCopies: number;
 }
 
-interface Slot {
+/** A partner as a supplier during one pick: its map, requests out, window, queued bytes, whether it takes more. */
+export interface Slot {
   peerId: string;
   map: BufferMap | undefined;
   count: number;
@@ -41,21 +42,17 @@ export class DownloadPicker implements Picker {
   constructor(private readonly opts: DownloadPickerOptions) {}
 
   pick(ctx: PickContext): ChunkRequest[] {
-    const { now, requests, estimates, maps, maxInFlightPerPartner } = ctx;
-    const slots: Slot[] = [];
-    let open = 0;
-    for (const peerId of ctx.partners) {
-      const map = maps.get(peerId);
-      const count = requests.inFlightCount(peerId);
-      const cap = Math.min(maxInFlightPerPartner, estimates.windowOf(peerId));
-      const isOpen = map !== undefined && count < cap && !estimates.isBusy(peerId, now);
-      if (isOpen) open++;
-      slots.push({ peerId, map, count, cap, bytes: requests.queuedBytes(peerId), open: isOpen });
-    }
+    return this.pickWith(ctx, supplierSlots(ctx), () => false);
+  }
+
+  /** Rarest first over given supplier slots (another picker's, part taken), leaving out `skip`ped ids. */
+  pickWith(ctx: PickContext, slots: Slot[], skip: (id: number) => boolean): ChunkRequest[] {
+    const { requests } = ctx;
+    let open = slots.filter((x) => x.open).length;
     const fresh: Candidate[] = [];
     const inFlight: number[] = [];
     for (let id = ctx.fromId; id < ctx.toId; id++) {
-      if (ctx.has(id)) continue;
+      if (ctx.has(id) || skip(id)) continue;
       let n = 0;
       for (const s of slots) if (s.map?.has(id)) n++;
       if (n === 0) continue;
@@ -67,9 +64,9 @@ export class DownloadPicker implements Picker {
     const out: ChunkRequest[] = [];
     fresh.sort((a, b) => a.rarity - b.rarity || a.tie - b.tie);
     for (const c of fresh) {
-      const best = this.bestSlot(ctx, slots, c.id, undefined);
+      const best = bestSlot(ctx, slots, c.id, undefined);
       if (!best) continue;
-      out.push(this.take(best.slot, c.id, best.at, false, ctx.chunkBytes));
+      out.push(takeSlot(best.slot, c.id, best.at, false, ctx.chunkBytes));
       if (best.slot.count >= best.slot.cap && --open === 0) return out;
     }
     if (!this.endgame || this.opts.endgameCopies < 2) return out;
@@ -78,41 +75,55 @@ export class DownloadPicker implements Picker {
     for (const id of inFlight) {
       const already = requests.forChunk(id);
       if (already.length >= this.opts.endgameCopies) continue;
-      const best = this.bestSlot(ctx, slots, id, already);
+      const best = bestSlot(ctx, slots, id, already);
       if (!best) continue;
       let soonest = Infinity;
       for (const r of already) soonest = Math.min(soonest, r.expectedAt);
       if (best.at >= soonest) continue;
-      out.push(this.take(best.slot, id, best.at, true, ctx.chunkBytes));
+      out.push(takeSlot(best.slot, id, best.at, true, ctx.chunkBytes));
       if (best.slot.count >= best.slot.cap && --open === 0) return out;
     }
     return out;
   }
+}
 
-  /** The open partner holding `id` expected to deliver it soonest (skipping those already asked). */
-  private bestSlot(ctx: PickContext, slots: Slot[], id: number, already: readonly InFlightRequest[] | undefined): { slot: Slot; at: number } | undefined {
-    let best: Slot | undefined;
-    let bestAt = Infinity;
-    let ties = 0;
-    for (const s of slots) {
-      if (!s.open || !s.map?.has(id) || ctx.requests.isExcluded(id, s.peerId)) continue;
-      if (already?.some((r) => r.peerId === s.peerId)) continue;
-      const at = ctx.estimates.expectedArrival(s.peerId, ctx.now, s.bytes, ctx.chunkBytes);
-      if (at < bestAt) {
-        best = s;
-        bestAt = at;
-        ties = 1;
-      } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
-        best = s; // reservoir choice among equal estimates
-      }
+/** Every partner as a supplier for this pick (open: it has a map, room in its window and is not busy). */
+export function supplierSlots(ctx: PickContext): Slot[] {
+  const { now, requests, estimates, maps, maxInFlightPerPartner } = ctx;
+  const slots: Slot[] = [];
+  for (const peerId of ctx.partners) {
+    const map = maps.get(peerId);
+    const count = requests.inFlightCount(peerId);
+    const cap = Math.min(maxInFlightPerPartner, estimates.windowOf(peerId));
+    const open = map !== undefined && count < cap && !estimates.isBusy(peerId, now);
+    slots.push({ peerId, map, count, cap, bytes: requests.queuedBytes(peerId), open });
+  }
+  return slots;
+}
+
+/** The open partner holding `id` expected to deliver it soonest (skipping those already asked). */
+export function bestSlot(ctx: PickContext, slots: Slot[], id: number, already: readonly { peerId: string }[] | undefined): { slot: Slot; at: number } | undefined {
+  let best: Slot | undefined;
+  let bestAt = Infinity;
+  let ties = 0;
+  for (const s of slots) {
+    if (!s.open || !s.map?.has(id) || ctx.requests.isExcluded(id, s.peerId)) continue;
+    if (already?.some((r) => r.peerId === s.peerId)) continue;
+    const at = ctx.estimates.expectedArrival(s.peerId, ctx.now, s.bytes, ctx.chunkBytes);
+    if (at < bestAt) {
+      best = s;
+      bestAt = at;
+      ties = 1;
+    } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
+      best = s; // reservoir choice among equal estimates
     }
-    return best ? { slot: best, at: bestAt } : undefined;
   }
+  return best ? { slot: best, at: bestAt } : undefined;
+}
 
-  private take(slot: Slot, id: number, at: number, redundant: boolean, bytes: number): ChunkRequest {
-    slot.count++;
-    slot.bytes += bytes;
-    if (slot.count >= slot.cap) slot.open = false;
-    return { chunkId: id, peerId: slot.peerId, expectedAt: at, redundant };
-  }
+export function takeSlot(slot: Slot, id: number, at: number, redundant: boolean, bytes: number): ChunkRequest {
+  slot.count++;
+  slot.bytes += bytes;
+  if (slot.count >= slot.cap) slot.open = false;
+  return { chunkId: id, peerId: slot.peerId, expectedAt: at, redundant };
 }

@@ -65,6 +65,8 @@ export interface DownloadEvents {
   badPiece?(contentId: string, peerId: string, index: number, reason: string): void;
   /** A peer sent manifest bytes that do not hash to the content id. */
   badManifest?(contentId: string, peerId: string, reason: string): void;
+  /** A verified piece was written (a player waiting for it can read it now). */
+  pieceStored?(contentId: string, index: number): void;
   /** Every piece is held and the file is final; the content now seeds. */
   completed?(contentId: string): void;
   /** The download stopped (disk full, I/O error, store refused); what is verified stays recorded. */

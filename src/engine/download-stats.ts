@@ -38,6 +38,10 @@ export interface DownloadStats {
   /** Endgame: extra requests for pieces already in flight elsewhere. */
   endgameRequests: number;
   endgame: boolean;
+  /** Requests given up because a seek left their pieces outside the playback window. */
+  requestsCancelled: number;
+  /** Played while it downloads: the playback window (pieces [from, to)) the on-demand picker fills first; null otherwise. */
+  playback: { from: number; to: number } | null;
   rejectsReceived: number;
   piecesServed: number;
   requestsRefused: number;
@@ -71,6 +75,7 @@ export class DownloadCounters {
   requestsSent = 0;
   requestTimeouts = 0;
   endgameRequests = 0;
+  requestsCancelled = 0;
   rejectsReceived = 0;
   piecesServed = 0;
   requestsRefused = 0;

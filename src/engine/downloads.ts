@@ -53,6 +53,17 @@ export class Downloads {
     return c?.store;
   }
 
+  /** A player reads the content at `piece` (see DownloadContent.setPlayhead); false when not active here. */
+  setPlayhead(contentId: string, piece: number, rateBps: number): boolean {
+    const c = this.contents.get(contentId);
+    c?.setPlayhead(piece, rateBps);
+    return c !== undefined;
+  }
+
+  clearPlayhead(contentId: string): void {
+    this.contents.get(contentId)?.clearPlayhead();
+  }
+
   has(contentId: string): boolean {
     return this.contents.has(contentId);
   }

@@ -96,6 +96,17 @@ export class RequestQueue {
     return settled;
   }
 
+  /**
+   * Gives a request up without blaming its partner (a seek left the piece behind): its window slot
+   * is free again, and a late answer is still welcome.
+   */
+  cancel(req: InFlightRequest): void {
+    const p = this.byPeer.get(req.peerId);
+    if (!p || p.active.get(req.chunkId) !== req) return;
+    this.detach(req, p);
+    p.expired.add(req.chunkId);
+  }
+
   /** Never ask this partner for this id again (it refused, or timed out). */
   exclude(chunkId: number, peerId: string): void {
     let s = this.excluded.get(chunkId);

@@ -1,0 +1,122 @@
+// The on-demand picker (docs/downloads.md "Playing while it downloads"): a download being played.
+// A Picker beside DownloadPicker, over the same context, chosen while a playback position is set:
+//  - Playback window: the pieces from the playhead's piece on, as many as the measured playback
+//    rate (bytes/s the player reads) covers in windowMs, clamped to [minWindowPieces,
+//    maxWindowPieces]. Missing pieces there are asked for in deadline order (piece i is due
+//    (i − playhead) × pieceBytes ÷ rate after now), each of the partner expected to deliver soonest.
+//  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
+//    first wins, the other costs one piece.
+//  - Beyond the window: rarest first with the endgame (DownloadPicker), so the swarm keeps its
+//    diversity and the whole file still arrives. While a window piece waits for a supplier, every
+//    partner keeps one request slot free for it.
+//  - Seeking (setPlayhead) moves the window at once; cancellable() names the requests in flight for
+//    pieces of the old window that the new one no longer needs, for the fetcher to drop.
+import { DownloadPicker, bestSlot, supplierSlots, takeSlot } from './download-picker.js';
+import type { ChunkRequest, PickContext, Picker } from './picker.js';
+import type { InFlightRequest, RequestQueue } from './request-queue.js';
+
+export interface OnDemandPickerOptions {
+  /** Endgame: most requests in flight for one piece beyond the window. */
+  endgameCopies: number;
+  /** Playback time the window covers ahead of the playhead. */
+  windowMs: number;
+  minWindowPieces: number;
+  maxWindowPieces: number;
+  /** A window piece due sooner than this is urgent. */
+  urgentMs: number;
+  /** Most requests in flight for one urgent piece. */
+  urgentCopies: number;
+}
+
+export interface PlaybackWindow {
+  /** First piece of the window (the playhead's). */
+  from: number;
+  /** One past its last piece. */
+  to: number;
+}
+
+export class OnDemandPicker implements Picker {
+  endgame = false;
+  private playhead = 0;
+  private rateBps = 0;
+  private readonly rest: DownloadPicker;
+  private lastWindow: PlaybackWindow = { from: 0, to: 0 };
+
+  constructor(private readonly opts: OnDemandPickerOptions) {
+    this.rest = new DownloadPicker({ endgameCopies: opts.endgameCopies });
+  }
+
+  /** The player reads at (or seeks to) piece `piece`; `rateBps` is its measured read rate (0: unknown). */
+  setPlayhead(piece: number, rateBps: number): void {
+    this.playhead = Math.max(0, Math.floor(piece));
+    if (Number.isFinite(rateBps) && rateBps > 0) this.rateBps = rateBps;
+  }
+
+  get playheadPiece(): number {
+    return this.playhead;
+  }
+
+  /** The pieces the window spans now, for a file of `pieceCount` pieces of `pieceBytes`. */
+  window(pieceBytes: number, pieceCount: number): PlaybackWindow {
+    const o = this.opts;
+    const covered = this.rateBps > 0 ? Math.ceil((this.rateBps * o.windowMs) / 1000 / pieceBytes) : o.minWindowPieces;
+    const n = Math.min(o.maxWindowPieces, Math.max(o.minWindowPieces, covered));
+    const from = Math.min(this.playhead, pieceCount);
+    return { from, to: Math.min(pieceCount, from + n) };
+  }
+
+  /** Requests in flight for pieces outside the current window that the old window (before a seek) asked for. */
+  cancellable(requests: RequestQueue, pieceBytes: number, pieceCount: number): InFlightRequest[] {
+    const w = this.window(pieceBytes, pieceCount);
+    const old = this.lastWindow;
+    const out: InFlightRequest[] = [];
+    for (let id = old.from; id < old.to; id++) {
+      if (id >= w.from && id < w.to) continue;
+      out.push(...requests.forChunk(id));
+    }
+    this.lastWindow = w;
+    return out;
+  }
+
+  /** Time until piece `id` is due at the measured rate (ms; Infinity before any rate is known beyond the first piece). */
+  dueInMs(id: number, pieceBytes: number): number {
+    const ahead = id - this.playhead;
+    if (ahead <= 0) return 0;
+    return this.rateBps > 0 ? (ahead * pieceBytes * 1000) / this.rateBps : Infinity;
+  }
+
+  pick(ctx: PickContext): ChunkRequest[] {
+    const { requests } = ctx;
+    const count = ctx.toId;
+    const w = this.window(ctx.chunkBytes, count);
+    this.lastWindow = w;
+    const slots = supplierSlots(ctx);
+    const out: ChunkRequest[] = [];
+    let waiting = false;
+    for (let id = w.from; id < w.to; id++) {
+      if (ctx.has(id)) continue;
+      const already = requests.forChunk(id);
+      const urgent = this.dueInMs(id, ctx.chunkBytes) < this.opts.urgentMs;
+      const copies = urgent ? this.opts.urgentCopies : 1;
+      if (already.length >= copies) continue;
+      const asked: Array<{ peerId: string }> = [...already];
+      while (asked.length < copies) {
+        const best = bestSlot(ctx, slots, id, asked);
+        if (!best) break;
+        out.push(takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes));
+        asked.push({ peerId: best.slot.peerId });
+      }
+      if (asked.length === 0 && slots.some((s) => s.map?.has(id) && !requests.isExcluded(id, s.peerId))) waiting = true;
+    }
+    // A window piece no partner could take now: keep one slot per partner free for it.
+    if (waiting) {
+      for (const s of slots) {
+        if (s.cap > 1) s.cap--;
+        if (s.count >= s.cap) s.open = false;
+      }
+    }
+    const picked = this.rest.pickWith(ctx, slots, (id) => id >= w.from && id < w.to);
+    this.endgame = this.rest.endgame;
+    return out.concat(picked);
+  }
+}

@@ -1,0 +1,149 @@
+// The on-demand picker on its own (sans-IO): playback window by deadline, urgent pieces to two
+// partners, rarest first beyond the window, the window sized from the measured rate, seeking.
+// Then through the download data plane: a seek sends the new window's requests at once and gives
+// up the old window's.
+import { describe, expect, it } from 'vitest';
+import { BufferMap, RemoteBufferMap } from '../../src/engine/buffer-map.js';
+import { DEFAULT_DOWNLOAD_CONFIG } from '../../src/engine/download-config.js';
+import { Downloads } from '../../src/engine/downloads.js';
+import { OnDemandPicker, type OnDemandPickerOptions } from '../../src/engine/ondemand-picker.js';
+import { PeerEstimates } from '../../src/engine/peer-estimates.js';
+import type { PickContext } from '../../src/engine/picker.js';
+import { RequestQueue } from '../../src/engine/request-queue.js';
+import { Sha256Verifier } from '../../src/source/piece-verifier.js';
+import { ManualClock } from '../helpers/engine-fakes.js';
+import { addr, all, FakeEngine, mapMsg, MemoryStore, testContent } from '../helpers/download-fakes.js';
+
+const PIECE = 256 * 1024;
+const OPTS: OnDemandPickerOptions = { endgameCopies: 2, windowMs: 4000, minWindowPieces: 4, maxWindowPieces: 32, urgentMs: 3000, urgentCopies: 2 };
+
+function estimates(maxWindow = 8): PeerEstimates {
+  return new PeerEstimates({ initialRttMs: 50, initialThroughputBps: 8e7, weightPct: 25, maxWindow, initialWindow: maxWindow });
+}
+
+function ctx(o: { count: number; maps: Record<string, number[]>; held?: Set<number>; requests?: RequestQueue; perPartner?: number }): PickContext {
+  const maps = new RemoteBufferMap();
+  for (const [peer, ids] of Object.entries(o.maps)) maps.update(peer, BufferMap.derive(0, o.count, (i) => ids.includes(i)), 0);
+  let s = 7;
+  const held = o.held ?? new Set<number>();
+  return {
+    now: 1000,
+    fromId: 0,
+    toId: o.count,
+    has: (i) => held.has(i),
+    partners: Object.keys(o.maps),
+    maps,
+    requests: o.requests ?? new RequestQueue(),
+    estimates: estimates(o.perPartner ?? 8),
+    chunkBytes: PIECE,
+    maxInFlightPerPartner: o.perPartner ?? 8,
+    random: { next: () => ((s = (s * 16807) % 2147483647) / 2147483647) },
+  };
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
+
+function inFlight(requests: RequestQueue, chunkId: number, peerId: string): void {
+  requests.add({ chunkId, peerId, sentAt: 900, timeoutAt: 20_000, bytes: PIECE, expectedAt: 1100, redundant: false });
+}
+
+describe('on-demand picker', () => {
+  it('asks for the playback window first, in deadline order, then rarest first beyond it', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(10, 0); // no rate measured yet: the smallest window (4 pieces)
+    // piece 30 is the rarest (one holder), everything else is held by both partners
+    const picks = p.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40).filter((i) => i !== 30) }, perPartner: 4 }));
+    // the playhead's piece is due now (urgent): asked of both partners
+    expect(picks.slice(0, 5).map((x) => x.chunkId)).toEqual([10, 10, 11, 12, 13]);
+    expect(picks[5]!.chunkId).toBe(30);
+    expect(picks).toHaveLength(8); // both partners' windows are full
+    expect(p.window(PIECE, 40)).toEqual({ from: 10, to: 14 });
+  });
+
+  it('sizes the window from the measured rate, within its bounds', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(0, 0);
+    expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 4 });
+    p.setPlayhead(0, 1024 * 1024); // 1 MiB/s × 4 s = 16 pieces of 256 KiB
+    expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 16 });
+    p.setPlayhead(0, 100 * 1024 * 1024);
+    expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 32 });
+    p.setPlayhead(990, 1024 * 1024);
+    expect(p.window(PIECE, 1000)).toEqual({ from: 990, to: 1000 }); // the end of the file
+  });
+
+  it('sends an urgent piece already in flight to a second partner, a later window piece to one only', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(0, 256 * 1024); // one piece per second: pieces 0-2 are due within 3 s (urgent), 3 is not
+    const requests = new RequestQueue();
+    inFlight(requests, 0, 'a');
+    inFlight(requests, 3, 'a');
+    const picks = p.pick(ctx({ count: 8, maps: { a: range(0, 8), b: range(0, 8) }, requests }));
+    const by = (id: number) => picks.filter((x) => x.chunkId === id);
+    expect(by(0)).toEqual([expect.objectContaining({ peerId: 'b', redundant: true })]);
+    expect(by(3)).toEqual([]);
+    expect(by(1)).toHaveLength(2); // urgent and not in flight: asked of both at once
+    expect(new Set(by(1).map((x) => x.peerId))).toEqual(new Set(['a', 'b']));
+    expect(by(4)).toHaveLength(1);
+  });
+
+  it('never asks for held pieces or pieces nobody advertises, and keeps a slot free for a window piece waiting for a supplier', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(2, 0);
+    const requests = new RequestQueue();
+    // b holds piece 3 (in the window) but its window is full with 4 requests out; a does not hold 3
+    for (const id of [20, 21, 22, 23]) inFlight(requests, id, 'b');
+    const picks = p.pick(ctx({ count: 30, held: new Set([2, 4]), maps: { a: range(0, 30).filter((i) => i !== 3), b: range(0, 30) }, requests, perPartner: 4 }));
+    const ids = picks.map((x) => x.chunkId);
+    expect(ids).not.toContain(2);
+    expect(ids).not.toContain(4);
+    expect(ids).not.toContain(3); // nobody open holds it
+    expect(ids.slice(0, 1)).toEqual([5]);
+    // a: 1 window piece (5) + rarest first up to its window less the slot kept for piece 3
+    expect(picks.filter((x) => x.peerId === 'a')).toHaveLength(3);
+  });
+
+  it('seeking moves the window at once and names the requests the new window no longer needs', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(0, 0);
+    const requests = new RequestQueue();
+    const first = p.pick(ctx({ count: 100, maps: { a: range(0, 100) }, requests, perPartner: 4 }));
+    expect(first.map((x) => x.chunkId)).toEqual([0, 1, 2, 3]); // one partner: no second copy of piece 0
+    for (const r of first) inFlight(requests, r.chunkId, r.peerId);
+    inFlight(requests, 90, 'b'); // a rarest-first request outside any window stays
+    p.setPlayhead(70, 0);
+    const cancel = p.cancellable(requests, PIECE, 100);
+    expect(cancel.map((r) => r.chunkId).sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
+    for (const r of cancel) requests.cancel(r);
+    const next = p.pick(ctx({ count: 100, maps: { a: range(0, 100) }, requests, perPartner: 4 }));
+    expect(next.map((x) => x.chunkId)).toEqual([70, 71, 72, 73]);
+    expect(requests.wasRequested(0, 'a')).toBe(true); // a late answer is still taken
+  });
+});
+
+describe('a download played while it downloads (data plane)', () => {
+  it('asks for the playhead first, and a seek re-asks at the new position and gives the old requests up', () => {
+    const t = testContent(64, 16 * 1024, 1000);
+    const engine = new FakeEngine();
+    const clock = new ManualClock(1000);
+    const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 4, playWindowMinPieces: 4 }, verifier: new Sha256Verifier() });
+    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a']);
+    plane.tick();
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    expect(plane.setPlayhead(t.id, 20, 0)).toBe(true);
+    plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
+    const reqs = () => engine.sent.filter((s) => s.msg.type === 'DataChunkReq').map((s) => (s.msg as { chunkId: number }).chunkId);
+    expect(reqs().slice(0, 2)).toEqual([20, 21]); // initial request window: half of 4
+    expect(plane.stats(t.id)?.playback).toEqual({ from: 20, to: 24 });
+    engine.clear();
+    plane.setPlayhead(t.id, 50, 0);
+    expect(reqs()).toEqual([50, 51]);
+    expect(plane.stats(t.id)?.requestsCancelled).toBe(2);
+    // A cancelled piece that arrives anyway is still verified and kept.
+    plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: t.id, chunkId: 20, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[20]! });
+    expect(plane.stats(t.id)?.piecesVerified).toBe(1);
+    plane.clearPlayhead(t.id);
+    expect(plane.stats(t.id)?.playback).toBeNull();
+  });
+});
