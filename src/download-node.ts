@@ -20,6 +20,8 @@ import { PartLockedError } from './download/part-lock.js';
 import { PartMismatchError, PartStore, partPaths } from './download/part-store.js';
 import { PieceCache } from './download/piece-cache.js';
 import { PieceRecord } from './download/piece-record.js';
+import { PieceWaiters } from './download/piece-waiters.js';
+import type { PieceReader } from './player/byte-source.js';
 import { buildFileManifest, matchingPieces } from './source/file-manifest.js';
 import { Sha256Verifier, verifyManifest } from './source/piece-verifier.js';
 
@@ -51,6 +53,8 @@ export class DownloadNode {
   readonly downloads: Downloads;
   readonly cache: PieceCache;
   private readonly entries = new Map<string, Entry>();
+  /** Players reading pieces not verified yet (a download played while it downloads). */
+  private readonly waiters = new PieceWaiters();
   private nextAnnounceAt = 0;
 
   constructor(
@@ -70,6 +74,7 @@ export class DownloadNode {
         manifestReady: (contentId, m, from) => log.info({ contentId, name: m.name, sizeBytes: m.sizeBytes, pieces: m.pieceCount, from: from?.peerId }, 'manifest verified'),
         badPiece: (contentId, peerId, index, reason) => log.warn({ contentId, peerId, piece: index, reason }, 'bad piece rejected; peer dropped and blocked'),
         badManifest: (contentId, peerId, reason) => log.warn({ contentId, peerId, reason }, 'bad manifest rejected; peer blocked'),
+        pieceStored: (contentId, index) => this.waiters.stored(contentId, index),
         completed: (contentId) => this.onCompleted(contentId),
         failed: (contentId, kind, message) => this.onFailed(contentId, kind, message),
       },
@@ -157,6 +162,36 @@ export class DownloadNode {
     return { contentId, title: e.title || stats.name || contentId, path: e.path, state, progress: stats.progress };
   }
 
+  /** Whether this box fetches or seeds the content (started here). */
+  active(contentId: string): boolean {
+    return this.entries.has(contentId);
+  }
+
+  /**
+   * The content's pieces for a player reading it while it downloads (undefined until the manifest
+   * is known): reads of pieces not verified yet wait for them.
+   */
+  reader(contentId: string): PieceReader | undefined {
+    const m = this.downloads.manifestOf(contentId);
+    const store = this.downloads.storeOf(contentId);
+    if (!m || !store) return undefined;
+    return {
+      sizeBytes: m.sizeBytes,
+      pieceBytes: m.pieceBytes,
+      has: (i) => store.has(i),
+      read: (i) => {
+        const b = store.read(i);
+        return b && Uint8Array.from(b); // the store's bytes may live in a scratch buffer
+      },
+      waitFor: (i, signal) => {
+        if (store.has(i)) return Promise.resolve();
+        const st = this.downloads.state(contentId);
+        if (st !== 'downloading') return Promise.reject(new Error(`${contentId} is not downloading (${st ?? 'stopped'}): piece ${i} will not come`));
+        return this.waiters.wait(contentId, i, signal);
+      },
+    };
+  }
+
   /** Memory the download side holds (the piece cache). */
   cacheBytes(): number {
     return this.cache.bytes;
@@ -174,6 +209,7 @@ export class DownloadNode {
       this.log.warn({ contentId, err: (err as Error).message }, 'closing a download store failed');
     }
     this.engine.leave(contentId);
+    this.waiters.fail(contentId, new Error(`${contentId} was stopped`));
     e?.done?.reject(new DownloadFailedError('conflict', `${contentId} was stopped`));
   }
 
@@ -254,6 +290,7 @@ export class DownloadNode {
   private onFailed(contentId: string, kind: StorageErrorKind, message: string): void {
     const e = this.entries.get(contentId);
     const stats = this.downloads.stats(contentId);
+    this.waiters.fail(contentId, new Error(`the download of ${contentId} failed: ${message}`));
     this.log.error({ contentId, kind, verifiedPieces: stats?.piecesVerified, pieces: stats?.pieces }, message);
     // What is verified goes into the record now (the store survives a failed piece write).
     try {

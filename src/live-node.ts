@@ -75,6 +75,8 @@ export class LiveNode {
   private tracker: Contact | undefined;
   private webInfo: (() => { url: string; fingerprint?: string } | undefined) | undefined;
   private readonly drm: LiveDrmHooks | undefined;
+  /** Set while a file plays on demand on the TV (src/vod-node.ts): ends it before a channel plays. */
+  private endOnDemand: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly cfg: Config,
@@ -167,6 +169,9 @@ export class LiveNode {
     const old = this.session?.current();
     if (old?.contentId === info.contentId) return old;
     if (old) this.leaveViewer(old.contentId);
+    const onDemand = this.endOnDemand;
+    this.endOnDemand = undefined;
+    await onDemand?.();
     this.engine.join(info.contentId, 'live');
     this.live.startViewer(info.contentId);
     this.phones.named(info.contentId, info.title);
@@ -204,6 +209,25 @@ export class LiveNode {
     this.leaveViewer(cur.contentId);
     await this.idle?.setPlaying(false);
     return { stopped: cur.contentId };
+  }
+
+  /**
+   * The TV for a file played on demand (src/vod-node.ts): the channel shown stops; `end` is called
+   * before a channel plays again. Resolves with the loopback stream server and the player (none
+   * when mpv is missing or not configured).
+   */
+  async takeScreen(end: () => Promise<void>): Promise<{ server: StreamServer; player: MpvPlayer | undefined }> {
+    await this.stopWatching();
+    await this.ensureSession();
+    this.endOnDemand = end;
+    await this.idle?.setPlaying(true);
+    return { server: this.server!, player: this.player };
+  }
+
+  /** The file played on demand stopped: the idle screen comes back unless a channel plays. */
+  async releaseScreen(): Promise<void> {
+    this.endOnDemand = undefined;
+    if (!this.session?.current()) await this.idle?.setPlaying(false);
   }
 
   private leaveViewer(contentId: string): void {
@@ -260,7 +284,7 @@ export class LiveNode {
 
   tvStatus(): TvStatus {
     if (!this.player) return { screen: 'off' };
-    const screen = this.session?.current() ? 'playing' : 'idle';
+    const screen = this.session?.current() || this.endOnDemand ? 'playing' : 'idle';
     return this.idle ? { screen, idle: this.idle.status() } : { screen };
   }
 

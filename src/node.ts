@@ -23,6 +23,7 @@ import { openFileLimit, openRegistry, trackerConnectionLimit } from './tracker/o
 import { ImsService } from './ims/ims-service.js';
 import { LiveNode } from './live-node.js';
 import { DownloadNode } from './download-node.js';
+import { VodNode } from './vod-node.js';
 import { DrmService } from './drm/drm-service.js';
 import { probeRoles, startLocalRole, startMainRole, type SegmentRole } from './segment/segment-role.js';
 import { startWeb } from './web/start-web.js';
@@ -255,6 +256,8 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   if (live) segment?.attach(live);
   // The download data plane chains onto the engine's content hook in front of the live one.
   const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes }, log) : undefined;
+  // A download on the TV while it downloads (play dl-…), a protected one through the DRM agent.
+  const vod = live && downloads ? new VodNode({ downloads, live, agent: drm?.agent, stateDir: cfg.stateDir, tracker, log }) : undefined;
   // Firmware updates (docs/updates.md): boxes only; the bundle travels as a download content.
   const updatesOn = cfg.update.enabled === 'auto' ? hooks.updatesByDefault === true : cfg.update.enabled;
   const updates =
@@ -286,6 +289,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       ...(drm ? { drm: drm.status() } : {}),
       ...(web ? { web: web.status() } : {}),
       ...(updates ? { update: updates.status() } : {}),
+      ...(vod ? { vod: vod.status() } : {}),
     });
 
   // The control API's methods: served on the unix socket and, through the same object, by the web page.
@@ -298,13 +302,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     }),
     status: () => status(),
     members: () => ({
-      members: (eng instanceof TrackerEngine ? eng.peer : eng).knownMembers().map((m) => ({
-        peerId: m.peerId,
-        contact: formatContact(m.contact),
-        seq: m.seq,
-        ttlMs: m.ttlMs,
-        partnerCount: m.partnerCount,
-      })),
+      members: (eng instanceof TrackerEngine ? eng.peer : eng).knownMembers().map((m) => ({ peerId: m.peerId, contact: formatContact(m.contact), seq: m.seq, ttlMs: m.ttlMs, partnerCount: m.partnerCount })),
     }),
     peers: () => ({
       peers: net.connectedPeers().map((p) => ({ peerId: p.peerId, contact: formatContact(p.contact) })),
@@ -336,6 +334,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       return { left: p.contentId };
     },
   };
+  if (vod) Object.assign(handlers, vod.handlers({ ...handlers }));
   const control = new ControlServer(cfg.control, handlers);
   await control.listen();
   await drm?.start().catch((err: Error) => log.error({ err: err.message }, `DRM proxy did not start: ${err.message}`));
@@ -378,6 +377,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
       stopped = true;
       clearInterval(ticker);
       updates?.stop();
+      await vod?.close();
       await live?.close();
       downloads?.close();
       for (const c of eng.snapshot().contents) eng.leave(c.id);

@@ -42,7 +42,13 @@ export function formatStatus(s: Status): string {
   }
   if (s.tv && s.tv.screen !== 'off') {
     const w = s.contents.find((c) => c.watching)?.watching;
-    out.push(s.tv.screen === 'playing' ? `tv: playing ${w?.name ?? '?'}` : `tv: idle screen${s.tv.idle ? (s.tv.idle.shown ? ` (${s.tv.idle.lines[3] ?? ''})` : ' (not drawn)') : ' off'}`);
+    out.push(s.tv.screen === 'playing' ? `tv: playing ${s.vod?.name ?? w?.name ?? '?'}` : `tv: idle screen${s.tv.idle ? (s.tv.idle.shown ? ` (${s.tv.idle.lines[3] ?? ''})` : ' (not drawn)') : ' off'}`);
+  }
+  if (s.vod) {
+    const v = s.vod;
+    const msOr = (x: number | null) => (x === null ? '-' : `${x} ms`);
+    const got = v.download ? `, ${Math.floor(v.download.progress * 100)} % downloaded` : '';
+    out.push(`on demand: ${v.state}${v.waitingForPiece !== null ? ` (waiting for piece ${v.waitingForPiece})` : ''}${got}; startup ${msOr(v.firstByteMs)} to the first byte, ${msOr(v.firstFrameMs)} to the first frame; stalls ${v.stalls} (${(v.stallMs / 1000).toFixed(1)} s)${v.rights ? `; rights ${v.rights.state}` : ''}`);
   }
   out.push('');
   const others = s.contents.filter((c) => !c.download);

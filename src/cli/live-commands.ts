@@ -88,8 +88,8 @@ async function call(control: string, method: string, params: Record<string, unkn
 
 export function playCommand(): Command {
   return new Command('play')
-    .description('switch the TV of a running box to a channel (name or live id)')
-    .argument('<channel>', 'channel name as the tracker lists it, or its live id')
+    .description('switch the TV of a running box to a channel (name or live id) or a download (dl-…: fetched if needed, played while it downloads)')
+    .argument('<channel>', 'channel name as the tracker lists it, its live id, or a download id dl-…')
     .option('--control <path>', 'control API unix socket', DEFAULT_CONTROL)
     .action(async (channel: string, o: { control: string }) => {
       const r = (await call(o.control, 'play', { channel })) as { playing: { contentId: string; name: string } };

@@ -1,4 +1,5 @@
 // The status model shown by `superdist status` (table or --json) and the control API.
+import type { VodStatus } from '../vod-node.js';
 import type { ImsStatus } from '../ims/ims-service.js';
 import type { MemoryPlan } from '../platform/memory.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
@@ -50,6 +51,8 @@ export interface Status extends SegmentRoleStatus {
   tv?: TvStatus;
   /** The firmware update agent when it runs (docs/updates.md). */
   update?: UpdateStatus;
+  /** A download played on the TV while it downloads (src/vod-node.ts); null when none plays. */
+  vod?: VodStatus | null;
 }
 
 export interface StatusSources {

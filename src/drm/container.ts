@@ -14,7 +14,7 @@ import { CONTENT_METHOD, cryptChunk } from './content-cipher.js';
 export const SDC_MAGIC = Buffer.from('SDC1', 'ascii');
 /** 1024 TS packets: a preview made of whole chunks ends on a packet boundary. */
 export const DEFAULT_CHUNK_BYTES = 188 * 1024;
-const MAX_HEADER_BYTES = 64 * 1024;
+export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface ContainerHeader {
   v: 1;
@@ -109,7 +109,7 @@ function writeAll(fd: number, b: Uint8Array): void {
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
-function parseHeader(v: unknown, file: string): ContainerHeader {
+export function parseHeader(v: unknown, file: string): ContainerHeader {
   const h = asObject(v, `${file}: header`);
   const bad = (f: string, want: string) => new DrmError('bad-container', `${file}: header field ${f}: expected ${want}, got ${JSON.stringify(h[f])}`);
   if (h.v !== 1) throw bad('v', '1');

@@ -1,5 +1,9 @@
 // The local HTTP server the player reads live channels from: GET /live/<channel>.ts on 127.0.0.1.
 //
+// Files played on demand (a download while it downloads, a protected file through the DRM agent)
+// are served as GET /file/<name> by a handler the caller gives (range-response.ts: byte ranges,
+// so the player can seek).
+//
 // Each channel is a LiveOutput (fed by the node: push/skip/end) with a LiveChannel subscribed to
 // it (fan-out to clients, see live-channel.ts) and, with `recordFile`, a Recorder (see recorder.ts
 // for which bytes it records). Responses are an endless chunked MPEG-TS body without
@@ -13,6 +17,10 @@ import { Recorder } from './recorder.js';
 export const STREAM_SERVER_HOST = '127.0.0.1';
 const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const LIVE_PATH = /^\/live\/([^/]+)\.ts$/;
+const FILE_PATH = /^\/file\/([^/]+)$/;
+
+/** Answers the player's requests for one file played on demand. */
+export type FileHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface StreamServerOptions {
   host?: string;
@@ -43,6 +51,7 @@ interface Channel {
 
 export class StreamServer {
   private readonly channels = new Map<string, Channel>();
+  private readonly files = new Map<string, FileHandler>();
   private server: Server | undefined;
   private boundPort = 0;
 
@@ -70,6 +79,17 @@ export class StreamServer {
   /** The URL a player opens for `name`. */
   url(name: string): string {
     return `http://${this.opts.host ?? STREAM_SERVER_HOST}:${this.boundPort}/live/${name}.ts`;
+  }
+
+  /** Serves a file played on demand as /file/<name> (name: as a channel's); returns its URL. */
+  addFile(name: string, handler: FileHandler): string {
+    if (!CHANNEL_NAME.test(name)) throw new RangeError(`file name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 _ -`);
+    this.files.set(name, handler);
+    return `http://${this.opts.host ?? STREAM_SERVER_HOST}:${this.boundPort}/file/${name}`;
+  }
+
+  removeFile(name: string): void {
+    this.files.delete(name);
   }
 
   /** Serves `output` as /live/<name>.ts. */
@@ -130,6 +150,9 @@ export class StreamServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0] ?? '';
+    const f = FILE_PATH.exec(path);
+    const file = f?.[1] !== undefined ? this.files.get(f[1]) : undefined;
+    if (file) return file(req, res);
     const m = LIVE_PATH.exec(path);
     const ch = m?.[1] !== undefined ? this.channels.get(m[1]) : undefined;
     if (!ch) {

@@ -1,0 +1,65 @@
+// What the player reads on demand (a download played while it downloads, a protected file through
+// the DRM agent): a file of known size read at any offset. A read into bytes this box does not
+// hold yet waits for them. PieceByteSource reads a download's verified pieces; the DRM agent's
+// ProtectedByteSource (src/drm/protected-source.ts) decrypts another ByteSource on the way.
+
+export interface ByteSource {
+  readonly sizeBytes: number;
+  readonly contentType: string;
+  /**
+   * Up to `max` bytes (at least 1) from `offset` (< sizeBytes), waiting for missing ones. Rejects
+   * when `signal` aborts (the player closed the connection) or the bytes cannot come (the download
+   * failed or stopped, rights ended).
+   */
+  read(offset: number, max: number, signal: AbortSignal): Promise<Uint8Array>;
+}
+
+/** A download's pieces as the player reads them (DownloadNode.reader). */
+export interface PieceReader {
+  readonly sizeBytes: number;
+  readonly pieceBytes: number;
+  has(index: number): boolean;
+  /** A copy of a verified piece, undefined when not held (or unreadable). */
+  read(index: number): Uint8Array | undefined;
+  /** Resolves once the piece is verified and written; rejects when it cannot come or `signal` aborts. */
+  waitFor(index: number, signal: AbortSignal): Promise<void>;
+}
+
+/** What a PieceByteSource tells its owner: where the player reads (the playhead), and waits. */
+export interface PieceReadHooks {
+  /** The player reads in piece `index` (moves the download's playback window there). */
+  reading(index: number): void;
+  /** A read waits for a missing piece; `done` is called when it stops waiting. */
+  waiting(index: number): { done(): void };
+}
+
+export class PieceByteSource implements ByteSource {
+  readonly sizeBytes: number;
+
+  constructor(
+    private readonly reader: PieceReader,
+    readonly contentType: string,
+    private readonly hooks: PieceReadHooks,
+  ) {
+    this.sizeBytes = reader.sizeBytes;
+  }
+
+  async read(offset: number, max: number, signal: AbortSignal): Promise<Uint8Array> {
+    if (!(offset >= 0 && offset < this.sizeBytes)) throw new RangeError(`offset ${offset} is outside 0..${this.sizeBytes - 1}`);
+    const size = this.reader.pieceBytes;
+    const index = Math.floor(offset / size);
+    this.hooks.reading(index);
+    if (!this.reader.has(index)) {
+      const w = this.hooks.waiting(index);
+      try {
+        await this.reader.waitFor(index, signal);
+      } finally {
+        w.done();
+      }
+    }
+    const piece = this.reader.read(index);
+    if (!piece) throw new Error(`piece ${index} is recorded as verified but could not be read`);
+    const start = offset - index * size;
+    return piece.subarray(start, Math.min(piece.length, start + max));
+  }
+}

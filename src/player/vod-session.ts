@@ -1,0 +1,193 @@
+// A file on the TV on demand (a download while it downloads, a protected file through the DRM
+// agent): served as /file/<name> on the loopback stream server with byte ranges (range-response.ts),
+// played by mpv, which seeks with new range requests. Measures what a viewer feels: startup delay
+// (play → first byte served, play → first frame), stalls (mpv paused for its cache after the first
+// frame) and their time, and whether a read waits for a piece this box does not hold yet
+// (`buffering`). The rate the player consumes (the file's size ÷ its duration once mpv knows it,
+// else the bytes served per second) sizes the download's playback window.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../platform/logger.js';
+import type { ByteSource, PieceReadHooks } from './byte-source.js';
+import type { MpvPlayer } from './mpv-process.js';
+import { serveRange } from './range-response.js';
+import type { StreamServer } from './stream-server.js';
+
+export interface VodStats {
+  contentId: string;
+  name: string;
+  url: string | null;
+  /** starting: nothing shown yet; buffering: a read waits for a missing piece or mpv waits for its cache. */
+  state: 'starting' | 'playing' | 'buffering';
+  /** play → first byte served to the player, play → first frame (ms; null until then). */
+  firstByteMs: number | null;
+  firstFrameMs: number | null;
+  /** Stalls after the first frame (mpv paused for its cache; without a player, reads that waited) and their time. */
+  stalls: number;
+  stallMs: number;
+  /** Reads that waited for a piece not held yet, their time, and the piece waited for now. */
+  waits: number;
+  waitMs: number;
+  waitingForPiece: number | null;
+  /** Range requests the player made (1 + seeks and probes). */
+  requests: number;
+  bytesServed: number;
+  /** Bytes per second the player consumes (sizes the playback window). */
+  rateBps: number;
+}
+
+export interface VodSessionOptions {
+  server: StreamServer;
+  player: MpvPlayer | undefined;
+  contentId: string;
+  /** Shown on the OSD; the URL path uses a tame form of it. */
+  title: string;
+  log: Logger;
+  /** The player reads in piece `index` at `rateBps` (moves the download's window). */
+  onPlayhead?: (index: number, rateBps: number) => void;
+  now?: () => number;
+}
+
+const DURATION_POLL_MS = 1000;
+
+export class VodSession {
+  readonly startedAt: number;
+  private readonly name: string;
+  private url: string | null = null;
+  private firstByteAt: number | undefined;
+  private firstFrameAt: number | undefined;
+  private stalls = 0;
+  private stallMs = 0;
+  private stalledSince: number | undefined;
+  private waits = 0;
+  private waitMs = 0;
+  private readonly pending = new Map<number, number>();
+  private nextWait = 0;
+  private requests = 0;
+  private bytesServed = 0;
+  private durationS: number | undefined;
+  private sizeBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly offFrame: () => void;
+  private readonly offStall: () => void;
+  private readonly now: () => number;
+
+  constructor(private readonly o: VodSessionOptions) {
+    this.now = o.now ?? Date.now;
+    this.startedAt = this.now();
+    this.name = o.contentId.replace(/[^0-9A-Za-z_-]/g, '').slice(0, 64) || 'file';
+    const onFrame = () => {
+      if (this.firstFrameAt !== undefined || this.stopped) return;
+      this.firstFrameAt = this.now();
+      o.log.info({ contentId: o.contentId, firstFrameMs: this.firstFrameAt - this.startedAt }, 'first frame on the TV');
+    };
+    const onStall = (e: { stalled: boolean }) => this.onStall(e.stalled);
+    o.player?.on('first-frame', onFrame);
+    o.player?.on('stall', onStall);
+    this.offFrame = () => o.player?.off('first-frame', onFrame);
+    this.offStall = () => o.player?.off('stall', onStall);
+  }
+
+  /** For the PieceByteSource under what is served: where the player reads, and its waits. */
+  readonly hooks: PieceReadHooks = {
+    reading: (index) => this.o.onPlayhead?.(index, this.rateBps()),
+    waiting: (index) => {
+      const id = this.nextWait++;
+      const at = this.now();
+      this.pending.set(id, index);
+      this.waits++;
+      if (!this.o.player && this.firstByteAt !== undefined) this.stalls++;
+      return {
+        done: () => {
+          if (!this.pending.delete(id)) return;
+          const ms = this.now() - at;
+          this.waitMs += ms;
+          if (!this.o.player && this.firstByteAt !== undefined) this.stallMs += ms;
+        },
+      };
+    },
+  };
+
+  /** Serves `source` and has the player open it. */
+  async start(source: ByteSource): Promise<void> {
+    this.sizeBytes = source.sizeBytes;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      void serveRange(req, res, source, {
+        onRequest: () => this.requests++,
+        onBytes: (n) => {
+          if (this.firstByteAt === undefined) {
+            this.firstByteAt = this.now();
+            this.o.log.info({ contentId: this.o.contentId, firstByteMs: this.firstByteAt - this.startedAt }, 'first byte to the player');
+          }
+          this.bytesServed += n;
+        },
+        onError: (err) => this.o.log.warn({ contentId: this.o.contentId, err: err.message }, `the player's stream ended early: ${err.message}`),
+      });
+    };
+    this.url = this.o.server.addFile(this.name, handler);
+    const player = this.o.player;
+    if (!player) return;
+    await player.play(this.url);
+    await player.osd(`▶ ${this.o.title}`).catch(() => undefined);
+    this.timer = setInterval(() => void this.pollDuration(), DURATION_POLL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.onStall(false);
+    this.offFrame();
+    this.offStall();
+    this.o.server.removeFile(this.name);
+    await this.o.player?.stop().catch(() => undefined);
+  }
+
+  /** Bytes per second the player consumes: size ÷ duration once mpv knows it, else served ÷ time since the first byte. */
+  rateBps(): number {
+    if (this.durationS && this.durationS > 0 && this.sizeBytes > 0) return this.sizeBytes / this.durationS;
+    if (this.firstByteAt === undefined) return 0;
+    const s = (this.now() - this.firstByteAt) / 1000;
+    return s >= 1 ? this.bytesServed / s : 0;
+  }
+
+  stats(): VodStats {
+    const now = this.now();
+    const waiting = [...this.pending.values()];
+    const stalled = this.stalledSince !== undefined;
+    return {
+      contentId: this.o.contentId,
+      name: this.o.title,
+      url: this.url,
+      state: waiting.length > 0 || stalled ? 'buffering' : this.firstFrameAt !== undefined || (!this.o.player && this.firstByteAt !== undefined) ? 'playing' : 'starting',
+      firstByteMs: this.firstByteAt === undefined ? null : this.firstByteAt - this.startedAt,
+      firstFrameMs: this.firstFrameAt === undefined ? null : this.firstFrameAt - this.startedAt,
+      stalls: this.stalls,
+      stallMs: this.stallMs + (stalled ? now - this.stalledSince! : 0),
+      waits: this.waits,
+      waitMs: this.waitMs,
+      waitingForPiece: waiting.length > 0 ? Math.min(...waiting) : null,
+      requests: this.requests,
+      bytesServed: this.bytesServed,
+      rateBps: Math.round(this.rateBps()),
+    };
+  }
+
+  private onStall(stalled: boolean): void {
+    const now = this.now();
+    if (stalled && this.stalledSince === undefined && this.firstFrameAt !== undefined && !this.stopped) {
+      this.stalls++;
+      this.stalledSince = now;
+    } else if (!stalled && this.stalledSince !== undefined) {
+      this.stallMs += now - this.stalledSince;
+      this.stalledSince = undefined;
+    }
+  }
+
+  private async pollDuration(): Promise<void> {
+    if (this.durationS !== undefined || this.stopped) return;
+    const d = await this.o.player?.connection().getProperty('duration').catch(() => undefined);
+    if (typeof d === 'number' && d > 0) this.durationS = d;
+  }
+}

@@ -1,0 +1,145 @@
+// A download on the TV while it downloads (docs/downloads.md "Playing while it downloads"):
+// `play dl-…` starts the download when this box does not fetch or seed it yet (into
+// STATE_DIR/downloads/<content id>, resumable like any `get`), takes the TV from the live side,
+// and serves the file to mpv on the loopback stream server with byte ranges (VodSession). Reads
+// move the download's playback window (the on-demand picker) and wait for missing pieces. A
+// superdist container (.sdc, found by its magic) goes through the DRM agent on the way
+// (ProtectedByteSource): decrypted with rights, the clear preview only without.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControlHandler } from './control/control-server.js';
+import type { DownloadNode } from './download-node.js';
+import type { DrmAgent } from './drm/drm-agent.js';
+import { isContainer, ProtectedByteSource, type ProtectedRights } from './drm/protected-source.js';
+import type { LiveNode } from './live-node.js';
+import type { Logger } from './platform/logger.js';
+import { queryContents } from './net/contents-query.js';
+import type { Contact } from './protocol/messages.js';
+import { PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
+import { VodSession, type VodStats } from './player/vod-session.js';
+
+const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
+/** `play` answers within this (the CLI waits 15 s): the manifest and the first piece must have come. */
+const START_TIMEOUT_MS = 12_000;
+const POLL_MS = 50;
+
+export interface VodStatus extends VodStats {
+  download: { state: string; progress: number; path: string } | null;
+  /** A protected file: what the DRM agent decided. */
+  rights?: ProtectedRights;
+}
+
+interface Current {
+  contentId: string;
+  title: string;
+  session: VodSession;
+  abort: AbortController;
+  source: ByteSource | undefined;
+}
+
+function contentType(name: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(name)?.[1]?.toLowerCase();
+  return ({ ts: 'video/mp2t', m2ts: 'video/mp2t', mp4: 'video/mp4', m4v: 'video/mp4', mkv: 'video/x-matroska', webm: 'video/webm' } as Record<string, string>)[ext ?? ''] ?? 'application/octet-stream';
+}
+
+export class VodNode {
+  private cur: Current | undefined;
+
+  constructor(
+    private readonly o: { downloads: DownloadNode; live: LiveNode; agent: DrmAgent | undefined; stateDir: string; tracker: Contact | undefined; log: Logger },
+  ) {}
+
+  /** `play` and `stop` of the control API, with download ids handled here and the rest by `base`. */
+  handlers(base: Record<string, ControlHandler>): Record<string, ControlHandler> {
+    return {
+      play: async (p) => (typeof p.channel === 'string' && p.channel.startsWith('dl-') ? { playing: await this.play(p.channel) } : base.play!(p)),
+      stop: async (p) => (this.cur ? this.stop() : base.stop!(p)),
+    };
+  }
+
+  async play(contentId: string): Promise<{ contentId: string; name: string }> {
+    if (!DOWNLOAD_ID.test(contentId)) throw new Error(`${JSON.stringify(contentId)} is not a download id (dl- and 64 hex digits)`);
+    if (this.cur?.contentId === contentId) return { contentId, name: this.cur.title };
+    await this.stop();
+    const { downloads, log } = this.o;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    if (!downloads.active(contentId)) {
+      const dir = join(this.o.stateDir, 'downloads');
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, contentId);
+      const title = await this.listedTitle(contentId);
+      log.info({ contentId, path, title }, 'downloading to play');
+      downloads.get(contentId, path, title).catch((err: Error) => log.warn({ contentId, err: err.message }, `the download played on demand ended: ${err.message}`));
+    }
+    downloads.downloads.setPlayhead(contentId, 0, 0);
+    const reader = await this.manifest(contentId, deadline);
+    const title = downloads.contentStatus(contentId)?.title || contentId;
+    const abort = new AbortController();
+    const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
+    const session = new VodSession({ ...screen, contentId, title, log, onPlayhead: (i, rate) => downloads.downloads.setPlayhead(contentId, i, rate) });
+    const cur: Current = { contentId, title, session, abort, source: undefined };
+    this.cur = cur;
+    try {
+      const name = downloads.contentStatus(contentId)?.name ?? '';
+      const base = new PieceByteSource(reader, contentType(name), session.hooks);
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      const first = await base.read(0, 4, signal).catch((err: Error) => {
+        throw new Error(abort.signal.aborted ? `playing ${contentId} was stopped` : `the first piece of ${contentId} did not arrive within ${START_TIMEOUT_MS / 1000} s (${err.message})`);
+      });
+      let source: ByteSource = base;
+      if (isContainer(first)) {
+        if (!this.o.agent) throw new Error(`${title} is a protected file and this box has no DRM agent`);
+        source = await ProtectedByteSource.open(base, this.o.agent, title, signal);
+      }
+      cur.source = source;
+      await session.start(source);
+      log.info({ contentId, title, url: session.stats().url, rights: (source as Partial<ProtectedByteSource>).rights?.state }, 'playing a download on the TV');
+    } catch (err) {
+      if (this.cur === cur) await this.stop();
+      throw err;
+    }
+    return { contentId, name: title };
+  }
+
+  async stop(): Promise<{ stopped: string | null }> {
+    const c = this.cur;
+    if (!c) return { stopped: null };
+    this.cur = undefined;
+    c.abort.abort();
+    await c.session.stop();
+    this.o.downloads.downloads.clearPlayhead(c.contentId);
+    await this.o.live.releaseScreen();
+    return { stopped: c.contentId };
+  }
+
+  status(): VodStatus | null {
+    const c = this.cur;
+    if (!c) return null;
+    const d = this.o.downloads.contentStatus(c.contentId);
+    const rights = c.source instanceof ProtectedByteSource ? c.source.rights : undefined;
+    return { ...c.session.stats(), download: d ? { state: d.state, progress: d.progress, path: d.path } : null, ...(rights ? { rights } : {}) };
+  }
+
+  /** The title the tracker lists the content under ('' when it does not answer in time). */
+  private async listedTitle(contentId: string): Promise<string> {
+    if (!this.o.tracker) return '';
+    const found = await queryContents(this.o.tracker, contentId, 2000).catch(() => []);
+    return found.find((c) => c.contentId === contentId)?.title ?? '';
+  }
+
+  /** Waits for the manifest (and the store): the file's size and pieces. */
+  private async manifest(contentId: string, deadline: number): Promise<PieceReader> {
+    for (;;) {
+      const r = this.o.downloads.reader(contentId);
+      if (r) return r;
+      const st = this.o.downloads.contentStatus(contentId);
+      if (st?.state === 'failed') throw new Error(`the download of ${contentId} failed: ${st.error?.message ?? 'unknown error'}`);
+      if (Date.now() >= deadline) throw new Error(`no manifest for ${contentId} within ${START_TIMEOUT_MS / 1000} s: no member of it answered (is it published, and is the tracker reachable?)`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+  }
+}
