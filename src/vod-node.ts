@@ -4,9 +4,10 @@
 // and serves the file to mpv on the loopback stream server with byte ranges (VodSession). Reads
 // move the download's playback window (the on-demand picker) and wait for missing pieces. A
 // superdist container (.sdc, found by its magic) goes through the DRM agent on the way
-// (ProtectedByteSource): decrypted with rights, the clear preview only without.
+// (ProtectedByteSource): decrypted with rights, the clear preview only without. `drm play FILE.sdc`
+// plays a local protected file the same way (control API `play {file}`).
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ControlHandler } from './control/control-server.js';
 import type { DownloadNode } from './download-node.js';
 import type { DrmAgent } from './drm/drm-agent.js';
@@ -15,7 +16,7 @@ import type { LiveNode } from './live-node.js';
 import type { Logger } from './platform/logger.js';
 import { queryContents } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
-import { PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
+import { FileByteSource, PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
 import { VodSession, type VodStats } from './player/vod-session.js';
 
 const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
@@ -35,6 +36,17 @@ interface Current {
   session: VodSession;
   abort: AbortController;
   source: ByteSource | undefined;
+  ended: () => void;
+}
+
+/** What `play` answers: what plays, where the player reads it, and for a protected file what the DRM agent decided. */
+export interface VodPlaying {
+  contentId: string;
+  name: string;
+  url: string | null;
+  /** Bytes the player can read (a protected file without rights: its preview). */
+  sizeBytes: number;
+  protected?: { contentId: string; rights: ProtectedRights; chunks: number; previewChunks: number };
 }
 
 function contentType(name: string): string {
@@ -52,14 +64,17 @@ export class VodNode {
   /** `play` and `stop` of the control API, with download ids handled here and the rest by `base`. */
   handlers(base: Record<string, ControlHandler>): Record<string, ControlHandler> {
     return {
-      play: async (p) => (typeof p.channel === 'string' && p.channel.startsWith('dl-') ? { playing: await this.play(p.channel) } : base.play!(p)),
+      play: async (p) => {
+        if (typeof p.file === 'string' && p.file) return { playing: await this.playFile(p.file) };
+        return typeof p.channel === 'string' && p.channel.startsWith('dl-') ? { playing: await this.play(p.channel) } : base.play!(p);
+      },
       stop: async (p) => (this.cur ? this.stop() : base.stop!(p)),
     };
   }
 
-  async play(contentId: string): Promise<{ contentId: string; name: string }> {
+  async play(contentId: string): Promise<VodPlaying> {
     if (!DOWNLOAD_ID.test(contentId)) throw new Error(`${JSON.stringify(contentId)} is not a download id (dl- and 64 hex digits)`);
-    if (this.cur?.contentId === contentId) return { contentId, name: this.cur.title };
+    if (this.cur?.contentId === contentId) return this.playing(this.cur);
     await this.stop();
     const { downloads, log } = this.o;
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -74,14 +89,37 @@ export class VodNode {
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);
     const title = downloads.contentStatus(contentId)?.title || contentId;
+    const name = downloads.contentStatus(contentId)?.name ?? '';
+    return this.start(contentId, title, deadline, {
+      onPlayhead: (i, rate) => downloads.downloads.setPlayhead(contentId, i, rate),
+      base: (session) => new PieceByteSource(reader, contentType(name), session.hooks),
+      ended: () => downloads.downloads.clearPlayhead(contentId),
+    });
+  }
+
+  /**
+   * Plays a local file on the TV (`drm play FILE.sdc`): a protected file through the DRM agent
+   * (decrypted with rights, its preview without), any other as it is. Nothing is written anywhere.
+   */
+  async playFile(path: string): Promise<VodPlaying> {
+    await this.stop();
+    const file = FileByteSource.open(path, contentType(path));
+    const name = basename(path);
+    return this.start(`file-${name}`, name, Date.now() + START_TIMEOUT_MS, { base: () => file, ended: () => file.close() }).catch((err: Error) => {
+      file.close();
+      throw err;
+    });
+  }
+
+  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number) => void; ended: () => void }): Promise<VodPlaying> {
+    const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
-    const session = new VodSession({ ...screen, contentId, title, log, onPlayhead: (i, rate) => downloads.downloads.setPlayhead(contentId, i, rate) });
-    const cur: Current = { contentId, title, session, abort, source: undefined };
+    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
+    const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
     try {
-      const name = downloads.contentStatus(contentId)?.name ?? '';
-      const base = new PieceByteSource(reader, contentType(name), session.hooks);
+      const base = o.base(session);
       const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
       const first = await base.read(0, 4, signal).catch((err: Error) => {
         throw new Error(abort.signal.aborted ? `playing ${contentId} was stopped` : `the first piece of ${contentId} did not arrive within ${START_TIMEOUT_MS / 1000} s (${err.message})`);
@@ -93,12 +131,23 @@ export class VodNode {
       }
       cur.source = source;
       await session.start(source);
-      log.info({ contentId, title, url: session.stats().url, rights: (source as Partial<ProtectedByteSource>).rights?.state }, 'playing a download on the TV');
+      log.info({ contentId, title, url: session.stats().url, rights: (source as Partial<ProtectedByteSource>).rights?.state }, 'playing on demand on the TV');
     } catch (err) {
       if (this.cur === cur) await this.stop();
       throw err;
     }
-    return { contentId, name: title };
+    return this.playing(cur);
+  }
+
+  private playing(c: Current): VodPlaying {
+    const p = c.source instanceof ProtectedByteSource ? c.source : undefined;
+    return {
+      contentId: c.contentId,
+      name: c.title,
+      url: c.session.stats().url,
+      sizeBytes: c.source?.sizeBytes ?? 0,
+      ...(p ? { protected: { contentId: p.header.contentId, rights: p.rights, chunks: p.chunks, previewChunks: p.header.previewChunks } } : {}),
+    };
   }
 
   async stop(): Promise<{ stopped: string | null }> {
@@ -107,7 +156,7 @@ export class VodNode {
     this.cur = undefined;
     c.abort.abort();
     await c.session.stop();
-    this.o.downloads.downloads.clearPlayhead(c.contentId);
+    c.ended();
     await this.o.live.releaseScreen();
     return { stopped: c.contentId };
   }

@@ -1,13 +1,14 @@
 // `superdist drm …`: operator CA, device enrolment, packaging, rights acquisition, file playback
 // through the DRM agent, and the main node's domain decisions. Wiring only: the logic is in src/drm/.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { controlCall } from '../control/control-client.js';
 import { ContainerReader } from '../drm/container.js';
 import { answerEnrolRequest, enrolRequest, installEnrolment, loadOrCreateIdentity } from '../drm/device-identity.js';
 import { DrmAgent } from '../drm/drm-agent.js';
 import { DrmError } from '../drm/encoding.js';
-import { playContainer } from '../drm/file-player.js';
+import type { VodPlaying } from '../vod-node.js';
 import { writeJsonAtomic } from '../drm/atomic-file.js';
 import { initCa, loadCa } from '../drm/operator-ca.js';
 import { packageFile } from '../drm/packager.js';
@@ -179,17 +180,21 @@ function acquireCommand(): Command {
 
 function playCommand(): Command {
   return new Command('play')
-    .description("play a .sdc file through this device's DRM agent: clear bytes to --out (a file, or - for a player's stdin)")
+    .description("play a .sdc file on a running box's TV through its DRM agent (the whole file with rights, the preview without); clear bytes go only to the player")
     .argument('<file>', '.sdc container')
-    .requiredOption('--out <file|->', 'where the player reads: a file, or - (stdout, e.g. | mpv -)')
-    .option('--state-dir <dir>', 'the device state directory', DEFAULT_STATE_DIR)
-    .option('--json', 'print the result as JSON (on stderr when --out is -)')
-    .action((file: string, o: { out: string; stateDir: string; json?: boolean }) =>
-      run(() => {
-        const r = playContainer(new DrmAgent(o.stateDir), file, o.out === '-' ? 1 : o.out);
-        const line = r.rights.state === 'allowed' ? `played ${r.contentId}: ${r.bytesOut} bytes (rights object ${r.rights.roId})` : `${r.rights.state === 'stopped' ? 'stopped' : 'preview only'} for ${r.contentId}: ${r.rights.reason}; ${r.chunksOut} of ${r.chunks} chunks (${r.bytesOut} bytes) played`;
-        const text = o.json ? JSON.stringify(r) : line;
-        (o.out === '-' ? process.stderr : process.stdout).write(`${text}\n`);
+    .option('--control <path>', 'control API unix socket of the box whose TV plays it', DEFAULT_CONTROL)
+    .option('--out <file|->', 'no longer supported: a clear copy of a protected file is an unlimited, unaccounted play')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, o: { control: string; out?: string; json?: boolean }) =>
+      run(async () => {
+        if (o.out !== undefined) fail(`drm play no longer writes clear bytes to a file or stdout (a clear copy would be an unlimited, unaccounted play); it plays ${file} on the TV of the box at --control`, EXIT_USAGE);
+        const r = ContainerReader.open(file); // a readable container, or a clear error before the box is asked
+        r.close();
+        const { playing: p } = (await call(o.control, 'play', { file: resolve(file) })) as { playing: VodPlaying };
+        const d = p.protected;
+        const rights = d?.rights;
+        const line = !d ? `playing ${p.name} (not protected)` : rights?.state === 'allowed' ? `playing ${d.contentId} on the TV (rights object ${rights.roId})` : `preview only for ${d.contentId}: ${rights && 'reason' in rights ? rights.reason : '?'}; ${d.previewChunks} of ${d.chunks} chunks (${p.sizeBytes} bytes) play`;
+        out(p, o.json, line);
       }),
     );
 }

@@ -1,7 +1,9 @@
 // What the player reads on demand (a download played while it downloads, a protected file through
 // the DRM agent): a file of known size read at any offset. A read into bytes this box does not
 // hold yet waits for them. PieceByteSource reads a download's verified pieces; the DRM agent's
-// ProtectedByteSource (src/drm/protected-source.ts) decrypts another ByteSource on the way.
+// ProtectedByteSource (src/drm/protected-source.ts) decrypts another ByteSource on the way;
+// FileByteSource reads a complete local file.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export interface ByteSource {
   readonly sizeBytes: number;
@@ -61,5 +63,46 @@ export class PieceByteSource implements ByteSource {
     if (!piece) throw new Error(`piece ${index} is recorded as verified but could not be read`);
     const start = offset - index * size;
     return piece.subarray(start, Math.min(piece.length, start + max));
+  }
+}
+
+/** A complete local file (a protected .sdc played from disk). */
+export class FileByteSource implements ByteSource {
+  private closed = false;
+
+  static open(path: string, contentType: string): FileByteSource {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw new Error(`cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw new Error(`${path} is not a regular file`);
+    }
+    return new FileByteSource(fd, st.size, contentType);
+  }
+
+  private constructor(
+    private readonly fd: number,
+    readonly sizeBytes: number,
+    readonly contentType: string,
+  ) {}
+
+  async read(offset: number, max: number): Promise<Uint8Array> {
+    if (this.closed) throw new Error('the file was closed');
+    if (!(offset >= 0 && offset < this.sizeBytes)) throw new RangeError(`offset ${offset} is outside 0..${this.sizeBytes - 1}`);
+    const b = Buffer.alloc(Math.min(max, this.sizeBytes - offset));
+    const n = readSync(this.fd, b, 0, b.length, offset);
+    if (n === 0) throw new Error(`the file ended at ${offset} (it shrank while played)`);
+    return b.subarray(0, n);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }

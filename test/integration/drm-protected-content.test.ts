@@ -1,8 +1,9 @@
 // Issue 7 tests (1) and (2) with real processes: a protected live channel and a packaged file travel
 // through a node that has no rights: it relays both, its player gets the preview only and its status
 // says why; after it acquires a rights object its player gets the channel in clear and ffmpeg decodes
-// the recording; a packaged file plays whole with a rights object.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+// the recording; a packaged file plays on the box's TV (its loopback stream) as the preview only
+// without rights and whole with a rights object, and `drm play --out` writes no clear copy.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/control-client.js';
@@ -10,7 +11,7 @@ import { isPreviewChunk } from '../../src/drm/live-protect.js';
 import { cli, cliOk, enrol, startCaAndRi } from '../support/drm.js';
 import { lastEvent, killGet, publish, startGet, startTracker } from '../support/downloads.js';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
-import { killAll, startProc, status, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { sourceChunks, type SourceChunk } from '../support/recordings.js';
 
 const procs: Proc[] = [];
@@ -30,6 +31,19 @@ function recordedSeqs(rec: Buffer, chunks: SourceChunk[]): number[] {
 }
 
 const PREVIEW = { chunkMs: 1000, previewS: 3, previewEveryS: 10 };
+
+/** What a player reads from the box's loopback stream. */
+async function readStream(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** Bytes to a file for ffmpeg to decode (the test checks what the player got). */
+function saved(path: string, bytes: Buffer): string {
+  writeFileSync(path, bytes);
+  return path;
+}
 
 describe('protected content through a node without rights', () => {
   it('relays an encrypted channel and file, plays the preview only with the reason, and plays in clear after acquiring rights', async () => {
@@ -105,20 +119,43 @@ describe('protected content through a node without rights', () => {
     expect(readFileSync(join(dir, 'third.sdc')).equals(readFileSync(sdc))).toBe(true);
     await killGet(tvGet, 'SIGTERM');
 
-    const tvPlay = cli(['drm', 'play', join(dir, 'tv.sdc'), '--out', join(dir, 'tv-movie.ts'), '--state-dir', join(dir, 'tv'), '--json']);
-    expect(tvPlay.status, tvPlay.stderr).toBe(0);
-    const r = JSON.parse(tvPlay.stdout) as { rights: { state: string; reason: string }; chunksOut: number; previewChunks: number; chunks: number };
-    expect(r.rights).toEqual({ state: 'preview-only', reason: `no rights object for content ${contentId}` });
-    expect(r.chunksOut).toBe(r.previewChunks);
-    expect(r.previewChunks).toBeGreaterThan(0);
-    expect(r.previewChunks).toBeLessThan(r.chunks);
-    expect(readFileSync(movie).subarray(0, statSync(join(dir, 'tv-movie.ts')).size).equals(readFileSync(join(dir, 'tv-movie.ts')))).toBe(true);
-    expect(ffmpegDecodeErrors(join(dir, 'tv-movie.ts'))).toEqual([]);
+    // The packaged file on the box's TV (no player here: what the player would read is fetched from
+    // the loopback stream): a clear copy to a file is refused; without rights the preview only, with
+    // the reason; after acquiring, the whole file, with byte ranges.
+    const box = startProc('tv', dir, ['node', '--tracker', t, '--listen', '127.0.0.1:0', '--player', 'none', '--log-level', 'warn']);
+    procs.push(box);
+    await waitUp(box, 15_000, 'the tv box');
+    const sdcCopy = join(dir, 'tv.sdc');
+    const refused = cli(['drm', 'play', sdcCopy, '--out', join(dir, 'tv-movie.ts'), '--control', box.control]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('drm play no longer writes clear bytes to a file or stdout');
+    expect(existsSync(join(dir, 'tv-movie.ts'))).toBe(false);
 
-    cliOk(['drm', 'acquire', join(dir, 'tv.sdc'), '--state-dir', join(dir, 'tv')]);
-    const full = cli(['drm', 'play', join(dir, 'tv.sdc'), '--out', join(dir, 'tv-movie2.ts'), '--state-dir', join(dir, 'tv')]);
-    expect(full.stdout).toMatch(/^played sdc-/);
-    expect(readFileSync(join(dir, 'tv-movie2.ts')).equals(readFileSync(movie))).toBe(true);
-    expect(ffmpegDecodeErrors(join(dir, 'tv-movie2.ts'))).toEqual([]);
+    const tvPlay = cli(['drm', 'play', sdcCopy, '--control', box.control, '--json']);
+    expect(tvPlay.status, tvPlay.stderr).toBe(0);
+    const r = JSON.parse(tvPlay.stdout) as { url: string; sizeBytes: number; protected: { contentId: string; rights: { state: string; reason: string }; chunks: number; previewChunks: number } };
+    expect(r.protected.rights).toEqual({ state: 'preview-only', reason: `no rights object for content ${contentId}` });
+    expect(r.protected.previewChunks).toBeGreaterThan(0);
+    expect(r.protected.previewChunks).toBeLessThan(r.protected.chunks);
+    const movieBytes = readFileSync(movie);
+    const preview = await readStream(r.url);
+    expect(preview.length).toBe(r.protected.previewChunks * 188 * 1024);
+    expect(movieBytes.subarray(0, preview.length).equals(preview)).toBe(true);
+    expect(ffmpegDecodeErrors(saved(join(dir, 'check-preview.ts'), preview))).toEqual([]);
+    expect((await fetch(r.url, { headers: { Range: `bytes=${preview.length}-` } })).status).toBe(416); // nothing past the preview
+    expect((await status(box))?.vod).toMatchObject({ contentId: 'file-tv.sdc', rights: { state: 'preview-only' } });
+
+    const acquired = (await controlCall(box.control, 'drm.acquire', { contentId, rightsIssuer: url }, 20_000)) as { roId: string };
+    const full = cli(['drm', 'play', sdcCopy, '--control', box.control]);
+    expect(full.status, full.stderr).toBe(0);
+    expect(full.stdout).toBe(`playing ${contentId} on the TV (rights object ${acquired.roId})\n`);
+    const url2 = (await status(box))!.vod!.url!;
+    const whole = await readStream(url2);
+    expect(whole.equals(movieBytes)).toBe(true);
+    expect(ffmpegDecodeErrors(saved(join(dir, 'check-full.ts'), whole))).toEqual([]);
+    const part = await fetch(url2, { headers: { Range: 'bytes=200000-399999' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 200000-399999/${movieBytes.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(movieBytes.subarray(200_000, 400_000))).toBe(true);
   }, 240_000);
 });

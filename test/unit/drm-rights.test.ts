@@ -12,7 +12,8 @@ import { DrmAgent } from '../../src/drm/drm-agent.js';
 import { DomainManager } from '../../src/drm/domain-manager.js';
 import { startDrmProxy } from '../../src/drm/drm-proxy.js';
 import { callJson } from '../../src/drm/json-http.js';
-import { playContainer } from '../../src/drm/file-player.js';
+import { ProtectedByteSource } from '../../src/drm/protected-source.js';
+import { FileByteSource } from '../../src/player/byte-source.js';
 import { issueCertificate } from '../../src/drm/certificate.js';
 import { initCa, type OperatorCa } from '../../src/drm/operator-ca.js';
 import { packageFile } from '../../src/drm/packager.js';
@@ -28,6 +29,25 @@ afterAll(async () => {
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sd-ri-'));
+
+/** What the DRM agent lets a player read of a .sdc (in memory, as the box's stream server serves it). */
+async function playContainer(agent: DrmAgent, file: string, now: () => number = Date.now) {
+  const signal = new AbortController().signal;
+  const src = await ProtectedByteSource.open(FileByteSource.open(file, 'video/mp2t'), agent, file, signal, now);
+  const parts: Buffer[] = [];
+  let off = 0;
+  try {
+    while (off < src.sizeBytes) {
+      const b = await src.read(off, 1 << 20, signal);
+      parts.push(Buffer.from(b));
+      off += b.length;
+    }
+  } catch (err) {
+    if (src.rights.state !== 'stopped') throw err;
+  }
+  const bytes = Buffer.concat(parts);
+  return { rights: src.rights, bytes, bytesOut: bytes.length, chunks: src.chunks, chunksOut: Math.ceil(off / src.header.chunkBytes) };
+}
 
 function enrol(ca: OperatorCa, role: 'device' | 'packager', name: string): string {
   const dir = tmp();
@@ -60,23 +80,22 @@ describe('rights issuer and DRM agent', () => {
   it('without rights: preview only with the reason; after acquiring: the whole file; count of 2 holds across restarts', async () => {
     const s = await setup({ count: 2 });
     const devDir = enrol(s.ca, 'device', 'tv');
-    const play = (dir: string) => {
-      const o = join(tmp(), 'out.ts');
-      const r = playContainer(new DrmAgent(dir), s.out, o);
-      return { r, bytes: readFileSync(o) };
+    const play = async (dir: string) => {
+      const r = await playContainer(new DrmAgent(dir), s.out);
+      return { r, bytes: r.bytes };
     };
-    const p0 = play(devDir);
+    const p0 = await play(devDir);
     expect(p0.r.rights).toEqual({ state: 'preview-only', reason: `no rights object for content ${s.contentId}` });
     const previewChunks = ContainerReader.open(s.out).header.previewChunks;
     expect(p0.bytes.equals(s.plain.subarray(0, previewChunks * 188 * 1024))).toBe(true);
 
     await new DrmAgent(devDir).acquire(s.ri.url, s.contentId);
     // Each play is a fresh agent on the same state dir: a process restart.
-    const p1 = play(devDir);
+    const p1 = await play(devDir);
     expect(p1.r.rights.state).toBe('allowed');
     expect(p1.bytes.equals(s.plain)).toBe(true);
-    expect(play(devDir).bytes.equals(s.plain)).toBe(true);
-    const p3 = play(devDir);
+    expect((await play(devDir)).bytes.equals(s.plain)).toBe(true);
+    const p3 = await play(devDir);
     expect(p3.r.rights).toMatchObject({ state: 'preview-only', reason: expect.stringMatching(/all 2 plays used/) });
     expect(p3.bytes.length).toBe(previewChunks * 188 * 1024);
   });
@@ -88,7 +107,7 @@ describe('rights issuer and DRM agent', () => {
     await agent.acquire(s.ri.url, s.contentId);
     let t = Date.now();
     // The clock jumps 3 s per chunk read: the 5 s interval ends during the third encrypted chunk.
-    const r = playContainer(agent, s.out, join(tmp(), 'o.ts'), () => (t += 3000));
+    const r = await playContainer(agent, s.out, () => (t += 3000));
     expect(r.rights).toMatchObject({ state: 'stopped', reason: expect.stringMatching(/5 s interval from the first play ended/) });
     expect(r.chunksOut).toBeLessThan(r.chunks);
     expect(agent.rights(s.contentId, t)).toMatchObject({ state: 'preview-only' });
@@ -182,7 +201,7 @@ describe('rights issuer and DRM agent', () => {
     l1.installDomainKey(approved.grant, approved.ri);
     await l1.acquire(proxyUrl, h.contentId, { domainId: reqs[0]!.domainId });
     expect(l1.rights(h.contentId).state).toBe('allowed');
-    const r = playContainer(l1, `${input}.sdc`, join(tmp(), 'o'));
+    const r = await playContainer(l1, `${input}.sdc`);
     expect(r.bytesOut).toBe(50_000);
 
     // The denied device is no member: the RI refuses a domain RO, and it cannot use l1's.
