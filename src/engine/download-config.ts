@@ -31,6 +31,7 @@ export interface DownloadConfig {
   playWindowMaxPieces: number;
   playUrgentMs: number;
   playUrgentCopies: number;
+  playTailBytes: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -61,6 +62,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playWindowMaxPieces: 64,
   playUrgentMs: 3000,
   playUrgentCopies: 2,
+  playTailBytes: 256 * 1024,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -92,6 +94,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playWindowMaxPieces: 'Played while it downloads: most pieces in the playback window.',
   playUrgentMs: 'Played while it downloads: a window piece due sooner than this is urgent (may be asked of playUrgentCopies partners at once).',
   playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
+  playTailBytes: "Played while it downloads: the file's last bytes are fetched right after the playhead's piece (players read the end first: duration, index).",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
