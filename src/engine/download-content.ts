@@ -199,7 +199,7 @@ export class DownloadContent {
     let p = this.ondemand;
     if (!p) {
       const c = this.core.config;
-      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies });
+      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes });
       this.ondemand = p;
       p.setPlayhead(piece, rateBps);
       this.fetcher?.usePicker(p, now);

@@ -45,8 +45,11 @@ export class DownloadPicker implements Picker {
     return this.pickWith(ctx, supplierSlots(ctx), () => false);
   }
 
-  /** Rarest first over given supplier slots (another picker's, part taken), leaving out `skip`ped ids. */
-  pickWith(ctx: PickContext, slots: Slot[], skip: (id: number) => boolean): ChunkRequest[] {
+  /**
+   * Rarest first over given supplier slots (another picker's, part taken), leaving out `skip`ped ids
+   * and, with `horizon`, requests not expected before it (a player's partner queues stay short).
+   */
+  pickWith(ctx: PickContext, slots: Slot[], skip: (id: number) => boolean, horizon = Infinity): ChunkRequest[] {
     const { requests } = ctx;
     let open = slots.filter((x) => x.open).length;
     const fresh: Candidate[] = [];
@@ -65,7 +68,7 @@ export class DownloadPicker implements Picker {
     fresh.sort((a, b) => a.rarity - b.rarity || a.tie - b.tie);
     for (const c of fresh) {
       const best = bestSlot(ctx, slots, c.id, undefined);
-      if (!best) continue;
+      if (!best || best.at > horizon) continue;
       out.push(takeSlot(best.slot, c.id, best.at, false, ctx.chunkBytes));
       if (best.slot.count >= best.slot.cap && --open === 0) return out;
     }
@@ -76,7 +79,7 @@ export class DownloadPicker implements Picker {
       const already = requests.forChunk(id);
       if (already.length >= this.opts.endgameCopies) continue;
       const best = bestSlot(ctx, slots, id, already);
-      if (!best) continue;
+      if (!best || best.at > horizon) continue;
       let soonest = Infinity;
       for (const r of already) soonest = Math.min(soonest, r.expectedAt);
       if (best.at >= soonest) continue;

@@ -6,9 +6,14 @@
 //    (i − playhead) × pieceBytes ÷ rate after now), each of the partner expected to deliver soonest.
 //  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
 //    first wins, the other costs one piece.
+//  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
+//    file before they show anything (MPEG-TS duration, an MP4 index at the end).
 //  - Beyond the window: rarest first with the endgame (DownloadPicker), so the swarm keeps its
 //    diversity and the whole file still arrives. While a window piece waits for a supplier, every
-//    partner keeps one request slot free for it.
+//    partner keeps one request slot free for it. Requests other than for the playhead's piece go
+//    only to partners expected to deliver within urgentMs / 2: our queue at each partner stays
+//    short, so after a seek the new window's first piece does not wait long behind pieces no longer
+//    needed (the protocol has no cancel message; that queue is what a seek costs).
 //  - Seeking (setPlayhead) moves the window at once; cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
 import { DownloadPicker, bestSlot, supplierSlots, takeSlot } from './download-picker.js';
@@ -26,6 +31,8 @@ export interface OnDemandPickerOptions {
   urgentMs: number;
   /** Most requests in flight for one urgent piece. */
   urgentCopies: number;
+  /** The file's last bytes, fetched right after the playhead's piece (players probe the end: duration, index). */
+  tailBytes: number;
 }
 
 export interface PlaybackWindow {
@@ -93,7 +100,11 @@ export class OnDemandPicker implements Picker {
     const slots = supplierSlots(ctx);
     const out: ChunkRequest[] = [];
     let waiting = false;
-    for (let id = w.from; id < w.to; id++) {
+    // Requests other than for the playhead's piece go only where they are expected within half the
+    // urgent time, so a partner's queue of our requests stays short and a seek's first piece does
+    // not wait behind it.
+    const horizon = ctx.now + this.opts.urgentMs / 2;
+    for (const id of this.order(w, count, ctx.chunkBytes)) {
       if (ctx.has(id)) continue;
       const already = requests.forChunk(id);
       const urgent = this.dueInMs(id, ctx.chunkBytes) < this.opts.urgentMs;
@@ -102,7 +113,7 @@ export class OnDemandPicker implements Picker {
       const asked: Array<{ peerId: string }> = [...already];
       while (asked.length < copies) {
         const best = bestSlot(ctx, slots, id, asked);
-        if (!best) break;
+        if (!best || (id !== w.from && best.at > horizon)) break;
         out.push(takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes));
         asked.push({ peerId: best.slot.peerId });
       }
@@ -115,8 +126,23 @@ export class OnDemandPicker implements Picker {
         if (s.count >= s.cap) s.open = false;
       }
     }
-    const picked = this.rest.pickWith(ctx, slots, (id) => id >= w.from && id < w.to);
+    const tail = this.tailFrom(count, ctx.chunkBytes);
+    const picked = this.rest.pickWith(ctx, slots, (id) => (id >= w.from && id < w.to) || id >= tail, horizon);
     this.endgame = this.rest.endgame;
     return out.concat(picked);
+  }
+
+  /** First piece of the file's tail (tailBytes). */
+  private tailFrom(count: number, pieceBytes: number): number {
+    return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes));
+  }
+
+  /** The window's pieces in deadline order, with the file's tail right after the playhead's piece. */
+  private order(w: PlaybackWindow, count: number, pieceBytes: number): number[] {
+    const ids: number[] = [];
+    if (w.from < w.to) ids.push(w.from);
+    for (let id = Math.max(this.tailFrom(count, pieceBytes), w.from + 1); id < count; id++) if (id >= w.to) ids.push(id);
+    for (let id = w.from + 1; id < w.to; id++) ids.push(id);
+    return ids;
   }
 }

@@ -113,7 +113,10 @@ export class VodSession {
     this.sizeBytes = source.sizeBytes;
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       void serveRange(req, res, source, {
-        onRequest: () => this.requests++,
+        onRequest: (start, end) => {
+          this.requests++;
+          this.o.log.debug({ contentId: this.o.contentId, start, end, atMs: this.now() - this.startedAt }, 'player range request');
+        },
         onBytes: (n) => {
           if (this.firstByteAt === undefined) {
             this.firstByteAt = this.now();

@@ -15,7 +15,7 @@ import { ManualClock } from '../helpers/engine-fakes.js';
 import { addr, all, FakeEngine, mapMsg, MemoryStore, testContent } from '../helpers/download-fakes.js';
 
 const PIECE = 256 * 1024;
-const OPTS: OnDemandPickerOptions = { endgameCopies: 2, windowMs: 4000, minWindowPieces: 4, maxWindowPieces: 32, urgentMs: 3000, urgentCopies: 2 };
+const OPTS: OnDemandPickerOptions = { endgameCopies: 2, windowMs: 4000, minWindowPieces: 4, maxWindowPieces: 32, urgentMs: 3000, urgentCopies: 2, tailBytes: 0 };
 
 function estimates(maxWindow = 8): PeerEstimates {
   return new PeerEstimates({ initialRttMs: 50, initialThroughputBps: 8e7, weightPct: 25, maxWindow, initialWindow: maxWindow });
@@ -103,6 +103,25 @@ describe('on-demand picker', () => {
     expect(picks.filter((x) => x.peerId === 'a')).toHaveLength(3);
   });
 
+  it("fetches the file's tail right after the playhead's piece (players probe the end first)", () => {
+    const p = new OnDemandPicker({ ...OPTS, tailBytes: 2 * PIECE });
+    p.setPlayhead(10, 0);
+    const picks = p.pick(ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 }));
+    expect(picks.map((x) => x.chunkId).slice(0, 6)).toEqual([10, 38, 39, 11, 12, 13]);
+    // once held, the tail costs nothing
+    const later = p.pick(ctx({ count: 40, held: new Set([10, 38, 39]), maps: { a: range(0, 40) }, perPartner: 8 }));
+    expect(later.map((x) => x.chunkId).slice(0, 3)).toEqual([11, 12, 13]);
+  });
+
+  it("keeps our queue at a slow partner short: only what it delivers within half the urgent time, the playhead's piece always", () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(10, 0);
+    const c = ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
+    // one piece a second from this partner: the urgent piece (due now) fits, the next would come after 1.5 s
+    c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: PIECE * 8, weightPct: 25, maxWindow: 8, initialWindow: 8 });
+    expect(p.pick(c).map((x) => x.chunkId)).toEqual([10]);
+  });
+
   it('seeking moves the window at once and names the requests the new window no longer needs', () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(0, 0);
@@ -126,7 +145,7 @@ describe('a download played while it downloads (data plane)', () => {
     const t = testContent(64, 16 * 1024, 1000);
     const engine = new FakeEngine();
     const clock = new ManualClock(1000);
-    const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 4, playWindowMinPieces: 4 }, verifier: new Sha256Verifier() });
+    const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 4, playWindowMinPieces: 4, playTailBytes: 0 }, verifier: new Sha256Verifier() });
     plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
     engine.setPartners(['a']);
     plane.tick();
