@@ -157,5 +157,13 @@ describe('protected content through a node without rights', () => {
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 200000-399999/${movieBytes.length}`);
     expect(Buffer.from(await part.arrayBuffer()).equals(movieBytes.subarray(200_000, 400_000))).toBe(true);
+
+    // The published .sdc played by its download id: fetched by the box as it plays, decrypted by
+    // the agent on the way to the player.
+    const pub2 = await publish(dir, 'fpub2', t, sdc, procs);
+    const vod = (await controlCall(box.control, 'play', { channel: pub2.id }, 20_000)) as { playing: { url: string; protected?: { contentId: string; rights: { state: string } } } };
+    expect(vod.playing.protected).toMatchObject({ contentId, rights: { state: 'allowed' } });
+    expect((await readStream(vod.playing.url)).equals(movieBytes)).toBe(true);
+    expect((await status(box))?.vod).toMatchObject({ contentId: pub2.id, rights: { state: 'allowed' } });
   }, 240_000);
 });
