@@ -207,8 +207,10 @@ function renderStatus(s, sample) {
   const m = s.memory;
   $('t-mem-meter').value = m.budgetBytes ? Math.min(1, m.bufferBytes / m.budgetBytes) : 0;
   setTile('t-mem', `${bytes(m.bufferBytes)} of ${bytes(m.budgetBytes)} · process ${bytes(m.rssBytes)}`, 'small');
-  const playing = w?.watching;
+  // A channel, or a download played on demand (s.vod: buffering while it waits for pieces).
+  const playing = w?.watching ?? (s.vod ? { name: s.vod.state === 'buffering' ? `${s.vod.name} (buffering)` : s.vod.name } : undefined);
   $('now-playing').replaceChildren(...(playing ? ['Playing ', el('strong', { id: 'playing-name' }, playing.name)] : ['Nothing is playing']));
+  if (state.channels) $('stop').disabled = !may('stop') || !(state.channels.playing || s.vod);
   if (state.channels && playing?.contentId !== state.channels.playing?.contentId) refreshChannels();
   renderDownloads(s);
   const seg = s.segment;
@@ -227,6 +229,10 @@ function renderDownloads(s) {
       el('span', { class: 'name' }, name),
       // A complete file plays in the page on demand (MPEG-TS files; the box says why not otherwise).
       d.state === 'seeding' && mayWatch() ? el('button', { type: 'button', class: 'watch secondary', onclick: () => watch({ contentId: c.id, name, file: true }) }, 'Watch') : null,
+      // On the TV, also while it downloads (the box fetches what mpv reads first).
+      s.vod?.contentId === c.id
+        ? el('span', { class: 'badge owner' }, 'on the TV')
+        : d.state !== 'failed' ? el('button', { type: 'button', class: 'play', disabled: !may('play'), onclick: () => play(c.id) }, 'Play on TV') : null,
       el('span', { class: 'hint' }, `${d.state} · ${pct} % of ${bytes(d.sizeBytes)} · ${c.partners} peers`),
       el('progress', { max: '100', value: String(pct) }));
   });
@@ -254,7 +260,7 @@ async function refreshChannels() {
           ? el('span', { class: 'badge owner' }, 'on the TV')
           : el('button', { type: 'button', class: 'play', disabled: !canPlay, onclick: () => play(c.name) }, 'Play'))));
   $('channels').replaceChildren(...(items.length ? items : [el('li', { class: 'hint' }, 'No channels announced')]));
-  $('stop').disabled = !may('stop') || !state.channels.playing;
+  $('stop').disabled = !may('stop') || !(state.channels.playing || state.status?.vod);
 }
 
 async function play(name) {
