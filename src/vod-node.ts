@@ -118,9 +118,13 @@ export class VodNode {
     const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
     const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
+    // Stopped, or the start took too long (AbortSignal.any is missing before Node 20.3).
+    const startAbort = new AbortController();
+    const timer = setTimeout(() => startAbort.abort(), Math.max(1, deadline - Date.now()));
+    abort.signal.addEventListener('abort', () => startAbort.abort(), { once: true });
     try {
       const base = o.base(session);
-      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      const signal = startAbort.signal;
       const first = await base.read(0, 4, signal).catch((err: Error) => {
         throw new Error(abort.signal.aborted ? `playing ${contentId} was stopped` : `the first piece of ${contentId} did not arrive within ${START_TIMEOUT_MS / 1000} s (${err.message})`);
       });
@@ -135,6 +139,8 @@ export class VodNode {
     } catch (err) {
       if (this.cur === cur) await this.stop();
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     return this.playing(cur);
   }

@@ -1,0 +1,110 @@
+// A file played on demand, measured as a viewer feels it: the real loopback StreamServer serving a
+// PieceByteSource to a real HTTP client, a player stand-in emitting mpv's events (first frame,
+// paused-for-cache), a hand-driven clock. Startup delays, buffering while a read waits, stalls
+// after the first frame and their time, the playhead handed to the download; `superdist status`
+// prints the line.
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/format-status.js';
+import type { Status } from '../../src/control/status.js';
+import { PieceByteSource, type PieceReader } from '../../src/player/byte-source.js';
+import type { MpvPlayer } from '../../src/player/mpv-process.js';
+import { StreamServer } from '../../src/player/stream-server.js';
+import { VodSession } from '../../src/player/vod-session.js';
+import { pino } from 'pino';
+
+class FakePlayer extends EventEmitter {
+  played: string[] = [];
+  async play(url: string): Promise<void> {
+    this.played.push(url);
+  }
+  async osd(): Promise<void> {}
+  async stop(): Promise<void> {}
+  connection() {
+    return { getProperty: async () => 10 };
+  }
+}
+
+function reader(size: number, pieceBytes: number) {
+  const held = new Set<number>();
+  const waiting = new Map<number, () => void>();
+  const r: PieceReader = {
+    sizeBytes: size,
+    pieceBytes,
+    has: (i) => held.has(i),
+    read: (i) => (held.has(i) ? new Uint8Array(Math.min(pieceBytes, size - i * pieceBytes)).fill(i) : undefined),
+    waitFor: (i) => new Promise((resolve) => waiting.set(i, resolve)),
+  };
+  return {
+    r,
+    release: (i: number) => {
+      held.add(i);
+      waiting.get(i)?.();
+      waiting.delete(i);
+    },
+    waits: () => [...waiting.keys()],
+  };
+}
+
+const servers: StreamServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 3000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('a file played on demand', () => {
+  it('measures startup, buffering while a read waits, and stalls after the first frame; hands the playhead to the download', async () => {
+    const server = new StreamServer();
+    servers.push(server);
+    await server.listen();
+    const player = new FakePlayer();
+    let t = 1000;
+    const heads: Array<[number, number]> = [];
+    const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: 'dl-abc', title: 'Film', log: pino({ level: 'silent' }), onPlayhead: (i, rate) => heads.push([i, rate]), now: () => t });
+    const p = reader(4000, 1000);
+    p.release(0);
+    await session.start(new PieceByteSource(p.r, 'video/mp2t', session.hooks));
+    expect(player.played).toEqual([session.stats().url]);
+    expect(session.stats()).toMatchObject({ state: 'starting', firstByteMs: null, firstFrameMs: null, stalls: 0 });
+
+    t = 1040;
+    const body = fetch(session.stats().url!).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    await until(() => p.waits().includes(1));
+    expect(session.stats()).toMatchObject({ state: 'buffering', firstByteMs: 40, waitingForPiece: 1, waits: 1, requests: 1 });
+    t = 1540;
+    p.release(1);
+    await until(() => p.waits().includes(2));
+    player.emit('first-frame', { url: '', ms: 0 });
+    p.release(2);
+    await until(() => p.waits().includes(3));
+    expect(session.stats()).toMatchObject({ firstFrameMs: 540, waitMs: 500, waitingForPiece: 3 });
+    // mpv runs dry after the first frame: one stall, timed until it plays again
+    player.emit('stall', { stalled: true, stallCount: 1 });
+    t = 2340;
+    expect(session.stats()).toMatchObject({ state: 'buffering', stalls: 1, stallMs: 800 });
+    p.release(3);
+    player.emit('stall', { stalled: false, stallCount: 1 });
+    expect((await body).length).toBe(4000);
+    expect(session.stats()).toMatchObject({ state: 'playing', stalls: 1, stallMs: 800, bytesServed: 4000, waitingForPiece: null });
+    expect(heads.map(([i]) => i)).toEqual([0, 1, 2, 3]);
+
+    const text = formatStatus({
+      node: { id: 'n', role: 'node', name: '', version: 't', contact: '', tracker: '', uptimeS: 1 },
+      contents: [], members: 0, memory: { totalRamBytes: 1, budgetBytes: 1, bufferBytes: 0, rssBytes: 1 }, net: {}, engine: {},
+      tv: { screen: 'playing' },
+      vod: { ...session.stats(), download: { state: 'downloading', progress: 0.42, path: '/x' } },
+    } as unknown as Status);
+    expect(text).toContain('tv: playing Film');
+    expect(text).toContain('on demand: playing, 42 % downloaded; startup 40 ms to the first byte, 540 ms to the first frame; stalls 1 (0.8 s)');
+
+    await session.stop();
+    expect((await fetch(session.stats().url!)).status).toBe(404);
+  });
+});
