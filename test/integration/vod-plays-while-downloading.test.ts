@@ -2,7 +2,8 @@
 // (download.uploadBps) and a box with real headless mpv; `superdist play dl-…` starts the download
 // and mpv plays it over the loopback stream server with byte ranges. The first decoded frame
 // (mpv screenshot-to-file) comes before a quarter of the file is here; a seek to 70 % plays within
-// a few seconds; the finished file is byte-identical to the seed's.
+// a few seconds; the finished file is byte-identical to the seed's; a live channel takes the TV back
+// and the file plays again.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { Status } from '../../src/control/status.js';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { publish, sha256File, startTracker } from '../support/downloads.js';
 import { makeTestStream } from '../support/media.js';
-import { BUNDLE, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
+import { BUNDLE, chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { realTime } from '../support/real-time.js';
 
 const procs: Proc[] = [];
@@ -92,6 +93,21 @@ describe('a download plays on the TV while it downloads', () => {
       expect(sha256File(d.path)).toBe(sha256File(input));
       console.log(`vod: download complete in ${d.completedInMs} ms; ${d.piecesFetched} pieces, ${d.duplicates} duplicates`);
 
+      // A live channel takes the TV back from the file (the download goes on seeding).
+      const live = startProc('live', dir, ['publish', 'live', '--tracker', t, '--channel', 'news', '--input', input, '--loop', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+      procs.push(live);
+      await waitFor('the channel to publish', 15_000, () => chunksPublished(live), (n) => n >= 1);
+      const sw = cli(['play', 'news', '--control', tv.control]);
+      expect(sw.status, sw.stderr).toBe(0);
+      const onLive = await status(tv);
+      expect(onLive?.vod).toBeNull();
+      expect(onLive?.contents.find((c) => c.watching)?.watching?.name).toBe('news');
+      expect(onLive?.contents.find((c) => c.id === id)?.download?.state).toBe('seeding');
+      await waitFor('mpv to play the channel', 20_000, async () => String(await mpv.getProperty<string>('path').catch(() => '')).includes('/live/news.ts'));
+
+      // Back to the file, then stop.
+      expect(cli(['play', id, '--control', tv.control]).stdout).toBe(`playing Film (${id})\n`);
+      await waitFor('mpv to play the file again', 20_000, async () => String(await mpv.getProperty<string>('path').catch(() => '')).includes('/file/'));
       const stop = cli(['stop', '--control', tv.control]);
       expect(stop.stdout).toBe(`stopped ${id}\n`);
       expect((await status(tv))?.vod).toBeNull();
