@@ -16,8 +16,11 @@ export interface VodStats {
   contentId: string;
   name: string;
   url: string | null;
-  /** starting: nothing shown yet; buffering: a read waits for a missing piece or mpv waits for its cache. */
-  state: 'starting' | 'playing' | 'buffering';
+  /**
+   * starting: nothing shown yet; buffering: a read waits for a missing piece or mpv waits for its
+   * cache; ended: mpv reached the end (of the preview, for a protected file without rights).
+   */
+  state: 'starting' | 'playing' | 'buffering' | 'ended';
   /** play → first byte served to the player, play → first frame (ms; null until then). */
   firstByteMs: number | null;
   firstFrameMs: number | null;
@@ -70,6 +73,8 @@ export class VodSession {
   private stopped = false;
   private readonly offFrame: () => void;
   private readonly offStall: () => void;
+  private readonly offEnd: () => void;
+  private ended = false;
   private readonly now: () => number;
 
   constructor(private readonly o: VodSessionOptions) {
@@ -86,6 +91,11 @@ export class VodSession {
     o.player?.on('stall', onStall);
     this.offFrame = () => o.player?.off('first-frame', onFrame);
     this.offStall = () => o.player?.off('stall', onStall);
+    const onEnd = (e: { reason: string }) => {
+      if (e.reason === 'eof' && this.firstFrameAt !== undefined) this.ended = true;
+    };
+    o.player?.on('end-file', onEnd);
+    this.offEnd = () => o.player?.off('end-file', onEnd);
   }
 
   /** For the PieceByteSource under what is served: where the player reads, and its waits. */
@@ -143,6 +153,7 @@ export class VodSession {
     this.onStall(false);
     this.offFrame();
     this.offStall();
+    this.offEnd();
     this.o.server.removeFile(this.name);
     await this.o.player?.stop().catch(() => undefined);
   }
@@ -163,7 +174,7 @@ export class VodSession {
       contentId: this.o.contentId,
       name: this.o.title,
       url: this.url,
-      state: waiting.length > 0 || stalled ? 'buffering' : this.firstFrameAt !== undefined || (!this.o.player && this.firstByteAt !== undefined) ? 'playing' : 'starting',
+      state: this.ended ? 'ended' : waiting.length > 0 || stalled ? 'buffering' : this.firstFrameAt !== undefined || (!this.o.player && this.firstByteAt !== undefined) ? 'playing' : 'starting',
       firstByteMs: this.firstByteAt === undefined ? null : this.firstByteAt - this.startedAt,
       firstFrameMs: this.firstFrameAt === undefined ? null : this.firstFrameAt - this.startedAt,
       stalls: this.stalls,

@@ -104,6 +104,8 @@ describe('a file played on demand', () => {
     expect(text).toContain('tv: playing Film');
     expect(text).toContain('on demand: playing, 42 % downloaded; startup 40 ms to the first byte, 540 ms to the first frame; stalls 1 (0.8 s)');
 
+    player.emit('end-file', { reason: 'eof' });
+    expect(session.stats().state).toBe('ended');
     await session.stop();
     expect((await fetch(session.stats().url!)).status).toBe(404);
   });
