@@ -40,6 +40,12 @@ export interface LiveConfig {
   lagStepMs: number;
   maxExtraLagMs: number;
   joinStallMs: number;
+  substreams: number;
+  subscribeLeaseMs: number;
+  pushGraceMs: number;
+  sourcePushChildren: number;
+  pushUploadPct: number;
+  lagTargetMs: number;
 }
 
 export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
@@ -79,6 +85,12 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   lagStepMs: 1000,
   maxExtraLagMs: 30_000,
   joinStallMs: 3000,
+  substreams: 0,
+  subscribeLeaseMs: 6000,
+  pushGraceMs: 1000,
+  sourcePushChildren: 1,
+  pushUploadPct: 80,
+  lagTargetMs: 0,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -119,6 +131,12 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   lagStepMs: 'After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never).',
   maxExtraLagMs: 'Most lag lagStepMs adds over a viewing.',
   joinStallMs: "Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge.",
+  substreams: 'Sub-streams a live content is pushed in (chunk i is on sub-stream i mod this): a viewer subscribes to one partner per sub-stream, which sends it each new chunk without a request; pulling repairs the gaps (docs/live-push.md). 0 = pull only. Every node of a swarm must use the same value.',
+  subscribeLeaseMs: 'A push subscription lapses unless renewed within this long (renewed every third of it).',
+  pushGraceMs: 'A chunk of a sub-stream we are subscribed to is pulled only once a partner has advertised it this long without its push arriving (or when it is urgent).',
+  sourcePushChildren: 'Source: partners it pushes each sub-stream to (the rest of the swarm is fed by them); its other serving is repair within the copies budget.',
+  pushUploadPct: 'Viewer: pushes it takes on, in percent of its measured upload (in stream copies); none new while its uplink queues beyond sendTargetDelayMs.',
+  lagTargetMs: 'Viewer: playback that falls this far behind the newest chunk partners advertise jumps forward to the join point (the chunks jumped over count as skipped); 0 = never.',
 }) satisfies Readonly<Record<keyof LiveConfig, string>>;
 
 /** Returns the problems of a live config (empty when usable); each names the offending field. */

@@ -62,14 +62,19 @@ export class LiveContent {
       },
     };
     this.core = core;
-    this.server = new LiveServer(core, o.role === 'source');
+    this.server = new LiveServer(core, o.role === 'source', {
+      ownHops: (s) => this.fetcher?.parents?.ownHops(s) ?? 255,
+      parentOf: (s) => this.fetcher?.parents?.parentOf(s),
+      streamBps: () => this.fetcher?.streamBps() ?? 0,
+    });
     if (o.role === 'viewer') {
       this.fetcher = new LiveFetcher({
         core,
         picker: o.picker,
         verifier: o.verifier,
         dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
-        onStored: (now) => this.server.advertise(now),
+        onStored: (chunk, now) => this.server.onStored(chunk, now),
+        uploadBps: () => this.server.uploadBps,
       });
     }
   }
@@ -92,6 +97,10 @@ export class LiveContent {
         return;
       case 'DataChunkReject':
         return this.fetcher?.onReject(from, msg);
+      case 'SubstreamSub':
+        return this.server.onSubscribe(from, msg);
+      case 'SubstreamAck':
+        return this.fetcher?.onAck(from, msg);
     }
   }
 
@@ -171,6 +180,14 @@ export class LiveContent {
       servesCancelled: c.servesCancelled,
       sourceDeferred: c.sourceDeferred,
       ...this.server.windowStats(),
+      chunksPushed: c.chunksPushed,
+      pushesDropped: c.pushesDropped,
+      chunksPushedIn: c.chunksPushedIn,
+      ...this.server.pushStats(),
+      pushFed: this.fetcher?.parents?.fed ?? 0,
+      parentSwitches: this.fetcher?.parents?.switches ?? 0,
+      lagJumps: c.lagJumps,
+      ...({ why: this.fetcher?.parents?.why } as object),
       partnersBlacklisted: c.partnersBlacklisted,
       partnersReplaced: c.partnersReplaced,
       bufferBytes: buffer.bytes,

@@ -5,7 +5,7 @@
 //   behind the playhead (else a harmless duplicate) → sane (data 1..maxChunkBytes bytes, signature
 //   within the wire limit, a timestamp) → verifier.verify. A chunk failing the last two is a bad
 //   chunk: counted, reported, and its sender is dropped and blacklisted (dropPeer).
-import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
+import type { DataChunkReject, DataChunkResp, SubstreamAck } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import { nominalChunkBytes } from './buffer-budget.js';
@@ -17,6 +17,12 @@ import { Playback, type PlaybackSink } from './playback.js';
 import type { PeerAddress } from './ports.js';
 import { RequestQueue } from './request-queue.js';
 import { PartnerRefiner } from './partner-refiner.js';
+import { PushParents } from './push-parents.js';
+
+/** After a refusal or a switch, a partner is not asked for that sub-stream again for this long. */
+const PUSH_RETRY_MS = 10_000;
+/** Chunks of a sub-stream in a row pulled before its parent pushed them: the parent is left. */
+const PUSH_MISS_LIMIT = 3;
 
 export interface LiveFetcherDeps {
   core: LiveCore;
@@ -25,7 +31,9 @@ export interface LiveFetcherDeps {
   /** Ends a partnership from the data plane (bad chunk / useless), blocking the peer for blockMs. */
   dropPeer: (peerId: string, reason: string, blockMs: number) => void;
   /** A chunk was stored (our buffer map changed). */
-  onStored: (now: number) => void;
+  onStored: (chunk: ChunkRecord, now: number) => void;
+  /** Our measured upload rate (bits/s; 0 unknown), told to push parents. */
+  uploadBps: () => number;
 }
 
 export class LiveFetcher {
@@ -33,7 +41,11 @@ export class LiveFetcher {
   readonly estimates: PeerEstimates;
   readonly playback: Playback;
   readonly startedAt: number;
+  /** Pushed sub-streams (substreams > 0): our parents. */
+  readonly parents: PushParents | undefined;
   startupDelayMs: number | null = null;
+  /** When each id of the window was first seen advertised (push grace). */
+  private readonly seenAt = new Map<number, number>();
   private chunkBytesEstimate: number;
   private readonly refiner: PartnerRefiner;
   private readonly sink: PlaybackSink;
@@ -53,6 +65,10 @@ export class LiveFetcher {
     this.prebufferChunks = Math.round(c.prebufferMs / c.chunkMs);
     this.chunkBytesEstimate = nominalChunkBytes(c);
     this.startedAt = core.clock.now();
+    this.parents =
+      c.substreams > 0
+        ? new PushParents({ count: c.substreams, leaseMs: c.subscribeLeaseMs, retryMs: PUSH_RETRY_MS, lagChunks: Math.max(2, c.substreams), missLimit: PUSH_MISS_LIMIT, random: core.random })
+        : undefined;
     this.refiner = new PartnerRefiner(
       { config: c, partners: core.partners, random: core.random, drop: (peerId, reason, blockMs) => deps.dropPeer(peerId, reason, blockMs) },
       this.startedAt,
@@ -92,15 +108,26 @@ export class LiveFetcher {
     const { core } = this.deps;
     const c = core.counters;
     const id = msg.chunkId;
+    let pushed = false;
     if (!this.requests.wasRequested(id, from.peerId)) {
-      c.unsolicited++;
-      return;
+      if (!this.parents?.expectsPush(from.peerId, id, core.clock.now())) {
+        c.unsolicited++;
+        return;
+      }
+      pushed = true;
     }
     const now = core.clock.now();
     const req = this.requests.take(id, from.peerId);
     const buffer = core.buffer;
     const nextId = this.playback.nextId ?? buffer.base;
-    if (buffer.has(id) || id < buffer.base || id >= buffer.end || id < nextId) {
+    // A push may bring a chunk newer than any map we have seen: the window moves to it (never past the playhead).
+    if (pushed && id >= buffer.end && id < nextId + buffer.capacity) {
+      buffer.slideToInclude(id);
+      this.requests.forgetBelow(buffer.base);
+    }
+    // Behind the playhead is still worth storing (partners that lag may want it; our map then
+    // confirms it to its sender's send window) unless it is outside the window.
+    if (buffer.has(id) || id < buffer.base || id >= buffer.end) {
       c.duplicates++;
       return;
     }
@@ -116,18 +143,31 @@ export class LiveFetcher {
       return;
     }
     c.chunksStored++;
+    if (pushed) c.chunksPushedIn++;
+    this.parents?.onStored(id, pushed ? from.peerId : undefined, now);
     const size = chunkBytes(record);
     if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, size);
     this.chunkBytesEstimate += (size - this.chunkBytesEstimate) / 8;
     this.requests.settle(id);
     core.partners.exchanged(from.peerId, now, false);
     this.playback.advance(now, (x) => buffer.get(x), this.sink, this.canArrive);
-    this.deps.onStored(now);
+    this.deps.onStored(record, now);
   }
 
   onPartnerRemoved(peerId: string): void {
     this.requests.dropPeer(peerId);
     this.estimates.remove(peerId);
+    this.parents?.onPartnerRemoved(peerId, this.deps.core.clock.now());
+  }
+
+  /** A parent answered our subscription. */
+  onAck(from: PeerAddress, msg: SubstreamAck): void {
+    if (this.parents && msg.count === this.parents.count) this.parents.onAck(from.peerId, msg.mask, msg.hops, this.deps.core.clock.now());
+  }
+
+  /** The stream's rate as this viewer sees it (bits/s). */
+  streamBps(): number {
+    return (this.chunkBytesEstimate * 8000) / this.deps.core.config.chunkMs;
   }
 
   tick(now: number): void {
@@ -149,7 +189,28 @@ export class LiveFetcher {
       buffer.slideToInclude(toId - 1);
       this.requests.forgetBelow(buffer.base);
     }
+    if (this.parents) this.subscribe(now);
     this.schedule(now, Math.max(nextId, buffer.base), toId);
+  }
+
+  private subscribe(now: number): void {
+    const { core } = this.deps;
+    const parents = this.parents as PushParents;
+    for (const id of this.seenAt.keys()) if (id < core.buffer.base) this.seenAt.delete(id);
+    const view = { partners: core.partners.ids, maps: core.maps, delayMs: (peerId: string) => this.estimates.get(peerId).delayMs, uploadBps: this.deps.uploadBps() };
+    parents.tick(now, view, (peerId, mask) => {
+      const p = core.partners.get(peerId);
+      if (p) core.send(p.address, { type: 'SubstreamSub', peerId: core.selfId, contentId: core.contentId, count: parents.count, mask, uploadBps: Math.min(0xffffffff, view.uploadBps) });
+    });
+  }
+
+  /** A chunk its sub-stream's parent should push: not pulled until advertised pushGraceMs ago, or near its deadline. */
+  private awaitingPush(id: number, now: number): boolean {
+    if (!this.parents?.awaits(id)) return false;
+    const grace = this.deps.core.config.pushGraceMs;
+    let seen = this.seenAt.get(id);
+    if (seen === undefined) this.seenAt.set(id, (seen = now));
+    return now - seen < grace && this.playback.deadline(id, now) - now > grace;
   }
 
   /**
@@ -187,6 +248,7 @@ export class LiveFetcher {
       maxInFlightPerPartner: core.config.maxInFlightPerPartner,
       random: core.random,
       deadline: (id) => this.playback.deadline(id, now),
+      awaitingPush: this.parents ? (id) => this.awaitingPush(id, now) : undefined,
     };
     for (const r of picker.pick(ctx)) {
       const p = core.partners.get(r.peerId);
@@ -209,8 +271,9 @@ export class LiveFetcher {
 
   /**
    * Join point: the newest id any partner advertises − prebuffer; moved nearer the edge before the
-   * first chunk is handed over when it turns out far behind it or unobtainable; and after playback started, a playhead that fell behind every partner's window
-   * jumps there too (the chunks jumped over are skipped: they exist nowhere around us any more).
+   * first chunk is handed over when it turns out far behind it or unobtainable; and after playback
+   * started, a playhead that fell behind every partner's window — or, with lagTargetMs, further
+   * behind the newest chunk than that — jumps there too (the chunks jumped over are skipped).
    */
   private placeJoinPoint(now: number, newest: number | undefined): void {
     if (newest === undefined) return;
@@ -220,10 +283,13 @@ export class LiveFetcher {
       pb.join(target, now);
       return;
     }
-    if (pb.started && target > pb.nextId && this.behindEveryPartner(pb.nextId)) {
+    const lagTargetMs = this.deps.core.config.lagTargetMs;
+    const tooFar = lagTargetMs > 0 && (newest - pb.nextId) * this.deps.core.config.chunkMs > lagTargetMs;
+    if (pb.started && target > pb.nextId && (tooFar || this.behindEveryPartner(pb.nextId))) {
       const contentId = this.deps.core.contentId;
       const from = pb.nextId;
       pb.jumpTo(target, now);
+      if (tooFar) this.deps.core.counters.lagJumps++;
       for (let id = from; id < target; id++) safely(() => this.deps.core.events?.chunkSkipped?.(contentId, id));
       return;
     }

@@ -103,9 +103,10 @@ export class LivePicker implements Picker {
       let n = 0;
       for (const s of slots) if (s.map?.has(id)) n++;
       if (n === 0) continue;
+      const inFlight = requests.forChunk(id);
+      if (inFlight.length === 0 && ctx.awaitingPush?.(id)) continue;
       const dl = deadline(id);
       const urgent = dl - now < this.opts.urgentMs;
-      const inFlight = requests.forChunk(id);
       let redundant = false;
       let firstDueAt = Infinity;
       if (inFlight.length > 0) {

@@ -10,9 +10,12 @@
 // sendTargetDelayMs > 0 an unpaced upload queue sends through a SendWindow: chunks leave while the
 // data not yet confirmed by the receivers' buffer maps stays within a window sized by the queueing
 // delay they show, and requests the measured rate could not serve in time are refused ('busy').
+// With substreams > 0 it also pushes (docs/live-push.md): partners subscribed to a sub-stream get
+// each new chunk of it as soon as we have it, through the same upload queue (ahead of requests, no
+// slot needed, dropped silently when the uplink cannot take it in time: the partner pulls it).
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
-import type { DataChunkReq, Message } from '../protocol/messages.js';
+import type { DataChunkReq, Message, SubstreamSub } from '../protocol/messages.js';
 import { RejectReason, type LiveCore } from './live-core.js';
 import type { LivePartner } from './live-partners.js';
 import type { LiveStats } from './live-stats.js';
@@ -20,12 +23,28 @@ import type { PeerAddress } from './ports.js';
 import { SourceCopies } from './source-copies.js';
 import { SourceReveal } from './source-reveal.js';
 import { SendWindow } from './send-window.js';
+import { PushChildren, popcount } from './push-children.js';
+import { NOT_FED } from './push-parents.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
 /** A served chunk its receiver's maps never show within this long counts as lost (send window). */
 const SEND_ACK_TIMEOUT_MS = 10_000;
 /** Largest send window, in chunks. */
 const SEND_WINDOW_MAX_CHUNKS = 32;
+/** Hops beyond which a sub-stream counts as not fed (a loop counts up to here and breaks). */
+const MAX_HOPS = 32;
+/** The upload peak used for push admission decays by this fraction per second. */
+const PEAK_DECAY_PER_S = 0.01;
+
+/** What the serving side needs to know of our own place in the push trees. */
+export interface PushPlace {
+  /** Our hops from the source on sub-stream s (0: the source; NOT_FED: not fed). */
+  ownHops(s: number): number;
+  /** The partner feeding us sub-stream s, if any. */
+  parentOf(s: number): string | undefined;
+  /** The stream's rate as we see it (bits/s, 0 unknown). */
+  streamBps(): number;
+}
 
 export class LiveServer {
   private readonly uploads: UploadQueue<PeerAddress>;
@@ -34,12 +53,17 @@ export class LiveServer {
   readonly window: SendWindow | undefined;
   private streamBps = 0;
   private ownMsg: { map: BufferMap; msg: Message } | undefined;
+  private readonly children: PushChildren | undefined;
+  private peakUploadBps = 0;
+  private peakAt = 0;
 
   constructor(
     private readonly core: LiveCore,
-    source: boolean,
+    private readonly source: boolean,
+    private readonly place?: PushPlace,
   ) {
     const c = core.config;
+    this.children = c.substreams > 0 ? new PushChildren({ count: c.substreams, leaseMs: c.subscribeLeaseMs }) : undefined;
     this.window = c.sendTargetDelayMs > 0 ? new SendWindow({ targetMs: c.sendTargetDelayMs, ackTimeoutMs: SEND_ACK_TIMEOUT_MS, maxChunks: SEND_WINDOW_MAX_CHUNKS }) : undefined;
     this.uploads = new UploadQueue({
       gate: this.window,
@@ -99,6 +123,8 @@ export class LiveServer {
       for (const peerId of this.core.partners.ids) this.acknowledge(peerId);
       this.window.expire(now);
     }
+    this.children?.expire(now);
+    this.trackPeak(now);
     this.uploads.drain(now, this.serveOne, this.preempt);
     this.advertise(now);
   }
@@ -119,6 +145,7 @@ export class LiveServer {
   }
 
   onPartnerRemoved(peerId: string): void {
+    this.children?.dropPeer(peerId);
     this.uploads.dropPeer(peerId);
     this.window?.dropPeer(peerId);
   }
@@ -131,8 +158,100 @@ export class LiveServer {
     if (this.window && map && at !== undefined) this.window.onMap(peerId, map, at);
   }
 
+  /** Viewer: a chunk was stored: pushed to its sub-stream's subscribers, and advertised. */
+  onStored(chunk: ChunkRecord, now: number): void {
+    this.push(chunk, now);
+    this.advertise(now);
+  }
+
+  /** A partner subscribes to sub-streams (or renews, or ends with mask 0): answered with what we take. */
+  onSubscribe(from: PeerAddress, msg: SubstreamSub): void {
+    const { core } = this;
+    const k = core.config.substreams;
+    const now = core.clock.now();
+    const fits = this.children !== undefined && msg.count === k && core.partners.has(from.peerId);
+    let accepted = 0;
+    if (fits && this.children) {
+      const children = this.children;
+      const fed = (s: number): boolean => this.hops(s) < MAX_HOPS && this.place?.parentOf(s) !== from.peerId;
+      let pairs = children.pairs - popcount(children.childMask(from.peerId));
+      const cap = this.capacityPairs();
+      // A source spreads its sub-streams over its partners (one child holding them all would have to
+      // feed everyone else alone).
+      const perChild = Math.ceil((k * core.config.sourcePushChildren) / Math.max(1, core.partners.size));
+      let mine = 0;
+      const keep = (s: number): boolean => {
+        if (!fed(s) || (!this.source && pairs >= cap)) return false;
+        pairs++;
+        mine++;
+        return true;
+      };
+      const admit = (s: number): boolean => {
+        if (!fed(s)) return false;
+        if (this.source ? children.childrenOf(s).length >= core.config.sourcePushChildren || mine >= perChild : pairs >= cap) return false;
+        pairs++;
+        mine++;
+        return true;
+      };
+      accepted = children.onSub(from.peerId, msg.mask, now, keep, admit);
+    }
+    const count = Math.max(1, Math.min(32, msg.count));
+    const hops = new Uint8Array(count);
+    for (let s = 0; s < count; s++) hops[s] = fits ? Math.min(NOT_FED, this.hops(s)) : NOT_FED;
+    core.send(from, { type: 'SubstreamAck', peerId: core.selfId, contentId: core.contentId, count, mask: accepted, hops });
+  }
+
+  /** Push state for stats. */
+  pushStats(): { pushChildren: number } {
+    return { pushChildren: this.children?.pairs ?? 0 };
+  }
+
+  /** Our measured upload (bits/s; 0 unknown): the recent peak of the send window's delivery rate, or the pace. */
+  get uploadBps(): number {
+    return this.peakUploadBps > 0 ? Math.round(this.peakUploadBps) : this.core.config.uploadBps;
+  }
+
+  private hops(s: number): number {
+    if (this.source) return 0;
+    return this.place?.ownHops(s) ?? NOT_FED;
+  }
+
+  /** (partner, sub-stream) pairs our upload carries: pushUploadPct of it in stream copies (one copy while unknown). */
+  private capacityPairs(): number {
+    const k = this.core.config.substreams;
+    const up = this.uploadBps;
+    const stream = this.place?.streamBps() ?? 0;
+    if (up <= 0 || stream <= 0) return k;
+    return Math.floor((k * up * this.core.config.pushUploadPct) / 100 / stream);
+  }
+
+  private trackPeak(now: number): void {
+    const rate = this.window && this.window.acks > 0 ? this.window.rateBps : 0;
+    const dt = Math.max(0, now - this.peakAt) / 1000;
+    this.peakAt = now;
+    this.peakUploadBps = Math.max(rate, this.peakUploadBps * Math.max(0, 1 - PEAK_DECAY_PER_S * dt));
+  }
+
+  /** Offers a new chunk to its sub-stream's subscribers that do not show it yet. */
+  private push(chunk: ChunkRecord, now: number): void {
+    const children = this.children;
+    if (!children) return;
+    const { core } = this;
+    const bytes = chunkBytes(chunk);
+    let any = false;
+    for (const peerId of children.childrenOf(chunk.id % core.config.substreams)) {
+      const p = core.partners.get(peerId);
+      if (!p || core.maps.get(peerId)?.has(chunk.id)) continue;
+      const offered = this.uploads.offer({ peer: p.address, peerId, chunkId: chunk.id, bytes, push: true }, now, this.preempt);
+      if (offered === 'queued') any = true;
+      else core.counters.pushesDropped++;
+    }
+    if (any) this.uploads.drain(now, this.serveOne, this.preempt);
+  }
+
   /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
   onPublish(chunk: ChunkRecord, now: number): void {
+    this.push(chunk, now);
     this.limitSourceUpload(chunk);
     if (this.copies) {
       this.copies.forgetBelow(this.core.buffer.base);
@@ -182,7 +301,10 @@ export class LiveServer {
   }
 
   private readonly serveOne = (r: ServeRequest<PeerAddress>): number => this.serve(r);
-  private readonly preempt = (r: ServeRequest<PeerAddress>): void => this.reject(r.peer, r.chunkId, RejectReason.Preempted);
+  private readonly preempt = (r: ServeRequest<PeerAddress>): void => {
+    if (r.push) this.core.counters.pushesDropped++;
+    else this.reject(r.peer, r.chunkId, RejectReason.Preempted);
+  };
 
   private serve(r: ServeRequest<PeerAddress>): number {
     const { core } = this;
@@ -208,6 +330,7 @@ export class LiveServer {
     if (sent > 0) {
       this.window?.onSent(r.peerId, chunk.id, sent, core.clock.now());
       core.counters.chunksServed++;
+      if (r.push) core.counters.chunksPushed++;
       this.copies?.onServed(chunk.id);
       core.partners.exchanged(r.peerId, core.clock.now(), true);
     }
@@ -243,3 +366,4 @@ export class LiveServer {
     return { type: 'BufferMapInfo', peerId: this.core.selfId, contentId: this.core.contentId, baseId: w.baseId, length: w.length, bits: w.bits };
   }
 }
+

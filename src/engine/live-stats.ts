@@ -60,6 +60,16 @@ export interface LiveStats {
   sendDelayMs: number | null;
   sendBaseDelayMs: number | null;
   /** Partners dropped for bad chunks / for supplying nothing. */
+  /** Pushed sub-streams (docs/live-push.md): chunks we pushed, pushes dropped (uplink full), chunks pushed to us. */
+  chunksPushed: number;
+  pushesDropped: number;
+  chunksPushedIn: number;
+  /** (partner, sub-stream) pairs we push; sub-streams a parent feeds us; parents left since the start. */
+  pushChildren: number;
+  pushFed: number;
+  parentSwitches: number;
+  /** Forward jumps of lag control (lagTargetMs). */
+  lagJumps: number;
   partnersBlacklisted: number;
   partnersReplaced: number;
   bufferBytes: number;
@@ -108,6 +118,10 @@ export class LiveCounters {
   requestsRefused = 0;
   servesCancelled = 0;
   sourceDeferred = 0;
+  chunksPushed = 0;
+  pushesDropped = 0;
+  chunksPushedIn = 0;
+  lagJumps = 0;
   partnersBlacklisted = 0;
   partnersReplaced = 0;
   streamBytes = 0;

@@ -30,6 +30,8 @@ export interface PickContext {
   random: Random;
   /** Playback deadline of an id (live); undefined for contents without deadlines (downloads). */
   deadline?: (id: number) => number;
+  /** Live with pushed sub-streams: the id is expected by push, not to be pulled yet (docs/live-push.md). */
+  awaitingPush?: (id: number) => boolean;
 }
 
 export interface ChunkRequest {

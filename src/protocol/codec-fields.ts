@@ -2,7 +2,7 @@
 // (contact, content kind, reachability, member record, content record), each written and read in one
 // place with errors naming the field. Pure; the wire order is documented in docs/protocol.md.
 import { ProtocolError } from './errors.js';
-import { WireLimits, type Contact, type ContentInfo, type ContentKind, type MemberInfo, type Reachability } from './messages.js';
+import { WireLimits, type Contact, type ContentInfo, type ContentKind, type MemberInfo, type Reachability, type SubstreamAck, type SubstreamSub } from './messages.js';
 import type { BufferReader, WireSink } from './wire-buffer.js';
 
 const L = WireLimits;
@@ -109,4 +109,45 @@ export function readContent(r: BufferReader, field: string): ContentInfo {
     title: r.str8(`${field}.title`, L.maxStringBytes),
     sizeBytes: r.u48(`${field}.sizeBytes`),
   };
+}
+
+/** Sub-stream count (u8, 1..maxSubstreams) and mask (u32, only bits below the count). */
+function writeSubstreamSet(w: WireSink, name: string, count: number, mask: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > L.maxSubstreams) {
+    throw new ProtocolError('bad-value', `${name}.count`, `${String(count)} is not a sub-stream count in 1..${L.maxSubstreams}`);
+  }
+  w.u8(`${name}.count`, count);
+  w.u32(`${name}.mask`, mask);
+  if (count < 32 && mask >>> count !== 0) throw new ProtocolError('bad-value', `${name}.mask`, `mask ${mask} names sub-streams beyond count ${count}`);
+}
+
+function readSubstreamSet(r: BufferReader, name: string): { count: number; mask: number } {
+  const count = r.u8(`${name}.count`);
+  if (count < 1 || count > L.maxSubstreams) throw new ProtocolError('bad-value', `${name}.count`, `${count} is not a sub-stream count in 1..${L.maxSubstreams}`);
+  const mask = r.u32(`${name}.mask`);
+  if (count < 32 && mask >>> count !== 0) throw new ProtocolError('bad-value', `${name}.mask`, `mask ${mask} names sub-streams beyond count ${count}`);
+  return { count, mask };
+}
+
+export function writeSubstreamSub(w: WireSink, m: SubstreamSub): void {
+  writeSubstreamSet(w, 'SubstreamSub', m.count, m.mask);
+  w.u32('SubstreamSub.uploadBps', m.uploadBps);
+}
+
+export function readSubstreamSub(r: BufferReader): Omit<SubstreamSub, 'type' | 'peerId' | 'contentId'> {
+  const { count, mask } = readSubstreamSet(r, 'SubstreamSub');
+  return { count, mask, uploadBps: r.u32('SubstreamSub.uploadBps') };
+}
+
+export function writeSubstreamAck(w: WireSink, m: SubstreamAck): void {
+  writeSubstreamSet(w, 'SubstreamAck', m.count, m.mask);
+  w.bytes8('SubstreamAck.hops', m.hops, L.maxSubstreams);
+  if (m.hops.length !== m.count) throw new ProtocolError('bad-value', 'SubstreamAck.hops', `${m.hops.length} entries for ${m.count} sub-streams`);
+}
+
+export function readSubstreamAck(r: BufferReader): Omit<SubstreamAck, 'type' | 'peerId' | 'contentId'> {
+  const { count, mask } = readSubstreamSet(r, 'SubstreamAck');
+  const hops = r.bytes8('SubstreamAck.hops', L.maxSubstreams, false);
+  if (hops.length !== count) throw new ProtocolError('bad-value', 'SubstreamAck.hops', `${hops.length} entries for ${count} sub-streams`);
+  return { count, mask, hops };
 }

@@ -19,7 +19,7 @@ import {
   type MessageTypeName,
 } from './messages.js';
 import { BufferReader, BufferWriter, ByteCounter, type WireSink } from './wire-buffer.js';
-import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent } from './codec-fields.js';
+import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent, writeSubstreamSub, readSubstreamSub, writeSubstreamAck, readSubstreamAck } from './codec-fields.js';
 
 const L = WireLimits;
 /** Longest BufferMapInfo.bits in bytes, derived from the bit limit. */
@@ -184,6 +184,10 @@ export function writeFields(w: WireSink, msg: Message): void {
       writeFields(w, inner);
       return;
     }
+    case 'SubstreamSub':
+      return writeSubstreamSub(w, msg);
+    case 'SubstreamAck':
+      return writeSubstreamAck(w, msg);
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -361,6 +365,10 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
       }
       return { type: name, peerId, contentId, origin, target, inner };
     }
+    case 'SubstreamSub':
+      return { type: name, peerId, contentId, ...readSubstreamSub(r) };
+    case 'SubstreamAck':
+      return { type: name, peerId, contentId, ...readSubstreamAck(r) };
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':

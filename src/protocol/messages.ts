@@ -69,6 +69,8 @@ export const MessageType = {
   PunchReq: 25,
   PunchNow: 26,
   Relay: 27,
+  SubstreamSub: 28,
+  SubstreamAck: 29,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -142,6 +144,24 @@ export interface DataChunkResp extends Base {
   /** Source signature over the chunk (Ed25519, 64 bytes) for live chunks; empty for pieces. */
   signature: Uint8Array;
   data: Uint8Array;
+}
+/**
+ * Push subscription (docs/live-push.md): the sender asks to be sent every new chunk of the
+ * sub-streams in `mask` (chunk i is on sub-stream i mod `count`) without requesting it; renewed
+ * within the lease, `mask` 0 ends it. `uploadBps`: the sender's measured upload rate (0: unknown).
+ */
+export interface SubstreamSub extends Base {
+  type: 'SubstreamSub';
+  count: number;
+  mask: number;
+  uploadBps: number;
+}
+/** The answer to a SubstreamSub: the sub-streams accepted, and `hops[s]`, the answerer's distance from the source on sub-stream s (255: not fed). */
+export interface SubstreamAck extends Base {
+  type: 'SubstreamAck';
+  count: number;
+  mask: number;
+  hops: Uint8Array;
 }
 export interface DataChunkReject extends Base {
   type: 'DataChunkReject';
@@ -280,7 +300,9 @@ export type Message =
   | ReachabilityResp
   | PunchReq
   | PunchNow
-  | Relay;
+  | Relay
+  | SubstreamSub
+  | SubstreamAck;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -306,6 +328,8 @@ export const WireLimits = {
   maxBufferMapBits: 65_536,
   /** Longest signature. */
   maxSignatureBytes: 128,
+  /** Most sub-streams of a live content. */
+  maxSubstreams: 32,
   /** Longest ticket. */
   maxTicketBytes: 2048,
   /** Longest download manifest (65 536 piece hashes of 32 bytes plus the header). */

@@ -31,6 +31,10 @@ export function estimateMessageBytes(msg: Message): number {
       return base + 4 + 8 + 1 + msg.signature.length + 4 + msg.data.length;
     case 'DataChunkReject':
       return base + 4 + str(msg.reason);
+    case 'SubstreamSub':
+      return base + 1 + 4 + 4;
+    case 'SubstreamAck':
+      return base + 1 + 4 + 1 + msg.hops.length;
     case 'ContentsReq':
       return base + str(msg.word);
     case 'ContentsResp':

@@ -155,6 +155,12 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
   }),
   PunchReq: fc.record({ type: fc.constant('PunchReq'), ...base, target: arbShortString, contact: arbContact }),
   PunchNow: fc.record({ type: fc.constant('PunchNow'), ...base, peer: arbShortString, contact: arbContact }),
+  SubstreamSub: fc.integer({ min: 1, max: 32 }).chain((count) =>
+    fc.record({ type: fc.constant('SubstreamSub'), ...base, count: fc.constant(count), mask: fc.integer({ min: 0, max: 2 ** count - 1 }), uploadBps: fc.integer({ min: 0, max: 0xffffffff }) }),
+  ),
+  SubstreamAck: fc.integer({ min: 1, max: 32 }).chain((count) =>
+    fc.record({ type: fc.constant('SubstreamAck'), ...base, count: fc.constant(count), mask: fc.integer({ min: 0, max: 2 ** count - 1 }), hops: fc.uint8Array({ minLength: count, maxLength: count }) }),
+  ),
   Relay: fc.record({
     type: fc.constant('Relay'),
     ...base,

@@ -1,0 +1,221 @@
+// The receiving side of pushed sub-streams (docs/live-push.md). A live content is cut into `count`
+// sub-streams (chunk i is on sub-stream i mod count). For each, a viewer subscribes to one partner,
+// its parent there, which then sends each new chunk of that sub-stream as soon as it has it, without a
+// request; pulling stays the repair path for whatever a parent does not deliver. Here: which partner
+// feeds each sub-stream, chosen and re-chosen from what we measure:
+//   - candidates are partners not refusing it lately and not behind (their newest chunk within
+//     `lagChunks` of the newest any partner advertises);
+//   - nearer the source first (the hops parents report in their answers; unknown counts as
+//     UNKNOWN_HOPS), then fewer sub-streams already from that partner (spread), then smaller
+//     measured response delay, then random — so a tree grows shallow, from partners with spare
+//     upload (a full or starved partner refuses, see push-children.ts);
+//   - re-chosen when the parent refuses, does not answer within ASK_TIMEOUT_MS, leaves, falls behind,
+//     or when `missLimit` chunks of the sub-stream in a row came by pull first (a link that drops its
+//     pushes, or a loop: no chunk enters it);
+// Subscriptions are renewed every lease / 3; the answers refresh the parents' hops. Our own hops on a
+// sub-stream are our parent's + 1 (255: not fed), which is what we tell our own children.
+// Pure: time is passed in; messages leave through the `send` callback of tick().
+import type { RemoteBufferMap } from './buffer-map.js';
+import type { Random } from './ports.js';
+
+/** Hops meaning "not fed" on the wire. */
+export const NOT_FED = 255;
+/** Hops assumed for a partner that has not answered us yet. */
+const UNKNOWN_HOPS = 8;
+/** A subscription not answered this long counts as refused. */
+const ASK_TIMEOUT_MS = 2000;
+
+export interface PushParentsOptions {
+  count: number;
+  leaseMs: number;
+  /** After a refusal (or a switch away), the partner is not asked for that sub-stream for this long. */
+  retryMs: number;
+  /** A parent whose newest chunk is this many chunks behind the newest advertised is left. */
+  lagChunks: number;
+  /** Chunks in a row of a sub-stream that came by pull before its parent pushed them: switch. */
+  missLimit: number;
+  random: Random;
+}
+
+/** What tick() looks at: the partners, their maps and measured delays. */
+export interface PushView {
+  partners: readonly string[];
+  maps: RemoteBufferMap;
+  /** Smoothed response delay of a partner (ms; smaller is better). */
+  delayMs(peerId: string): number;
+  /** Our measured upload rate (bits/s, 0 unknown), told to the parents. */
+  uploadBps: number;
+}
+
+interface Feed {
+  parent: string;
+  active: boolean;
+  askedAt: number;
+  /** The parent's hops on this sub-stream (NOT_FED until it answers). */
+  hops: number;
+  since: number;
+  misses: number;
+}
+
+export class PushParents {
+  private readonly feeds: (Feed | undefined)[];
+  private readonly hopsBy = new Map<string, Uint8Array>();
+  private readonly refusedUntil = new Map<string, number>();
+  /** `${s}:${peerId}` → until when a former parent's pushes are still taken (in flight when we left it). */
+  private readonly formerUntil = new Map<string, number>();
+  /** Mask last sent to each partner and when. */
+  private readonly sent = new Map<string, { mask: number; at: number }>();
+  /** Parents left (re-chosen) since the start. */
+  switches = 0;
+  readonly why: Record<string, number> = {};
+  pushed = 0;
+  pulledFirst = 0;
+
+  constructor(private readonly opts: PushParentsOptions) {
+    this.feeds = new Array<Feed | undefined>(opts.count).fill(undefined);
+  }
+
+  get count(): number {
+    return this.opts.count;
+  }
+
+  /** Sub-streams with an accepted parent. */
+  get fed(): number {
+    return this.feeds.filter((f) => f?.active).length;
+  }
+
+  /** Whether `peerId` may push chunk `id` to us (it is, or was asked to be, or lately was, that sub-stream's parent). */
+  expectsPush(peerId: string, id: number, now: number): boolean {
+    const s = id % this.opts.count;
+    return this.feeds[s]?.parent === peerId || (this.formerUntil.get(`${s}:${peerId}`) ?? -Infinity) > now;
+  }
+
+  /** Whether chunk `id` is expected by push (its sub-stream has a parent, asked or accepted). */
+  awaits(id: number): boolean {
+    return this.feeds[id % this.opts.count] !== undefined;
+  }
+
+  /** Our hops from the source on sub-stream s (NOT_FED when no accepted parent feeds it). */
+  ownHops(s: number): number {
+    const f = this.feeds[s];
+    if (!f?.active || f.hops >= NOT_FED - 1) return NOT_FED;
+    return f.hops + 1;
+  }
+
+  /** The partner feeding sub-stream s (accepted), if any. */
+  parentOf(s: number): string | undefined {
+    const f = this.feeds[s];
+    return f?.active ? f.parent : undefined;
+  }
+
+  onAck(peerId: string, mask: number, hops: Uint8Array, now: number): void {
+    this.hopsBy.set(peerId, hops);
+    for (let s = 0; s < this.opts.count; s++) {
+      const f = this.feeds[s];
+      if (f?.parent !== peerId) continue;
+      if ((mask >>> s) & 1) {
+        f.active = true;
+        f.hops = hops[s] ?? NOT_FED;
+      } else {
+        this.leave(s, now, true, f.active ? 'dropped' : 'refused');
+      }
+    }
+  }
+
+  /** A chunk was stored: pushed by `pushedBy`, or (undefined) pulled. */
+  onStored(id: number, pushedBy: string | undefined, now: number): void {
+    const s = id % this.opts.count;
+    const f = this.feeds[s];
+    if (pushedBy !== undefined) {
+      this.pushed++;
+      if (f?.parent === pushedBy) f.misses = 0;
+      return;
+    }
+    this.pulledFirst++;
+    if (!f?.active || now - f.since < this.opts.leaseMs) return;
+    if (++f.misses >= this.opts.missLimit) this.leave(s, now, true, 'misses');
+  }
+
+  onPartnerRemoved(peerId: string, now: number): void {
+    this.hopsBy.delete(peerId);
+    this.sent.delete(peerId);
+    for (let s = 0; s < this.opts.count; s++) if (this.feeds[s]?.parent === peerId) this.leave(s, now, false, 'removed');
+  }
+
+  /** Re-chooses parents where needed and sends new or due subscriptions (`mask` 0: none any more). */
+  tick(now: number, view: PushView, send: (peerId: string, mask: number) => void): void {
+    const { count } = this.opts;
+    const partners = new Set(view.partners);
+    const newest = view.maps.newestAdvertised();
+    for (let s = 0; s < count; s++) {
+      const f = this.feeds[s];
+      if (!f) continue;
+      if (!partners.has(f.parent)) this.leave(s, now, false, 'gone');
+      else if (!f.active && now - f.askedAt > ASK_TIMEOUT_MS) this.leave(s, now, true, 'noanswer');
+      else if (f.active && newest !== undefined && this.behind(view, f.parent, newest)) this.leave(s, now, true, 'behind');
+    }
+    for (let s = 0; s < count; s++) {
+      if (this.feeds[s]) continue;
+      const parent = this.choose(s, now, view, newest);
+      if (parent !== undefined) this.feeds[s] = { parent, active: false, askedAt: now, hops: NOT_FED, since: now, misses: 0 };
+    }
+    const masks = new Map<string, number>();
+    for (let s = 0; s < count; s++) {
+      const f = this.feeds[s];
+      if (f) masks.set(f.parent, (masks.get(f.parent) ?? 0) | (1 << s));
+    }
+    const renewMs = this.opts.leaseMs / 3;
+    for (const [peerId, last] of this.sent) {
+      if (!masks.has(peerId) && last.mask !== 0) {
+        send(peerId, 0);
+        this.sent.set(peerId, { mask: 0, at: now });
+      }
+    }
+    for (const [peerId, mask] of masks) {
+      const last = this.sent.get(peerId);
+      if (last && last.mask === mask && now - last.at < renewMs) continue;
+      send(peerId, mask >>> 0);
+      this.sent.set(peerId, { mask, at: now });
+    }
+  }
+
+  private behind(view: PushView, peerId: string, newest: number): boolean {
+    const theirs = view.maps.get(peerId)?.newest;
+    return theirs !== undefined && theirs < newest - this.opts.lagChunks;
+  }
+
+  private choose(s: number, now: number, view: PushView, newest: number | undefined): string | undefined {
+    const perParent = new Map<string, number>();
+    for (const f of this.feeds) if (f) perParent.set(f.parent, (perParent.get(f.parent) ?? 0) + 1);
+    let best: string | undefined;
+    let bestKey = Infinity;
+    for (const peerId of view.partners) {
+      if ((this.refusedUntil.get(`${s}:${peerId}`) ?? -Infinity) > now) continue;
+      const map = view.maps.get(peerId);
+      if (map === undefined || map.newest === undefined) continue;
+      if (newest !== undefined && this.behind(view, peerId, newest)) continue;
+      const reported = this.hopsBy.get(peerId)?.[s];
+      // Not fed when it last told us: tried after those of unknown hops (it may be fed by now).
+      const hops = reported === undefined ? UNKNOWN_HOPS : reported >= NOT_FED ? UNKNOWN_HOPS + 1 : reported;
+      // Hops dominate, then spread over partners, then measured delay (seconds), then a random tie-break.
+      const key = hops * 1e6 + (perParent.get(peerId) ?? 0) * 1e4 + Math.min(9999, view.delayMs(peerId) / 10) + this.opts.random.next();
+      if (key < bestKey) {
+        bestKey = key;
+        best = peerId;
+      }
+    }
+    return best;
+  }
+
+  private leave(s: number, now: number, refuse: boolean, why = ''): void {
+    const f = this.feeds[s];
+    if (!f) return;
+    this.why[why] = (this.why[why] ?? 0) + 1;
+    this.feeds[s] = undefined;
+    if (f.active) this.switches++;
+    this.formerUntil.set(`${s}:${f.parent}`, now + this.opts.leaseMs);
+    if (this.formerUntil.size > 1024) for (const [k, until] of this.formerUntil) if (until <= now) this.formerUntil.delete(k);
+    if (refuse) this.refusedUntil.set(`${s}:${f.parent}`, now + this.opts.retryMs);
+    if (this.refusedUntil.size > 1024) for (const [k, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(k);
+  }
+}
