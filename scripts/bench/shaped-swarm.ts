@@ -6,9 +6,11 @@
 // The same swarm without any shaping runs beside it for comparison.
 //
 //   node esbuild.config.mjs && npx tsx scripts/bench/shaped-swarm.ts [--boxes 8] [--seconds 60]
-//        [--warmup 20] [--unshaped both|no|only] [--stream-kbps 800]
+//        [--warmup 20] [--unshaped both|no|only] [--stream-kbps 800] [--set live.substreams=4 ...]
+//        [--out shaped-swarm]
 //
-// Prints a table per box and a summary per run; writes bench-results/shaped-swarm.json.
+// --set goes to every process (tracker, source, boxes), e.g. to measure pushed sub-streams.
+// Prints a table per box and a summary per run; writes bench-results/<out>.json.
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestStream } from '../../test/support/media.js';
@@ -27,6 +29,8 @@ const WARMUP_S = Number(arg('warmup', '20'));
 const UNSHAPED = arg('unshaped', 'both');
 const STREAM_KBPS = Number(arg('stream-kbps', '800'));
 const SOURCE_FACTOR = 3;
+const OUT = arg('out', 'shaped-swarm');
+const SETS = process.argv.flatMap((a, i) => (a === '--set' && process.argv[i + 1] ? ['--set', process.argv[i + 1] as string] : []));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
@@ -38,7 +42,7 @@ interface Run {
 async function run(shaped: boolean, input: string, streamBps: number): Promise<Run> {
   const label = shaped ? 'shaped' : 'unshaped';
   const dir = tempDir(`sd-shaped-${label}-`);
-  const sw = new ShapedSwarm({ shaped, boxes: BOXES, streamBps, sourceFactor: SOURCE_FACTOR, input, channel: 'shaped', dir });
+  const sw = new ShapedSwarm({ shaped, boxes: BOXES, streamBps, sourceFactor: SOURCE_FACTOR, input, channel: 'shaped', dir, extraArgs: SETS });
   try {
     await sw.start();
     process.stderr.write(`shaped-swarm: ${label}: ${BOXES} boxes started; ${WARMUP_S} s warm-up, ${MEASURE_S} s measured...\n`);
@@ -112,4 +116,4 @@ for (const r of runs) {
       `source refused ${s.sourceRefused} (budget ${s.sourceDeferred}), send window ${f(s.sourceRateBps === null ? null : s.sourceRateBps / 1e6, 2)} Mbit/s, delay ${f(s.sourceDelayMs, 0)} ms`,
   );
 }
-writeResult('shaped-swarm', { machine: machineInfo(), streamBps, sourceFactor: SOURCE_FACTOR, boxes: BOXES, measureS: MEASURE_S, warmupS: WARMUP_S, runs });
+writeResult(OUT, { machine: machineInfo(), streamBps, sourceFactor: SOURCE_FACTOR, boxes: BOXES, measureS: MEASURE_S, warmupS: WARMUP_S, settings: SETS.filter((a) => a !== '--set'), runs });

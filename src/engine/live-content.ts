@@ -187,7 +187,6 @@ export class LiveContent {
       pushFed: this.fetcher?.parents?.fed ?? 0,
       parentSwitches: this.fetcher?.parents?.switches ?? 0,
       lagJumps: c.lagJumps,
-      ...({ why: this.fetcher?.parents?.why } as object),
       partnersBlacklisted: c.partnersBlacklisted,
       partnersReplaced: c.partnersReplaced,
       bufferBytes: buffer.bytes,

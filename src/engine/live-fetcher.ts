@@ -1,10 +1,12 @@
 // The fetching side of a viewer: the join point, the playhead (Playback), the data scheduler (a
 // Picker over the request queue and per-partner estimates), partner refinement, and the checks every
 // received chunk passes before it is stored (and so before it can be forwarded):
-//   solicited (we asked this partner for this id) → not already held, inside the window and not
-//   behind the playhead (else a harmless duplicate) → sane (data 1..maxChunkBytes bytes, signature
-//   within the wire limit, a timestamp) → verifier.verify. A chunk failing the last two is a bad
-//   chunk: counted, reported, and its sender is dropped and blacklisted (dropPeer).
+//   solicited (we asked this partner for this id, or it pushes this id's sub-stream to us:
+//   push-parents.ts) → not already held and inside the window (else a harmless duplicate; a chunk
+//   behind the playhead is still stored — partners that lag may want it, and our map then confirms
+//   it to its sender's send window) → sane (data 1..maxChunkBytes bytes, signature within the wire
+//   limit, a timestamp) → verifier.verify. A chunk failing the last two is a bad chunk: counted,
+//   reported, and its sender is dropped and blacklisted (dropPeer).
 import type { DataChunkReject, DataChunkResp, SubstreamAck } from '../protocol/messages.js';
 import { WireLimits } from '../protocol/messages.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
@@ -44,6 +46,8 @@ export class LiveFetcher {
   /** Pushed sub-streams (substreams > 0): our parents. */
   readonly parents: PushParents | undefined;
   startupDelayMs: number | null = null;
+  /** Chunks handed over when lag control last jumped. */
+  private deliveredAtJump = -1;
   /** When each id of the window was first seen advertised (push grace). */
   private readonly seenAt = new Map<number, number>();
   private chunkBytesEstimate: number;
@@ -197,7 +201,7 @@ export class LiveFetcher {
     const { core } = this.deps;
     const parents = this.parents as PushParents;
     for (const id of this.seenAt.keys()) if (id < core.buffer.base) this.seenAt.delete(id);
-    const view = { partners: core.partners.ids, maps: core.maps, delayMs: (peerId: string) => this.estimates.get(peerId).delayMs, uploadBps: this.deps.uploadBps() };
+    const view = { partners: core.partners.ids, maps: core.maps, delayMs: (peerId: string) => this.estimates.get(peerId).delayMs, uploadBps: this.deps.uploadBps(), ownNewest: core.buffer.newest };
     parents.tick(now, view, (peerId, mask) => {
       const p = core.partners.get(peerId);
       if (p) core.send(p.address, { type: 'SubstreamSub', peerId: core.selfId, contentId: core.contentId, count: parents.count, mask, uploadBps: Math.min(0xffffffff, view.uploadBps) });
@@ -272,8 +276,9 @@ export class LiveFetcher {
   /**
    * Join point: the newest id any partner advertises − prebuffer; moved nearer the edge before the
    * first chunk is handed over when it turns out far behind it or unobtainable; and after playback
-   * started, a playhead that fell behind every partner's window — or, with lagTargetMs, further
-   * behind the newest chunk than that — jumps there too (the chunks jumped over are skipped).
+   * started, a playhead that fell behind every partner's window — or, with lagTargetMs, whose last
+   * chunk was played further behind its source time than that — jumps there too (the chunks jumped
+   * over are skipped).
    */
   private placeJoinPoint(now: number, newest: number | undefined): void {
     if (newest === undefined) return;
@@ -283,13 +288,19 @@ export class LiveFetcher {
       pb.join(target, now);
       return;
     }
+    // Lag control: the last chunk handed over was further behind its source time than the target
+    // (and a chunk was handed over since the last jump, so the figure is not the one that caused it).
+    const counters = this.deps.core.counters;
     const lagTargetMs = this.deps.core.config.lagTargetMs;
-    const tooFar = lagTargetMs > 0 && (newest - pb.nextId) * this.deps.core.config.chunkMs > lagTargetMs;
+    const tooFar = lagTargetMs > 0 && counters.lastLagMs !== null && counters.lastLagMs > lagTargetMs && counters.delivered > this.deliveredAtJump;
     if (pb.started && target > pb.nextId && (tooFar || this.behindEveryPartner(pb.nextId))) {
       const contentId = this.deps.core.contentId;
       const from = pb.nextId;
       pb.jumpTo(target, now);
-      if (tooFar) this.deps.core.counters.lagJumps++;
+      if (tooFar) {
+        counters.lagJumps++;
+        this.deliveredAtJump = counters.delivered;
+      }
       for (let id = from; id < target; id++) safely(() => this.deps.core.events?.chunkSkipped?.(contentId, id));
       return;
     }

@@ -33,6 +33,8 @@ const SEND_ACK_TIMEOUT_MS = 10_000;
 const SEND_WINDOW_MAX_CHUNKS = 32;
 /** Hops beyond which a sub-stream counts as not fed (a loop counts up to here and breaks). */
 const MAX_HOPS = 32;
+/** A viewer takes this many children per sub-stream beyond its even share of its push capacity. */
+const PER_SUB_SLACK = 2;
 /** The upload peak used for push admission decays by this fraction per second. */
 const PEAK_DECAY_PER_S = 0.01;
 
@@ -176,6 +178,10 @@ export class LiveServer {
       const fed = (s: number): boolean => this.hops(s) < MAX_HOPS && this.place?.parentOf(s) !== from.peerId;
       let pairs = children.pairs - popcount(children.childMask(from.peerId));
       const cap = this.capacityPairs();
+      // A viewer spreads its pushes over the sub-streams: children of one sub-stream are sent each
+      // chunk one after the other (the last waits for all the others), children of different ones at
+      // different times.
+      const perSub = Math.ceil(cap / k) + PER_SUB_SLACK;
       // A source spreads its sub-streams over its partners (one child holding them all would have to
       // feed everyone else alone).
       const perChild = Math.ceil((k * core.config.sourcePushChildren) / Math.max(1, core.partners.size));
@@ -188,7 +194,7 @@ export class LiveServer {
       };
       const admit = (s: number): boolean => {
         if (!fed(s)) return false;
-        if (this.source ? children.childrenOf(s).length >= core.config.sourcePushChildren || mine >= perChild : pairs >= cap) return false;
+        if (this.source ? children.childrenOf(s).length >= core.config.sourcePushChildren || mine >= perChild : pairs >= cap || children.childrenOf(s).length >= perSub) return false;
         pairs++;
         mine++;
         return true;

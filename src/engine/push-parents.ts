@@ -3,8 +3,8 @@
 // its parent there, which then sends each new chunk of that sub-stream as soon as it has it, without a
 // request; pulling stays the repair path for whatever a parent does not deliver. Here: which partner
 // feeds each sub-stream, chosen and re-chosen from what we measure:
-//   - candidates are partners not refusing it lately and not behind (their newest chunk within
-//     `lagChunks` of the newest any partner advertises);
+//   - candidates are partners not refusing it lately and not behind us (their newest chunk within
+//     `lagChunks` of the newest we hold);
 //   - nearer the source first (the hops parents report in their answers; unknown counts as
 //     UNKNOWN_HOPS), then fewer sub-streams already from that partner (spread), then smaller
 //     measured response delay, then random — so a tree grows shallow, from partners with spare
@@ -30,7 +30,7 @@ export interface PushParentsOptions {
   leaseMs: number;
   /** After a refusal (or a switch away), the partner is not asked for that sub-stream for this long. */
   retryMs: number;
-  /** A parent whose newest chunk is this many chunks behind the newest advertised is left. */
+  /** A parent whose newest chunk is this many chunks behind the newest we hold is left. */
   lagChunks: number;
   /** Chunks in a row of a sub-stream that came by pull before its parent pushed them: switch. */
   missLimit: number;
@@ -45,6 +45,8 @@ export interface PushView {
   delayMs(peerId: string): number;
   /** Our measured upload rate (bits/s, 0 unknown), told to the parents. */
   uploadBps: number;
+  /** The newest chunk we hold. */
+  ownNewest: number | undefined;
 }
 
 interface Feed {
@@ -59,6 +61,10 @@ interface Feed {
 
 export class PushParents {
   private readonly feeds: (Feed | undefined)[];
+  /** Per sub-stream: our hops when last fed, and until when they still stand (a switch keeps our children). */
+  private readonly lastHops: number[];
+  private readonly lastHopsUntil: number[];
+  private now = 0;
   private readonly hopsBy = new Map<string, Uint8Array>();
   private readonly refusedUntil = new Map<string, number>();
   /** `${s}:${peerId}` → until when a former parent's pushes are still taken (in flight when we left it). */
@@ -67,12 +73,13 @@ export class PushParents {
   private readonly sent = new Map<string, { mask: number; at: number }>();
   /** Parents left (re-chosen) since the start. */
   switches = 0;
-  readonly why: Record<string, number> = {};
   pushed = 0;
   pulledFirst = 0;
 
   constructor(private readonly opts: PushParentsOptions) {
     this.feeds = new Array<Feed | undefined>(opts.count).fill(undefined);
+    this.lastHops = new Array<number>(opts.count).fill(NOT_FED);
+    this.lastHopsUntil = new Array<number>(opts.count).fill(-Infinity);
   }
 
   get count(): number {
@@ -90,16 +97,18 @@ export class PushParents {
     return this.feeds[s]?.parent === peerId || (this.formerUntil.get(`${s}:${peerId}`) ?? -Infinity) > now;
   }
 
-  /** Whether chunk `id` is expected by push (its sub-stream has a parent, asked or accepted). */
+  /** Whether chunk `id` is expected by push (its sub-stream has an accepted parent). */
   awaits(id: number): boolean {
-    return this.feeds[id % this.opts.count] !== undefined;
+    return this.feeds[id % this.opts.count]?.active === true;
   }
 
   /** Our hops from the source on sub-stream s (NOT_FED when no accepted parent feeds it). */
   ownHops(s: number): number {
     const f = this.feeds[s];
-    if (!f?.active || f.hops >= NOT_FED - 1) return NOT_FED;
-    return f.hops + 1;
+    if (f?.active && f.hops < NOT_FED - 1) return f.hops + 1;
+    // Between two parents (one left, the next not yet accepted) we still count as fed for a lease:
+    // our own children stay, and get the chunks again once the new parent feeds us.
+    return (this.lastHopsUntil[s] as number) > this.now ? (this.lastHops[s] as number) : NOT_FED;
   }
 
   /** The partner feeding sub-stream s (accepted), if any. */
@@ -110,14 +119,21 @@ export class PushParents {
 
   onAck(peerId: string, mask: number, hops: Uint8Array, now: number): void {
     this.hopsBy.set(peerId, hops);
+    // What it refused it does not hold: no need to tell it we no longer want it.
+    const last = this.sent.get(peerId);
+    if (last) last.mask &= mask;
     for (let s = 0; s < this.opts.count; s++) {
       const f = this.feeds[s];
       if (f?.parent !== peerId) continue;
       if ((mask >>> s) & 1) {
         f.active = true;
         f.hops = hops[s] ?? NOT_FED;
+        if (f.hops < NOT_FED - 1) {
+          this.lastHops[s] = f.hops + 1;
+          this.lastHopsUntil[s] = now + this.opts.leaseMs;
+        }
       } else {
-        this.leave(s, now, true, f.active ? 'dropped' : 'refused');
+        this.leave(s, now, true);
       }
     }
   }
@@ -133,26 +149,27 @@ export class PushParents {
     }
     this.pulledFirst++;
     if (!f?.active || now - f.since < this.opts.leaseMs) return;
-    if (++f.misses >= this.opts.missLimit) this.leave(s, now, true, 'misses');
+    if (++f.misses >= this.opts.missLimit) this.leave(s, now, true);
   }
 
   onPartnerRemoved(peerId: string, now: number): void {
     this.hopsBy.delete(peerId);
     this.sent.delete(peerId);
-    for (let s = 0; s < this.opts.count; s++) if (this.feeds[s]?.parent === peerId) this.leave(s, now, false, 'removed');
+    for (let s = 0; s < this.opts.count; s++) if (this.feeds[s]?.parent === peerId) this.leave(s, now, false);
   }
 
   /** Re-chooses parents where needed and sends new or due subscriptions (`mask` 0: none any more). */
   tick(now: number, view: PushView, send: (peerId: string, mask: number) => void): void {
     const { count } = this.opts;
+    this.now = now;
     const partners = new Set(view.partners);
-    const newest = view.maps.newestAdvertised();
+    const newest = view.ownNewest;
     for (let s = 0; s < count; s++) {
       const f = this.feeds[s];
       if (!f) continue;
-      if (!partners.has(f.parent)) this.leave(s, now, false, 'gone');
-      else if (!f.active && now - f.askedAt > ASK_TIMEOUT_MS) this.leave(s, now, true, 'noanswer');
-      else if (f.active && newest !== undefined && this.behind(view, f.parent, newest)) this.leave(s, now, true, 'behind');
+      if (!partners.has(f.parent)) this.leave(s, now, false);
+      else if (!f.active && now - f.askedAt > ASK_TIMEOUT_MS) this.leave(s, now, true);
+      else if (f.active && newest !== undefined && this.behind(view, f.parent, newest)) this.leave(s, now, true);
     }
     for (let s = 0; s < count; s++) {
       if (this.feeds[s]) continue;
@@ -207,10 +224,9 @@ export class PushParents {
     return best;
   }
 
-  private leave(s: number, now: number, refuse: boolean, why = ''): void {
+  private leave(s: number, now: number, refuse: boolean): void {
     const f = this.feeds[s];
     if (!f) return;
-    this.why[why] = (this.why[why] ?? 0) + 1;
     this.feeds[s] = undefined;
     if (f.active) this.switches++;
     this.formerUntil.set(`${s}:${f.parent}`, now + this.opts.leaseMs);

@@ -14,10 +14,9 @@
 //    refused ('busy-uplink') when the queue would take longer than the queue limit at the gate's
 //    measured rate, and a queued request that waited that long is given
 //    up — so requests wait here, where they can still be refused, not in the kernel's send buffer.
-//  - Pushes (a chunk of a sub-stream a partner subscribed to, docs/live-push.md) need no slot — the
-//    subscription is their admission — and leave before any request, in arrival order; they face the
-//    same wait limit (refused or given up like a request, which the caller drops silently: the
-//    partner pulls what a parent did not push).
+//  - Pushes (a new chunk of a sub-stream a partner subscribed to, docs/live-push.md) need no slot and
+//    hold none — the subscription is their admission — and otherwise queue, wait and are given up
+//    like requests (the caller drops a push silently: the partner pulls what a parent did not push).
 //  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
 //    low); the others go round-robin over partners, each partner's requests in arrival order, so a
@@ -87,7 +86,6 @@ const MIN_QUEUE_CHUNKS = 3;
 
 export class UploadQueue<P> {
   private readonly partners = new Map<string, PartnerQueue<P>>();
-  private pushes: Queued<P>[] = [];
   private order: string[] = [];
   private turn = 0;
   private queuedBytes = 0;
@@ -145,12 +143,6 @@ export class UploadQueue<P> {
         refuse(displaced);
       }
     }
-    if (req.push) {
-      this.pushes.push({ req, at: now });
-      this.queuedBytes += req.bytes;
-      this.queuedCount++;
-      return 'queued';
-    }
     let q = this.partners.get(req.peerId);
     if (!q) {
       q = { queue: [], holds: [] };
@@ -180,17 +172,12 @@ export class UploadQueue<P> {
       const [req, q] = next;
       const sent = send(req);
       if (this.paced) this.credit -= sent;
-      else if (sent > 0 && q) q.holds.push(now + this.opts.unpacedSlotMs);
+      else if (sent > 0 && !req.push) q.holds.push(now + this.opts.unpacedSlotMs);
     }
   }
 
   /** The partnership ended: its queued requests are dropped. */
   dropPeer(peerId: string): void {
-    const kept = this.pushes.filter((e) => e.req.peerId !== peerId);
-    if (kept.length !== this.pushes.length) {
-      for (const e of this.pushes) if (e.req.peerId === peerId) this.unqueue(e.req);
-      this.pushes = kept;
-    }
     const q = this.partners.get(peerId);
     if (!q) return;
     for (const e of q.queue) this.unqueue(e.req);
@@ -199,12 +186,7 @@ export class UploadQueue<P> {
   }
 
   /** The next request to serve: newest chunk, or round-robin (see the service order above). */
-  private takeNext(): [ServeRequest<P>, PartnerQueue<P> | undefined] | undefined {
-    const push = this.pushes.shift();
-    if (push) {
-      this.unqueue(push.req);
-      return [push.req, undefined];
-    }
+  private takeNext(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
     this.newestTurns += this.opts.newestSharePct ?? 0;
     const newest = this.newestTurns >= 100;
     if (newest) this.newestTurns -= 100;
@@ -270,16 +252,13 @@ export class UploadQueue<P> {
   }
 
   private expire(now: number, rate: number, refuse: (r: ServeRequest<P>) => void): void {
-    // Each partner's queue (and the pushes) is in arrival order: the expired requests are a prefix.
-    this.expireQueue(this.pushes, now, rate, refuse);
-    for (const q of this.partners.values()) this.expireQueue(q.queue, now, rate, refuse);
-  }
-
-  private expireQueue(queue: Queued<P>[], now: number, rate: number, refuse: (r: ServeRequest<P>) => void): void {
-    while (queue.length > 0 && (queue[0] as Queued<P>).at <= now - this.limitMs((queue[0] as Queued<P>).req.bytes, rate)) {
-      const req = (queue.shift() as Queued<P>).req;
-      this.unqueue(req);
-      refuse(req);
+    // Each partner's queue is in arrival order: the expired requests are a prefix.
+    for (const q of this.partners.values()) {
+      while (q.queue.length > 0 && (q.queue[0] as Queued<P>).at <= now - this.limitMs((q.queue[0] as Queued<P>).req.bytes, rate)) {
+        const req = (q.queue.shift() as Queued<P>).req;
+        this.unqueue(req);
+        refuse(req);
+      }
     }
   }
 
