@@ -35,6 +35,8 @@ export class DownloadFetcher {
   readonly estimates: PeerEstimates;
   private stopped = false;
   private nextExclusionReset: number;
+  /** Requests given up after a seek ("piece:peer") whose partner may still answer. */
+  private readonly cancelled = new Set<string>();
 
   constructor(private readonly deps: DownloadFetcherDeps) {
     const c = deps.core.config;
@@ -68,6 +70,10 @@ export class DownloadFetcher {
     if (m) {
       for (const r of picker.cancellable(this.requests, m.pieceBytes, m.pieceCount)) {
         this.requests.cancel(r);
+        // The partner still sends it (the protocol has no cancel): not asked of it again meanwhile
+        // (exclusions are forgotten every requestTimeoutMs), so the piece does not travel twice.
+        this.requests.exclude(r.chunkId, r.peerId);
+        this.cancelled.add(`${r.chunkId}:${r.peerId}`);
         this.deps.core.counters.requestsCancelled++;
       }
     }
@@ -81,7 +87,14 @@ export class DownloadFetcher {
   onReject(from: PeerAddress, msg: DataChunkReject): void {
     const { core } = this.deps;
     const req = this.requests.take(msg.chunkId, from.peerId);
-    if (!req) return;
+    if (!req) {
+      // A cancelled request the partner will not serve after all: it may be asked again at once.
+      if (this.cancelled.delete(`${msg.chunkId}:${from.peerId}`)) {
+        this.requests.clearExcluded(msg.chunkId);
+        this.schedule(core.clock.now());
+      }
+      return;
+    }
     core.counters.rejectsReceived++;
     const now = core.clock.now();
     // The partner does not count us as one (see LiveFetcher.onReject): end it here too, to form again.
@@ -152,6 +165,7 @@ export class DownloadFetcher {
     if (now >= this.nextExclusionReset) {
       this.nextExclusionReset = now + core.config.requestTimeoutMs;
       this.requests.clearExcluded();
+      this.cancelled.clear();
     }
     this.schedule(now);
   }

@@ -24,9 +24,15 @@ export interface VodStats {
   /** play → first byte served to the player, play → first frame (ms; null until then). */
   firstByteMs: number | null;
   firstFrameMs: number | null;
-  /** Stalls after the first frame (mpv paused for its cache; without a player, reads that waited) and their time. */
+  /**
+   * Stalls after the first frame (mpv paused for its cache; without a player, reads that waited)
+   * and their time — not counting the wait right after a seek, which `seeks`/`seekWaitMs` count.
+   */
   stalls: number;
   stallMs: number;
+  /** Seeks (range requests after the first frame) and the time until mpv played again after them (its restart, then any pause for its cache). */
+  seeks: number;
+  seekWaitMs: number;
   /** Reads that waited for a piece not held yet, their time, and the piece waited for now. */
   waits: number;
   waitMs: number;
@@ -51,6 +57,8 @@ export interface VodSessionOptions {
 }
 
 const DURATION_POLL_MS = 1000;
+/** mpv pausing for its cache this soon after a seek's range request is the seek's wait, not a stall. */
+const SEEK_GRACE_MS = 3000;
 
 export class VodSession {
   readonly startedAt: number;
@@ -61,6 +69,13 @@ export class VodSession {
   private stalls = 0;
   private stallMs = 0;
   private stalledSince: number | undefined;
+  /** The current pause for the cache follows a seek. */
+  private stallIsSeek = false;
+  private lastSeekAt: number | undefined;
+  /** A seek's range request waits for mpv's next playback restart. */
+  private seekPendingSince: number | undefined;
+  private seeks = 0;
+  private seekWaitMs = 0;
   private waits = 0;
   private waitMs = 0;
   private readonly pending = new Map<number, number>();
@@ -74,6 +89,7 @@ export class VodSession {
   private readonly offFrame: () => void;
   private readonly offStall: () => void;
   private readonly offEnd: () => void;
+  private readonly offRestart: () => void;
   private ended = false;
   private readonly now: () => number;
 
@@ -91,6 +107,13 @@ export class VodSession {
     o.player?.on('stall', onStall);
     this.offFrame = () => o.player?.off('first-frame', onFrame);
     this.offStall = () => o.player?.off('stall', onStall);
+    const onRestart = () => {
+      if (this.seekPendingSince === undefined) return;
+      this.seekWaitMs += this.now() - this.seekPendingSince;
+      this.seekPendingSince = undefined;
+    };
+    o.player?.on('playback-restart', onRestart);
+    this.offRestart = () => o.player?.off('playback-restart', onRestart);
     const onEnd = (e: { reason: string }) => {
       if (e.reason === 'eof' && this.firstFrameAt !== undefined) this.ended = true;
     };
@@ -125,6 +148,11 @@ export class VodSession {
       void serveRange(req, res, source, {
         onRequest: (start, end) => {
           this.requests++;
+          if (this.firstFrameAt !== undefined) {
+            this.seeks++;
+            this.lastSeekAt = this.now();
+            this.seekPendingSince ??= this.lastSeekAt;
+          }
           this.o.log.debug({ contentId: this.o.contentId, start, end, atMs: this.now() - this.startedAt }, 'player range request');
         },
         onBytes: (n) => {
@@ -154,6 +182,7 @@ export class VodSession {
     this.offFrame();
     this.offStall();
     this.offEnd();
+    this.offRestart();
     this.o.server.removeFile(this.name);
     await this.o.player?.stop().catch(() => undefined);
   }
@@ -178,7 +207,9 @@ export class VodSession {
       firstByteMs: this.firstByteAt === undefined ? null : this.firstByteAt - this.startedAt,
       firstFrameMs: this.firstFrameAt === undefined ? null : this.firstFrameAt - this.startedAt,
       stalls: this.stalls,
-      stallMs: this.stallMs + (stalled ? now - this.stalledSince! : 0),
+      stallMs: this.stallMs + (stalled && !this.stallIsSeek ? now - this.stalledSince! : 0),
+      seeks: this.seeks,
+      seekWaitMs: this.seekWaitMs + (stalled && this.stallIsSeek ? now - this.stalledSince! : 0),
       waits: this.waits,
       waitMs: this.waitMs,
       waitingForPiece: waiting.length > 0 ? Math.min(...waiting) : null,
@@ -191,10 +222,12 @@ export class VodSession {
   private onStall(stalled: boolean): void {
     const now = this.now();
     if (stalled && this.stalledSince === undefined && this.firstFrameAt !== undefined && !this.stopped) {
-      this.stalls++;
+      this.stallIsSeek = this.lastSeekAt !== undefined && now - this.lastSeekAt < SEEK_GRACE_MS;
+      if (!this.stallIsSeek) this.stalls++;
       this.stalledSince = now;
     } else if (!stalled && this.stalledSince !== undefined) {
-      this.stallMs += now - this.stalledSince;
+      if (this.stallIsSeek) this.seekWaitMs += now - this.stalledSince;
+      else this.stallMs += now - this.stalledSince;
       this.stalledSince = undefined;
     }
   }

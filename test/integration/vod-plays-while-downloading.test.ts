@@ -83,8 +83,12 @@ describe('a download plays on the TV while it downloads', () => {
       }, (pos) => pos >= target + 1 && pos < target + 10);
       const seekMs = Date.now() - seekAt;
       const s2 = await status(tv);
-      console.log(`vod: seek to 70 % played 1 s of media ${seekMs} ms after the seek (download at ${(progressOf(s2, id) * 100).toFixed(1)} %; window ${JSON.stringify(s2?.contents.find((c) => c.id === id)?.download?.playback)}, cancelled requests ${s2?.contents.find((c) => c.id === id)?.download?.requestsCancelled}); stalls ${s2?.vod?.stalls} (${s2?.vod?.stallMs} ms), waits ${s2?.vod?.waits}`);
+      console.log(`vod: seek to 70 % played 1 s of media ${seekMs} ms after the seek (download at ${(progressOf(s2, id) * 100).toFixed(1)} %; window ${JSON.stringify(s2?.contents.find((c) => c.id === id)?.download?.playback)}, cancelled requests ${s2?.contents.find((c) => c.id === id)?.download?.requestsCancelled}); stalls ${s2?.vod?.stalls} (${s2?.vod?.stallMs} ms), seeks ${s2?.vod?.seeks} (waited ${s2?.vod?.seekWaitMs} ms), waits ${s2?.vod?.waits}`);
       expect(seekMs).toBeLessThan(5000);
+      // The box's own figure for the seek: from its range request to mpv playing again.
+      expect(s2?.vod?.seeks).toBeGreaterThanOrEqual(1);
+      expect(s2?.vod?.seekWaitMs ?? 0).toBeGreaterThan(0);
+      expect(s2?.vod?.seekWaitMs ?? Infinity).toBeLessThan(seekMs);
 
       // The whole file arrives and is the seed's.
       const done = await waitFor('the download to complete', 60_000, () => status(tv), (s) => s.contents.find((c) => c.id === id)?.download?.state === 'seeding');

@@ -159,9 +159,18 @@ describe('a download played while it downloads (data plane)', () => {
     plane.setPlayhead(t.id, 50, 0);
     expect(reqs()).toEqual([50, 51]);
     expect(plane.stats(t.id)?.requestsCancelled).toBe(2);
+    // Back to 20: pieces 20 and 21 are not asked of the same partner again while its answers may still come.
+    engine.clear();
+    plane.setPlayhead(t.id, 20, 0);
+    expect(reqs()).toEqual([22, 23]);
+    // A cancelled request its partner refuses after all: asked again at once.
+    engine.clear();
+    plane.receive(addr('a'), { type: 'DataChunkReject', peerId: 'a', contentId: t.id, chunkId: 21, reason: 'missing' });
+    plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: t.id, chunkId: 22, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[22]! });
+    expect(reqs()).toEqual([21]); // (20 is still excluded: its answer may come)
     // A cancelled piece that arrives anyway is still verified and kept.
     plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: t.id, chunkId: 20, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[20]! });
-    expect(plane.stats(t.id)?.piecesVerified).toBe(1);
+    expect(plane.stats(t.id)?.piecesVerified).toBe(2);
     plane.clearPlayhead(t.id);
     expect(plane.stats(t.id)?.playback).toBeNull();
   });

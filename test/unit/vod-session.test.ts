@@ -104,6 +104,17 @@ describe('a file played on demand', () => {
     expect(text).toContain('tv: playing Film');
     expect(text).toContain('on demand: playing, 42 % downloaded; startup 40 ms to the first byte, 540 ms to the first frame; stalls 1 (0.8 s)');
 
+    // A seek: a new range request after the first frame; mpv's wait right after it is no stall.
+    p.release(2);
+    const seek = fetch(session.stats().url!, { headers: { Range: 'bytes=2500-' } }).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    await until(() => session.stats().seeks === 1);
+    t = 2440;
+    player.emit('playback-restart');
+    player.emit('stall', { stalled: true, stallCount: 2 });
+    t = 2640;
+    player.emit('stall', { stalled: false, stallCount: 2 });
+    expect((await seek).length).toBe(1500);
+    expect(session.stats()).toMatchObject({ stalls: 1, stallMs: 800, seeks: 1, seekWaitMs: 100 + 200 });
     player.emit('end-file', { reason: 'eof' });
     expect(session.stats().state).toBe('ended');
     await session.stop();
