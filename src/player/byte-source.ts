@@ -37,6 +37,8 @@ export interface PieceReadHooks {
 
 export class PieceByteSource implements ByteSource {
   readonly sizeBytes: number;
+  /** The last piece read: the player reads a piece in many blocks. */
+  private last: { index: number; data: Uint8Array } | undefined;
 
   constructor(
     private readonly reader: PieceReader,
@@ -59,8 +61,9 @@ export class PieceByteSource implements ByteSource {
         w.done();
       }
     }
-    const piece = this.reader.read(index);
+    const piece = this.last?.index === index ? this.last.data : this.reader.read(index);
     if (!piece) throw new Error(`piece ${index} is recorded as verified but could not be read`);
+    this.last = { index, data: piece };
     const start = offset - index * size;
     return piece.subarray(start, Math.min(piece.length, start + max));
   }
