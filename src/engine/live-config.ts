@@ -85,11 +85,11 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   lagStepMs: 1000,
   maxExtraLagMs: 30_000,
   joinStallMs: 3000,
-  substreams: 0,
+  substreams: 4,
   subscribeLeaseMs: 6000,
   pushGraceMs: 1000,
   sourcePushChildren: 1,
-  pushUploadPct: 80,
+  pushUploadPct: 0,
   lagTargetMs: 0,
 });
 
@@ -131,11 +131,11 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   lagStepMs: 'After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never).',
   maxExtraLagMs: 'Most lag lagStepMs adds over a viewing.',
   joinStallMs: "Viewer: when no partner holds the join point's chunks for this long, join again nearer the edge.",
-  substreams: 'Sub-streams a live content is pushed in (chunk i is on sub-stream i mod this): a viewer subscribes to one partner per sub-stream, which sends it each new chunk without a request; pulling repairs the gaps (docs/live-push.md). 0 = pull only. Every node of a swarm must use the same value.',
+  substreams: 'Sub-streams a live content is pushed in (chunk i is on sub-stream i mod this): a viewer subscribes to one partner per sub-stream, which sends it each new chunk without a request; pulling repairs the gaps (docs/live-push.md). By default only the source pushes (pushUploadPct 0): one child per sub-stream. 0 = pull only. Every node of a swarm must use the same value.',
   subscribeLeaseMs: 'A push subscription lapses unless renewed within this long (renewed every third of it).',
   pushGraceMs: 'A chunk of a sub-stream we are subscribed to is pulled only once a partner has advertised it this long without its push arriving (or when it is urgent).',
   sourcePushChildren: 'Source: partners it pushes each sub-stream to (the rest of the swarm is fed by them); its other serving is repair within the copies budget.',
-  pushUploadPct: 'Viewer: pushes it takes on, in percent of its measured upload (in stream copies); none new while its uplink queues beyond sendTargetDelayMs.',
+  pushUploadPct: 'Viewer: pushes it takes on for its own partners, in percent of its measured upload (in stream copies); 0 (the default) = a viewer does not push, only the source does (measured better behind scarce shaped uplinks, docs/live-push.md).',
   lagTargetMs: 'Viewer: playback that falls this far behind the newest chunk partners advertise jumps forward to the join point (the chunks jumped over count as skipped); 0 = never.',
 }) satisfies Readonly<Record<keyof LiveConfig, string>>;
 

@@ -222,9 +222,10 @@ export class LiveServer {
     return this.place?.ownHops(s) ?? NOT_FED;
   }
 
-  /** (partner, sub-stream) pairs our upload carries: pushUploadPct of it in stream copies (one copy while unknown). */
+  /** (partner, sub-stream) pairs our upload carries: pushUploadPct of it in stream copies (one copy while unknown; none at 0). */
   private capacityPairs(): number {
     const k = this.core.config.substreams;
+    if (this.core.config.pushUploadPct === 0) return 0;
     const up = this.uploadBps;
     const stream = this.place?.streamBps() ?? 0;
     if (up <= 0 || stream <= 0) return k;
@@ -269,7 +270,11 @@ export class LiveServer {
       return;
     }
     this.reveal.forgetBelow(this.core.buffer.base);
-    for (const id of this.reveal.onPublish(chunk.id, now, partners.ids)) {
+    // A chunk pushed to its sub-stream's children is first shown to them only: they have it (or
+    // will at once), and the others ask them rather than us.
+    const pushedTo = this.children?.childrenOf(chunk.id % this.core.config.substreams) ?? [];
+    const firsts = pushedTo.length > 0 ? pushedTo : partners.ids;
+    for (const id of this.reveal.onPublish(chunk.id, now, firsts)) {
       const p = partners.get(id);
       if (p) this.sendMap(p, now);
     }

@@ -91,10 +91,11 @@ export class PushParents {
     return this.feeds.filter((f) => f?.active).length;
   }
 
-  /** Whether `peerId` may push chunk `id` to us (it is, or was asked to be, or lately was, that sub-stream's parent). */
+  /** Whether `peerId` may push chunk `id` to us (it accepted to be, or lately was, that sub-stream's parent; its answer comes before its pushes). */
   expectsPush(peerId: string, id: number, now: number): boolean {
     const s = id % this.opts.count;
-    return this.feeds[s]?.parent === peerId || (this.formerUntil.get(`${s}:${peerId}`) ?? -Infinity) > now;
+    const f = this.feeds[s];
+    return (f?.active === true && f.parent === peerId) || (this.formerUntil.get(`${s}:${peerId}`) ?? -Infinity) > now;
   }
 
   /** Whether chunk `id` is expected by push (its sub-stream has an accepted parent). */
@@ -229,7 +230,7 @@ export class PushParents {
     if (!f) return;
     this.feeds[s] = undefined;
     if (f.active) this.switches++;
-    this.formerUntil.set(`${s}:${f.parent}`, now + this.opts.leaseMs);
+    if (f.active) this.formerUntil.set(`${s}:${f.parent}`, now + this.opts.leaseMs);
     if (this.formerUntil.size > 1024) for (const [k, until] of this.formerUntil) if (until <= now) this.formerUntil.delete(k);
     if (refuse) this.refusedUntil.set(`${s}:${f.parent}`, now + this.opts.retryMs);
     if (this.refusedUntil.size > 1024) for (const [k, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(k);

@@ -42,16 +42,22 @@ describe('push parents (the subscribing side)', () => {
     expect(p.ownHops(2)).toBe(1);
   });
 
-  it('takes pushes only from the parent of that sub-stream, and from a parent it just left for a lease', () => {
+  it('takes pushes only from the accepted parent of that sub-stream, and from a parent it just left for a lease', () => {
     const { p, tick } = parents(2);
     tick(0, view({ a: 10, b: 10 }));
     const parentOf0 = p['feeds'][0]?.parent as string;
     const other = parentOf0 === 'a' ? 'b' : 'a';
-    expect(p.expectsPush(parentOf0, 4, 0)).toBe(true); // 4 mod 2 = sub-stream 0
-    expect(p.expectsPush(other, 4, 0)).toBe(false);
-    p.onAck(parentOf0, 0, new Uint8Array([NOT_FED, NOT_FED]), 10); // refused: left
-    expect(p.expectsPush(parentOf0, 4, 100)).toBe(true);
-    expect(p.expectsPush(parentOf0, 4, 100 + LEASE)).toBe(false);
+    expect(p.expectsPush(parentOf0, 4, 0)).toBe(false); // asked, not yet accepted
+    p.onAck(parentOf0, 1, new Uint8Array([0, 0]), 5);
+    expect(p.expectsPush(parentOf0, 4, 10)).toBe(true); // 4 mod 2 = sub-stream 0
+    expect(p.expectsPush(other, 4, 10)).toBe(false);
+    p.onAck(parentOf0, 0, new Uint8Array([NOT_FED, NOT_FED]), 10); // no longer fed: left
+    expect(p.parentOf(0)).toBeUndefined();
+    expect(p.expectsPush(parentOf0, 4, 100)).toBe(true); // its pushes in flight still count
+    expect(p.expectsPush(parentOf0, 4, 10 + LEASE)).toBe(false);
+    // A partner that refused outright never had anything in flight.
+    p.onAck(other, 0, new Uint8Array([NOT_FED, NOT_FED]), 20);
+    expect(p.expectsPush(other, 5, 30)).toBe(false);
   });
 
   it('leaves a parent that lets three chunks in a row come by pull first, and one that falls behind', () => {
