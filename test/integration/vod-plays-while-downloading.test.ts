@@ -84,7 +84,10 @@ describe('a download plays on the TV while it downloads', () => {
       const seekMs = Date.now() - seekAt;
       const s2 = await status(tv);
       console.log(`vod: seek to 70 % played 1 s of media ${seekMs} ms after the seek (download at ${(progressOf(s2, id) * 100).toFixed(1)} %; window ${JSON.stringify(s2?.contents.find((c) => c.id === id)?.download?.playback)}, cancelled requests ${s2?.contents.find((c) => c.id === id)?.download?.requestsCancelled}); stalls ${s2?.vod?.stalls} (${s2?.vod?.stallMs} ms), seeks ${s2?.vod?.seeks} (waited ${s2?.vod?.seekWaitMs} ms), waits ${s2?.vod?.waits}`);
-      expect(seekMs).toBeLessThan(5000);
+      // Measured 3.1-4.6 s (one second of it is the media played) on a loaded 2-core machine. A box
+      // that could not move its window would wait for the download to reach 70 %: from about 15 %
+      // at the seek, some 13 s at this seed's 2.4 Mbit/s.
+      expect(seekMs).toBeLessThan(8000);
       // The box's own figure for the seek: from its range request to mpv playing again.
       expect(s2?.vod?.seeks).toBeGreaterThanOrEqual(1);
       expect(s2?.vod?.seekWaitMs ?? 0).toBeGreaterThan(0);
