@@ -11,11 +11,10 @@
 //
 // Writes bench-results/shaped-sim.json.
 import { runLiveScenario, type LiveScenario } from '../../src/sim/live-scenario.js';
+import { SHAPED_LAB_STREAM_BPS as STREAM_BPS, SHAPED_LAB_UPLINKS as UPLINKS, shapedLabScenario } from '../../src/sim/shaped-lab.js';
 import type { LiveConfig } from '../../src/engine/live-config.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
 
-const STREAM_BPS = 800_000;
-const UPLINKS = [3, 2.79, 2.57, 2.36, 2.14, 1.93, 1.71, 0.8];
 
 /** The namespace runs (docs/live-shaped-uplinks.md, bench-results/shaped-swarm*.json; boxes >= 1x). */
 const NAMESPACE: Record<string, { mean: number; min: number; source: number; lag: number }> = {
@@ -24,26 +23,10 @@ const NAMESPACE: Record<string, { mean: number; min: number; source: number; lag
   unshaped: { mean: 1.0, min: 1.0, source: 1.4, lag: 0.3 },
 };
 
-const BEFORE: Partial<LiveConfig> = { sendTargetDelayMs: 0, requestTimeoutMinMs: 3000, requestTimeoutMaxMs: 3000 };
+const BEFORE: Partial<LiveConfig> = { sendTargetDelayMs: 0, requestTimeoutMinMs: 3000, requestTimeoutMaxMs: 3000, substreams: 0 };
 
 function scenario(seed: number, name: string): LiveScenario {
-  const shaped = name !== 'unshaped';
-  return {
-    seed,
-    nodes: UPLINKS.length,
-    streamBps: STREAM_BPS,
-    durationMs: 82_000,
-    arrivalStartMs: 1000,
-    arrivalWindowMs: 1000,
-    measureFromMs: 22_000,
-    uploadFactors: shaped ? UPLINKS : UPLINKS.map(() => 100),
-    sourceUploadFactor: shaped ? 3 : 100,
-    pacingPct: 0,
-    live: { chunkMs: 1000, ...(name === 'before' ? BEFORE : {}) },
-    // One bridge: a millisecond between any two namespaces; the tbf queue and the kernel's send buffer
-    // (tcp_wmem up to 4 MB) hold what the uplink cannot send yet.
-    network: { minLatencyMs: 1, latencyPerUnitMs: 0, connectionQueueBytes: 4 * 1024 * 1024 },
-  };
+  return shapedLabScenario(seed, { shaped: name !== 'unshaped', live: name === 'before' ? BEFORE : {} });
 }
 
 const seedsArg = process.argv.indexOf('--seeds');

@@ -5,26 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveConfig } from '../../src/engine/live-config.js';
 import { runLiveScenario } from '../../src/sim/live-scenario.js';
+import { shapedLabScenario } from '../../src/sim/shaped-lab.js';
 
-const UPLINKS = [3, 2.79, 2.57, 2.36, 2.14, 1.93, 1.71, 0.8];
 const PULL: Partial<LiveConfig> = { substreams: 0 };
 const EVERYONE: Partial<LiveConfig> = { substreams: 4, pushUploadPct: 80 };
 
 function swarm(seed: number, shaped: boolean, live: Partial<LiveConfig>) {
-  return runLiveScenario({
-    seed,
-    nodes: UPLINKS.length,
-    streamBps: 800_000,
-    durationMs: 82_000,
-    arrivalStartMs: 1000,
-    arrivalWindowMs: 1000,
-    measureFromMs: 22_000,
-    uploadFactors: shaped ? UPLINKS : UPLINKS.map(() => 100),
-    sourceUploadFactor: shaped ? 3 : 100,
-    pacingPct: 0,
-    live: { chunkMs: 1000, ...live },
-    network: { minLatencyMs: 1, latencyPerUnitMs: 0, connectionQueueBytes: 4 * 1024 * 1024 },
-  });
+  return runLiveScenario(shapedLabScenario(seed, { shaped, live }));
 }
 
 describe('simulator: pushed sub-streams', () => {
