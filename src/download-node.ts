@@ -4,13 +4,16 @@
 // re-seed a complete PATH after checking it). Downloads are chained onto the engine's content hook
 // in front of whatever data plane was installed before (live channels). Pieces stay on disk; the
 // only memory they take is the shared piece cache (download.cacheBytes).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import type { DownloadStats } from './engine/download-stats.js';
 import type { PhoneFile } from './web/hls-file-routes.js';
 import { StorageError, type StorageErrorKind, type StoreOpener } from './engine/download-ports.js';
 import { Downloads } from './engine/downloads.js';
+import type { DownloadEnginePort } from './engine/download-core.js';
 import type { PeerEngine } from './engine/peer-engine.js';
+import type { Picker } from './engine/picker.js';
 import type { Clock, Random } from './engine/ports.js';
 import type { Manifest } from './protocol/manifest.js';
 import type { Contact } from './protocol/messages.js';
@@ -42,6 +45,14 @@ export class DownloadFailedError extends Error {
   }
 }
 
+/**
+ * The engine the download side runs on: a box's PeerEngine, or a main node's bridge of its uplink
+ * and segment engines (src/segment/bridged-engine.ts), so a file fetched over the uplink is served
+ * into the segment while it downloads.
+ */
+export type DownloadNodeEngine = DownloadEnginePort &
+  Pick<PeerEngine, 'join' | 'leave' | 'setContentMessageHandler' | 'contentMessageHandler' | 'setContentInfoSource'>;
+
 interface Entry {
   path: string;
   title: string;
@@ -59,8 +70,8 @@ export class DownloadNode {
 
   constructor(
     private readonly cfg: Config,
-    private readonly engine: PeerEngine,
-    private readonly deps: { clock: Clock; random: Random; tracker: Contact | undefined; cacheBytes: number },
+    private readonly engine: DownloadNodeEngine,
+    private readonly deps: { clock: Clock; random: Random; tracker: Contact | undefined; cacheBytes: number; wrapPicker?: (contentId: string, inner: Picker) => Picker },
     private readonly log: Logger,
   ) {
     this.cache = new PieceCache(deps.cacheBytes);
@@ -70,6 +81,7 @@ export class DownloadNode {
       random: deps.random,
       config: cfg.download,
       verifier: new Sha256Verifier(),
+      ...(deps.wrapPicker ? { wrapPicker: deps.wrapPicker } : {}),
       events: {
         manifestReady: (contentId, m, from) => log.info({ contentId, name: m.name, sizeBytes: m.sizeBytes, pieces: m.pieceCount, from: from?.peerId }, 'manifest verified'),
         badPiece: (contentId, peerId, index, reason) => log.warn({ contentId, peerId, piece: index, reason }, 'bad piece rejected; peer dropped and blocked'),
@@ -135,6 +147,20 @@ export class DownloadNode {
     this.downloads.fetch(contentId, opener, known, tuning);
     this.engine.join(contentId, 'download');
     return done;
+  }
+
+  /**
+   * Starts getting a content into `STATE_DIR/downloads/<content id>` in the background (a download
+   * played on the TV, or relayed into a main node's segment); resumable and seeded afterwards like any
+   * get. Returns the path. Failures are logged with `why`.
+   */
+  fetchToStateDir(contentId: string, title: string, why: string): string {
+    const dir = join(this.cfg.stateDir, 'downloads');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, contentId);
+    this.log.info({ contentId, path, title }, why);
+    this.get(contentId, path, title).catch((err: Error) => this.log.warn({ contentId, err: err.message }, `${why}: the download ended: ${err.message}`));
+    return path;
   }
 
   tick(): void {

@@ -253,9 +253,9 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const downloadCacheBytes = Math.min(cfg.download.cacheBytes, Math.floor(memory.budgetBytes / 4));
   // Trackers keep no chunk data; every other role runs the live data plane.
   const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}), ...(drm ? { drm } : {}) }, log) : undefined;
-  if (live) segment?.attach(live);
-  // The download data plane chains onto the engine's content hook in front of the live one.
-  const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes }, log) : undefined;
+  // The download data plane chains onto the engine's content hook in front of the live one (a main node's: the bridge, so downloads reach the segment).
+  const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, segment?.downloadEngine ?? eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes, ...(segment?.downloadPicker ? { wrapPicker: segment.downloadPicker } : {}) }, log) : undefined;
+  if (live) segment?.attach(live, downloads);
   // A download on the TV while it downloads (play dl-…), a protected one through the DRM agent.
   const vod = live && downloads ? new VodNode({ downloads, live, agent: drm?.agent, stateDir: cfg.stateDir, tracker, log }) : undefined;
   // Firmware updates (docs/updates.md): boxes only; the bundle travels as a download content.

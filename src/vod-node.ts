@@ -6,8 +6,7 @@
 // superdist container (.sdc, found by its magic) goes through the DRM agent on the way
 // (ProtectedByteSource): decrypted with rights, the clear preview only without. `drm play FILE.sdc`
 // plays a local protected file the same way (control API `play {file}`).
-import { mkdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { ControlHandler } from './control/control-server.js';
 import type { DownloadNode } from './download-node.js';
 import type { DrmAgent } from './drm/drm-agent.js';
@@ -76,15 +75,10 @@ export class VodNode {
     if (!DOWNLOAD_ID.test(contentId)) throw new Error(`${JSON.stringify(contentId)} is not a download id (dl- and 64 hex digits)`);
     if (this.cur?.contentId === contentId) return this.playing(this.cur);
     await this.stop();
-    const { downloads, log } = this.o;
+    const { downloads } = this.o;
     const deadline = Date.now() + START_TIMEOUT_MS;
     if (!downloads.active(contentId)) {
-      const dir = join(this.o.stateDir, 'downloads');
-      mkdirSync(dir, { recursive: true });
-      const path = join(dir, contentId);
-      const title = await this.listedTitle(contentId);
-      log.info({ contentId, path, title }, 'downloading to play');
-      downloads.get(contentId, path, title).catch((err: Error) => log.warn({ contentId, err: err.message }, `the download played on demand ended: ${err.message}`));
+      downloads.fetchToStateDir(contentId, await this.listedTitle(contentId), 'downloading to play');
     }
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);

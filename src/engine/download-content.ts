@@ -11,7 +11,7 @@ import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap, RemoteBufferMap } from './buffer-map.js';
 import type { DownloadConfig } from './download-config.js';
 import type { DownloadCore, DownloadEnginePort } from './download-core.js';
-import { DownloadFetcher } from './download-fetcher.js';
+import { DownloadFetcher, type FetchPicker } from './download-fetcher.js';
 import { DownloadPicker } from './download-picker.js';
 import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
@@ -20,6 +20,7 @@ import { DownloadCounters, type DownloadState, type DownloadStats } from './down
 import { messageBytes, safely } from './live-core.js';
 import { LivePartners } from './live-partners.js';
 import type { ContentMessage } from './peer-engine.js';
+import type { Picker } from './picker.js';
 import type { Clock, Destination, PeerAddress, Random } from './ports.js';
 
 export interface DownloadContentOptions {
@@ -34,6 +35,8 @@ export interface DownloadContentOptions {
   openStore?: StoreOpener;
   /** Known from the start (publisher, complete file, or a resumed record). */
   known?: { manifest: Manifest; manifestBytes: Uint8Array; store?: PieceStore };
+  /** Wraps whichever picker is in use (a main node keeps to its share of the uplink). */
+  wrapPicker?: (inner: Picker) => Picker;
 }
 
 /** How often complete partners are looked for while seeding. */
@@ -202,7 +205,7 @@ export class DownloadContent {
       p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes });
       this.ondemand = p;
       p.setPlayhead(piece, rateBps);
-      this.fetcher?.usePicker(p, now);
+      this.fetcher?.usePicker(this.wrapped(p), now);
       return;
     }
     const moved = p.playheadPiece !== Math.max(0, Math.floor(piece));
@@ -214,7 +217,14 @@ export class DownloadContent {
   clearPlayhead(): void {
     if (!this.ondemand) return;
     this.ondemand = undefined;
-    this.fetcher?.usePicker(this.picker, this.core.clock.now());
+    this.fetcher?.usePicker(this.wrapped(this.picker), this.core.clock.now());
+  }
+
+  private wrapped(inner: FetchPicker): FetchPicker {
+    const wrap = this.o.wrapPicker;
+    if (!wrap) return inner;
+    const outer = wrap(inner);
+    return { pick: (ctx) => outer.pick(ctx), get endgame() { return inner.endgame; } };
   }
 
   // ---- manifest ---------------------------------------------------------------------------------
@@ -285,7 +295,7 @@ export class DownloadContent {
     this.state = 'downloading';
     this.fetcher = new DownloadFetcher({
       core,
-      picker: this.ondemand ?? this.picker,
+      picker: this.wrapped(this.ondemand ?? this.picker),
       verifier: this.o.verifier,
       dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
       onStored: (index, at) => this.onStored(index, at),

@@ -8,19 +8,21 @@
 import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadCore } from './download-core.js';
-import type { DownloadPicker } from './download-picker.js';
 import type { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
 import { RejectReason, safely } from './live-core.js';
 import { PeerEstimates } from './peer-estimates.js';
-import type { PickContext } from './picker.js';
+import type { PickContext, Picker } from './picker.js';
 import type { PeerAddress } from './ports.js';
 import { RequestQueue } from './request-queue.js';
+
+/** A download's picking strategy: a Picker that says whether its last pick was the endgame. */
+export type FetchPicker = Picker & { readonly endgame: boolean };
 
 export interface DownloadFetcherDeps {
   core: DownloadCore;
   /** Rarest first; replaced by an OnDemandPicker while the content is played (usePicker). */
-  picker: DownloadPicker | OnDemandPicker;
+  picker: FetchPicker;
   verifier: DownloadVerifier;
   /** Ends a partnership from the data plane (bad piece), blocking the peer for blockMs. */
   dropPeer: (peerId: string, reason: string, blockMs: number) => void;
@@ -56,7 +58,7 @@ export class DownloadFetcher {
   }
 
   /** Switches the picking strategy (a playback position was set or cleared) and re-picks at once. */
-  usePicker(picker: DownloadPicker | OnDemandPicker, now: number): void {
+  usePicker(picker: FetchPicker, now: number): void {
     this.deps.picker = picker;
     this.schedule(now);
   }

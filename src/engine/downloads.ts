@@ -11,6 +11,7 @@ import type { DownloadEnginePort } from './download-core.js';
 import type { DownloadEvents, DownloadVerifier, PieceStore, StoreOpener } from './download-ports.js';
 import type { DownloadState, DownloadStats } from './download-stats.js';
 import type { ContentMessage } from './peer-engine.js';
+import type { Picker } from './picker.js';
 import type { Clock, PeerAddress, Random } from './ports.js';
 
 export type { DownloadStats } from './download-stats.js';
@@ -23,6 +24,8 @@ export interface DownloadsDeps {
   config: DownloadConfig;
   verifier: DownloadVerifier;
   events?: DownloadEvents;
+  /** Wraps a content's picker (a main node keeps to its share of the uplink, shared-uplink-picker.ts). */
+  wrapPicker?: (contentId: string, inner: Picker) => Picker;
 }
 
 export class Downloads {
@@ -112,7 +115,7 @@ export class Downloads {
     const d = this.deps;
     this.contents.set(
       contentId,
-      new DownloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: { ...d.config, ...tuning }, verifier: d.verifier, events: d.events, ...opts }),
+      new DownloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: { ...d.config, ...tuning }, verifier: d.verifier, events: d.events, ...opts, ...(d.wrapPicker ? { wrapPicker: (inner: Picker) => d.wrapPicker!(contentId, inner) } : {}) }),
     );
   }
 }

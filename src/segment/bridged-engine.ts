@@ -7,9 +7,11 @@
 //   is reached over the segment, never over the uplink: it is blocked on U);
 // - sends go out through the engine whose partner the peer is (else where we last heard it from);
 // - every chunk received from an uplink partner is counted (uplink accounting and stall detection).
+// - downloads ride the same bridge: a file the main node fetches over the uplink is served to local
+//   nodes from the pieces it already holds (docs/main-node.md "Downloads through the main node").
 // Sans-IO like the engines it wraps.
-import type { Message } from '../protocol/messages.js';
-import type { ContentMessageHandler } from '../engine/peer-engine.js';
+import type { MemberInfo, Message } from '../protocol/messages.js';
+import type { ContentInfoSource, ContentMessageHandler } from '../engine/peer-engine.js';
 import type { LiveChannelsEngine } from '../engine/live-channels.js';
 import type { Clock, Destination, PartnerAddress } from '../engine/ports.js';
 import type { ContentKind } from '../protocol/messages.js';
@@ -29,6 +31,8 @@ export interface BridgeEngine {
   dropPartner(contentId: string, peerId: string, reason: string, blockMs?: number): void;
   send(to: Destination, msg: Message): boolean;
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void;
+  knownMembers(contentId?: string): MemberInfo[];
+  setContentInfoSource(source: ContentInfoSource | undefined): void;
 }
 
 export interface UplinkCounters {
@@ -46,6 +50,7 @@ export class BridgedEngine implements LiveChannelsEngine {
   readonly uplinkCounters: UplinkCounters = { chunkBytesIn: 0, chunksIn: 0, byContent: new Map(), lastChunkAt: -Infinity, lastRequestAt: -Infinity };
   private readonly lastSide = new Map<string, Side>();
   private siblings = new Set<string>();
+  private handler: ContentMessageHandler | undefined;
 
   constructor(
     readonly uplink: BridgeEngine,
@@ -112,7 +117,26 @@ export class BridgedEngine implements LiveChannelsEngine {
     return (side === 'segment' ? this.segment : this.uplink).send(to, msg);
   }
 
+  /** The data-plane hook installed last (the download plane chains to the live one through it). */
+  get contentMessageHandler(): ContentMessageHandler | undefined {
+    return this.handler;
+  }
+
+  /** Members of a content known on either side (segment first), e.g. to ask for a manifest. */
+  knownMembers(contentId?: string): MemberInfo[] {
+    const seg = this.segment.knownMembers(contentId);
+    const ids = new Set(seg.map((m) => m.peerId));
+    return [...seg, ...this.uplink.knownMembers(contentId).filter((m) => !ids.has(m.peerId))];
+  }
+
+  /** Titles and sizes for ContentsResp on both sides. */
+  setContentInfoSource(source: ContentInfoSource | undefined): void {
+    this.uplink.setContentInfoSource(source);
+    this.segment.setContentInfoSource(source);
+  }
+
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void {
+    this.handler = handler;
     if (!handler) {
       this.uplink.setContentMessageHandler(undefined);
       this.segment.setContentMessageHandler(undefined);

@@ -2,8 +2,9 @@
 // the same peer id as the uplink engine U, bridged into one data plane (bridged-engine.ts); S becomes
 // the local tracker when this main node wins the election (a TrackerEngine layered over S, a LAN
 // announcer, the BLE beacon, the shared-uplink coordinator), or joins the elected one otherwise. The
-// channels the segment wants are relayed from the uplink; several main nodes split the uplink download
-// by the coordinator's plan (share-plan.ts, shared-uplink-picker.ts).
+// channels and downloads the segment wants are relayed from the uplink (downloads: download-relay.ts);
+// several main nodes split the uplink download by the coordinator's plan (share-plan.ts,
+// shared-uplink-picker.ts).
 import type { Config } from '../config/schema.js';
 import { formatContact } from '../config/address.js';
 import { LivePicker } from '../engine/live-picker.js';
@@ -21,6 +22,8 @@ import { BridgedEngine } from './bridged-engine.js';
 import { CentralCatalogue } from './catalogue.js';
 import { SegmentElection, type ElectionChange } from './election.js';
 import { RelaySet } from './relay-set.js';
+import type { DownloadRelay } from './download-relay.js';
+import { isDownloadId } from '../source/piece-verifier.js';
 import type { SegmentAddress } from './segment-address.js';
 import { SegmentProbe, ShareSocket } from './segment-udp.js';
 import type { ShareDatagram, ShareReport } from './share-datagram.js';
@@ -96,6 +99,7 @@ export class MainSegment {
   private readonly probe: SegmentProbe;
   private readonly share: ShareSocket;
   private live: LiveNode | undefined;
+  private downloads: DownloadRelay | undefined;
   private uplinkUp = true;
   private nextReportAt = 0;
   private fallbackRequests = 0;
@@ -156,8 +160,15 @@ export class MainSegment {
 
   /** The picker of a relayed channel: the live picker restricted to our share of the uplink. */
   pickerFor = (contentId: string): Picker =>
+    this.sharedPicker(contentId, new LivePicker({ urgentMs: this.deps.cfg.live.urgentMs, deadlineBucketMs: this.deps.cfg.live.deadlineBucketMs }));
+
+  /**
+   * The picker of a relayed content restricted to our share of the uplink: for a download, pieces
+   * whose index is outside our slot come from the segment only (no deadline, so no fallback).
+   */
+  sharedPicker = (contentId: string, inner: Picker): Picker =>
     new SharedUplinkPicker({
-      inner: new LivePicker({ urgentMs: this.deps.cfg.live.urgentMs, deadlineBucketMs: this.deps.cfg.live.deadlineBucketMs }),
+      inner,
       sideOf: (peerId) => this.bridge.sideOf(contentId, peerId),
       slot: () => this.view.slot(contentId, this.deps.clock.now(), this.uplinkUp),
       fallbackMs: this.deps.cfg.segment.uplinkFallbackMs,
@@ -165,8 +176,9 @@ export class MainSegment {
       onFallback: (n) => (this.fallbackRequests += n),
     });
 
-  attach(live: LiveNode): void {
+  attach(live: LiveNode, downloads?: DownloadRelay): void {
     this.live = live;
+    this.downloads = downloads;
   }
 
   tick(): void {
@@ -341,11 +353,19 @@ export class MainSegment {
     const watched = live.live.active().map((a) => a.contentId).filter((id) => live.contentStatus(id)?.watching);
     const { start, stop } = this.relays.update([...this.view.wanted(now), ...watched], now);
     for (const contentId of start) {
+      if (isDownloadId(contentId)) {
+        this.downloads?.start(contentId, this.catalogue.titleOf(contentId));
+        continue;
+      }
       this.bridge.join(contentId, 'live');
       live.live.startViewer(contentId);
       this.deps.log.info({ contentId }, 'main node: relaying a channel from the uplink into the segment');
     }
     for (const contentId of stop) {
+      if (isDownloadId(contentId)) {
+        this.downloads?.stop(contentId);
+        continue;
+      }
       if (live.contentStatus(contentId)?.watching) continue;
       live.live.stop(contentId);
       this.bridge.leave(contentId);

@@ -6,11 +6,13 @@ import { formatContact } from '../config/address.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
 import type { Picker } from '../engine/picker.js';
 import type { Clock, EngineEvents, Random } from '../engine/ports.js';
+import type { DownloadNode, DownloadNodeEngine } from '../download-node.js';
 import type { LiveNode, LiveNodeEngine } from '../live-node.js';
 import type { ConnectionManager } from '../net/connection-manager.js';
 import { detectInterfaceRoles, type InterfaceRoles, type IfaceFacts } from '../platform/interface-roles.js';
 import type { Logger } from '../platform/logger.js';
 import type { Contact } from '../protocol/messages.js';
+import { DownloadRelay } from './download-relay.js';
 import { LocalTrackerFinder } from './local-discovery.js';
 import { MainSegment, type SegmentStatus, type UplinkStatus } from './main-segment.js';
 import { allBroadcasts, lanTargets, resolveSegmentAddress } from './segment-address.js';
@@ -25,7 +27,10 @@ export interface SegmentRole {
   /** The engine the live side drives (a main node's bridge; the node's own engine otherwise). */
   liveEngine: LiveNodeEngine;
   pickerFor?: (contentId: string) => Picker;
-  attach(live: LiveNode): void;
+  /** Main node: the engine downloads run on (the bridge) and their picker kept to our uplink share. */
+  downloadEngine?: DownloadNodeEngine;
+  downloadPicker?: (contentId: string, inner: Picker) => Picker;
+  attach(live: LiveNode, downloads?: DownloadNode): void;
   tick(): void;
   status(): SegmentRoleStatus;
   /** Main node: peers connected on the segment side. */
@@ -81,7 +86,9 @@ export async function startMainRole(d: MainRoleDeps): Promise<SegmentRole> {
   return {
     liveEngine: seg.bridge,
     pickerFor: seg.pickerFor,
-    attach: (live) => seg.attach(live),
+    downloadEngine: seg.bridge,
+    downloadPicker: seg.sharedPicker,
+    attach: (live, downloads) => seg.attach(live, downloads ? new DownloadRelay(downloads, d.log.child({ component: 'segment' })) : undefined),
     tick: () => seg.tick(),
     status: () => seg.status(),
     segmentPeers: () => seg.segmentPeers(),
