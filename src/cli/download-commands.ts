@@ -18,9 +18,9 @@ interface PeerFlags extends GlobalOptions {
   id?: string;
 }
 
-function peerOptions(cmd: Command): Command {
-  return withConfigOptions(cmd)
-    .requiredOption('--tracker <host:port>', 'tracker to join through')
+function peerOptions(cmd: Command, trackerHelp?: string): Command {
+  const c = withConfigOptions(cmd);
+  return (trackerHelp ? c.option('--tracker <host:port>', trackerHelp) : c.requiredOption('--tracker <host:port>', 'tracker to join through'))
     .option('--listen <host:port>', 'peer protocol address (TCP)', '0.0.0.0:0')
     .option('--advertise <host>', 'address announced to other peers')
     .option('--control <path>', 'control API unix socket (default: a private one in the temp directory)')
@@ -35,7 +35,8 @@ function peerConfig(o: PeerFlags, extra: Record<string, unknown> = {}) {
     advertise: o.advertise,
     control: o.control ?? join(tmpdir(), `superdist-${process.pid}.sock`),
     stateDir: o.stateDir,
-    node: { id: o.id ?? `dl-${newPeerId()}` },
+    // No tracker given (get): a box on a main node's segment, finding the local tracker by LAN query.
+    node: { id: o.id ?? `dl-${newPeerId()}`, ...(o.tracker ? {} : { role: 'local' }) },
     ...extra,
   });
 }
@@ -54,7 +55,7 @@ export function publishFileCommand(): Command {
 }
 
 export function getCommand(): Command {
-  return peerOptions(new Command('get'))
+  return peerOptions(new Command('get'), 'tracker to join through (default: the local tracker of the segment, found by LAN query)')
     .description('download a content into PATH: verified pieces, resumable (PATH.part), then seed it')
     .argument('<contentId>', 'download content id (dl-…), as `superdist search` lists it')
     .requiredOption('-o, --output <path>', 'where the file goes (PATH.part and PATH.part.pieces while it downloads)')

@@ -81,14 +81,28 @@ async function lookUp(tracker: Contact, trackerText: string, contentId: string):
   return found;
 }
 
+/** The local tracker a segment-only node found (HOST:PORT), or exits when none answers in time. */
+async function localTracker(svc: RunningService, timeoutMs: number): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = svc.status().discovery?.tracker;
+    if (found) return found;
+    if (Date.now() >= until) return fail(`no local tracker answered on this box's segment within ${Math.round(timeoutMs / 1000)} s: give the tracker with --tracker HOST:PORT`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function runGet(cfg: Config, contentId: string, output: string, opts: { seed: boolean; json: boolean }): Promise<void> {
   if (!isDownloadId(contentId)) return fail(`${JSON.stringify(contentId)} is not a download content id (dl- and 64 hex digits; superdist search lists them)`, EXIT_USAGE);
-  const tracker = parseHostPort(cfg.tracker);
-  if (typeof tracker === 'string') return fail(`--tracker: ${tracker}`, EXIT_USAGE);
   if (existsSync(output) && statSync(output).isDirectory()) return fail(`-o ${output} is a directory; give a file path`, EXIT_USAGE);
-  const listed = await lookUp(tracker, cfg.tracker, contentId);
   const log = createLogger(cfg.logLevel, { role: 'get' }, 2);
-  const svc = await start(cfg, log);
+  // Without --tracker (a box on a main node's segment) the node starts first and finds the local tracker.
+  const early = cfg.tracker ? undefined : await start(cfg, log);
+  const trackerText = early ? await localTracker(early, cfg.segment.discoveryRoundMs * 3) : cfg.tracker;
+  const tracker = parseHostPort(trackerText);
+  if (typeof tracker === 'string') return fail(`--tracker: ${tracker}`, EXIT_USAGE);
+  const listed = await lookUp(tracker, trackerText, contentId);
+  const svc = early ?? (await start(cfg, log));
   const reporter = new ProgressReporter(process.stdout, contentId, opts.json);
   const status = () => svc.downloads.contentStatus(contentId);
   const timer = setInterval(() => reporter.update(status()), PROGRESS_EVERY_MS);

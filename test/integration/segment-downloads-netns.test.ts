@@ -2,7 +2,8 @@
 // segment-netns.test.ts (test/support/segment-scenario.ts): uplink ns with the central tracker and a
 // seed whose piece upload is paced (download.uploadBps); main1, main2 with an uplink and a port on
 // the segment bridge; local1, local2 only on the segment.
-//   Run 1, one main node: the two local nodes `get` a file at the local tracker (main1) while main1
+//   Run 1, one main node: the two local nodes `get` a file at the local tracker (main1; local1 finds it
+//   by LAN query, local2 is given its address) while main1
 //   fetches it from the seed; they get pieces from main1 while it still downloads; every copy has the
 //   seed's SHA-256 and the uplink carries about one copy (seed upload and main1's uplink ≤ 1.3 × file).
 //   Run 2, two main nodes: a second file; each main node's uplink carries 0.3–0.7 of it (pieces
@@ -57,7 +58,9 @@ describe.skipIf(!netnsAvailable())('downloads through the main node (network nam
       const localGets = (tag: string, id: string) =>
         [1, 2].map((j) => {
           const out = join(dir, `local${j}-${tag}.bin`);
-          const p = lab.start(`get${j}-${tag}`, `local${j}`, dir, ['get', id, '-o', out, '--json', '--tracker', LOCAL_TRACKER, '--listen', `10.77.9.${10 + j}:0`, '--log-level', 'warn']);
+          // local1 finds the local tracker by itself (no --tracker), local2 is given its address.
+          const where = j === 1 ? [] : ['--tracker', LOCAL_TRACKER];
+          const p = lab.start(`get${j}-${tag}`, `local${j}`, dir, ['get', id, '-o', out, '--json', ...where, '--listen', `10.77.9.${10 + j}:0`, '--log-level', 'warn']);
           gets.push(p);
           return { p, out };
         });
@@ -85,7 +88,7 @@ describe.skipIf(!netnsAvailable())('downloads through the main node (network nam
 
       // A local node asking for an unknown content: exit 3, a clear message.
       const unknownId = `dl-${'0'.repeat(64)}`;
-      const bad = lab.start('get-unknown', 'local1', dir, ['get', unknownId, '-o', join(dir, 'unknown.bin'), '--tracker', LOCAL_TRACKER, '--listen', '10.77.9.11:0', '--log-level', 'warn']);
+      const bad = lab.start('get-unknown', 'local1', dir, ['get', unknownId, '-o', join(dir, 'unknown.bin'), '--listen', '10.77.9.11:0', '--log-level', 'warn']);
       const badCode = await new Promise<number | null>((r) => (bad.child.exitCode !== null ? r(bad.child.exitCode) : bad.child.once('exit', (c) => r(c))));
       for (const g of g1) g.p.child.kill('SIGTERM');
       console.log(`run 1: seed out ${seedA?.pieceBytesOut}, main1 uplink in ${upA}, while downloading ${servedWhileDownloading}, unknown exit ${badCode}, sha ok ${shaA.every((h) => h === a.sha)}`);
@@ -109,6 +112,9 @@ describe.skipIf(!netnsAvailable())('downloads through the main node (network nam
       const seedB = dl(await status(b.seed), b.id);
       const shaB = [mainPath(1, b.id), mainPath(2, b.id), ...g2.map((g) => g.out)].map((f) => (existsSync(f) ? sha256File(f) : 'missing'));
       const main2B = dl(await status(main2), b.id);
+      const main1B = dl(await status(main1), b.id);
+      const who = (d: typeof main1B) => `fetched ${d?.piecesFetched}, dup ${d?.duplicates}, timeouts ${d?.requestTimeouts}, suppliers ${d?.suppliers.map((x) => `${x.peerId.slice(0, 6)}:${x.pieces}`).join(' ')}`;
+      console.log(`run 2 detail: seed ${b.seed.name} served ${seedB?.piecesServed} pieces to ${seedB?.peersServed} peers; main1 ${who(main1B)}; main2 ${who(main2B)}`);
 
       console.log(
         `segment downloads: file ${FILE_BYTES} B in ${PIECE_BYTES} B pieces, seed paced ${SEED_BPS / 1e6} Mbit/s\n` +
