@@ -122,11 +122,18 @@ export class BridgedEngine implements LiveChannelsEngine {
     return this.handler;
   }
 
-  /** Members of a content known on either side (segment first), e.g. to ask for a manifest. */
+  /**
+   * Members of a content known on either side (segment first), e.g. to ask for a manifest; each is
+   * remembered on its side, so a send to it goes there (a segment member is never dialled from the
+   * uplink engine, which would gossip it into the central overlay where nobody can reach it).
+   */
   knownMembers(contentId?: string): MemberInfo[] {
     const seg = this.segment.knownMembers(contentId);
     const ids = new Set(seg.map((m) => m.peerId));
-    return [...seg, ...this.uplink.knownMembers(contentId).filter((m) => !ids.has(m.peerId))];
+    for (const id of ids) if (!this.lastSide.has(id)) this.lastSide.set(id, 'segment');
+    const up = this.uplink.knownMembers(contentId).filter((m) => !ids.has(m.peerId));
+    for (const m of up) if (!this.lastSide.has(m.peerId)) this.lastSide.set(m.peerId, 'uplink');
+    return [...seg, ...up];
   }
 
   /** Titles and sizes for ContentsResp on both sides. */

@@ -114,7 +114,8 @@ describe.skipIf(!netnsAvailable())('downloads through the main node (network nam
       const main2B = dl(await status(main2), b.id);
       const main1B = dl(await status(main1), b.id);
       const who = (d: typeof main1B) => `fetched ${d?.piecesFetched}, dup ${d?.duplicates}, timeouts ${d?.requestTimeouts}, suppliers ${d?.suppliers.map((x) => `${x.peerId.slice(0, 6)}:${x.pieces}`).join(' ')}`;
-      console.log(`run 2 detail: seed ${b.seed.name} served ${seedB?.piecesServed} pieces to ${seedB?.peersServed} peers; main1 ${who(main1B)}; main2 ${who(main2B)}`);
+      const unreachable = [tracker, a.seed, b.seed].map((p) => (p.output().match(/10\.77\.9\.\d+:\d+ failed/g) ?? []).length);
+      console.log(`run 2 detail: dials from the uplink side to segment addresses (tracker, seeds): ${unreachable.join(', ')}; seed ${b.seed.name} served ${seedB?.piecesServed} pieces to ${seedB?.peersServed} peers; main1 ${who(main1B)}; main2 ${who(main2B)}`);
 
       console.log(
         `segment downloads: file ${FILE_BYTES} B in ${PIECE_BYTES} B pieces, seed paced ${SEED_BPS / 1e6} Mbit/s\n` +
