@@ -121,6 +121,16 @@ describe('the shared-uplink picker', () => {
     expect(alone.pick(ctxWith({ up1: all })).length).toBe(10);
   });
 
+  it('a download (no deadlines): pieces outside the slot and endgame copies never go over the uplink', () => {
+    const { deadline: _none, ...download } = ctxWith({ up1: all, seg1: [2] });
+    const picker = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'share', index: 1, k: 2 }), fallbackMs: 1200, maxUplinkInFlight: 100 });
+    expect(picker.pick(download).map((r) => `${r.chunkId}@${r.peerId}`)).toEqual(['1@up1', '2@seg1', '3@up1', '5@up1', '7@up1', '9@up1']);
+    const endgame: Picker = { pick: (ctx) => firstHolder.pick(ctx).map((r) => ({ ...r, redundant: true })) };
+    const copies = new SharedUplinkPicker({ inner: endgame, sideOf: side, slot: () => ({ kind: 'all' }), fallbackMs: 1200, maxUplinkInFlight: 100 });
+    const { deadline: _none2, ...segFirst } = ctxWith({ seg1: [2], up1: all });
+    expect(copies.pick(segFirst).map((r) => `${r.chunkId}@${r.peerId}`)).toEqual(['2@seg1']);
+  });
+
   it('keeps at most maxUplinkInFlight requests outstanding over the uplink, whatever the slot', () => {
     const capped = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'all' }), fallbackMs: 1200, maxUplinkInFlight: 3 });
     expect(capped.pick(ctxWith({ up1: all, up2: all })).map((r) => r.chunkId)).toEqual([0, 1, 2]);
