@@ -10,7 +10,7 @@
 //    gets one more request — at most endgameCopies in all — from an idle partner that is expected to
 //    deliver it sooner than the request already out. The copy that loses the race costs one piece;
 //    servers skip requests for pieces the requester's newer map already shows (implicit cancel).
-import type { ChunkRequest, PickContext, Picker } from './picker.js';
+import { soonestSupplier, type ChunkRequest, type PickContext, type Picker } from './picker.js';
 import type { InFlightRequest } from './request-queue.js';
 import type { BufferMap } from './buffer-map.js';
 
@@ -106,22 +106,7 @@ export function supplierSlots(ctx: PickContext): Slot[] {
 
 /** The open partner holding `id` expected to deliver it soonest (skipping those already asked). */
 export function bestSlot(ctx: PickContext, slots: Slot[], id: number, already: readonly { peerId: string }[] | undefined): { slot: Slot; at: number } | undefined {
-  let best: Slot | undefined;
-  let bestAt = Infinity;
-  let ties = 0;
-  for (const s of slots) {
-    if (!s.open || !s.map?.has(id) || ctx.requests.isExcluded(id, s.peerId)) continue;
-    if (already?.some((r) => r.peerId === s.peerId)) continue;
-    const at = ctx.estimates.expectedArrival(s.peerId, ctx.now, s.bytes, ctx.chunkBytes);
-    if (at < bestAt) {
-      best = s;
-      bestAt = at;
-      ties = 1;
-    } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
-      best = s; // reservoir choice among equal estimates
-    }
-  }
-  return best ? { slot: best, at: bestAt } : undefined;
+  return soonestSupplier(ctx, slots, id, already, (s) => s.open);
 }
 
 export function takeSlot(slot: Slot, id: number, at: number, redundant: boolean, bytes: number): ChunkRequest {

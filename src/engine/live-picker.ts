@@ -12,7 +12,7 @@
 // before the deadline. A first request goes to the soonest supplier even when none can make the
 // deadline (estimates are rough); a redundant one only when it would beat the deadline.
 import type { BufferMap } from './buffer-map.js';
-import type { ChunkRequest, PickContext, Picker } from './picker.js';
+import { soonestSupplier, type ChunkRequest, type PickContext, type Picker } from './picker.js';
 
 export interface LivePickerOptions {
   urgentMs: number;
@@ -63,25 +63,13 @@ export class LivePicker implements Picker {
     if (!anyOpen) return [];
     const cands = this.candidates(ctx, slots);
     const out: ChunkRequest[] = [];
+    const openUrgent = (s: Slot): boolean => !s.busy && s.count < s.hardCap;
+    const openNormal = (s: Slot): boolean => !s.busy && s.count < s.cap;
     for (const c of cands) {
       const already = c.redundant ? requests.forChunk(c.id) : undefined;
-      let best: Slot | undefined;
-      let bestAt = Infinity;
-      let ties = 0;
-      for (const s of slots) {
-        if (s.busy || s.count >= (c.urgent ? s.hardCap : s.cap)) continue;
-        if (!s.map?.has(c.id) || requests.isExcluded(c.id, s.peerId)) continue;
-        if (already?.some((r) => r.peerId === s.peerId)) continue;
-        const at = estimates.expectedArrival(s.peerId, now, s.bytes, chunkBytes);
-        if (at < bestAt) {
-          best = s;
-          bestAt = at;
-          ties = 1;
-        } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
-          best = s; // reservoir choice among equal estimates
-        }
-      }
-      if (best === undefined) continue;
+      const found = soonestSupplier(ctx, slots, c.id, already, c.urgent ? openUrgent : openNormal);
+      if (found === undefined) continue;
+      const { slot: best, at: bestAt } = found;
       // A second request must help: arrive before the deadline, or at least before the first one.
       if (c.redundant && bestAt > c.deadline && bestAt >= c.firstDueAt) continue;
       best.count++;

@@ -3,7 +3,7 @@
 // (live-picker.ts) orders by playback deadline; a download picker (rarest-first + endgame) plugs in
 // with the same context — no deadlines (`deadline` undefined), the same request queue, estimates,
 // partner maps and buffer.
-import type { RemoteBufferMap } from './buffer-map.js';
+import type { BufferMap, RemoteBufferMap } from './buffer-map.js';
 import type { PeerEstimates } from './peer-estimates.js';
 import type { Random } from './ports.js';
 import type { RequestQueue } from './request-queue.js';
@@ -45,4 +45,43 @@ export interface ChunkRequest {
 
 export interface Picker {
   pick(ctx: PickContext): ChunkRequest[];
+}
+
+/** What supplier choice needs of a partner's state in one pick round. */
+export interface SupplierSlot {
+  peerId: string;
+  map: BufferMap | undefined;
+  /** Bytes already asked of it (queued ahead of a new request). */
+  bytes: number;
+}
+
+/**
+ * Among the partners `usable` admits that hold `id`, are not excluded for it and were not already
+ * asked for it: the one expected to deliver it soonest (estimated RTT, throughput and the bytes
+ * already asked of it), a reservoir choice among equal estimates. Both the live and the download
+ * pickers choose their suppliers this way.
+ */
+export function soonestSupplier<S extends SupplierSlot>(
+  ctx: PickContext,
+  slots: readonly S[],
+  id: number,
+  already: readonly { peerId: string }[] | undefined,
+  usable: (s: S) => boolean,
+): { slot: S; at: number } | undefined {
+  let best: S | undefined;
+  let bestAt = Infinity;
+  let ties = 0;
+  for (const s of slots) {
+    if (!usable(s) || !s.map?.has(id) || ctx.requests.isExcluded(id, s.peerId)) continue;
+    if (already?.some((r) => r.peerId === s.peerId)) continue;
+    const at = ctx.estimates.expectedArrival(s.peerId, ctx.now, s.bytes, ctx.chunkBytes);
+    if (at < bestAt) {
+      best = s;
+      bestAt = at;
+      ties = 1;
+    } else if (at === bestAt && ctx.random.next() * ++ties < 1) {
+      best = s; // reservoir choice among equal estimates
+    }
+  }
+  return best ? { slot: best, at: bestAt } : undefined;
 }
