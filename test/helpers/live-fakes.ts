@@ -111,3 +111,16 @@ export function liveNode(opts: { config?: Partial<LiveConfig>; budgetBytes?: num
   };
   return node;
 }
+
+/** A viewer with partners a and b both advertising 0..20 (chunkMs 1000, prebuffer 3 s): join point 17. */
+export function joined(config: Partial<LiveConfig> = {}): LiveTestNode {
+  const n = liveNode({ config: { chunkMs: 1000, prebufferMs: 3000, ...config } });
+  n.partner('a');
+  n.partner('b');
+  const ids = Array.from({ length: 21 }, (_, i) => i);
+  n.advertise('a', ids);
+  n.advertise('b', ids);
+  n.transport.clear();
+  n.tick();
+  return n;
+}

@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addr } from '../helpers/engine-fakes.js';
-import { C, goodChunk, liveNode } from '../helpers/live-fakes.js';
-
-/** A viewer with partners a and b both advertising 0..20 (chunkMs 1000, prebuffer 3 s): join point 17. */
-function joined(config = {}) {
-  const n = liveNode({ config: { chunkMs: 1000, prebufferMs: 3000, ...config } });
-  n.partner('a');
-  n.partner('b');
-  const ids = Array.from({ length: 21 }, (_, i) => i);
-  n.advertise('a', ids);
-  n.advertise('b', ids);
-  n.transport.clear();
-  n.tick();
-  return n;
-}
+import { C, goodChunk, joined, liveNode } from '../helpers/live-fakes.js';
 
 const owner = (n: ReturnType<typeof liveNode>, id: number) =>
   n.transport.of('DataChunkReq').filter((s) => s.msg.chunkId === id).map((s) => s.to.peerId);

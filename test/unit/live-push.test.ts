@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { addr } from '../helpers/engine-fakes.js';
-import { C, goodChunk, liveNode } from '../helpers/live-fakes.js';
+import { C, goodChunk, joined, liveNode } from '../helpers/live-fakes.js';
 
 const PUSH = { chunkMs: 1000, prebufferMs: 3000, substreams: 2, pushGraceMs: 1000 };
 
 /** A viewer with partners a and b advertising 0..20: it subscribes to one sub-stream from each. */
 function subscribed() {
-  const n = liveNode({ config: PUSH });
-  n.partner('a');
-  n.partner('b');
-  const ids = Array.from({ length: 21 }, (_, i) => i);
-  n.advertise('a', ids);
-  n.advertise('b', ids);
-  n.transport.clear();
-  n.tick();
-  const subs = n.transport.of('SubstreamSub');
-  return { n, subs };
+  const n = joined(PUSH);
+  return { n, subs: n.transport.of('SubstreamSub') };
 }
 
 describe('live: pushed sub-streams (docs/live-push.md)', () => {
