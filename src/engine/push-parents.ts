@@ -73,8 +73,6 @@ export class PushParents {
   private readonly sent = new Map<string, { mask: number; at: number }>();
   /** Parents left (re-chosen) since the start. */
   switches = 0;
-  pushed = 0;
-  pulledFirst = 0;
 
   constructor(private readonly opts: PushParentsOptions) {
     this.feeds = new Array<Feed | undefined>(opts.count).fill(undefined);
@@ -144,11 +142,9 @@ export class PushParents {
     const s = id % this.opts.count;
     const f = this.feeds[s];
     if (pushedBy !== undefined) {
-      this.pushed++;
       if (f?.parent === pushedBy) f.misses = 0;
       return;
     }
-    this.pulledFirst++;
     if (!f?.active || now - f.since < this.opts.leaseMs) return;
     if (++f.misses >= this.opts.missLimit) this.leave(s, now, true);
   }

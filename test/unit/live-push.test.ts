@@ -66,6 +66,9 @@ describe('live: pushed sub-streams (docs/live-push.md)', () => {
     expect(src.transport.of('SubstreamAck', 'p1')[0]?.msg.mask).toBe(1);
     expect([...(src.transport.of('SubstreamAck', 'p1')[0]?.msg.hops ?? [])]).toEqual([0, 0]);
     expect(src.transport.of('SubstreamAck', 'p2')[0]?.msg.mask).toBe(0);
+    // A peer that is not a partner gets nothing pushed.
+    src.engine.receive(addr('stranger'), { type: 'SubstreamSub', peerId: 'stranger', contentId: C, count: 2, mask: 2, uploadBps: 0 });
+    expect(src.transport.of('SubstreamAck', 'stranger').map((x) => x.msg.mask)).not.toContain(2);
     // Sub-stream 0 already has its one child at the source.
     src.engine.receive(addr('p2'), { type: 'SubstreamSub', peerId: 'p2', contentId: C, count: 2, mask: 1, uploadBps: 0 });
     expect(src.transport.of('SubstreamAck', 'p2')[1]?.msg.mask).toBe(0);
