@@ -1,6 +1,7 @@
 // Tunables of the live data plane (buffers, buffer maps, data scheduler, serving). A plain object of
 // non-negative whole numbers: the app config maps each field as a `live.*` tunable. Every field
 // carries its unit in its name (Ms, Bps, Bytes, Pct, Chunks) or is a count.
+import { WireLimits } from '../protocol/messages.js';
 
 // Each field's meaning: the MEANINGS record below the defaults.
 export interface LiveConfig {
@@ -159,5 +160,7 @@ export function liveConfigProblems(c: LiveConfig): string[] {
   if (c.serveNewestSharePct > 100) problems.push('serveNewestSharePct must be in [0, 100]');
   if (c.estimateWeightPct < 1 || c.estimateWeightPct > 100) problems.push('estimateWeightPct must be in [1, 100]');
   if (c.initialThroughputBps <= 0) problems.push('initialThroughputBps must be > 0');
+  if (!Number.isInteger(c.substreams) || c.substreams > WireLimits.maxSubstreams) problems.push(`substreams must be a whole number in 0..${WireLimits.maxSubstreams} (0 = pull only)`);
+  if (c.pushUploadPct > 1000) problems.push('pushUploadPct must be in [0, 1000]');
   return problems;
 }

@@ -80,6 +80,11 @@ describe('live: pushed sub-streams (docs/live-push.md)', () => {
     expect(src.live.stats(C)?.pushChildren).toBe(1);
   });
 
+  it('a sub-stream count the wire cannot carry is a broken config, named as such', () => {
+    expect(() => liveNode({ config: { substreams: 33 } })).toThrow(/invalid live config: substreams must be a whole number in 0\.\.32/);
+    expect(() => liveNode({ config: { substreams: 2.5 } })).toThrow(/substreams must be a whole number/);
+  });
+
   it('lag control: a viewer whose last chunk played further behind its source time than lagTargetMs jumps to the join point, the chunks jumped over skipped', () => {
     // One miss makes playback wait lagStepMs more: the chunks after it play 4 s behind their source
     // time, past the 3.5 s target.
