@@ -1,6 +1,6 @@
 // The seed sweep's short run for every submission (docs/simulator.md): seeds 1..40 of
 // scripts/sim-sweep.ts. The safety invariants must hold on every seed; the continuity floor is a
-// regression guard: today's engine keeps it on 22 of these 40 seeds (the others are the unpaced-serving
+// regression guard: today's engine keeps it on 27 of these 40 seeds (the others are the unpaced-serving
 // and NAT weaknesses the sweep found, listed in docs/simulator.md), and the test fails when more than
 // FLOOR_FAILURES_MAX miss it. Lower the bound as the engine improves.
 import { describe, expect, it } from 'vitest';
@@ -8,9 +8,10 @@ import { runSweepCase, sweepCase, type SweepOutcome } from '../../src/sim/sweep.
 
 const SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
 const SAFETY = ['no-exception', 'no-unverified-stored', 'no-unverified-played', 'played-in-order', 'buffer-within-budget', 'chunk-counters'];
-/** Seeds of 1..40 whose continuity floor failed when the guard was set (18), plus a margin of 2 for the
+/** Seeds of 1..40 whose continuity floor fails today (13, down from 18 before late chunks were stored and
+ * the source pushed its sub-streams), plus a margin of 2 for the
  * run-to-run spread an unrelated engine change causes in these chaotic swarms. */
-const FLOOR_FAILURES_MAX = 20;
+const FLOOR_FAILURES_MAX = 15;
 
 describe('simulator seed sweep (short)', () => {
   const outcomes: SweepOutcome[] = [];
