@@ -24,6 +24,8 @@ export const NOT_FED = 255;
 const UNKNOWN_HOPS = 8;
 /** A subscription not answered this long counts as refused. */
 const ASK_TIMEOUT_MS = 2000;
+/** Partners whose refusals and former pushes are remembered (a box has at most a few dozen). */
+const MAX_REMEMBERED = 256;
 
 export interface PushParentsOptions {
   count: number;
@@ -66,9 +68,13 @@ export class PushParents {
   private readonly lastHopsUntil: number[];
   private now = 0;
   private readonly hopsBy = new Map<string, Uint8Array>();
-  private readonly refusedUntil = new Map<string, number>();
-  /** `${s}:${peerId}` → until when a former parent's pushes are still taken (in flight when we left it). */
-  private readonly formerUntil = new Map<string, number>();
+  /** Partner → per sub-stream, until when it is not asked again (it refused, or never answered). */
+  private readonly refusedUntil = new Map<string, Float64Array>();
+  /** Partner → per sub-stream, until when a former parent's pushes are still taken (in flight when we left it). */
+  private readonly formerUntil = new Map<string, Float64Array>();
+  /** Per sub-stream: every partner of `idlePartners` refused it until then (no choice to make before). */
+  private readonly idleUntil: Float64Array;
+  private readonly idlePartners: (readonly string[] | undefined)[];
   /** Mask last sent to each partner and when. */
   private readonly sent = new Map<string, { mask: number; at: number }>();
   /** Parents left (re-chosen) since the start. */
@@ -78,6 +84,8 @@ export class PushParents {
     this.feeds = new Array<Feed | undefined>(opts.count).fill(undefined);
     this.lastHops = new Array<number>(opts.count).fill(NOT_FED);
     this.lastHopsUntil = new Array<number>(opts.count).fill(-Infinity);
+    this.idleUntil = new Float64Array(opts.count).fill(-Infinity);
+    this.idlePartners = new Array<readonly string[] | undefined>(opts.count).fill(undefined);
   }
 
   get count(): number {
@@ -93,7 +101,7 @@ export class PushParents {
   expectsPush(peerId: string, id: number, now: number): boolean {
     const s = id % this.opts.count;
     const f = this.feeds[s];
-    return (f?.active === true && f.parent === peerId) || (this.formerUntil.get(`${s}:${peerId}`) ?? -Infinity) > now;
+    return (f?.active === true && f.parent === peerId) || (this.formerUntil.get(peerId)?.[s] ?? -Infinity) > now;
   }
 
   /** Whether chunk `id` is expected by push (its sub-stream has an accepted parent). */
@@ -159,12 +167,11 @@ export class PushParents {
   tick(now: number, view: PushView, send: (peerId: string, mask: number) => void): void {
     const { count } = this.opts;
     this.now = now;
-    const partners = new Set(view.partners);
     const newest = view.ownNewest;
     for (let s = 0; s < count; s++) {
       const f = this.feeds[s];
       if (!f) continue;
-      if (!partners.has(f.parent)) this.leave(s, now, false);
+      if (!view.partners.includes(f.parent)) this.leave(s, now, false);
       else if (!f.active && now - f.askedAt > ASK_TIMEOUT_MS) this.leave(s, now, true);
       else if (f.active && newest !== undefined && this.behind(view, f.parent, newest)) this.leave(s, now, true);
     }
@@ -199,12 +206,18 @@ export class PushParents {
   }
 
   private choose(s: number, now: number, view: PushView, newest: number | undefined): string | undefined {
-    const perParent = new Map<string, number>();
-    for (const f of this.feeds) if (f) perParent.set(f.parent, (perParent.get(f.parent) ?? 0) + 1);
+    if (this.idlePartners[s] === view.partners && now < (this.idleUntil[s] as number)) return undefined;
     let best: string | undefined;
     let bestKey = Infinity;
+    let refusedAll = view.partners.length > 0;
+    let firstRetry = Infinity;
     for (const peerId of view.partners) {
-      if ((this.refusedUntil.get(`${s}:${peerId}`) ?? -Infinity) > now) continue;
+      const refused = this.refusedUntil.get(peerId)?.[s] ?? -Infinity;
+      if (refused > now) {
+        firstRetry = Math.min(firstRetry, refused);
+        continue;
+      }
+      refusedAll = false;
       const map = view.maps.get(peerId);
       if (map === undefined || map.newest === undefined) continue;
       if (newest !== undefined && this.behind(view, peerId, newest)) continue;
@@ -212,11 +225,16 @@ export class PushParents {
       // Not fed when it last told us: tried after those of unknown hops (it may be fed by now).
       const hops = reported === undefined ? UNKNOWN_HOPS : reported >= NOT_FED ? UNKNOWN_HOPS + 1 : reported;
       // Hops dominate, then spread over partners, then measured delay (seconds), then a random tie-break.
-      const key = hops * 1e6 + (perParent.get(peerId) ?? 0) * 1e4 + Math.min(9999, view.delayMs(peerId) / 10) + this.opts.random.next();
+      const key = hops * 1e6 + this.feedsFrom(peerId) * 1e4 + Math.min(9999, view.delayMs(peerId) / 10) + this.opts.random.next();
       if (key < bestKey) {
         bestKey = key;
         best = peerId;
       }
+    }
+    // Every partner refused: nothing to choose until the first refusal ends or the partners change.
+    if (refusedAll) {
+      this.idleUntil[s] = firstRetry;
+      this.idlePartners[s] = view.partners;
     }
     return best;
   }
@@ -226,9 +244,26 @@ export class PushParents {
     if (!f) return;
     this.feeds[s] = undefined;
     if (f.active) this.switches++;
-    if (f.active) this.formerUntil.set(`${s}:${f.parent}`, now + this.opts.leaseMs);
-    if (this.formerUntil.size > 1024) for (const [k, until] of this.formerUntil) if (until <= now) this.formerUntil.delete(k);
-    if (refuse) this.refusedUntil.set(`${s}:${f.parent}`, now + this.opts.retryMs);
-    if (this.refusedUntil.size > 1024) for (const [k, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(k);
+    if (f.active) this.until(this.formerUntil, f.parent)[s] = now + this.opts.leaseMs;
+    if (refuse) this.until(this.refusedUntil, f.parent)[s] = now + this.opts.retryMs;
+  }
+
+  /** Sub-streams whose (asked or accepted) parent is `peerId`. */
+  private feedsFrom(peerId: string): number {
+    let n = 0;
+    for (const f of this.feeds) if (f?.parent === peerId) n++;
+    return n;
+  }
+
+  /** The per-sub-stream deadlines of one partner, kept for at most MAX_REMEMBERED partners (the oldest forgotten first). */
+  private until(table: Map<string, Float64Array>, peerId: string): Float64Array {
+    let t = table.get(peerId);
+    if (t) return t;
+    if (table.size >= MAX_REMEMBERED) {
+      table.delete(table.keys().next().value as string);
+      this.idleUntil.fill(-Infinity);
+    }
+    table.set(peerId, (t = new Float64Array(this.opts.count).fill(-Infinity)));
+    return t;
   }
 }
