@@ -5,10 +5,9 @@
 // Without a manifest, ManifestReq goes every manifestRetryMs to a few members of the content
 // (partners first); the first answer whose SHA-256 is the content id wins. Seeding, partners that
 // are complete too are let go (seedReleaseMs), so their slots go to peers that still fetch.
-import type { BufferMapInfo, Message } from '../protocol/messages.js';
+import type { BufferMapInfo } from '../protocol/messages.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { pieceLength } from '../protocol/manifest.js';
-import { BufferMap, RemoteBufferMap } from './buffer-map.js';
 import type { DownloadConfig } from './download-config.js';
 import type { DownloadCore, DownloadEnginePort } from './download-core.js';
 import { DownloadFetcher, type FetchPicker } from './download-fetcher.js';
@@ -17,8 +16,8 @@ import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
 import { DownloadServer } from './download-server.js';
 import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
-import { messageBytes, safely } from './live-core.js';
-import { LivePartners } from './live-partners.js';
+import { isChunkMessage, messageBytes, planeCore, safely } from './plane/plane-core.js';
+import { PlanePartners } from './plane/plane-partners.js';
 import type { ContentMessage } from './peer-engine.js';
 import type { Picker } from './picker.js';
 import type { Clock, Destination, PeerAddress, Random } from './ports.js';
@@ -51,7 +50,7 @@ export class DownloadContent {
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
-  private partnersSeen: number | undefined;
+  private readonly sync: PlanePartners;
   private nextManifestAskAt = -Infinity;
   private nextReleaseScanAt = -Infinity;
   private readonly startedAt: number;
@@ -60,29 +59,15 @@ export class DownloadContent {
 
   constructor(private readonly o: DownloadContentOptions) {
     const counters = new DownloadCounters();
-    const engine = o.engine;
-    this.core = {
-      contentId: o.contentId,
-      selfId: engine.peerId,
-      config: o.config,
-      clock: o.clock,
-      random: o.random,
-      counters,
-      partners: new LivePartners(),
-      maps: new RemoteBufferMap(),
-      engine,
-      events: o.events,
-      manifest: undefined,
-      manifestBytes: undefined,
-      store: undefined,
-      send: (to: Destination, msg: Message): number => {
-        if (!engine.send(to, msg)) return 0;
-        const bytes = messageBytes(msg);
-        counters.countOut(bytes, msg.type === 'DataChunkResp');
-        return bytes;
-      },
-    };
+    this.core = { ...planeCore(o, counters), events: o.events, manifest: undefined, manifestBytes: undefined, store: undefined };
     this.server = new DownloadServer(this.core);
+    this.sync = new PlanePartners(this.core, {
+      added: (p, now) => this.server.onPartnerAdded(p, now),
+      removed: (peerId) => {
+        this.fetcher?.onPartnerRemoved(peerId);
+        this.server.onPartnerRemoved(peerId);
+      },
+    });
     this.picker = new DownloadPicker({ endgameCopies: o.config.endgameCopies });
     this.startedAt = o.clock.now();
     if (o.known) this.useManifest(o.known.manifest, o.known.manifestBytes, undefined, o.known.store);
@@ -90,7 +75,7 @@ export class DownloadContent {
 
   receive(from: PeerAddress, msg: ContentMessage): void {
     const { core } = this;
-    core.counters.countIn(messageBytes(msg), msg.type === 'DataChunkResp');
+    core.counters.countIn(messageBytes(msg), isChunkMessage(msg));
     switch (msg.type) {
       case 'BufferMapInfo':
         return this.onBufferMap(from, msg);
@@ -110,14 +95,7 @@ export class DownloadContent {
   }
 
   tick(now: number): void {
-    const { core } = this;
-    const version = core.engine.partnersVersion;
-    if (version === undefined || version !== this.partnersSeen) {
-      this.partnersSeen = version;
-      const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
-      for (const p of changes.removed) this.forget(p.peerId);
-      for (const p of changes.added) this.server.onPartnerAdded(p, now);
-    }
+    this.sync.refresh(now);
     if (this.state === 'waiting-manifest') this.askManifest(now);
     if (this.state === 'downloading') {
       this.fetcher?.tick(now);
@@ -297,7 +275,7 @@ export class DownloadContent {
       core,
       picker: this.wrapped(this.ondemand ?? this.picker),
       verifier: this.o.verifier,
-      dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
+      dropPeer: (peerId, reason, blockMs) => this.sync.drop(peerId, reason, blockMs),
       onStored: (index, at) => this.onStored(index, at),
       onFail: (kind, message) => this.fail(new StorageError(kind, message)),
     });
@@ -349,13 +327,8 @@ export class DownloadContent {
 
   private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
     const { core } = this;
-    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return;
-    let map: BufferMap;
-    try {
-      map = BufferMap.fromWire(msg);
-    } catch {
-      return; // malformed map: keep the previous one
-    }
+    const map = this.sync.decodeMap(from, msg);
+    if (!map) return;
     const m = core.manifest;
     if (m && (map.baseId !== 0 || map.length !== m.pieceCount)) return; // not this file's map
     const now = core.clock.now();
@@ -373,19 +346,8 @@ export class DownloadContent {
       const map = core.maps.get(peerId);
       if (map && map.count >= core.manifest.pieceCount) {
         core.counters.seedsReleased++;
-        this.dropPeer(peerId, 'both-complete', c.seedReleaseMs);
+        this.sync.drop(peerId, 'both-complete', c.seedReleaseMs);
       }
     }
-  }
-
-  private dropPeer(peerId: string, reason: string, blockMs: number): void {
-    if (this.core.partners.remove(peerId)) this.forget(peerId);
-    this.core.engine.dropPartner(this.core.contentId, peerId, reason, blockMs);
-  }
-
-  private forget(peerId: string): void {
-    this.core.maps.remove(peerId);
-    this.fetcher?.onPartnerRemoved(peerId);
-    this.server.onPartnerRemoved(peerId);
   }
 }

@@ -10,7 +10,8 @@ import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadCore } from './download-core.js';
 import type { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
-import { RejectReason, safely } from './live-core.js';
+import { RejectReason, safely } from './plane/plane-core.js';
+import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { PickContext, Picker } from './picker.js';
 import type { PeerAddress } from './ports.js';
@@ -190,23 +191,11 @@ export class DownloadFetcher {
       maxInFlightPerPartner: core.config.maxInFlightPerPartner,
       random: core.random,
     };
-    for (const r of picker.pick(ctx)) {
-      const p = core.partners.get(r.peerId);
-      if (!p) continue;
-      const sent = core.send(p.address, { type: 'DataChunkReq', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
-      if (sent === 0) continue;
-      core.counters.requestsSent++;
-      if (r.redundant) core.counters.endgameRequests++;
-      this.requests.add({
-        chunkId: r.chunkId,
-        peerId: r.peerId,
-        sentAt: now,
-        timeoutAt: now + core.config.requestTimeoutMs,
-        bytes: pieceLength(m, r.chunkId),
-        expectedAt: r.expectedAt,
-        redundant: r.redundant,
-      });
-    }
+    sendRequests(core, this.requests, picker.pick(ctx), now, {
+      timeoutMs: () => core.config.requestTimeoutMs,
+      bytes: (id) => pieceLength(m, id),
+      redundant: () => core.counters.endgameRequests++,
+    });
   }
 
   private verified(index: number, data: Uint8Array): boolean {

@@ -11,7 +11,6 @@
 //    deliver it sooner than the request already out. The copy that loses the race costs one piece;
 //    servers skip requests for pieces the requester's newer map already shows (implicit cancel).
 import { soonestSupplier, type ChunkRequest, type PickContext, type Picker } from './picker.js';
-import type { InFlightRequest } from './request-queue.js';
 import type { BufferMap } from './buffer-map.js';
 
 export interface DownloadPickerOptions {

@@ -7,7 +7,8 @@ import type { DataChunkReq, Message } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap } from './buffer-map.js';
 import type { DownloadCore } from './download-core.js';
-import { RejectReason } from './live-core.js';
+import { RejectReason } from './plane/plane-core.js';
+import { rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { PeerAddress } from './ports.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
@@ -50,10 +51,7 @@ export class DownloadServer {
     const { core } = this;
     const now = core.clock.now();
     const id = msg.chunkId;
-    if (!Number.isSafeInteger(id) || id < 0) return;
-    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) {
-      return this.reject(from, id, RejectReason.NotPartner);
-    }
+    if (!requestAdmissible(core, from, id)) return;
     const m = core.manifest;
     if (!m || !core.store?.has(id)) return this.reject(from, id, RejectReason.Missing);
     const offered = this.uploads.offer({ peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id) }, now, this.refuse);
@@ -96,37 +94,18 @@ export class DownloadServer {
 
   private serve(r: ServeRequest<PeerAddress>): number {
     const { core } = this;
-    // Its newer map says it got the piece elsewhere meanwhile (endgame): nothing to send.
-    if (core.maps.get(r.peerId)?.has(r.chunkId)) {
-      core.counters.servesCancelled++;
-      return 0;
-    }
-    const data = core.store?.read(r.chunkId);
-    if (!data) {
-      this.reject(r.peer, r.chunkId, RejectReason.Missing);
-      return 0;
-    }
-    const sent = core.send(r.peer, {
-      type: 'DataChunkResp',
-      peerId: core.selfId,
-      contentId: core.contentId,
-      chunkId: r.chunkId,
-      timestampMs: 0,
-      signature: EMPTY,
-      data,
-    });
-    if (sent > 0) {
+    const read = (id: number) => {
+      const data = core.store?.read(id);
+      return data ? { timestampMs: 0, signature: EMPTY, data } : undefined;
+    };
+    return serveRequest(core, r, read, () => {
       core.counters.piecesServed++;
       core.counters.servedPeers.add(r.peerId);
-      core.partners.exchanged(r.peerId, core.clock.now(), true);
-    }
-    return sent;
+    });
   }
 
   private reject(to: PeerAddress, chunkId: number, reason: string): void {
-    const { core } = this;
-    core.counters.requestsRefused++;
-    core.send(to, { type: 'DataChunkReject', peerId: core.selfId, contentId: core.contentId, chunkId, reason });
+    rejectRequest(this.core, to, chunkId, reason);
   }
 
   private ownMap(): { map: BufferMap; msg: Message } {

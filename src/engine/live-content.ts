@@ -1,19 +1,19 @@
 // One live content on this node, source or viewer: the shared core (buffer, partners, counters,
 // counting send), the serving side (LiveServer) and, for a viewer, the fetching side (LiveFetcher).
 // Keeps the data plane's partner view in step with the engine each tick and routes messages.
-import type { BufferMapInfo, Message } from '../protocol/messages.js';
-import { BufferMap, RemoteBufferMap } from './buffer-map.js';
+import type { BufferMapInfo } from '../protocol/messages.js';
 import type { ContentMessage } from './peer-engine.js';
 import { rebuildBuffer, type BufferShare } from './buffer-budget.js';
 import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
 import type { LiveConfig } from './live-config.js';
-import { isChunkMessage, messageBytes, type LiveCore, type LiveEnginePort } from './live-core.js';
+import type { LiveCore, LiveEnginePort } from './live-core.js';
 import { LiveFetcher } from './live-fetcher.js';
-import { LivePartners } from './live-partners.js';
 import type { ChunkVerifier, LiveEvents } from './live-ports.js';
 import { LiveServer } from './live-server.js';
 import { LiveCounters, type LiveStats } from './live-stats.js';
 import type { Picker } from './picker.js';
+import { isChunkMessage, messageBytes, planeCore } from './plane/plane-core.js';
+import { PlanePartners } from './plane/plane-partners.js';
 import type { Clock, PeerAddress, Random } from './ports.js';
 
 export type LiveRole = 'source' | 'viewer';
@@ -36,32 +36,20 @@ export class LiveContent {
   private readonly core: LiveCore;
   private readonly server: LiveServer;
   private readonly fetcher: LiveFetcher | undefined;
-  private partnersSeen: number | undefined;
+  private readonly sync: PlanePartners;
 
   constructor(o: LiveContentOptions) {
     this.role = o.role;
     const counters = new LiveCounters();
-    const engine = o.engine;
-    const core: LiveCore = {
-      contentId: o.contentId,
-      selfId: engine.peerId,
-      config: o.config,
-      clock: o.clock,
-      random: o.random,
-      counters,
-      partners: new LivePartners(),
-      maps: new RemoteBufferMap(),
-      engine,
-      events: o.events,
-      buffer: rebuildBuffer(undefined, o.share, 0),
-      send: (to: PeerAddress, msg: Message): number => {
-        if (!engine.send(to, msg)) return 0;
-        const bytes = messageBytes(msg);
-        counters.countOut(bytes, isChunkMessage(msg));
-        return bytes;
-      },
-    };
+    const core: LiveCore = { ...planeCore(o, counters), events: o.events, buffer: rebuildBuffer(undefined, o.share, 0) };
     this.core = core;
+    this.sync = new PlanePartners(core, {
+      added: (p, now) => this.server.onPartnerAdded(p, now),
+      removed: (peerId) => {
+        this.fetcher?.onPartnerRemoved(peerId);
+        this.server.onPartnerRemoved(peerId);
+      },
+    });
     this.server = new LiveServer(core, o.role === 'source', {
       ownHops: (s) => this.fetcher?.parents?.ownHops(s) ?? 255,
       parentOf: (s) => this.fetcher?.parents?.parentOf(s),
@@ -72,7 +60,7 @@ export class LiveContent {
         core,
         picker: o.picker,
         verifier: o.verifier,
-        dropPeer: (peerId, reason, blockMs) => this.dropPeer(peerId, reason, blockMs),
+        dropPeer: (peerId, reason, blockMs) => this.sync.drop(peerId, reason, blockMs),
         onStored: (chunk, now) => this.server.onStored(chunk, now),
         uploadBps: () => this.server.uploadBps,
       });
@@ -105,14 +93,7 @@ export class LiveContent {
   }
 
   tick(now: number): void {
-    const { core } = this;
-    const version = core.engine.partnersVersion;
-    if (version === undefined || version !== this.partnersSeen) {
-      this.partnersSeen = version;
-      const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
-      for (const p of changes.removed) this.forget(p.peerId);
-      for (const p of changes.added) this.server.onPartnerAdded(p, now);
-    }
+    this.sync.refresh(now);
     this.fetcher?.tick(now);
     this.server.tick(now);
   }
@@ -205,26 +186,7 @@ export class LiveContent {
   }
 
   private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
-    const { core } = this;
-    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return;
-    let map: BufferMap;
-    try {
-      map = BufferMap.fromWire(msg);
-    } catch {
-      return; // malformed map: keep the previous one
-    }
-    core.maps.update(from.peerId, map, core.clock.now());
-  }
-
-  /** Ends a partnership from the data plane: forgotten here at once, removed (and blocked) in the engine. */
-  private dropPeer(peerId: string, reason: string, blockMs: number): void {
-    if (this.core.partners.remove(peerId)) this.forget(peerId);
-    this.core.engine.dropPartner(this.core.contentId, peerId, reason, blockMs);
-  }
-
-  private forget(peerId: string): void {
-    this.core.maps.remove(peerId);
-    this.fetcher?.onPartnerRemoved(peerId);
-    this.server.onPartnerRemoved(peerId);
+    const map = this.sync.decodeMap(from, msg);
+    if (map) this.core.maps.update(from.peerId, map, this.core.clock.now());
   }
 }

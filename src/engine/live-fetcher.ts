@@ -12,7 +12,9 @@ import { WireLimits } from '../protocol/messages.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import { nominalChunkBytes } from './buffer-budget.js';
 import type { ChunkVerifier } from './live-ports.js';
-import { RejectReason, safely, type LiveCore } from './live-core.js';
+import type { LiveCore } from './live-core.js';
+import { RejectReason, safely } from './plane/plane-core.js';
+import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { Picker, PickContext } from './picker.js';
 import { Playback, type PlaybackSink } from './playback.js';
@@ -254,23 +256,12 @@ export class LiveFetcher {
       deadline: (id) => this.playback.deadline(id, now),
       awaitingPush: this.parents ? (id) => this.awaitingPush(id, now) : undefined,
     };
-    for (const r of picker.pick(ctx)) {
-      const p = core.partners.get(r.peerId);
-      if (!p) continue;
-      const sent = core.send(p.address, { type: 'DataChunkReq', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
-      if (sent === 0) continue;
-      core.counters.requestsSent++;
-      if (r.redundant) core.counters.redundantRequests++;
-      this.requests.add({
-        chunkId: r.chunkId,
-        peerId: r.peerId,
-        sentAt: now,
-        timeoutAt: now + this.estimates.timeoutMs(r.peerId, core.config.requestTimeoutMs, core.config.requestTimeoutMinMs, core.config.requestTimeoutMaxMs),
-        bytes: this.chunkBytesEstimate,
-        expectedAt: r.expectedAt,
-        redundant: r.redundant,
-      });
-    }
+    const c = core.config;
+    sendRequests(core, this.requests, picker.pick(ctx), now, {
+      timeoutMs: (peerId) => this.estimates.timeoutMs(peerId, c.requestTimeoutMs, c.requestTimeoutMinMs, c.requestTimeoutMaxMs),
+      bytes: () => this.chunkBytesEstimate,
+      redundant: () => core.counters.redundantRequests++,
+    });
   }
 
   /**

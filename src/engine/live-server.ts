@@ -16,7 +16,9 @@
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import type { DataChunkReq, Message, SubstreamSub } from '../protocol/messages.js';
-import { RejectReason, type LiveCore } from './live-core.js';
+import type { LiveCore } from './live-core.js';
+import { RejectReason } from './plane/plane-core.js';
+import { rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { LiveStats } from './live-stats.js';
 import type { PeerAddress } from './ports.js';
@@ -101,10 +103,7 @@ export class LiveServer {
     const { core } = this;
     const now = core.clock.now();
     const id = msg.chunkId;
-    if (!Number.isSafeInteger(id) || id < 0) return;
-    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) {
-      return this.reject(from, id, RejectReason.NotPartner);
-    }
+    if (!requestAdmissible(core, from, id)) return;
     const chunk = core.buffer.get(id);
     if (!chunk) return this.reject(from, id, RejectReason.Missing);
     this.acknowledge(from.peerId);
@@ -319,39 +318,16 @@ export class LiveServer {
 
   private serve(r: ServeRequest<PeerAddress>): number {
     const { core } = this;
-    // Its latest map says it got the chunk elsewhere meanwhile: nothing to send (implicit cancel).
-    if (core.maps.get(r.peerId)?.has(r.chunkId)) {
-      core.counters.servesCancelled++;
-      return 0;
-    }
-    const chunk = core.buffer.get(r.chunkId);
-    if (!chunk) {
-      this.reject(r.peer, r.chunkId, RejectReason.Missing);
-      return 0;
-    }
-    const sent = core.send(r.peer, {
-      type: 'DataChunkResp',
-      peerId: core.selfId,
-      contentId: core.contentId,
-      chunkId: chunk.id,
-      timestampMs: chunk.timestampMs,
-      signature: chunk.signature,
-      data: chunk.data,
-    });
-    if (sent > 0) {
-      this.window?.onSent(r.peerId, chunk.id, sent, core.clock.now());
+    return serveRequest(core, r, (id) => core.buffer.get(id), (sent) => {
+      this.window?.onSent(r.peerId, r.chunkId, sent, core.clock.now());
       core.counters.chunksServed++;
       if (r.push) core.counters.chunksPushed++;
-      this.copies?.onServed(chunk.id);
-      core.partners.exchanged(r.peerId, core.clock.now(), true);
-    }
-    return sent;
+      this.copies?.onServed(r.chunkId);
+    });
   }
 
   private reject(to: PeerAddress, chunkId: number, reason: string): void {
-    const { core } = this;
-    core.counters.requestsRefused++;
-    core.send(to, { type: 'DataChunkReject', peerId: core.selfId, contentId: core.contentId, chunkId, reason });
+    rejectRequest(this.core, to, chunkId, reason);
   }
 
   private sendMap(p: LivePartner, now: number): void {

@@ -1,0 +1,58 @@
+// The plane's partner bookkeeping, the same for every kind of content: the partner view kept in step
+// with the engine's partnerships (re-read when they changed), a partner's buffer map taken only from
+// a partner and only when it decodes, and a partnership the plane itself ends (a bad chunk, a
+// useless or complete partner): forgotten here at once, then removed, and blocked, in the engine.
+import type { BufferMapInfo } from '../../protocol/messages.js';
+import { BufferMap } from '../buffer-map.js';
+import type { LivePartner } from '../live-partners.js';
+import type { PeerAddress } from '../ports.js';
+import type { PlaneCore } from './plane-core.js';
+
+export interface PartnerHooks {
+  /** A new partner (to send it our map). */
+  added(p: LivePartner, now: number): void;
+  /** A partner is gone: everything kept about it goes (its map is already removed). */
+  removed(peerId: string): void;
+}
+
+export class PlanePartners {
+  private versionSeen: number | undefined;
+
+  constructor(
+    private readonly core: PlaneCore,
+    private readonly hooks: PartnerHooks,
+  ) {}
+
+  /** Re-reads the engine's partners for this content when they changed (every call without a version). */
+  refresh(now: number): void {
+    const { core } = this;
+    const version = core.engine.partnersVersion;
+    if (version !== undefined && version === this.versionSeen) return;
+    this.versionSeen = version;
+    const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
+    for (const p of changes.removed) this.forget(p.peerId);
+    for (const p of changes.added) this.hooks.added(p, now);
+  }
+
+  /** A BufferMapInfo decoded, when it comes from a partner; undefined otherwise or when malformed (the previous map stays). */
+  decodeMap(from: PeerAddress, msg: BufferMapInfo): BufferMap | undefined {
+    const { core } = this;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return undefined;
+    try {
+      return BufferMap.fromWire(msg);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Ends a partnership from the data plane: forgotten here at once, removed (and blocked) in the engine. */
+  drop(peerId: string, reason: string, blockMs: number): void {
+    if (this.core.partners.remove(peerId)) this.forget(peerId);
+    this.core.engine.dropPartner(this.core.contentId, peerId, reason, blockMs);
+  }
+
+  private forget(peerId: string): void {
+    this.core.maps.remove(peerId);
+    this.hooks.removed(peerId);
+  }
+}

@@ -1,0 +1,37 @@
+// The plane's request loop, the same for every kind of content: the picker's choices go out as
+// DataChunkReqs to partners, each one kept in flight (RequestQueue) with its deadline to answer and
+// the bytes it brings. What differs per kind is passed in: how long a partner is given, how big a
+// chunk is, and what a redundant request (endgame, or an urgent second copy) counts as.
+import type { ChunkRequest } from '../picker.js';
+import type { RequestQueue } from '../request-queue.js';
+import type { PlaneCore } from './plane-core.js';
+
+export interface RequestTerms {
+  /** How long `peerId` has to answer (ms). */
+  timeoutMs(peerId: string): number;
+  /** Bytes chunk `chunkId` carries (what the partner is expected to deliver). */
+  bytes(chunkId: number): number;
+  /** A redundant request left (a second copy of one already asked for). */
+  redundant(): void;
+}
+
+/** Sends the chosen requests to partners still held and records each one sent. */
+export function sendRequests(core: PlaneCore, requests: RequestQueue, chosen: readonly ChunkRequest[], now: number, terms: RequestTerms): void {
+  for (const r of chosen) {
+    const p = core.partners.get(r.peerId);
+    if (!p) continue;
+    const sent = core.send(p.address, { type: 'DataChunkReq', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
+    if (sent === 0) continue;
+    core.counters.requestsSent++;
+    if (r.redundant) terms.redundant();
+    requests.add({
+      chunkId: r.chunkId,
+      peerId: r.peerId,
+      sentAt: now,
+      timeoutAt: now + terms.timeoutMs(r.peerId),
+      bytes: terms.bytes(r.chunkId),
+      expectedAt: r.expectedAt,
+      redundant: r.redundant,
+    });
+  }
+}
