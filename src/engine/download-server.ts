@@ -8,7 +8,7 @@ import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap } from './buffer-map.js';
 import type { DownloadCore } from './download-core.js';
 import { RejectReason } from './plane/plane-core.js';
-import { rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
+import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { PeerAddress } from './ports.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
@@ -73,12 +73,8 @@ export class DownloadServer {
   /** Map to every partner that is due one: changed (and past the least gap), or a period old. */
   advertise(now: number): void {
     if (!this.core.manifest) return;
-    const c = this.core.config;
-    const own = this.ownMap();
-    for (const p of this.core.partners.all()) {
-      const age = now - p.mapSentAt;
-      if (age >= c.bufferMapPeriodMs || (p.mapSent !== own.map && age >= c.bufferMapMinGapMs)) this.sendMap(p, now);
-    }
+    const own = this.ownMap().map;
+    advertiseDue(this.core, now, (p) => p.mapSent !== own, (p) => this.sendMap(p, now));
   }
 
   onPartnerAdded(p: LivePartner, now: number): void {

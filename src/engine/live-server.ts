@@ -18,7 +18,7 @@ import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import type { DataChunkReq, Message, SubstreamSub } from '../protocol/messages.js';
 import type { LiveCore } from './live-core.js';
 import { RejectReason } from './plane/plane-core.js';
-import { rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
+import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { LiveStats } from './live-stats.js';
 import type { PeerAddress } from './ports.js';
@@ -132,13 +132,10 @@ export class LiveServer {
 
   /** Map to every partner that is due one: changed (and past the least gap), or a period old. */
   advertise(now: number): void {
-    const c = this.core.config;
     const own = this.core.buffer.map();
-    for (const p of this.core.partners.all()) {
-      const age = now - p.mapSentAt;
-      const changed = this.reveal === undefined && p.mapSent !== own;
-      if (age >= c.bufferMapPeriodMs || (changed && age >= c.bufferMapMinGapMs)) this.sendMap(p, now);
-    }
+    // The source's reveal decides itself when a new chunk is shown (onPublish).
+    const revealing = this.reveal !== undefined;
+    advertiseDue(this.core, now, (p) => !revealing && p.mapSent !== own, (p) => this.sendMap(p, now));
   }
 
   onPartnerAdded(p: LivePartner, now: number): void {

@@ -1,8 +1,11 @@
-// The plane's answer to a request, the same for every kind of content: a queued request whose
+// The serving side's shared parts, the same for every kind of content. When a partner is due our
+// buffer map: never sent one, sent one a period ago, or (past the least gap) our map changed since.
+// The answer to a request: a queued request whose
 // partner's latest map shows the chunk gets nothing (it got it elsewhere meanwhile: an implicit
 // cancel), one for a chunk no longer held gets a Missing reject, the others get the chunk. What
 // differs per kind is passed in: where the chunk is read from (a live buffer, a piece store) and what
 // a chunk sent counts towards (send window, copies, counters).
+import type { LivePartner } from '../live-partners.js';
 import type { PeerAddress } from '../ports.js';
 import type { ServeRequest } from '../upload-queue.js';
 import { RejectReason, type PlaneCore } from './plane-core.js';
@@ -11,6 +14,15 @@ export interface ServedChunk {
   timestampMs: number;
   signature: Uint8Array;
   data: Uint8Array;
+}
+
+/** Sends our map to every partner due one; `changed(p)`: ours differs from the one it last got. */
+export function advertiseDue(core: PlaneCore, now: number, changed: (p: LivePartner) => boolean, send: (p: LivePartner) => void): void {
+  const c = core.config;
+  for (const p of core.partners.all()) {
+    const age = now - p.mapSentAt;
+    if (age >= c.bufferMapPeriodMs || (age >= c.bufferMapMinGapMs && changed(p))) send(p);
+  }
 }
 
 /**
