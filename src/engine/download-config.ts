@@ -61,7 +61,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playWindowMinPieces: 4,
   playWindowMaxPieces: 64,
   playUrgentMs: 3000,
-  playUrgentCopies: 2,
+  playUrgentCopies: 1,
   playTailBytes: 256 * 1024,
 });
 

@@ -3,6 +3,9 @@
 //     hashes FILE, writes the .torrent, prints "ready", seeds until SIGTERM
 //   node --import ./no-webrtc.mjs webtorrent-peer.mjs get TORRENT OUT_DIR
 //     downloads into OUT_DIR, prints "done" when every piece is verified, then keeps seeding
+//   node --import ./no-webrtc.mjs webtorrent-peer.mjs stream TORRENT OUT_DIR PORT
+//     downloads as `get` does and streams the torrent's file over HTTP on 127.0.0.1:PORT (WebTorrent's
+//     own server: byte ranges, pieces a range needs fetched first); prints "url URL" once it serves
 import { readFileSync, writeFileSync } from 'node:fs';
 import WebTorrent from 'webtorrent';
 
@@ -23,8 +26,18 @@ if (mode === 'seed') {
   const [torrentFile, outDir] = args;
   const torrent = client.add(readFileSync(torrentFile), { path: outDir });
   torrent.on('done', () => process.stdout.write('done\n'));
+} else if (mode === 'stream') {
+  const [torrentFile, outDir, port] = args;
+  const server = client.createServer({}, 'node');
+  server.listen(Number(port), '127.0.0.1');
+  const torrent = client.add(readFileSync(torrentFile), { path: outDir });
+  torrent.on('ready', () => {
+    const file = torrent.files[0];
+    process.stdout.write(`url http://127.0.0.1:${port}/webtorrent/${torrent.infoHash}/${encodeURIComponent(file.path).replace(/%2F/g, '/')}\n`);
+  });
+  torrent.on('done', () => process.stdout.write('done\n'));
 } else {
-  process.stderr.write('usage: webtorrent-peer.mjs seed FILE ANNOUNCE TORRENT_OUT PIECE_BYTES | get TORRENT OUT_DIR\n');
+  process.stderr.write('usage: webtorrent-peer.mjs seed FILE ANNOUNCE TORRENT_OUT PIECE_BYTES | get TORRENT OUT_DIR | stream TORRENT OUT_DIR PORT\n');
   process.exit(2);
 }
 process.on('SIGTERM', () => client.destroy(() => process.exit(0)));

@@ -1,5 +1,6 @@
-// A bittorrent-tracker server (HTTP only) on 127.0.0.1 for the download benchmark; prints its
-// announce URL on stdout, runs until SIGTERM.
+// A bittorrent-tracker server (HTTP only) for the download and VoD benchmarks; prints its announce
+// URL on stdout, runs until SIGTERM.
+//   node webtorrent-tracker.mjs [HOST [PORT]]     (127.0.0.1 and any free port by default)
 import { Server } from 'bittorrent-tracker';
 
 const server = new Server({ udp: false, http: true, ws: false, stats: false, trustProxy: false });
@@ -8,7 +9,8 @@ server.on('error', (err) => {
   process.exit(1);
 });
 server.on('warning', () => undefined);
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`http://127.0.0.1:${server.http.address().port}/announce\n`);
+const [host = '127.0.0.1', port = '0'] = process.argv.slice(2);
+server.listen(Number(port), host, () => {
+  process.stdout.write(`http://${host}:${server.http.address().port}/announce\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
