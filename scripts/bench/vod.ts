@@ -15,9 +15,10 @@
 //   node esbuild.config.mjs && npx tsx scripts/bench/vod.ts [--leechers 10] [--media-s 240]
 //       [--media-kbps 2000] [--watch-s 60] [--seed-x 3] [--leecher-x 1.5] [--piece-kib 256]
 //       [--stagger-ms 500] [--systems superdist,webtorrent] [--set download.key=value ...]
-//   (--set: configuration for the superdist boxes and seed, as `superdist --set`)
+//       [--out vod]
+//   (--set: configuration for the superdist boxes and seed, as `superdist --set`; --out: the result's name)
 //
-// Prints a table; writes bench-results/vod.json and vod.svg.
+// Prints a table; writes bench-results/vod.json and vod.svg (or --out's name).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ const LEECHER_X = Number(arg('leecher-x', '1.5'));
 const PIECE_BYTES = Number(arg('piece-kib', '256')) * 1024;
 const STAGGER_MS = Number(arg('stagger-ms', '500'));
 const SYSTEMS = arg('systems', 'superdist,webtorrent').split(',') as System[];
+const OUT = arg('out', 'vod');
 const SETS = process.argv.flatMap((a, i) => (a === '--set' ? ['--set', process.argv[i + 1] as string] : []));
 const FIRST_FRAME_TIMEOUT_MS = 60_000;
 const NET = '10.81.0';
@@ -245,8 +247,8 @@ async function main(): Promise<void> {
   if (sd && wt && sd['first frame p50 s'] !== null && wt['first frame p50 s'] !== null) {
     console.log(`first frame p50: superdist ${f(sd['first frame p50 s'])} s = ${f(sd['first frame p50 s'] / wt['first frame p50 s'])}x WebTorrent's ${f(wt['first frame p50 s'])} s (targets: <= 2 s and <= 0.7x; stall ratio <= 1 %)`);
   }
-  writeResult('vod', { machine: machineInfo(), params: { LEECHERS, MEDIA_S, MEDIA_KBPS, WATCH_S, SEED_X, LEECHER_X, PIECE_BYTES, STAGGER_MS, sets: SETS }, rows, viewers: results });
-  writePlot('vod', barChart({ title: `play while downloading: first frame p50, 1 seed + ${LEECHERS} leechers on shaped uplinks`, unit: 's', bars: rows.map((r) => ({ label: `${r.system} (stalls ${f(r['stall ratio mean'] === null ? null : 100 * r['stall ratio mean'], 1)} %)`, value: r['first frame p50 s'] ?? 0 })) }));
+  writeResult(OUT, { machine: machineInfo(), params: { LEECHERS, MEDIA_S, MEDIA_KBPS, WATCH_S, SEED_X, LEECHER_X, PIECE_BYTES, STAGGER_MS, sets: SETS }, rows, viewers: results });
+  writePlot(OUT, barChart({ title: `play while downloading: first frame p50, 1 seed + ${LEECHERS} leechers on shaped uplinks`, unit: 's', bars: rows.map((r) => ({ label: `${r.system} (stalls ${f(r['stall ratio mean'] === null ? null : 100 * r['stall ratio mean'], 1)} %)`, value: r['first frame p50 s'] ?? 0 })) }));
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -11,6 +11,7 @@ export interface DownloadConfig {
   uploadSlotsPerPartner: number;
   uploadBps: number;
   maxServeQueueMs: number;
+  sendTargetDelayMs: number;
   bufferMapPeriodMs: number;
   bufferMapMinGapMs: number;
   busyBackoffMs: number;
@@ -42,6 +43,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   uploadSlotsPerPartner: 16,
   uploadBps: 0,
   maxServeQueueMs: 2000,
+  sendTargetDelayMs: 400,
   bufferMapPeriodMs: 1000,
   bufferMapMinGapMs: 50,
   busyBackoffMs: 100,
@@ -74,6 +76,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   uploadSlotsPerPartner: "Most requests of one partner queued or in service here; more are refused ('busy').",
   uploadBps: "Pace of our piece uploads (this box's uplink share for downloads); 0 = unpaced (TCP paces).",
   maxServeQueueMs: "Paced: a request that would wait longer than this in our upload queue is refused ('busy').",
+  sendTargetDelayMs: "Unpaced: queueing delay our piece uploads aim for, measured by when partners' buffer maps confirm the pieces (the send window live uses, send-window.ts): pieces wait in our queue, where a request can still be refused or served first, not in the kernel's send buffer behind a slow uplink; 0 = pieces leave at once.",
   bufferMapPeriodMs: 'Own BufferMapInfo goes to every partner at least this often.',
   bufferMapMinGapMs: 'A changed buffer map goes to partners at once, but not more often than this.',
   busyBackoffMs: "After a 'busy' refusal the partner is asked nothing for this long.",

@@ -1,5 +1,6 @@
 // The serving side of one download content: answers partners' DataChunkReqs from the store through
-// the upload queue (slots per partner, optional pacing, round-robin over partners), answers
+// the upload queue (slots per partner, optional pacing, round-robin over partners; unpaced, through
+// the send window with download.sendTargetDelayMs, plane/send-gate.ts), answers
 // ManifestReqs from anyone, and advertises which pieces we hold as a BufferMapInfo over the whole
 // file (base 0, one bit per piece): at once to a new partner, to every partner as soon as it changed
 // (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs.
@@ -11,10 +12,13 @@ import { RejectReason } from './plane/plane-core.js';
 import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { PeerAddress } from './ports.js';
+import { acknowledgeMaps, sendWindowFor } from './plane/send-gate.js';
+import type { SendWindow } from './send-window.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
 export class DownloadServer {
   private readonly uploads: UploadQueue<PeerAddress>;
+  private readonly window: SendWindow | undefined;
   /** Our bitfield (one bit per piece, MSB first) and a version bumped on every change. */
   private bits: Uint8Array = new Uint8Array(0);
   private version = 0;
@@ -22,7 +26,9 @@ export class DownloadServer {
 
   constructor(private readonly core: DownloadCore) {
     const c = core.config;
+    this.window = sendWindowFor(c.sendTargetDelayMs);
     this.uploads = new UploadQueue({
+      gate: this.window,
       uploadBps: c.uploadBps,
       maxServeQueueMs: c.maxServeQueueMs,
       slotsPerPartner: c.uploadSlotsPerPartner,
@@ -66,6 +72,7 @@ export class DownloadServer {
   }
 
   tick(now: number): void {
+    if (this.window) acknowledgeMaps(this.core, this.window, now);
     this.uploads.drain(now, this.serveOne, this.refuse);
     this.advertise(now);
   }
@@ -83,6 +90,7 @@ export class DownloadServer {
 
   onPartnerRemoved(peerId: string): void {
     this.uploads.dropPeer(peerId);
+    this.window?.dropPeer(peerId);
   }
 
   private readonly serveOne = (r: ServeRequest<PeerAddress>): number => this.serve(r);
@@ -94,7 +102,8 @@ export class DownloadServer {
       const data = core.store?.read(id);
       return data ? { timestampMs: 0, signature: EMPTY, data } : undefined;
     };
-    return serveRequest(core, r, read, () => {
+    return serveRequest(core, r, read, (sent) => {
+      this.window?.onSent(r.peerId, r.chunkId, sent, core.clock.now());
       core.counters.piecesServed++;
       core.counters.servedPeers.add(r.peerId);
     });

@@ -24,15 +24,12 @@ import type { LiveStats } from './live-stats.js';
 import type { PeerAddress } from './ports.js';
 import { SourceCopies } from './source-copies.js';
 import { SourceReveal } from './source-reveal.js';
-import { SendWindow } from './send-window.js';
+import type { SendWindow } from './send-window.js';
+import { acknowledgeMap, acknowledgeMaps, sendWindowFor } from './plane/send-gate.js';
 import { PushChildren, popcount } from './push-children.js';
 import { NOT_FED } from './push-parents.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
-/** A served chunk its receiver's maps never show within this long counts as lost (send window). */
-const SEND_ACK_TIMEOUT_MS = 10_000;
-/** Largest send window, in chunks. */
-const SEND_WINDOW_MAX_CHUNKS = 32;
 /** Hops beyond which a sub-stream counts as not fed (a loop counts up to here and breaks). */
 const MAX_HOPS = 32;
 /** A viewer takes this many children per sub-stream beyond its even share of its push capacity. */
@@ -68,7 +65,7 @@ export class LiveServer {
   ) {
     const c = core.config;
     this.children = c.substreams > 0 ? new PushChildren({ count: c.substreams, leaseMs: c.subscribeLeaseMs }) : undefined;
-    this.window = c.sendTargetDelayMs > 0 ? new SendWindow({ targetMs: c.sendTargetDelayMs, ackTimeoutMs: SEND_ACK_TIMEOUT_MS, maxChunks: SEND_WINDOW_MAX_CHUNKS }) : undefined;
+    this.window = sendWindowFor(c.sendTargetDelayMs);
     this.uploads = new UploadQueue({
       gate: this.window,
       uploadBps: c.uploadBps,
@@ -106,7 +103,7 @@ export class LiveServer {
     if (!requestAdmissible(core, from, id)) return;
     const chunk = core.buffer.get(id);
     if (!chunk) return this.reject(from, id, RejectReason.Missing);
-    this.acknowledge(from.peerId);
+    if (this.window) acknowledgeMap(core, this.window, from.peerId);
     if (this.copies) {
       const requesterHolds = core.maps.get(from.peerId)?.count ?? 0;
       if (!this.copies.admit({ chunkId: id, peerId: from.peerId, requesterHolds }, now)) {
@@ -120,10 +117,7 @@ export class LiveServer {
   }
 
   tick(now: number): void {
-    if (this.window) {
-      for (const peerId of this.core.partners.ids) this.acknowledge(peerId);
-      this.window.expire(now);
-    }
+    if (this.window) acknowledgeMaps(this.core, this.window, now);
     this.children?.expire(now);
     this.trackPeak(now);
     this.uploads.drain(now, this.serveOne, this.preempt);
@@ -146,14 +140,6 @@ export class LiveServer {
     this.children?.dropPeer(peerId);
     this.uploads.dropPeer(peerId);
     this.window?.dropPeer(peerId);
-  }
-
-  /** The partner's latest map confirms the chunks it shows (send window). */
-  private acknowledge(peerId: string): void {
-    const maps = this.core.maps;
-    const map = maps.get(peerId);
-    const at = maps.receivedAtMs(peerId);
-    if (this.window && map && at !== undefined) this.window.onMap(peerId, map, at);
   }
 
   /** Viewer: a chunk was stored: pushed to its sub-stream's subscribers, and advertised. */

@@ -1,7 +1,7 @@
 // The download data plane on its own (sans-IO): fake engine, in-memory stores, a hand-driven clock,
 // the real SHA-256 verifier.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DOWNLOAD_CONFIG } from '../../src/engine/download-config.js';
+import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { Downloads } from '../../src/engine/downloads.js';
 import type { DownloadEvents } from '../../src/engine/download-ports.js';
 import { Sha256Verifier } from '../../src/source/piece-verifier.js';
@@ -17,7 +17,7 @@ interface Rig {
   t: TestContent;
 }
 
-function rig(opts: { initial?: number[]; failAfter?: MemoryStore['failAfter']; seed?: boolean } = {}): Rig {
+function rig(opts: { initial?: number[]; failAfter?: MemoryStore['failAfter']; seed?: boolean; config?: Partial<DownloadConfig> } = {}): Rig {
   const t = testContent();
   const engine = new FakeEngine();
   const clock = new ManualClock(1000);
@@ -30,7 +30,7 @@ function rig(opts: { initial?: number[]; failAfter?: MemoryStore['failAfter']; s
     failed: (_c, kind) => events.push(`failed:${kind}`),
   };
   let store: MemoryStore | undefined;
-  const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG }, verifier: new Sha256Verifier(), events: ev });
+  const plane = new Downloads({ engine, clock, random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, ...opts.config }, verifier: new Sha256Verifier(), events: ev });
   if (opts.seed) {
     store = new MemoryStore(t.manifest, new Map(t.pieces.map((p, i) => [i, p])));
     plane.seed(t.id, t.manifest, t.manifestBytes, store);
@@ -184,6 +184,33 @@ describe('download content', () => {
     r.plane.receive(addr('y'), { type: 'ManifestReq', peerId: 'y', contentId: r.t.id });
     expect(Buffer.from(r.engine.of('ManifestResp', 'y')[0]!.manifest).equals(r.t.manifestBytes)).toBe(true);
     expect(r.plane.stats(r.t.id)).toMatchObject({ piecesServed: 1, peersServed: 1, state: 'seeding', completedInMs: 0 });
+  });
+
+  it('serves through its send window: pieces leave as the partner\'s maps confirm the ones sent (at once with sendTargetDelayMs 0)', () => {
+    const sent = (r: Rig) => r.engine.of('DataChunkResp', 'x').map((m) => m.chunkId);
+    const ask = (r: Rig) => {
+      r.engine.setPartners(['x']);
+      r.plane.tick();
+      r.plane.receive(addr('x'), mapMsg(r.t.id, 'x', 6, []));
+      for (let id = 0; id < 5; id++) r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: id });
+    };
+    const r = rig({ seed: true });
+    ask(r);
+    // Two pieces' worth before anything is confirmed; the others wait here, not in the kernel.
+    expect(sent(r)).toEqual([0, 1]);
+    r.clock.advance(100);
+    r.plane.tick();
+    expect(sent(r)).toEqual([0, 1]);
+    // Its map shows both: they are confirmed, the window opens (slow start) and the rest leave.
+    r.clock.advance(50);
+    r.plane.receive(addr('x'), mapMsg(r.t.id, 'x', 6, [0, 1]));
+    r.plane.tick();
+    expect(sent(r)).toEqual([0, 1, 2, 3, 4]);
+    expect(r.plane.stats(r.t.id)?.piecesServed).toBe(5);
+
+    const unpaced = rig({ seed: true, config: { sendTargetDelayMs: 0 } });
+    ask(unpaced);
+    expect(sent(unpaced)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('seeding: a partner that is complete too is let go', () => {
