@@ -65,7 +65,7 @@ interface Viewer {
   stallMs: number;
   stalls: number;
   /** The box's own figures (superdist only): first frame and stall time from `status.vod`. */
-  own?: { firstByteMs: number | null; firstFrameMs: number | null; stallMs: number; stalls: number };
+  own?: { firstByteMs: number | null; firstFrameMs: number | null; stallMs: number; stalls: number; requestTimeouts: number; rejectsReceived: number };
 }
 
 /** Follows one mpv over IPC: first playback-restart after t0, then pauses for the cache for watchMs. */
@@ -159,9 +159,12 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     const played = controlCall(b.control, 'play', { channel: id }, 20_000).catch((err: Error) => console.error(`leecher ${i}: play failed: ${err.message}`));
     const { viewer, ipc } = await watch(join(dir, `mpv-${i}.sock`), t0);
     await played;
-    const vod = (await status(b))?.vod;
-    if (vod) viewer.own = { firstByteMs: vod.firstByteMs, firstFrameMs: vod.firstFrameMs, stallMs: vod.stallMs, stalls: vod.stalls };
+    const st = await status(b);
+    const vod = st?.vod;
+    const dl = st?.contents.find((c) => c.id === id)?.download;
+    if (vod) viewer.own = { firstByteMs: vod.firstByteMs, firstFrameMs: vod.firstFrameMs, stallMs: vod.stallMs, stalls: vod.stalls, requestTimeouts: dl?.requestTimeouts ?? 0, rejectsReceived: dl?.rejectsReceived ?? 0 };
     viewer.firstFrameMs ??= vod?.firstFrameMs ?? null;
+    if (viewer.firstFrameMs === null && process.env.VOD_DEBUG) console.log(`leecher ${i} never played: ${JSON.stringify({ vod, dl })}`);
     ipc?.close();
     return viewer;
   });
