@@ -20,19 +20,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
+import { arg, NO_WEBRTC, WT_PEER, WT_TRACKER } from './lib/bench-args.js';
 import { barChart } from './lib/plot.js';
 import { procUsage } from './lib/proc-usage.js';
 import { machineInfo, printTable, writePlot, writeResult } from './lib/report.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const BUNDLE = here('../../dist/superdist.cjs');
-const NO_WEBRTC = here('./lib/no-webrtc.mjs');
-const WT_TRACKER = here('./lib/webtorrent-tracker.mjs');
-const WT_PEER = here('./lib/webtorrent-peer.mjs');
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const SIZE_BYTES = Math.round(Number(arg('size-mb', '200')) * 1e6);
 const LEECHERS = Number(arg('leechers', '10'));
 const ROUNDS = Number(arg('rounds', '3'));

@@ -31,12 +31,9 @@ import type { Status } from '../../src/control/status.js';
 import { makeTestStream } from '../../test/support/media.js';
 import { barChart } from './lib/plot.js';
 import { machineInfo, printTable, RESULTS_DIR, writePlot, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/superdist.cjs', import.meta.url));
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const MEASURE_S = Number(arg('seconds', '30'));
 const WARMUP_S = Number(arg('warmup', '15'));
 const PARTNERS = Number(arg('partners', '5'));

@@ -15,13 +15,10 @@ import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
 import { lineChart } from './lib/plot.js';
 import { machineInfo, printTable, writePlot, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/superdist.cjs', import.meta.url));
 const HOST = fileURLToPath(new URL('./lib/swarm-host.ts', import.meta.url));
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const SIZES = arg('sizes', '10,50,100').split(',').map(Number);
 const MEASURE_S = Number(arg('seconds', '60'));
 const WARMUP_S = 15;

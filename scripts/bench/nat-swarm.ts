@@ -22,11 +22,8 @@ import { NetnsLab, netnsAvailable, removeStaleLabs } from '../../test/support/ne
 import { tempDir, type Proc } from '../../test/support/processes.js';
 import { statusOf, until, windowFigures, type BoxFigures, type RunSummary, type Snapshot } from '../../test/support/shaped-swarm.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const BOXES = Math.min(20, Math.max(2, Number(arg('boxes', '8'))));
 const MEASURE_S = Number(arg('seconds', '45'));
 const WARMUP_S = Number(arg('warmup', '25'));

@@ -28,12 +28,9 @@ import { controlCall } from '../../src/control/control-client.js';
 import type { Status } from '../../src/control/status.js';
 import { makeTestStream } from '../../test/support/media.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/superdist.cjs', import.meta.url));
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const PHONES = Number(arg('phones', '50'));
 const SLOW = Number(arg('slow', '5'));
 const SECONDS = Number(arg('seconds', '60'));

@@ -15,11 +15,8 @@ import { netnsAvailable, removeStaleLabs } from '../../test/support/netns.js';
 import { tempDir } from '../../test/support/processes.js';
 import { SegmentScenario, type MainFigures } from '../../test/support/segment-scenario.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const KS = arg('ks', '1,2,3').split(',').map(Number);
 const MEASURE_S = Number(arg('seconds', '30'));
 const LOSS_S = 20;

@@ -18,11 +18,8 @@ import { netnsAvailable, removeStaleLabs } from '../../test/support/netns.js';
 import { tempDir } from '../../test/support/processes.js';
 import { ShapedSwarm, windowFigures, type BoxFigures, type RunSummary } from '../../test/support/shaped-swarm.js';
 import { machineInfo, printTable, writeResult } from './lib/report.js';
+import { arg } from './lib/bench-args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const BOXES = Math.min(20, Math.max(1, Number(arg('boxes', '8'))));
 const MEASURE_S = Number(arg('seconds', '60'));
 const WARMUP_S = Number(arg('warmup', '20'));

@@ -17,6 +17,7 @@
 //       [--stagger-ms 500] [--systems superdist,webtorrent] [--set download.key=value ...]
 //       [--out vod]
 //   (--set: configuration for the superdist boxes and seed, as `superdist --set`; --out: the result's name)
+//   VOD_DEBUG=1 prints the status of a box whose viewer got no first frame.
 //
 // Prints a table; writes bench-results/vod.json and vod.svg (or --out's name).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,23 +25,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { controlCall } from '../../src/control/control-client.js';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
 import { makeTestStream } from '../../test/support/media.js';
 import { NetnsLab, netnsAvailable } from '../../test/support/netns.js';
 import { status, waitUp, type Proc } from '../../test/support/processes.js';
+import { arg, NO_WEBRTC, WT_PEER, WT_TRACKER } from './lib/bench-args.js';
 import { barChart } from './lib/plot.js';
 import { machineInfo, printTable, writePlot, writeResult } from './lib/report.js';
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const NO_WEBRTC = here('./lib/no-webrtc.mjs');
-const WT_TRACKER = here('./lib/webtorrent-tracker.mjs');
-const WT_PEER = here('./lib/webtorrent-peer.mjs');
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] as string) : dflt;
-};
 const LEECHERS = Number(arg('leechers', '10'));
 const MEDIA_S = Number(arg('media-s', '240'));
 const MEDIA_KBPS = Number(arg('media-kbps', '2000'));
