@@ -97,6 +97,22 @@ async function watch(socket: string, t0: number): Promise<{ viewer: Viewer; ipc:
 }
 
 /** A command inside a lab namespace, its stdout lines to `onLine`. */
+/** VOD_DEBUG: a box's on-demand state each second until its viewer's first frame. */
+function traceStart(b: Proc, id: string, t0: number): { lines: string[]; stop: () => void } {
+  const lines: string[] = [];
+  let on = true;
+  void (async () => {
+    while (on) {
+      const st = await status(b).catch(() => undefined);
+      const v = st?.vod;
+      const dl = st?.contents.find((c) => c.id === id)?.download;
+      if (on) lines.push(`  ${((Date.now() - t0) / 1000).toFixed(1)} s: ${v?.state} waiting ${v?.waitingForPiece} served ${v?.bytesServed} reqs ${v?.requests}; window ${JSON.stringify(dl?.playback)} pieces ${dl?.piecesVerified} sent ${dl?.requestsSent} timeouts ${dl?.requestTimeouts} rejects ${dl?.rejectsReceived} partners ${dl?.partners} suppliers ${JSON.stringify(dl?.suppliers?.map((s) => s.pieces))}`);
+      await sleep(1000);
+    }
+  })();
+  return { lines, stop: () => (on = false) };
+}
+
 function nsSpawn(lab: NetnsLab, ns: string, argv: string[], onLine?: (l: string) => void): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', lab.ns(ns), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   if (onLine) createInterface({ input: child.stdout! }).on('line', onLine);
@@ -150,7 +166,9 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     const t0 = Date.now();
     // What `superdist play dl-…` and the web remote's "Play on TV" send to the box.
     const played = controlCall(b.control, 'play', { channel: id }, 20_000).catch((err: Error) => console.error(`leecher ${i}: play failed: ${err.message}`));
+    const trace = process.env.VOD_DEBUG ? traceStart(b, id!, t0) : undefined;
     const { viewer, ipc } = await watch(join(dir, `mpv-${i}.sock`), t0);
+    trace?.stop();
     await played;
     const st = await status(b);
     const vod = st?.vod;
@@ -158,6 +176,7 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     if (vod) viewer.own = { firstByteMs: vod.firstByteMs, firstFrameMs: vod.firstFrameMs, stallMs: vod.stallMs, stalls: vod.stalls, requestTimeouts: dl?.requestTimeouts ?? 0, rejectsReceived: dl?.rejectsReceived ?? 0 };
     viewer.firstFrameMs ??= vod?.firstFrameMs ?? null;
     if (viewer.firstFrameMs === null && process.env.VOD_DEBUG) console.log(`leecher ${i} never played: ${JSON.stringify({ vod, dl })}`);
+    if (trace && (viewer.firstFrameMs === null || viewer.firstFrameMs > 6000)) console.log(`leecher ${i} first frame ${viewer.firstFrameMs} ms; until then:\n${trace.lines.slice(0, 45).join('\n')}`);
     ipc?.close();
     return viewer;
   });

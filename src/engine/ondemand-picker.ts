@@ -132,9 +132,14 @@ export class OnDemandPicker implements Picker {
     return out.concat(picked);
   }
 
-  /** First piece of the file's tail (tailBytes). */
+  /**
+   * First piece of the file's tail (tailBytes). The last piece is usually shorter than the others,
+   * so the file's last tailBytes may reach one piece further back than tailBytes ÷ pieceBytes:
+   * mpv reads an MPEG-TS file's last 250,000 bytes for its duration, which straddle two pieces.
+   */
   private tailFrom(count: number, pieceBytes: number): number {
-    return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes));
+    if (this.opts.tailBytes <= 0) return count;
+    return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes) - 1);
   }
 
   /** The window's pieces in deadline order, with the file's tail right after the playhead's piece. */

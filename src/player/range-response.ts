@@ -2,7 +2,7 @@
 // `bytes=A-B`, `bytes=A-`, `bytes=-N`), so a player can seek: 206 with Content-Range for a range,
 // 200 for the whole, 416 for one that starts past the end. The body is read block by block from the
 // source (waiting where bytes are missing) and written with backpressure; a client that closes the
-// connection aborts the pending read.
+// connection aborts the pending read. The headers leave at once, before any bytes are held.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ByteSource } from './byte-source.js';
 
@@ -51,6 +51,10 @@ export async function serveRange(req: IncomingMessage, res: ServerResponse, src:
   const headers: Record<string, string | number> = { 'Content-Type': src.contentType, 'Accept-Ranges': 'bytes', 'Content-Length': end - start + 1, 'Cache-Control': 'no-store' };
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
   res.writeHead(range ? 206 : 200, headers);
+  // The headers now, not with the first bytes: a player that seeks opens the new range before it
+  // closes the old one (ffmpeg does), and it waits for these headers while the old connection's
+  // reads still move the download's playhead.
+  res.flushHeaders();
   if (req.method === 'HEAD' || size === 0) {
     res.end();
     return;

@@ -107,9 +107,10 @@ describe('on-demand picker', () => {
     const p = new OnDemandPicker({ ...OPTS, tailBytes: 2 * PIECE });
     p.setPlayhead(10, 0);
     const picks = p.pick(ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 }));
-    expect(picks.map((x) => x.chunkId).slice(0, 6)).toEqual([10, 38, 39, 11, 12, 13]);
+    // the last 2 pieces' bytes may start in the third piece from the end (the last one is short)
+    expect(picks.map((x) => x.chunkId).slice(0, 6)).toEqual([10, 37, 38, 39, 11, 12]);
     // once held, the tail costs nothing
-    const later = p.pick(ctx({ count: 40, held: new Set([10, 38, 39]), maps: { a: range(0, 40) }, perPartner: 8 }));
+    const later = p.pick(ctx({ count: 40, held: new Set([10, 37, 38, 39]), maps: { a: range(0, 40) }, perPartner: 8 }));
     expect(later.map((x) => x.chunkId).slice(0, 3)).toEqual([11, 12, 13]);
   });
 

@@ -1,6 +1,7 @@
 // Byte ranges over real HTTP on loopback for a file played on demand: Range parsing, 200/206/416,
-// a read into a missing piece waits for it (the reader's hooks see the playhead and the wait), and a
-// client that goes away aborts the pending read.
+// a read into a missing piece waits for it (the reader's hooks see the playhead and the wait), headers
+// leave before the bytes are held (a seeking player waits for them), and a client that goes away
+// aborts the pending read.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,6 +104,25 @@ describe('byte ranges for the player', () => {
     p.release(4);
     expect((await got).equals(p.data.subarray(3200))).toBe(true);
     expect(log).toEqual(['read 3', 'wait 3', 'done 3', 'read 4', 'wait 4', 'done 4']);
+  });
+
+  it("sends a range's headers before its bytes are held, so a seeking player can close the old range", async () => {
+    // ffmpeg (mpv) opens the new range, waits for its headers, and only then closes the old one,
+    // whose reads would otherwise keep moving the playhead back while the new one waits.
+    const p = pieces();
+    const log: string[] = [];
+    const url = await serve(p.reader, log);
+    const old = new AbortController();
+    void fetch(url, { signal: old.signal }).then((r) => r.arrayBuffer()).catch(() => 'closed');
+    await until(() => p.waiting().includes(0));
+    const tail = await fetch(url, { headers: { Range: 'bytes=4000-' }, signal: AbortSignal.timeout(5000) }); // piece 4 is not held
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get('content-range')).toBe('bytes 4000-4499/4500');
+    old.abort();
+    await until(() => p.aborted() === 1);
+    p.release(4);
+    expect(Buffer.from(await tail.arrayBuffer()).equals(p.data.subarray(4000))).toBe(true);
+    expect(log).toEqual(['read 0', 'wait 0', 'read 4', 'wait 4', 'done 0', 'done 4']);
   });
 
   it('a player that goes away while waiting aborts the read', async () => {
