@@ -17,7 +17,8 @@
 //       [--stagger-ms 500] [--systems superdist,webtorrent] [--set download.key=value ...]
 //       [--out vod]
 //   (--set: configuration for the superdist boxes and seed, as `superdist --set`; --out: the result's name)
-//   VOD_DEBUG=1 prints the status of a box whose viewer got no first frame.
+//   VOD_DEBUG=1 prints, for a viewer that started slowly or stalled for long, its box's state each
+//   second until then; VOD_DEBUG=log also prints each box's range requests and startup log lines.
 //
 // Prints a table; writes bench-results/vod.json and vod.svg (or --out's name).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -158,7 +159,7 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
   const boxes: Proc[] = [];
   for (let i = 0; i < LEECHERS; i++) {
     const sock = join(dir, `mpv-${i}.sock`);
-    boxes.push(lab.start(`l${i}`, `l${i}`, dir, ['node', '--tracker', t, '--listen', `${NET}.${10 + i}:7002`, '--log-level', 'error', '--set', 'player.output="headless"', '--set', `player.ipcSocket="${sock}"`, ...SETS]));
+    boxes.push(lab.start(`l${i}`, `l${i}`, dir, ['node', '--tracker', t, '--listen', `${NET}.${10 + i}:7002`, '--log-level', process.env.VOD_DEBUG === 'log' ? 'debug' : 'error', '--set', 'player.output="headless"', '--set', `player.ipcSocket="${sock}"`, ...SETS]));
   }
   await Promise.all(boxes.map((b, i) => waitUp(b, 20_000, `leecher ${i}`)));
   const watches = boxes.map(async (b, i) => {
@@ -176,7 +177,8 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     if (vod) viewer.own = { firstByteMs: vod.firstByteMs, firstFrameMs: vod.firstFrameMs, stallMs: vod.stallMs, stalls: vod.stalls, requestTimeouts: dl?.requestTimeouts ?? 0, rejectsReceived: dl?.rejectsReceived ?? 0 };
     viewer.firstFrameMs ??= vod?.firstFrameMs ?? null;
     if (viewer.firstFrameMs === null && process.env.VOD_DEBUG) console.log(`leecher ${i} never played: ${JSON.stringify({ vod, dl })}`);
-    if (trace && (viewer.firstFrameMs === null || viewer.firstFrameMs > 6000)) console.log(`leecher ${i} first frame ${viewer.firstFrameMs} ms; until then:\n${trace.lines.slice(0, 45).join('\n')}`);
+    if (process.env.VOD_DEBUG === 'log') console.log(`leecher ${i}:\n${b.output().split('\n').filter((l) => /range request|first (byte|frame)|play/.test(l)).slice(0, 30).join('\n')}`);
+    if (trace && (viewer.firstFrameMs === null || viewer.firstFrameMs > 6000 || (viewer.stallMs ?? 0) > 3000)) console.log(`leecher ${i} first frame ${viewer.firstFrameMs} ms; until then:\n${trace.lines.slice(0, 45).join('\n')}`);
     ipc?.close();
     return viewer;
   });

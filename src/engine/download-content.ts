@@ -17,7 +17,7 @@ import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceSto
 import { DownloadServer } from './download-server.js';
 import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
 import { isChunkMessage, messageBytes, planeCore, safely } from './plane/plane-core.js';
-import { PlanePartners } from './plane/plane-partners.js';
+import { FEATURE_DUE, PlanePartners } from './plane/plane-partners.js';
 import type { ContentMessage } from './peer-engine.js';
 import type { Picker } from './picker.js';
 import type { Clock, Destination, PeerAddress, Random } from './ports.js';
@@ -40,6 +40,8 @@ export interface DownloadContentOptions {
 
 /** How often complete partners are looked for while seeding. */
 const SEED_RELEASE_SCAN_MS = 1000;
+/** What a download's plane tells each new partner it understands (Features). */
+const DOWNLOAD_FEATURES = [FEATURE_DUE];
 
 export class DownloadContent {
   private readonly core: DownloadCore;
@@ -62,7 +64,10 @@ export class DownloadContent {
     this.core = { ...planeCore(o, counters), events: o.events, manifest: undefined, manifestBytes: undefined, store: undefined };
     this.server = new DownloadServer(this.core);
     this.sync = new PlanePartners(this.core, {
-      added: (p, now) => this.server.onPartnerAdded(p, now),
+      added: (p, now) => {
+        this.sync.announce(p, DOWNLOAD_FEATURES);
+        this.server.onPartnerAdded(p, now);
+      },
       removed: (peerId) => {
         this.fetcher?.onPartnerRemoved(peerId);
         this.server.onPartnerRemoved(peerId);
@@ -80,7 +85,11 @@ export class DownloadContent {
       case 'BufferMapInfo':
         return this.onBufferMap(from, msg);
       case 'DataChunkReq':
-        return this.server.onRequest(from, msg);
+        return this.server.onRequest(from, msg.chunkId);
+      case 'DataChunkDue':
+        return this.server.onRequest(from, msg.chunkId, msg.dueInMs);
+      case 'Features':
+        return this.sync.onFeatures(from, msg);
       case 'DataChunkResp':
         if (this.fetcher) this.fetcher.onResponse(from, msg);
         else core.counters.unsolicited++;
@@ -155,6 +164,8 @@ export class DownloadContent {
       playback: this.ondemand && m && this.state === 'downloading' ? this.ondemand.window(m.pieceBytes, m.pieceCount) : null,
       rejectsReceived: c.rejectsReceived,
       piecesServed: c.piecesServed,
+      dueRequestsSent: c.dueRequestsSent,
+      dueRequestsIn: c.dueRequestsIn,
       requestsRefused: c.requestsRefused,
       servesCancelled: c.servesCancelled,
       partnersBlacklisted: c.partnersBlacklisted,

@@ -195,6 +195,7 @@ export class DownloadFetcher {
       timeoutMs: () => core.config.requestTimeoutMs,
       bytes: (id) => pieceLength(m, id),
       redundant: () => core.counters.endgameRequests++,
+      sentDue: () => core.counters.dueRequestsSent++,
     });
   }
 

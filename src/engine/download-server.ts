@@ -4,7 +4,7 @@
 // ManifestReqs from anyone, and advertises which pieces we hold as a BufferMapInfo over the whole
 // file (base 0, one bit per piece): at once to a new partner, to every partner as soon as it changed
 // (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs.
-import type { DataChunkReq, Message } from '../protocol/messages.js';
+import type { Message } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap } from './buffer-map.js';
 import type { DownloadCore } from './download-core.js';
@@ -53,14 +53,16 @@ export class DownloadServer {
     this.version++;
   }
 
-  onRequest(from: PeerAddress, msg: DataChunkReq): void {
+  /** A DataChunkReq, or a DataChunkDue (`dueInMs`: the requester plays the piece then; served first). */
+  onRequest(from: PeerAddress, id: number, dueInMs?: number): void {
     const { core } = this;
     const now = core.clock.now();
-    const id = msg.chunkId;
     if (!requestAdmissible(core, from, id)) return;
     const m = core.manifest;
     if (!m || !core.store?.has(id)) return this.reject(from, id, RejectReason.Missing);
-    const offered = this.uploads.offer({ peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id) }, now, this.refuse);
+    const req = { peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id), ...(dueInMs !== undefined ? { dueAt: now + dueInMs } : {}) };
+    if (dueInMs !== undefined) core.counters.dueRequestsIn++;
+    const offered = this.uploads.offer(req, now, this.refuse);
     if (offered !== 'queued') return this.reject(from, id, RejectReason.Busy);
     this.uploads.drain(now, this.serveOne, this.refuse);
   }

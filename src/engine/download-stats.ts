@@ -44,6 +44,9 @@ export interface DownloadStats {
   playback: { from: number; to: number } | null;
   rejectsReceived: number;
   piecesServed: number;
+  /** Requests with a deadline (DataChunkDue) we sent, and ones partners sent us (served before the others). */
+  dueRequestsSent: number;
+  dueRequestsIn: number;
   requestsRefused: number;
   servesCancelled: number;
   partnersBlacklisted: number;
@@ -78,6 +81,8 @@ export class DownloadCounters {
   requestsCancelled = 0;
   rejectsReceived = 0;
   piecesServed = 0;
+  dueRequestsSent = 0;
+  dueRequestsIn = 0;
   requestsRefused = 0;
   servesCancelled = 0;
   partnersBlacklisted = 0;

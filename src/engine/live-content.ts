@@ -77,7 +77,10 @@ export class LiveContent {
       case 'BufferMapInfo':
         return this.onBufferMap(from, msg);
       case 'DataChunkReq':
+      case 'DataChunkDue': // live has its own deadlines: served like any request
         return this.server.onRequest(from, msg);
+      case 'Features':
+        return this.sync.onFeatures(from, msg);
       case 'DataChunkResp':
         this.core.counters.chunksIn++;
         if (this.fetcher) this.fetcher.onResponse(from, msg);

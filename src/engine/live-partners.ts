@@ -18,6 +18,8 @@ export interface LivePartner {
   mapSent: object | undefined;
   /** The engine's partnership epoch (PartnerAddress.epoch). */
   epoch: number | undefined;
+  /** Its Features named 'due': our requests with a deadline may go to it as DataChunkDue. */
+  takesDue: boolean;
 }
 
 export interface PartnerChanges {
@@ -68,7 +70,7 @@ export class LivePartners {
       // old one had queued, in flight or advertised is forgotten (removed) before it is added.
       const old = this.byId.get(a.peerId);
       if (old) removed.push(old);
-      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch };
+      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch, takesDue: false };
       this.byId.set(a.peerId, p);
       added.push(p);
     }

@@ -11,9 +11,13 @@
 //  - Beyond the window: rarest first with the endgame (DownloadPicker), so the swarm keeps its
 //    diversity and the whole file still arrives. While a window piece waits for a supplier, every
 //    partner keeps one request slot free for it. Requests other than for the playhead's piece go
-//    only to partners expected to deliver within urgentMs / 2: our queue at each partner stays
-//    short, so after a seek the new window's first piece does not wait long behind pieces no longer
-//    needed (the protocol has no cancel message; that queue is what a seek costs).
+//    only to partners expected to deliver within urgentMs / 2, or a window piece by its deadline:
+//    our queue at each partner stays short, so after a seek the new window's first piece does not
+//    wait long behind pieces no longer needed (the protocol has no cancel message; that queue is
+//    what a seek costs, and a partner that takes deadlines serves the new piece, due at once, first).
+//  - Each window and tail request carries its deadline (ChunkRequest.dueInMs; the tail's is 0): a
+//    partner that takes DataChunkDue serves it before requests without one (other viewers'
+//    rarest-first pieces), earliest first.
 //  - Seeking (setPlayhead) moves the window at once; cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
 import { DownloadPicker, bestSlot, supplierSlots, takeSlot } from './download-picker.js';
@@ -101,20 +105,25 @@ export class OnDemandPicker implements Picker {
     const out: ChunkRequest[] = [];
     let waiting = false;
     // Requests other than for the playhead's piece go only where they are expected within half the
-    // urgent time, so a partner's queue of our requests stays short and a seek's first piece does
-    // not wait behind it.
+    // urgent time or by their deadline, so a partner's queue of our requests stays short and a
+    // seek's first piece does not wait behind it.
     const horizon = ctx.now + this.opts.urgentMs / 2;
+    const tail = this.tailFrom(count, ctx.chunkBytes);
     for (const id of this.order(w, count, ctx.chunkBytes)) {
       if (ctx.has(id)) continue;
       const already = requests.forChunk(id);
-      const urgent = this.dueInMs(id, ctx.chunkBytes) < this.opts.urgentMs;
+      const dueIn = this.dueInMs(id, ctx.chunkBytes);
+      const urgent = dueIn < this.opts.urgentMs;
+      // The deadline the request carries: the tail is read before the first frame; before the rate
+      // is known, a window piece is taken as due in urgentMs.
+      const dueInMs = id >= tail && id >= w.to ? 0 : Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
       const copies = urgent ? this.opts.urgentCopies : 1;
       if (already.length >= copies) continue;
       const asked: Array<{ peerId: string }> = [...already];
       while (asked.length < copies) {
         const best = bestSlot(ctx, slots, id, asked);
-        if (!best || (id !== w.from && best.at > horizon)) break;
-        out.push(takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes));
+        if (!best || (id !== w.from && best.at > Math.max(horizon, Number.isFinite(dueIn) ? ctx.now + dueIn : 0))) break;
+        out.push({ ...takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes), dueInMs });
         asked.push({ peerId: best.slot.peerId });
       }
       if (asked.length === 0 && slots.some((s) => s.map?.has(id) && !requests.isExcluded(id, s.peerId))) waiting = true;
@@ -126,7 +135,6 @@ export class OnDemandPicker implements Picker {
         if (s.count >= s.cap) s.open = false;
       }
     }
-    const tail = this.tailFrom(count, ctx.chunkBytes);
     const picked = this.rest.pickWith(ctx, slots, (id) => (id >= w.from && id < w.to) || id >= tail, horizon);
     this.endgame = this.rest.endgame;
     return out.concat(picked);

@@ -41,6 +41,8 @@ export interface ChunkRequest {
   expectedAt: number;
   /** A second request for an id already in flight elsewhere (urgent). */
   redundant: boolean;
+  /** The requester plays the chunk in this many ms (a piece in a playback window); absent: no deadline. */
+  dueInMs?: number;
 }
 
 export interface Picker {

@@ -17,7 +17,9 @@
 //  - Pushes (a new chunk of a sub-stream a partner subscribed to, docs/live-push.md) need no slot and
 //    hold none — the subscription is their admission — and otherwise queue, wait and are given up
 //    like requests (the caller drops a push silently: the partner pulls what a parent did not push).
-//  - Service order: newestSharePct of the serves take the request for the newest chunk (fresh
+//  - Requests with a deadline (a DataChunkDue: a piece the requester is about to play) are served
+//    first, earliest deadline first, and admitted by the wait behind the other deadlines only.
+//  - Service order among the rest: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
 //    low); the others go round-robin over partners, each partner's requests in arrival order, so a
 //    partner that is behind (asking for older chunks) is not starved.
@@ -58,6 +60,8 @@ export interface ServeRequest<P> {
   bytes: number;
   /** A push to a subscriber, not an answer to a request. */
   push?: boolean;
+  /** When the requester plays it (a DataChunkDue): served before requests without one, earliest first. */
+  dueAt?: number;
 }
 
 export type OfferResult = 'queued' | 'busy-partner' | 'busy-uplink';
@@ -90,6 +94,9 @@ export class UploadQueue<P> {
   private turn = 0;
   private queuedBytes = 0;
   private queuedCount = 0;
+  /** Of those, requests with a deadline. */
+  private dueBytes = 0;
+  private dueCount = 0;
   private credit = 0;
   private newestTurns = 0;
   private lastRefill: number | undefined;
@@ -137,6 +144,8 @@ export class UploadQueue<P> {
         // and the window keeps the rest near its target delay.
         waitMs = (this.queuedBytes * 8000) / rate;
       }
+      // A request with a deadline waits only behind the other deadlines.
+      if (req.dueAt !== undefined) waitMs = (this.dueBytes * 8000) / rate;
       if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes, rate)) {
         const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;
         if (!displaced) return 'busy-uplink';
@@ -152,6 +161,10 @@ export class UploadQueue<P> {
     q.queue.push({ req, at: now });
     this.queuedBytes += req.bytes;
     this.queuedCount++;
+    if (req.dueAt !== undefined) {
+      this.dueBytes += req.bytes;
+      this.dueCount++;
+    }
     return 'queued';
   }
 
@@ -185,8 +198,9 @@ export class UploadQueue<P> {
     this.order = this.order.filter((id) => id !== peerId);
   }
 
-  /** The next request to serve: newest chunk, or round-robin (see the service order above). */
+  /** The next request to serve: earliest deadline, newest chunk, or round-robin (see the service order above). */
   private takeNext(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
+    if (this.dueCount > 0) return this.takeEarliestDue();
     this.newestTurns += this.opts.newestSharePct ?? 0;
     const newest = this.newestTurns >= 100;
     if (newest) this.newestTurns -= 100;
@@ -214,6 +228,28 @@ export class UploadQueue<P> {
     if (!best) return undefined;
     this.turn = bestIdx + 1;
     const [e] = best.queue.splice(bestPos, 1);
+    const req = (e as Queued<P>).req;
+    this.unqueue(req);
+    return [req, best];
+  }
+
+  /** Removes and returns the queued request with the earliest deadline (there is one). */
+  private takeEarliestDue(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
+    let best: PartnerQueue<P> | undefined;
+    let pos = 0;
+    let bestDue = Infinity;
+    for (const q of this.partners.values()) {
+      for (let i = 0; i < q.queue.length; i++) {
+        const due = (q.queue[i] as Queued<P>).req.dueAt;
+        if (due !== undefined && due < bestDue) {
+          best = q;
+          pos = i;
+          bestDue = due;
+        }
+      }
+    }
+    if (!best) return undefined;
+    const [e] = best.queue.splice(pos, 1);
     const req = (e as Queued<P>).req;
     this.unqueue(req);
     return [req, best];
@@ -266,6 +302,11 @@ export class UploadQueue<P> {
     this.queuedBytes -= req.bytes;
     this.queuedCount--;
     if (this.queuedCount === 0) this.queuedBytes = 0;
+    if (req.dueAt !== undefined) {
+      this.dueBytes -= req.bytes;
+      this.dueCount--;
+      if (this.dueCount === 0) this.dueBytes = 0;
+    }
   }
 
   private refill(now: number): void {

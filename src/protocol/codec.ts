@@ -188,6 +188,17 @@ export function writeFields(w: WireSink, msg: Message): void {
       return writeSubstreamSub(w, msg);
     case 'SubstreamAck':
       return writeSubstreamAck(w, msg);
+    case 'Features': {
+      const list = msg.names;
+      checkList('Features.names', list, L.maxFeatures);
+      w.u16('Features.names', list.length);
+      for (let i = 0; i < list.length; i++) w.str8(`Features.names[${i}]`, list[i]!, L.maxStringBytes);
+      return;
+    }
+    case 'DataChunkDue':
+      w.u32('DataChunkDue.chunkId', msg.chunkId);
+      w.u32('DataChunkDue.dueInMs', msg.dueInMs);
+      return;
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -369,6 +380,14 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
       return { type: name, peerId, contentId, ...readSubstreamSub(r) };
     case 'SubstreamAck':
       return { type: name, peerId, contentId, ...readSubstreamAck(r) };
+    case 'Features': {
+      const n = r.count('Features.names', L.maxFeatures);
+      const names: string[] = [];
+      for (let i = 0; i < n; i++) names.push(r.str8(`Features.names[${i}]`, L.maxStringBytes));
+      return { type: name, peerId, contentId, names };
+    }
+    case 'DataChunkDue':
+      return { type: name, peerId, contentId, chunkId: r.u32('DataChunkDue.chunkId'), dueInMs: r.u32('DataChunkDue.dueInMs') };
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':

@@ -71,6 +71,8 @@ export const MessageType = {
   Relay: 27,
   SubstreamSub: 28,
   SubstreamAck: 29,
+  Features: 30,
+  DataChunkDue: 31,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -162,6 +164,25 @@ export interface SubstreamAck extends Base {
   count: number;
   mask: number;
   hops: Uint8Array;
+}
+/**
+ * What the sender's data plane for this content understands beyond the base protocol, sent to a
+ * new partner (names; today 'due': it takes DataChunkDue). Readers ignore names they do not know;
+ * an older peer skips the whole message as an unknown type, and is then sent none of the extras.
+ */
+export interface Features extends Base {
+  type: 'Features';
+  names: string[];
+}
+/**
+ * A DataChunkReq with a deadline: the requester plays this chunk in `dueInMs` (a piece in its
+ * playback window), so the answerer serves it before requests without one (docs/downloads.md).
+ * Sent only to partners whose Features name 'due'.
+ */
+export interface DataChunkDue extends Base {
+  type: 'DataChunkDue';
+  chunkId: number;
+  dueInMs: number;
 }
 export interface DataChunkReject extends Base {
   type: 'DataChunkReject';
@@ -302,7 +323,9 @@ export type Message =
   | PunchNow
   | Relay
   | SubstreamSub
-  | SubstreamAck;
+  | SubstreamAck
+  | Features
+  | DataChunkDue;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -324,6 +347,8 @@ export const WireLimits = {
   maxMembers: 256,
   /** Most entries in a contents list or an active-contents list. */
   maxContents: 256,
+  /** Most names in a Features message. */
+  maxFeatures: 32,
   /** Longest buffer map, in bits. */
   maxBufferMapBits: 65_536,
   /** Longest signature. */

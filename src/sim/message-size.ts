@@ -27,6 +27,10 @@ export function estimateMessageBytes(msg: Message): number {
       return base + 4 + 4 + msg.bits.length;
     case 'DataChunkReq':
       return base + 4;
+    case 'DataChunkDue':
+      return base + 4 + 4;
+    case 'Features':
+      return base + 2 + msg.names.reduce((n, f) => n + str(f), 0);
     case 'DataChunkResp':
       return base + 4 + 8 + 1 + msg.signature.length + 4 + msg.data.length;
     case 'DataChunkReject':

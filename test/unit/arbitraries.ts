@@ -161,6 +161,8 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
   SubstreamAck: fc.integer({ min: 1, max: 32 }).chain((count) =>
     fc.record({ type: fc.constant('SubstreamAck'), ...base, count: fc.constant(count), mask: fc.integer({ min: 0, max: 2 ** count - 1 }), hops: fc.uint8Array({ minLength: count, maxLength: count }) }),
   ),
+  Features: fc.record({ type: fc.constant('Features'), ...base, names: fc.array(arbShortString, { maxLength: 32 }) }),
+  DataChunkDue: fc.record({ type: fc.constant('DataChunkDue'), ...base, chunkId: fc.integer({ min: 0, max: 0xffffffff }), dueInMs: fc.integer({ min: 0, max: 0xffffffff }) }),
   Relay: fc.record({
     type: fc.constant('Relay'),
     ...base,

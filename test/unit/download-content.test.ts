@@ -213,6 +213,40 @@ describe('download content', () => {
     expect(sent(unpaced)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it("tells each new partner it takes deadlines, and serves a viewer's DataChunkDue before other partners' plain requests", () => {
+    const r = rig({ seed: true, config: { sendTargetDelayMs: 400 } });
+    r.engine.setPartners(['x', 'y']);
+    r.plane.tick();
+    expect(r.engine.of('Features', 'x')[0]?.names).toEqual(['due']);
+    for (const p of ['x', 'y']) r.plane.receive(addr(p), mapMsg(r.t.id, p, 6, []));
+    for (let id = 0; id < 4; id++) r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: id });
+    r.plane.receive(addr('y'), { type: 'DataChunkDue', peerId: 'y', contentId: r.t.id, chunkId: 5, dueInMs: 1000 });
+    const order = () => r.engine.sent.filter((s) => s.msg.type === 'DataChunkResp').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+    // The window lets two pieces go before any is confirmed; the third place is y's, though it asked last.
+    expect(order()).toEqual(['x:0', 'x:1']);
+    r.clock.advance(50);
+    r.plane.receive(addr('x'), mapMsg(r.t.id, 'x', 6, [0, 1]));
+    r.plane.tick();
+    expect(order().slice(0, 3)).toEqual(['x:0', 'x:1', 'y:5']);
+    expect(r.plane.stats(r.t.id)).toMatchObject({ dueRequestsIn: 1 });
+  });
+
+  it("a played download's window pieces go as DataChunkDue to partners that take them, as plain requests to the others", () => {
+    const r = rig();
+    r.engine.setPartners(['a', 'b']);
+    // a's Features come before this plane has seen the partnership: kept until it does
+    r.plane.receive(addr('a'), { type: 'Features', peerId: 'a', contentId: r.t.id, names: ['due', 'something-newer'] });
+    r.plane.setPlayhead(r.t.id, 0, 0);
+    withManifest(r);
+    r.plane.tick();
+    const due = r.engine.sent.filter((s) => s.msg.type === 'DataChunkDue');
+    expect(due.length).toBeGreaterThan(0);
+    expect(due.every((s) => s.to.peerId === 'a')).toBe(true);
+    expect(r.engine.sent.some((s) => s.msg.type === 'DataChunkReq' && s.to.peerId === 'b')).toBe(true);
+    expect(r.engine.sent.some((s) => s.msg.type === 'DataChunkDue' && s.msg.chunkId === 0 && s.msg.dueInMs === 0)).toBe(true);
+    expect(r.plane.stats(r.t.id)?.dueRequestsSent).toBe(due.length);
+  });
+
   it('seeding: a partner that is complete too is let go', () => {
     const r = rig({ seed: true });
     r.engine.setPartners(['x', 'y']);

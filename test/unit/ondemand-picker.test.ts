@@ -123,6 +123,17 @@ describe('on-demand picker', () => {
     expect(p.pick(c).map((x) => x.chunkId)).toEqual([10]);
   });
 
+  it('asks a partner for a window piece it delivers after the urgent horizon but before the piece is due', () => {
+    const p = new OnDemandPicker({ ...OPTS, windowMs: 8000 });
+    p.setPlayhead(10, PIECE); // the player reads a piece a second: piece 10 + k is due in k s
+    const c = ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
+    // two pieces a second from this partner: the k-th request is expected after about k / 2 s
+    c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: PIECE * 16, weightPct: 25, maxWindow: 8, initialWindow: 8 });
+    const picks = p.pick(c);
+    expect(picks.map((x) => x.chunkId)).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
+    expect(picks.map((x) => x.dueInMs)).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000]);
+  });
+
   it('seeking moves the window at once and names the requests the new window no longer needs', () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(0, 0);

@@ -36,3 +36,37 @@ describe('upload queue (paced)', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('upload queue (requests with a deadline)', () => {
+  // Unpaced behind a send window that lets one piece leave per drain.
+  function gated(maxServeQueueMs = 1000) {
+    let open = 0;
+    const gate = { open: () => open > 0, markLimited: () => {}, rateBps: 1_000_000, inFlightBytes: 0 };
+    const q = new UploadQueue<string>({ uploadBps: 0, maxServeQueueMs, slotsPerPartner: 8, unpacedSlotMs: 0, newestSharePct: 0, gate });
+    const sent: string[] = [];
+    const drain = (n: number) => {
+      open = n;
+      q.drain(0, (r) => (open--, sent.push(`${r.peerId}:${r.chunkId}`), r.bytes), () => {});
+    };
+    const req = (peerId: string, chunkId: number, dueAt?: number): ServeRequest<string> => ({ peer: peerId, peerId, chunkId, bytes: CHUNK, ...(dueAt !== undefined ? { dueAt } : {}) });
+    return { q, req, sent, drain };
+  }
+
+  it('serves requests with a deadline first, earliest first, then the rest round-robin', () => {
+    const { q, req, sent, drain } = gated(10_000);
+    for (const id of [1, 2, 3]) q.offer(req('a', id), 0, () => {}); // rarest-first pieces of one downloader
+    q.offer(req('b', 7, 5000), 0, () => {}); // a viewer's window piece, due in 5 s
+    q.offer(req('c', 9, 800), 0, () => {}); // another viewer's next piece, due in 0.8 s
+    q.offer(req('b', 4), 0, () => {});
+    drain(6);
+    expect(sent).toEqual(['c:9', 'b:7', 'a:1', 'b:4', 'a:2', 'a:3']);
+  });
+
+  it('admits a request with a deadline by the wait behind the other deadlines only', () => {
+    const { q, req } = gated();
+    // 3 × 62.5 kB at 1 Mbit/s is 1.5 s of queue, over the 1.5 s limit (three transmission times) for a fourth
+    for (const [p, id] of [['a', 1], ['a', 2], ['b', 3], ['b', 4]] as const) q.offer(req(p, id), 0, () => {});
+    expect(q.offer(req('c', 5), 0, () => {})).toBe('busy-uplink');
+    expect(q.offer(req('c', 6, 2000), 0, () => {})).toBe('queued');
+  });
+});

@@ -2,11 +2,16 @@
 // with the engine's partnerships (re-read when they changed), a partner's buffer map taken only from
 // a partner and only when it decodes, and a partnership the plane itself ends (a bad chunk, a
 // useless or complete partner): forgotten here at once, then removed, and blocked, in the engine.
-import type { BufferMapInfo } from '../../protocol/messages.js';
+// Partners tell each other what they understand beyond the base protocol (Features, once per
+// partnership): a partner that said nothing is sent none of the extras.
+import type { BufferMapInfo, Features } from '../../protocol/messages.js';
 import { BufferMap } from '../buffer-map.js';
 import type { LivePartner } from '../live-partners.js';
 import type { PeerAddress } from '../ports.js';
 import type { PlaneCore } from './plane-core.js';
+
+/** Features name: this plane takes DataChunkDue (requests with a deadline served first). */
+export const FEATURE_DUE = 'due';
 
 export interface PartnerHooks {
   /** A new partner (to send it our map). */
@@ -17,6 +22,8 @@ export interface PartnerHooks {
 
 export class PlanePartners {
   private versionSeen: number | undefined;
+  /** Features that came before this plane saw the partnership (peer id → takes DataChunkDue). */
+  private readonly early = new Map<string, boolean>();
 
   constructor(
     private readonly core: PlaneCore,
@@ -31,7 +38,12 @@ export class PlanePartners {
     this.versionSeen = version;
     const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
     for (const p of changes.removed) this.forget(p.peerId);
-    for (const p of changes.added) this.hooks.added(p, now);
+    for (const p of changes.added) {
+      p.takesDue = this.early.get(p.peerId) ?? false;
+      this.early.delete(p.peerId);
+      this.hooks.added(p, now);
+    }
+    for (const id of this.early.keys()) if (!core.engine.isPartner(core.contentId, id)) this.early.delete(id);
   }
 
   /** A BufferMapInfo decoded, when it comes from a partner; undefined otherwise or when malformed (the previous map stays). */
@@ -45,6 +57,21 @@ export class PlanePartners {
     }
   }
 
+  /** A partner's Features: what it understands beyond the base protocol (names we do not know are ignored). */
+  onFeatures(from: PeerAddress, msg: Features): void {
+    const { core } = this;
+    const due = msg.names.includes(FEATURE_DUE);
+    const p = core.partners.get(from.peerId);
+    if (p) p.takesDue = due;
+    // The engine holds the partnership and this plane has not seen it yet: kept until refresh does.
+    else if (core.engine.isPartner(core.contentId, from.peerId)) this.early.set(from.peerId, due);
+  }
+
+  /** Tells a new partner what this plane understands. */
+  announce(p: LivePartner, names: readonly string[]): void {
+    this.core.send(p.address, { type: 'Features', peerId: this.core.selfId, contentId: this.core.contentId, names: [...names] });
+  }
+
   /** Ends a partnership from the data plane: forgotten here at once, removed (and blocked) in the engine. */
   drop(peerId: string, reason: string, blockMs: number): void {
     if (this.core.partners.remove(peerId)) this.forget(peerId);
@@ -52,6 +79,7 @@ export class PlanePartners {
   }
 
   private forget(peerId: string): void {
+    this.early.delete(peerId);
     this.core.maps.remove(peerId);
     this.hooks.removed(peerId);
   }
