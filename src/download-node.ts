@@ -27,6 +27,7 @@ import { PieceWaiters } from './download/piece-waiters.js';
 import type { PieceReader } from './player/byte-source.js';
 import { buildFileManifest, matchingPieces } from './source/file-manifest.js';
 import { Sha256Verifier, verifyManifest } from './source/piece-verifier.js';
+import { ContentRouter } from './engine/plane/content-router.js';
 
 export interface DownloadContentStatus extends DownloadStats {
   /** Where the file is (or will be), and the title it is listed under. */
@@ -51,7 +52,7 @@ export class DownloadFailedError extends Error {
  * into the segment while it downloads.
  */
 export type DownloadNodeEngine = DownloadEnginePort &
-  Pick<PeerEngine, 'join' | 'leave' | 'setContentMessageHandler' | 'contentMessageHandler' | 'setContentInfoSource'>;
+  Pick<PeerEngine, 'join' | 'leave' | 'setContentMessageHandler' | 'setContentInfoSource'>;
 
 interface Entry {
   path: string;
@@ -71,7 +72,7 @@ export class DownloadNode {
   constructor(
     private readonly cfg: Config,
     private readonly engine: DownloadNodeEngine,
-    private readonly deps: { clock: Clock; random: Random; tracker: Contact | undefined; cacheBytes: number; wrapPicker?: (contentId: string, inner: Picker) => Picker },
+    private readonly deps: { clock: Clock; random: Random; tracker: Contact | undefined; cacheBytes: number; wrapPicker?: (contentId: string, inner: Picker) => Picker; router?: ContentRouter },
     private readonly log: Logger,
   ) {
     this.cache = new PieceCache(deps.cacheBytes);
@@ -91,11 +92,7 @@ export class DownloadNode {
         failed: (contentId, kind, message) => this.onFailed(contentId, kind, message),
       },
     });
-    const previous = engine.contentMessageHandler;
-    engine.setContentMessageHandler((from, msg) => {
-      if (this.downloads.has(msg.contentId)) this.downloads.receive(from, msg);
-      else previous?.(from, msg);
-    });
+    (deps.router ?? new ContentRouter(engine)).add({ runs: (id) => this.downloads.has(id), receive: (from, msg) => this.downloads.receive(from, msg) });
     engine.setContentInfoSource((contentId) => {
       const e = this.entries.get(contentId);
       const m = this.downloads.manifestOf(contentId);

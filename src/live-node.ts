@@ -23,6 +23,7 @@ import { LivePublisher, type PublisherStats } from './source/live-publisher.js';
 import type { ChunkRecord } from './engine/live-ports.js';
 import { parseLiveInput } from './source/live-input.js';
 import { ChildRegistry, childrenDir } from './platform/child-registry.js';
+import type { ContentRouter } from './engine/plane/content-router.js';
 
 export interface LiveContentStatus extends Partial<LiveStats> {
   /** Non-chunk bytes ÷ all bytes this node exchanged for the content. */
@@ -81,7 +82,7 @@ export class LiveNode {
   constructor(
     private readonly cfg: Config,
     private readonly engine: LiveNodeEngine,
-    deps: { clock: Clock; random: Random; budgetBytes: number; pickerFor?: (contentId: string) => Picker; drm?: LiveDrmHooks },
+    deps: { clock: Clock; random: Random; budgetBytes: number; pickerFor?: (contentId: string) => Picker; drm?: LiveDrmHooks; router?: ContentRouter },
     private readonly log: Logger,
   ) {
     this.drm = deps.drm;
@@ -94,6 +95,7 @@ export class LiveNode {
       verifier: new LiveChunkVerifier(),
       budgetBytes: deps.budgetBytes,
       ...(deps.pickerFor ? { pickerFor: deps.pickerFor } : {}),
+      ...(deps.router ? { router: deps.router } : {}),
       events: {
         chunkReady: (contentId, chunk) => this.toPlayer(contentId, chunk),
         chunkSkipped: (contentId, id) => this.session?.onSkip(contentId, id),

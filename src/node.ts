@@ -5,6 +5,7 @@ import { formatContact, parseHostPort } from './config/address.js';
 import { ControlServer, type ControlHandler } from './control/control-server.js';
 import { buildStatus, type Status } from './control/status.js';
 import { PeerEngine } from './engine/peer-engine.js';
+import { ContentRouters } from './engine/plane/content-router.js';
 import type { Clock, Random } from './engine/ports.js';
 import { ConnectionManager } from './net/connection-manager.js';
 import { DialBackService } from './net/dial-back.js';
@@ -243,18 +244,17 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
     return r && typeof r !== 'string' ? r.host : undefined;
   };
   const segStatus = () => segment?.status() as { segment?: { address?: string }; discovery?: { tracker?: string | null } } | undefined;
-  const drm =
-    role === 'tracker'
-      ? undefined
-      : new DrmService({ cfg: cfg.drm, stateDir: cfg.stateDir, role, name: cfg.node.name, chunkMs: cfg.live.chunkMs, segmentHost: () => hostOf(segStatus()?.segment?.address), localTrackerHost: () => hostOf(segStatus()?.discovery?.tracker), log: log.child({ component: 'drm' }) });
+  const drm = role === 'tracker' ? undefined : new DrmService({ cfg: cfg.drm, stateDir: cfg.stateDir, role, name: cfg.node.name, chunkMs: cfg.live.chunkMs, segmentHost: () => hostOf(segStatus()?.segment?.address), localTrackerHost: () => hostOf(segStatus()?.discovery?.tracker), log: log.child({ component: 'drm' }) });
   const dataEngine = segment?.liveEngine ?? (eng instanceof PeerEngine ? eng : undefined);
   // Downloads keep pieces on disk: of the buffer budget they take only their piece cache (at most a
   // quarter of it); live buffers get the rest.
   const downloadCacheBytes = Math.min(cfg.download.cacheBytes, Math.floor(memory.budgetBytes / 4));
-  // Trackers keep no chunk data; every other role runs the live data plane.
-  const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}), ...(drm ? { drm } : {}) }, log) : undefined;
-  // The download data plane chains onto the engine's content hook in front of the live one (a main node's: the bridge, so downloads reach the segment).
-  const downloads = eng instanceof PeerEngine ? new DownloadNode(cfg, segment?.downloadEngine ?? eng, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes, ...(segment?.downloadPicker ? { wrapPicker: segment.downloadPicker } : {}) }, log) : undefined;
+  // Trackers keep no chunk data; every other role runs the live data plane. Planes register with
+  // their engine's one content router, in any order (a main node's downloads run on the bridge).
+  const routers = new ContentRouters();
+  const live = dataEngine ? new LiveNode(cfg, dataEngine, { clock: systemClock, random: systemRandom, budgetBytes: memory.budgetBytes - downloadCacheBytes, router: routers.of(dataEngine), ...(segment?.pickerFor ? { pickerFor: segment.pickerFor } : {}), ...(drm ? { drm } : {}) }, log) : undefined;
+  const dlEngine = eng instanceof PeerEngine ? (segment?.downloadEngine ?? eng) : undefined;
+  const downloads = dlEngine ? new DownloadNode(cfg, dlEngine, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes, router: routers.of(dlEngine), ...(segment?.downloadPicker ? { wrapPicker: segment.downloadPicker } : {}) }, log) : undefined;
   if (live) segment?.attach(live, downloads);
   // A download on the TV while it downloads (play dl-…), a protected one through the DRM agent.
   const vod = live && downloads ? new VodNode({ downloads, live, agent: drm?.agent, stateDir: cfg.stateDir, tracker, log }) : undefined;

@@ -1,6 +1,6 @@
 // The live data plane of one node (docs/live.md): one LiveContent per live channel this node sources or
-// views, all fed by the engine's content-message hook (messages of contents it does not run go on to
-// the hook installed before it, if any) and driven by tick() right after engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
+// views, fed by the engine's content router (plane/content-router.ts: the messages of the contents
+// it runs) and driven by tick() right after engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
 // buffer-budget.ts) and re-split whenever one starts or stops, so bufferBytes() never exceeds it.
 // Sans-IO: time from the Clock, randomness from Random, verification through the ChunkVerifier.
 import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
@@ -11,9 +11,9 @@ import type { LiveEnginePort } from './live-core.js';
 import { LivePicker } from './live-picker.js';
 import type { ChunkVerifier, LiveEvents } from './live-ports.js';
 import type { LiveStats } from './live-stats.js';
-import type { ContentMessage, ContentMessageHandler } from './peer-engine.js';
+import { ContentRouter, type ContentPort } from './plane/content-router.js';
 import type { Picker } from './picker.js';
-import type { Clock, PeerAddress, Random } from './ports.js';
+import type { Clock, Random } from './ports.js';
 
 export type { LiveStats } from './live-stats.js';
 export type { LiveConfig } from './live-config.js';
@@ -21,12 +21,8 @@ export type { LiveConfig } from './live-config.js';
 /** What bufferOf() exposes of a ChunkBuffer: reads only. */
 export type ChunkBufferView = Pick<ChunkBuffer, 'base' | 'end' | 'bytes' | 'maxBytes' | 'capacity' | 'count' | 'newest' | 'has' | 'get' | 'heldIds' | 'map'>;
 
-/** The engine as LiveChannels needs it: the data-plane port plus the hook it installs itself on. */
-export interface LiveChannelsEngine extends LiveEnginePort {
-  setContentMessageHandler(handler: ContentMessageHandler | undefined): void;
-  /** The hook installed before us, if the engine exposes it: messages of other contents go there. */
-  readonly contentMessageHandler?: ContentMessageHandler;
-}
+/** The engine as LiveChannels needs it: the data-plane port plus the content port a router owns. */
+export interface LiveChannelsEngine extends LiveEnginePort, ContentPort {}
 
 export interface LiveChannelsDeps {
   engine: LiveChannelsEngine;
@@ -39,11 +35,12 @@ export interface LiveChannelsDeps {
   budgetBytes: number;
   /** Picker per viewed content (default: a LivePicker from the config). */
   pickerFor?: (contentId: string) => Picker;
+  /** The engine's content router, shared with the other planes (default: one of our own on the engine). */
+  router?: ContentRouter;
 }
 
 export class LiveChannels {
   private readonly contents = new Map<string, LiveContent>();
-  private readonly previous: ContentMessageHandler | undefined;
 
   constructor(private readonly deps: LiveChannelsDeps) {
     const problems = liveConfigProblems(deps.config);
@@ -51,8 +48,7 @@ export class LiveChannels {
     if (!Number.isSafeInteger(deps.budgetBytes) || deps.budgetBytes < 1) {
       throw new RangeError(`budgetBytes must be a positive integer (got ${deps.budgetBytes})`);
     }
-    this.previous = deps.engine.contentMessageHandler;
-    deps.engine.setContentMessageHandler((from, msg) => this.onMessage(from, msg));
+    (deps.router ?? new ContentRouter(deps.engine)).add({ runs: (id) => this.contents.has(id), receive: (from, msg) => this.contents.get(msg.contentId)?.receive(from, msg) });
   }
 
   /** This node produces the channel's chunks (engine.join is the caller's). */
@@ -130,9 +126,4 @@ export class LiveChannels {
     for (const c of this.contents.values()) c.resize(share);
   }
 
-  private onMessage(from: PeerAddress, msg: ContentMessage): void {
-    const content = this.contents.get(msg.contentId);
-    if (content) content.receive(from, msg);
-    else this.previous?.(from, msg);
-  }
 }

@@ -232,14 +232,9 @@ export class PeerEngine {
 
   // ---- hooks and plumbing ---------------------------------------------------------------------
 
-  /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* / Manifest* of active contents. */
+  /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* / Manifest* / Features of active contents (a ContentRouter owns it). */
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void {
     this.contentHandler = handler;
-  }
-
-  /** The installed data-plane hook (a second data plane chains to it for contents it does not own). */
-  get contentMessageHandler(): ContentMessageHandler | undefined {
-    return this.contentHandler;
   }
 
   /** Installs where ContentsResp takes titles and sizes from (default: the id, size 0). */

@@ -50,7 +50,6 @@ export class BridgedEngine implements LiveChannelsEngine {
   readonly uplinkCounters: UplinkCounters = { chunkBytesIn: 0, chunksIn: 0, byContent: new Map(), lastChunkAt: -Infinity, lastRequestAt: -Infinity };
   private readonly lastSide = new Map<string, Side>();
   private siblings = new Set<string>();
-  private handler: ContentMessageHandler | undefined;
 
   constructor(
     readonly uplink: BridgeEngine,
@@ -117,11 +116,6 @@ export class BridgedEngine implements LiveChannelsEngine {
     return (side === 'segment' ? this.segment : this.uplink).send(to, msg);
   }
 
-  /** The data-plane hook installed last (the download plane chains to the live one through it). */
-  get contentMessageHandler(): ContentMessageHandler | undefined {
-    return this.handler;
-  }
-
   /**
    * Members of a content known on either side (segment first), e.g. to ask for a manifest; each is
    * remembered on its side, so a send to it goes there (a segment member is never dialled from the
@@ -143,7 +137,6 @@ export class BridgedEngine implements LiveChannelsEngine {
   }
 
   setContentMessageHandler(handler: ContentMessageHandler | undefined): void {
-    this.handler = handler;
     if (!handler) {
       this.uplink.setContentMessageHandler(undefined);
       this.segment.setContentMessageHandler(undefined);
