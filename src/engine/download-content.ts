@@ -17,7 +17,7 @@ import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceSto
 import { DownloadServer } from './download-server.js';
 import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
 import { isChunkMessage, messageBytes, planeCore, safely } from './plane/plane-core.js';
-import { FEATURE_DUE, PlanePartners } from './plane/plane-partners.js';
+import { FEATURE_CANCEL, FEATURE_DUE, PlanePartners } from './plane/plane-partners.js';
 import type { ContentMessage } from './peer-engine.js';
 import type { Picker } from './picker.js';
 import type { Clock, Destination, PeerAddress, Random } from './ports.js';
@@ -41,7 +41,7 @@ export interface DownloadContentOptions {
 /** How often complete partners are looked for while seeding. */
 const SEED_RELEASE_SCAN_MS = 1000;
 /** What a download's plane tells each new partner it understands (Features). */
-const DOWNLOAD_FEATURES = [FEATURE_DUE];
+const DOWNLOAD_FEATURES = [FEATURE_DUE, FEATURE_CANCEL];
 
 export class DownloadContent {
   private readonly core: DownloadCore;
@@ -88,6 +88,8 @@ export class DownloadContent {
         return this.server.onRequest(from, msg.chunkId);
       case 'DataChunkDue':
         return this.server.onRequest(from, msg.chunkId, msg.dueInMs);
+      case 'DataChunkCancel':
+        return this.server.onCancel(from, msg.chunkId);
       case 'Features':
         return this.sync.onFeatures(from, msg);
       case 'DataChunkResp':
@@ -184,7 +186,7 @@ export class DownloadContent {
   /**
    * The player reads at piece `piece` (it started, went on, or seeked) at `rateBps` (measured; 0:
    * unknown): the on-demand picker takes over, its window moves at once, and requests the window no
-   * longer needs are given up.
+   * longer needs are given up — except for a read in the file's tail (a probe of its end).
    */
   setPlayhead(piece: number, rateBps: number): void {
     const now = this.core.clock.now();
@@ -197,6 +199,11 @@ export class DownloadContent {
       this.fetcher?.usePicker(this.wrapped(p), now);
       return;
     }
+    // A read in the file's tail is the player probing its end (mpv reads an MPEG-TS file's last
+    // bytes for its duration, then goes back): the tail is fetched first anyway, so the window
+    // stays where playback is and none of its requests are given up.
+    const m = this.core.manifest;
+    if (m && piece >= p.tailFrom(m.pieceCount, m.pieceBytes)) return p.setPlayhead(p.playheadPiece, rateBps);
     const moved = p.playheadPiece !== Math.max(0, Math.floor(piece));
     p.setPlayhead(piece, rateBps);
     if (moved) this.fetcher?.playheadMoved(p, now);

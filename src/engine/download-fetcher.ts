@@ -16,6 +16,7 @@ import { PeerEstimates } from './peer-estimates.js';
 import type { PickContext, Picker } from './picker.js';
 import type { PeerAddress } from './ports.js';
 import { RequestQueue } from './request-queue.js';
+import { FEATURE_CANCEL } from './plane/plane-partners.js';
 
 /** A download's picking strategy: a Picker that says whether its last pick was the endgame. */
 export type FetchPicker = Picker & { readonly endgame: boolean };
@@ -73,11 +74,18 @@ export class DownloadFetcher {
     if (m) {
       for (const r of picker.cancellable(this.requests, m.pieceBytes, m.pieceCount)) {
         this.requests.cancel(r);
-        // The partner still sends it (the protocol has no cancel): not asked of it again meanwhile
+        this.deps.core.counters.requestsCancelled++;
+        // A partner that takes DataChunkCancel drops it if it has not sent it yet: the piece may be
+        // asked of it again. Any other one still sends it: it is not asked of it again meanwhile
         // (exclusions are forgotten every requestTimeoutMs), so the piece does not travel twice.
+        const { core } = this.deps;
+        const p = core.partners.get(r.peerId);
+        if (p?.features.has(FEATURE_CANCEL)) {
+          core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
+          continue;
+        }
         this.requests.exclude(r.chunkId, r.peerId);
         this.cancelled.add(`${r.chunkId}:${r.peerId}`);
-        this.deps.core.counters.requestsCancelled++;
       }
     }
     this.schedule(now);

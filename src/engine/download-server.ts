@@ -67,6 +67,11 @@ export class DownloadServer {
     this.uploads.drain(now, this.serveOne, this.refuse);
   }
 
+  /** A partner no longer wants a piece (DataChunkCancel): its request is dropped if it still waits here. */
+  onCancel(from: PeerAddress, id: number): void {
+    if (this.uploads.cancel(from.peerId, id)) this.core.counters.servesCancelled++;
+  }
+
   /** Anyone may ask for the manifest; an empty answer means we do not hold it. */
   onManifestReq(from: PeerAddress): void {
     const { core } = this;

@@ -81,6 +81,8 @@ export class LiveContent {
         return this.server.onRequest(from, msg);
       case 'Features':
         return this.sync.onFeatures(from, msg);
+      case 'DataChunkCancel': // live names no 'cancel' in Features: nobody should send one
+        return;
       case 'DataChunkResp':
         this.core.counters.chunksIn++;
         if (this.fetcher) this.fetcher.onResponse(from, msg);

@@ -18,14 +18,16 @@ export interface LivePartner {
   mapSent: object | undefined;
   /** The engine's partnership epoch (PartnerAddress.epoch). */
   epoch: number | undefined;
-  /** Its Features named 'due': our requests with a deadline may go to it as DataChunkDue. */
-  takesDue: boolean;
+  /** What it understands beyond the base protocol (its Features: 'due', 'cancel'); empty until it says. */
+  features: ReadonlySet<string>;
 }
 
 export interface PartnerChanges {
   added: LivePartner[];
   removed: LivePartner[];
 }
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
 
 const NO_CHANGES: PartnerChanges = Object.freeze({ added: [], removed: [] }) as PartnerChanges;
 
@@ -70,7 +72,7 @@ export class LivePartners {
       // old one had queued, in flight or advertised is forgotten (removed) before it is added.
       const old = this.byId.get(a.peerId);
       if (old) removed.push(old);
-      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch, takesDue: false };
+      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch, features: NO_FEATURES };
       this.byId.set(a.peerId, p);
       added.push(p);
     }

@@ -13,12 +13,13 @@
 //    partner keeps one request slot free for it. Requests other than for the playhead's piece go
 //    only to partners expected to deliver within urgentMs / 2, or a window piece by its deadline:
 //    our queue at each partner stays short, so after a seek the new window's first piece does not
-//    wait long behind pieces no longer needed (the protocol has no cancel message; that queue is
-//    what a seek costs, and a partner that takes deadlines serves the new piece, due at once, first).
+//    wait long behind pieces no longer needed (a partner that takes cancels drops them, and one that
+//    takes deadlines serves the new piece, due at once, first).
 //  - Each window and tail request carries its deadline (ChunkRequest.dueInMs; the tail's is 0): a
 //    partner that takes DataChunkDue serves it before requests without one (other viewers'
 //    rarest-first pieces), earliest first.
-//  - Seeking (setPlayhead) moves the window at once; cancellable() names the requests in flight for
+//  - Seeking (setPlayhead) moves the window at once (DownloadContent keeps it where it is for a read
+//    in the tail, the player probing the file's end); cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
 import { DownloadPicker, bestSlot, supplierSlots, takeSlot } from './download-picker.js';
 import type { ChunkRequest, PickContext, Picker } from './picker.js';
@@ -116,7 +117,8 @@ export class OnDemandPicker implements Picker {
       const urgent = dueIn < this.opts.urgentMs;
       // The deadline the request carries: the tail is read before the first frame; before the rate
       // is known, a window piece is taken as due in urgentMs.
-      const dueInMs = id >= tail && id >= w.to ? 0 : Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
+      const inTail = id >= tail && id >= w.to;
+      const dueInMs = inTail ? 0 : Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
       const copies = urgent ? this.opts.urgentCopies : 1;
       if (already.length >= copies) continue;
       const asked: Array<{ peerId: string }> = [...already];
@@ -145,7 +147,7 @@ export class OnDemandPicker implements Picker {
    * so the file's last tailBytes may reach one piece further back than tailBytes ÷ pieceBytes:
    * mpv reads an MPEG-TS file's last 250,000 bytes for its duration, which straddle two pieces.
    */
-  private tailFrom(count: number, pieceBytes: number): number {
+  tailFrom(count: number, pieceBytes: number): number {
     if (this.opts.tailBytes <= 0) return count;
     return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes) - 1);
   }

@@ -189,6 +189,16 @@ export class UploadQueue<P> {
     }
   }
 
+  /** The partner no longer wants `chunkId`: its queued request for it is dropped (true) if there is one. */
+  cancel(peerId: string, chunkId: number): boolean {
+    const q = this.partners.get(peerId);
+    const i = q ? q.queue.findIndex((e) => e.req.chunkId === chunkId && !e.req.push) : -1;
+    if (!q || i < 0) return false;
+    const [e] = q.queue.splice(i, 1);
+    this.unqueue((e as Queued<P>).req);
+    return true;
+  }
+
   /** The partnership ended: its queued requests are dropped. */
   dropPeer(peerId: string): void {
     const q = this.partners.get(peerId);

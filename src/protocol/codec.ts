@@ -199,6 +199,9 @@ export function writeFields(w: WireSink, msg: Message): void {
       w.u32('DataChunkDue.chunkId', msg.chunkId);
       w.u32('DataChunkDue.dueInMs', msg.dueInMs);
       return;
+    case 'DataChunkCancel':
+      w.u32('DataChunkCancel.chunkId', msg.chunkId);
+      return;
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -388,6 +391,8 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
     }
     case 'DataChunkDue':
       return { type: name, peerId, contentId, chunkId: r.u32('DataChunkDue.chunkId'), dueInMs: r.u32('DataChunkDue.dueInMs') };
+    case 'DataChunkCancel':
+      return { type: name, peerId, contentId, chunkId: r.u32('DataChunkCancel.chunkId') };
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':

@@ -73,6 +73,7 @@ export const MessageType = {
   SubstreamAck: 29,
   Features: 30,
   DataChunkDue: 31,
+  DataChunkCancel: 32,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -167,7 +168,7 @@ export interface SubstreamAck extends Base {
 }
 /**
  * What the sender's data plane for this content understands beyond the base protocol, sent to a
- * new partner (names; today 'due': it takes DataChunkDue). Readers ignore names they do not know;
+ * new partner (names; today 'due': it takes DataChunkDue, and 'cancel': DataChunkCancel). Readers ignore names they do not know;
  * an older peer skips the whole message as an unknown type, and is then sent none of the extras.
  */
 export interface Features extends Base {
@@ -183,6 +184,15 @@ export interface DataChunkDue extends Base {
   type: 'DataChunkDue';
   chunkId: number;
   dueInMs: number;
+}
+/**
+ * The requester no longer wants this chunk (a seek left it outside the playback window): the
+ * answerer drops the request if it still waits in its upload queue. Sent only to partners whose
+ * Features name 'cancel'; a chunk already on its way still arrives.
+ */
+export interface DataChunkCancel extends Base {
+  type: 'DataChunkCancel';
+  chunkId: number;
 }
 export interface DataChunkReject extends Base {
   type: 'DataChunkReject';
@@ -325,7 +335,8 @@ export type Message =
   | SubstreamSub
   | SubstreamAck
   | Features
-  | DataChunkDue;
+  | DataChunkDue
+  | DataChunkCancel;
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 

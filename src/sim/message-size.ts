@@ -26,6 +26,7 @@ export function estimateMessageBytes(msg: Message): number {
     case 'BufferMapInfo':
       return base + 4 + 4 + msg.bits.length;
     case 'DataChunkReq':
+    case 'DataChunkCancel':
       return base + 4;
     case 'DataChunkDue':
       return base + 4 + 4;

@@ -163,6 +163,7 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
   ),
   Features: fc.record({ type: fc.constant('Features'), ...base, names: fc.array(arbShortString, { maxLength: 32 }) }),
   DataChunkDue: fc.record({ type: fc.constant('DataChunkDue'), ...base, chunkId: fc.integer({ min: 0, max: 0xffffffff }), dueInMs: fc.integer({ min: 0, max: 0xffffffff }) }),
+  DataChunkCancel: fc.record({ type: fc.constant('DataChunkCancel'), ...base, chunkId: fc.integer({ min: 0, max: 0xffffffff }) }),
   Relay: fc.record({
     type: fc.constant('Relay'),
     ...base,

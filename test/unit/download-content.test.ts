@@ -213,22 +213,24 @@ describe('download content', () => {
     expect(sent(unpaced)).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it("tells each new partner it takes deadlines, and serves a viewer's DataChunkDue before other partners' plain requests", () => {
+  it("tells each new partner it takes deadlines and cancels, serves a viewer's DataChunkDue before other partners' plain requests, and drops cancelled ones", () => {
     const r = rig({ seed: true, config: { sendTargetDelayMs: 400 } });
     r.engine.setPartners(['x', 'y']);
     r.plane.tick();
-    expect(r.engine.of('Features', 'x')[0]?.names).toEqual(['due']);
+    expect(r.engine.of('Features', 'x')[0]?.names).toEqual(['due', 'cancel']);
     for (const p of ['x', 'y']) r.plane.receive(addr(p), mapMsg(r.t.id, p, 6, []));
-    for (let id = 0; id < 4; id++) r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: id });
+    for (let id = 0; id < 5; id++) r.plane.receive(addr('x'), { type: 'DataChunkReq', peerId: 'x', contentId: r.t.id, chunkId: id });
     r.plane.receive(addr('y'), { type: 'DataChunkDue', peerId: 'y', contentId: r.t.id, chunkId: 5, dueInMs: 1000 });
     const order = () => r.engine.sent.filter((s) => s.msg.type === 'DataChunkResp').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
     // The window lets two pieces go before any is confirmed; the third place is y's, though it asked last.
     expect(order()).toEqual(['x:0', 'x:1']);
+    // Then x seeks: its queued requests for 2 and 3 are dropped; piece 1, already sent, is not recalled.
+    for (const id of [1, 2, 3]) r.plane.receive(addr('x'), { type: 'DataChunkCancel', peerId: 'x', contentId: r.t.id, chunkId: id });
     r.clock.advance(50);
     r.plane.receive(addr('x'), mapMsg(r.t.id, 'x', 6, [0, 1]));
     r.plane.tick();
-    expect(order().slice(0, 3)).toEqual(['x:0', 'x:1', 'y:5']);
-    expect(r.plane.stats(r.t.id)).toMatchObject({ dueRequestsIn: 1 });
+    expect(order()).toEqual(['x:0', 'x:1', 'y:5', 'x:4']);
+    expect(r.plane.stats(r.t.id)).toMatchObject({ dueRequestsIn: 1, servesCancelled: 2, piecesServed: 4 });
   });
 
   it("a played download's window pieces go as DataChunkDue to partners that take them, as plain requests to the others", () => {

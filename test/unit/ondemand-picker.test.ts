@@ -153,6 +153,44 @@ describe('on-demand picker', () => {
 });
 
 describe('a download played while it downloads (data plane)', () => {
+  it("a seek tells partners that take cancels which of the old window's requests to drop", () => {
+    const t = testContent(64, 16 * 1024, 1000);
+    const engine = new FakeEngine();
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 4, playWindowMinPieces: 4, playTailBytes: 0 }, verifier: new Sha256Verifier() });
+    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a']);
+    plane.tick();
+    plane.receive(addr('a'), { type: 'Features', peerId: 'a', contentId: t.id, names: ['due', 'cancel'] });
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    plane.setPlayhead(t.id, 20, 0);
+    plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
+    engine.clear();
+    plane.setPlayhead(t.id, 50, 0);
+    const cancels = engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+    expect(cancels.sort()).toEqual(['a:20', 'a:21']);
+    // a dropped them: back at 20, they are asked of it again at once (a partner without cancels would not be)
+    engine.clear();
+    plane.setPlayhead(t.id, 20, 0);
+    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkDue' || s.msg.type === 'DataChunkReq').map((s) => (s.msg as { chunkId: number }).chunkId).slice(0, 2)).toEqual([20, 21]);
+  });
+
+  it("a read in the file's tail (the player probing its end) moves neither the window nor gives requests up", () => {
+    const t = testContent(64, 16 * 1024, 1000);
+    const engine = new FakeEngine();
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024 }, verifier: new Sha256Verifier() });
+    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a']);
+    plane.tick();
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    plane.setPlayhead(t.id, 0, 0);
+    plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
+    plane.setPlayhead(t.id, 63, 0); // mpv reads the last bytes for the duration
+    expect(plane.stats(t.id)).toMatchObject({ playback: { from: 0, to: 4 }, requestsCancelled: 0 });
+    plane.setPlayhead(t.id, 30, 0); // a real seek
+    expect(plane.stats(t.id)?.playback).toEqual({ from: 30, to: 34 });
+    expect(plane.stats(t.id)?.requestsCancelled).toBeGreaterThan(0);
+  });
+
   it('asks for the playhead first, and a seek re-asks at the new position and gives the old requests up', () => {
     const t = testContent(64, 16 * 1024, 1000);
     const engine = new FakeEngine();
@@ -171,6 +209,7 @@ describe('a download played while it downloads (data plane)', () => {
     plane.setPlayhead(t.id, 50, 0);
     expect(reqs()).toEqual([50, 51]);
     expect(plane.stats(t.id)?.requestsCancelled).toBe(2);
+    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkCancel')).toEqual([]); // a never said it takes cancels
     // Back to 20: pieces 20 and 21 are not asked of the same partner again while its answers may still come.
     engine.clear();
     plane.setPlayhead(t.id, 20, 0);

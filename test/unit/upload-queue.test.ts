@@ -62,6 +62,18 @@ describe('upload queue (requests with a deadline)', () => {
     expect(sent).toEqual(['c:9', 'b:7', 'a:1', 'b:4', 'a:2', 'a:3']);
   });
 
+  it("drops a partner's queued request it cancels, and only that one", () => {
+    const { q, req, sent, drain } = gated(10_000);
+    for (const id of [1, 2, 3]) q.offer(req('a', id), 0, () => {});
+    q.offer(req('b', 2), 0, () => {});
+    expect(q.cancel('a', 2)).toBe(true);
+    expect(q.cancel('a', 2)).toBe(false);
+    expect(q.cancel('c', 1)).toBe(false);
+    drain(10);
+    expect(sent).toEqual(['a:1', 'b:2', 'a:3']);
+    expect(q.length).toBe(0);
+  });
+
   it('admits a request with a deadline by the wait behind the other deadlines only', () => {
     const { q, req } = gated();
     // 3 × 62.5 kB at 1 Mbit/s is 1.5 s of queue, over the 1.5 s limit (three transmission times) for a fourth

@@ -10,8 +10,12 @@ import type { LivePartner } from '../live-partners.js';
 import type { PeerAddress } from '../ports.js';
 import type { PlaneCore } from './plane-core.js';
 
-/** Features name: this plane takes DataChunkDue (requests with a deadline served first). */
+/** Features names: this plane takes DataChunkDue (requests with a deadline served first), DataChunkCancel. */
 export const FEATURE_DUE = 'due';
+export const FEATURE_CANCEL = 'cancel';
+/** Most names kept of a partner's Features. */
+const MAX_FEATURES = 8;
+const KNOWN = new Set([FEATURE_DUE, FEATURE_CANCEL]);
 
 export interface PartnerHooks {
   /** A new partner (to send it our map). */
@@ -22,8 +26,8 @@ export interface PartnerHooks {
 
 export class PlanePartners {
   private versionSeen: number | undefined;
-  /** Features that came before this plane saw the partnership (peer id → takes DataChunkDue). */
-  private readonly early = new Map<string, boolean>();
+  /** Features that came before this plane saw the partnership (peer id → names). */
+  private readonly early = new Map<string, ReadonlySet<string>>();
 
   constructor(
     private readonly core: PlaneCore,
@@ -39,7 +43,7 @@ export class PlanePartners {
     const changes = core.partners.refresh(core.engine.partnersOf(core.contentId), now);
     for (const p of changes.removed) this.forget(p.peerId);
     for (const p of changes.added) {
-      p.takesDue = this.early.get(p.peerId) ?? false;
+      p.features = this.early.get(p.peerId) ?? p.features;
       this.early.delete(p.peerId);
       this.hooks.added(p, now);
     }
@@ -60,11 +64,11 @@ export class PlanePartners {
   /** A partner's Features: what it understands beyond the base protocol (names we do not know are ignored). */
   onFeatures(from: PeerAddress, msg: Features): void {
     const { core } = this;
-    const due = msg.names.includes(FEATURE_DUE);
+    const names = new Set(msg.names.filter((n) => KNOWN.has(n)).slice(0, MAX_FEATURES));
     const p = core.partners.get(from.peerId);
-    if (p) p.takesDue = due;
+    if (p) p.features = names;
     // The engine holds the partnership and this plane has not seen it yet: kept until refresh does.
-    else if (core.engine.isPartner(core.contentId, from.peerId)) this.early.set(from.peerId, due);
+    else if (core.engine.isPartner(core.contentId, from.peerId)) this.early.set(from.peerId, names);
   }
 
   /** Tells a new partner what this plane understands. */

@@ -6,6 +6,7 @@
 import type { ChunkRequest } from '../picker.js';
 import type { RequestQueue } from '../request-queue.js';
 import type { PlaneCore } from './plane-core.js';
+import { FEATURE_DUE } from './plane-partners.js';
 
 export interface RequestTerms {
   /** How long `peerId` has to answer (ms). */
@@ -27,7 +28,7 @@ export function sendRequests(core: PlaneCore, requests: RequestQueue, chosen: re
     const p = core.partners.get(r.peerId);
     if (!p) continue;
     // A deadline goes only to a partner that said it takes one (Features); others get a plain request.
-    const due = r.dueInMs !== undefined && p.takesDue;
+    const due = r.dueInMs !== undefined && p.features.has(FEATURE_DUE);
     const base = { peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId };
     const sent = core.send(p.address, due ? { type: 'DataChunkDue', ...base, dueInMs: Math.min(MAX_DUE_MS, Math.max(0, Math.round(r.dueInMs!))) } : { type: 'DataChunkReq', ...base });
     if (sent === 0) continue;
