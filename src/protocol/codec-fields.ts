@@ -151,3 +151,17 @@ export function readSubstreamAck(r: BufferReader): Omit<SubstreamAck, 'type' | '
   if (hops.length !== count) throw new ProtocolError('bad-value', 'SubstreamAck.hops', `${hops.length} entries for ${count} sub-streams`);
   return { count, mask, hops };
 }
+
+/** A u16-counted list of str8 names (active contents, feature names), at most `limit`. */
+export function writeNames(w: WireSink, field: string, names: readonly string[], limit: number): void {
+  checkList(field, names, limit);
+  w.u16(field, names.length);
+  for (let i = 0; i < names.length; i++) w.str8(`${field}[${i}]`, names[i]!, L.maxStringBytes);
+}
+
+export function readNames(r: BufferReader, field: string, limit: number): string[] {
+  const n = r.count(field, limit);
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) names.push(r.str8(`${field}[${i}]`, L.maxStringBytes));
+  return names;
+}

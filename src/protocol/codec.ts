@@ -19,7 +19,7 @@ import {
   type MessageTypeName,
 } from './messages.js';
 import { BufferReader, BufferWriter, ByteCounter, type WireSink } from './wire-buffer.js';
-import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent, writeSubstreamSub, readSubstreamSub, writeSubstreamAck, readSubstreamAck } from './codec-fields.js';
+import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent, writeSubstreamSub, readSubstreamSub, writeSubstreamAck, readSubstreamAck, writeNames, readNames } from './codec-fields.js';
 
 const L = WireLimits;
 /** Longest BufferMapInfo.bits in bytes, derived from the bit limit. */
@@ -72,10 +72,7 @@ export function writeFields(w: WireSink, msg: Message): void {
       writeContact(w, 'Hello.observed', msg.observed);
       return;
     case 'Membership': {
-      const list = msg.activeContents;
-      checkList('Membership.activeContents', list, L.maxContents);
-      w.u16('Membership.activeContents', list.length);
-      for (let i = 0; i < list.length; i++) w.str8(`Membership.activeContents[${i}]`, list[i]!, L.maxStringBytes);
+      writeNames(w, 'Membership.activeContents', msg.activeContents, L.maxContents);
       w.u32('Membership.seq', msg.seq);
       writeContact(w, 'Membership.contact', msg.contact);
       w.u48('Membership.ttlMs', msg.ttlMs);
@@ -106,8 +103,7 @@ export function writeFields(w: WireSink, msg: Message): void {
       return;
     }
     case 'DataChunkReq':
-      w.u32('DataChunkReq.chunkId', msg.chunkId);
-      return;
+      return w.u32('DataChunkReq.chunkId', msg.chunkId);
     case 'DataChunkResp':
       w.u32('DataChunkResp.chunkId', msg.chunkId);
       w.u48('DataChunkResp.timestampMs', msg.timestampMs);
@@ -188,20 +184,13 @@ export function writeFields(w: WireSink, msg: Message): void {
       return writeSubstreamSub(w, msg);
     case 'SubstreamAck':
       return writeSubstreamAck(w, msg);
-    case 'Features': {
-      const list = msg.names;
-      checkList('Features.names', list, L.maxFeatures);
-      w.u16('Features.names', list.length);
-      for (let i = 0; i < list.length; i++) w.str8(`Features.names[${i}]`, list[i]!, L.maxStringBytes);
-      return;
-    }
+    case 'Features':
+      return writeNames(w, 'Features.names', msg.names, L.maxFeatures);
     case 'DataChunkDue':
       w.u32('DataChunkDue.chunkId', msg.chunkId);
-      w.u32('DataChunkDue.dueInMs', msg.dueInMs);
-      return;
+      return w.u32('DataChunkDue.dueInMs', msg.dueInMs);
     case 'DataChunkCancel':
-      w.u32('DataChunkCancel.chunkId', msg.chunkId);
-      return;
+      return w.u32('DataChunkCancel.chunkId', msg.chunkId);
     case 'KeepAlive':
     case 'PartnershipReq':
     case 'PartnershipRemove':
@@ -240,22 +229,18 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         role: r.str8('Hello.role', L.maxStringBytes),
         observed: readContact(r, 'Hello.observed'),
       };
-    case 'Membership': {
-      const n = r.count('Membership.activeContents', L.maxContents);
-      const activeContents: string[] = [];
-      for (let i = 0; i < n; i++) activeContents.push(r.str8(`Membership.activeContents[${i}]`, L.maxStringBytes));
+    case 'Membership':
       return {
         type: name,
         peerId,
         contentId,
-        activeContents,
+        activeContents: readNames(r, 'Membership.activeContents', L.maxContents),
         seq: r.u32('Membership.seq'),
         contact: readContact(r, 'Membership.contact'),
         ttlMs: r.u48('Membership.ttlMs'),
         partnerCount: r.u16('Membership.partnerCount'),
         reachability: readReach(r, 'Membership.reachability'),
       };
-    }
     case 'MembersReq':
       return { type: name, peerId, contentId, max: r.u16('MembersReq.max') };
     case 'MembersResp':
@@ -383,12 +368,8 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
       return { type: name, peerId, contentId, ...readSubstreamSub(r) };
     case 'SubstreamAck':
       return { type: name, peerId, contentId, ...readSubstreamAck(r) };
-    case 'Features': {
-      const n = r.count('Features.names', L.maxFeatures);
-      const names: string[] = [];
-      for (let i = 0; i < n; i++) names.push(r.str8(`Features.names[${i}]`, L.maxStringBytes));
-      return { type: name, peerId, contentId, names };
-    }
+    case 'Features':
+      return { type: name, peerId, contentId, names: readNames(r, 'Features.names', L.maxFeatures) };
     case 'DataChunkDue':
       return { type: name, peerId, contentId, chunkId: r.u32('DataChunkDue.chunkId'), dueInMs: r.u32('DataChunkDue.dueInMs') };
     case 'DataChunkCancel':
