@@ -46,7 +46,10 @@ export class DownloadPicker implements Picker {
 
   /**
    * Rarest first over given supplier slots (another picker's, part taken), leaving out `skip`ped ids
-   * and, with `horizon`, requests not expected before it (a player's partner queues stay short).
+   * and, with `horizon`, requests not expected before it (a player's partner queues stay short) —
+   * except one to a partner with nothing in flight from us: its estimate is measured only by
+   * answers, and one that went stale (its answers waited behind other viewers' deadlines) would
+   * otherwise stop the download for good.
    */
   pickWith(ctx: PickContext, slots: Slot[], skip: (id: number) => boolean, horizon = Infinity): ChunkRequest[] {
     const { requests } = ctx;
@@ -67,7 +70,7 @@ export class DownloadPicker implements Picker {
     fresh.sort((a, b) => a.rarity - b.rarity || a.tie - b.tie);
     for (const c of fresh) {
       const best = bestSlot(ctx, slots, c.id, undefined);
-      if (!best || best.at > horizon) continue;
+      if (!best || (best.at > horizon && best.slot.count > 0)) continue;
       out.push(takeSlot(best.slot, c.id, best.at, false, ctx.chunkBytes));
       if (best.slot.count >= best.slot.cap && --open === 0) return out;
     }
@@ -78,7 +81,7 @@ export class DownloadPicker implements Picker {
       const already = requests.forChunk(id);
       if (already.length >= this.opts.endgameCopies) continue;
       const best = bestSlot(ctx, slots, id, already);
-      if (!best || best.at > horizon) continue;
+      if (!best || (best.at > horizon && best.slot.count > 0)) continue;
       let soonest = Infinity;
       for (const r of already) soonest = Math.min(soonest, r.expectedAt);
       if (best.at >= soonest) continue;

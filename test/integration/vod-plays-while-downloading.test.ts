@@ -94,7 +94,10 @@ describe('a download plays on the TV while it downloads', () => {
       expect(s2?.vod?.seekWaitMs ?? Infinity).toBeLessThan(seekMs);
 
       // The whole file arrives and is the seed's.
-      const done = await waitFor('the download to complete', 60_000, () => status(tv), (s) => s.contents.find((c) => c.id === id)?.download?.state === 'seeding');
+      const done = await waitFor('the download to complete', 60_000, () => status(tv), (s) => s.contents.find((c) => c.id === id)?.download?.state === 'seeding').catch(async (err: Error) => {
+        const d = (await status(tv))?.contents.find((c) => c.id === id)?.download;
+        throw new Error(`${err.message.slice(0, 80)}; the download: ${JSON.stringify({ ...d, partnerIds: undefined })}`);
+      });
       const d = done.contents.find((c) => c.id === id)!.download!;
       expect(d.path).toBe(join(tv.stateDir, 'downloads', id));
       expect(sha256File(d.path)).toBe(sha256File(input));

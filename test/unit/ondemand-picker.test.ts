@@ -123,6 +123,15 @@ describe('on-demand picker', () => {
     expect(p.pick(c).map((x) => x.chunkId)).toEqual([10]);
   });
 
+  it('still asks a partner with nothing in flight from us beyond the window, however slow its estimate (else the download could stop for good)', () => {
+    const p = new OnDemandPicker(OPTS);
+    p.setPlayhead(10, 0);
+    // the window is held; the partner's estimate says a piece every 10 s (its answers once waited behind others' deadlines)
+    const c = ctx({ count: 40, held: new Set([10, 11, 12, 13]), maps: { a: range(0, 40) }, perPartner: 8 });
+    c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: PIECE * 0.8, weightPct: 25, maxWindow: 8, initialWindow: 8 });
+    expect(p.pick(c)).toHaveLength(1);
+  });
+
   it('asks a partner for a window piece it delivers after the urgent horizon but before the piece is due', () => {
     const p = new OnDemandPicker({ ...OPTS, windowMs: 8000 });
     p.setPlayhead(10, PIECE); // the player reads a piece a second: piece 10 + k is due in k s
