@@ -13,8 +13,7 @@ import type { PlaneCore } from './plane-core.js';
 /** Features names: this plane takes DataChunkDue (requests with a deadline served first), DataChunkCancel. */
 export const FEATURE_DUE = 'due';
 export const FEATURE_CANCEL = 'cancel';
-/** Most names kept of a partner's Features. */
-const MAX_FEATURES = 8;
+/** The names this build acts on; others in a partner's Features are ignored. */
 const KNOWN = new Set([FEATURE_DUE, FEATURE_CANCEL]);
 
 export interface PartnerHooks {
@@ -64,7 +63,7 @@ export class PlanePartners {
   /** A partner's Features: what it understands beyond the base protocol (names we do not know are ignored). */
   onFeatures(from: PeerAddress, msg: Features): void {
     const { core } = this;
-    const names = new Set(msg.names.filter((n) => KNOWN.has(n)).slice(0, MAX_FEATURES));
+    const names = new Set(msg.names.filter((n) => KNOWN.has(n)));
     const p = core.partners.get(from.peerId);
     if (p) p.features = names;
     // The engine holds the partnership and this plane has not seen it yet: kept until refresh does.
