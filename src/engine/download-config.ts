@@ -33,6 +33,7 @@ export interface DownloadConfig {
   playUrgentMs: number;
   playUrgentCopies: number;
   playTailBytes: number;
+  playHedgeMs: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -65,6 +66,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playUrgentMs: 3000,
   playUrgentCopies: 1,
   playTailBytes: 256 * 1024,
+  playHedgeMs: 1000,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -98,6 +100,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playUrgentMs: 'Played while it downloads: a window piece due sooner than this is urgent (may be asked of playUrgentCopies partners at once).',
   playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
   playTailBytes: "Played while it downloads: the file's last bytes are fetched right after the playhead's piece (players read the end first: duration, index).",
+  playHedgeMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) still missing this long after it was asked is asked of a second partner too; the copy that loses is cancelled. 0 = never.",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
@@ -122,5 +125,6 @@ export function downloadConfigProblems(c: DownloadConfig): string[] {
   if (c.playWindowMinPieces < 1) problems.push('playWindowMinPieces must be at least 1');
   if (c.playWindowMaxPieces < c.playWindowMinPieces) problems.push('playWindowMaxPieces must be at least playWindowMinPieces');
   if (c.playUrgentCopies < 1) problems.push('playUrgentCopies must be at least 1');
+  if (c.playHedgeMs < 0) problems.push('playHedgeMs must be >= 0');
   return problems;
 }

@@ -193,7 +193,7 @@ export class DownloadContent {
     let p = this.ondemand;
     if (!p) {
       const c = this.core.config;
-      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes });
+      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, hedgeMs: c.playHedgeMs });
       this.ondemand = p;
       p.setPlayhead(piece, rateBps);
       this.fetcher?.usePicker(this.wrapped(p), now);
@@ -229,12 +229,14 @@ export class DownloadContent {
     if (now < this.nextManifestAskAt) return;
     const { core } = this;
     const c = core.config;
-    this.nextManifestAskAt = now + c.manifestRetryMs;
     const targets: Destination[] = core.partners.ids.map((id) => core.partners.get(id)!.address);
     const seen = new Set(targets.map((t) => t.peerId));
     for (const m of core.engine.knownMembers(core.contentId)) {
       if (!seen.has(m.peerId)) targets.push({ peerId: m.peerId, contact: m.contact });
     }
+    // Nobody known yet (the tracker has not answered): ask at the next tick, not a whole period later.
+    if (targets.length === 0) return;
+    this.nextManifestAskAt = now + c.manifestRetryMs;
     // A random few each round, so one silent member does not hold everything up.
     for (let i = targets.length - 1; i > 0; i--) {
       const j = Math.floor(core.random.next() * (i + 1));

@@ -15,7 +15,7 @@ import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { PickContext, Picker } from './picker.js';
 import type { PeerAddress } from './ports.js';
-import { RequestQueue } from './request-queue.js';
+import { RequestQueue, type InFlightRequest } from './request-queue.js';
 import { FEATURE_CANCEL } from './plane/plane-partners.js';
 
 /** A download's picking strategy: a Picker that says whether its last pick was the endgame. */
@@ -72,23 +72,26 @@ export class DownloadFetcher {
   playheadMoved(picker: OnDemandPicker, now: number): void {
     const m = this.deps.core.manifest;
     if (m) {
-      for (const r of picker.cancellable(this.requests, m.pieceBytes, m.pieceCount)) {
-        this.requests.cancel(r);
-        this.deps.core.counters.requestsCancelled++;
-        // A partner that takes DataChunkCancel drops it if it has not sent it yet: the piece may be
-        // asked of it again. Any other one still sends it: it is not asked of it again meanwhile
-        // (exclusions are forgotten every requestTimeoutMs), so the piece does not travel twice.
-        const { core } = this.deps;
-        const p = core.partners.get(r.peerId);
-        if (p?.features.has(FEATURE_CANCEL)) {
-          core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
-          continue;
-        }
-        this.requests.exclude(r.chunkId, r.peerId);
-        this.cancelled.add(`${r.chunkId}:${r.peerId}`);
-      }
+      for (const r of picker.cancellable(this.requests, m.pieceBytes, m.pieceCount)) this.giveUp(r);
     }
     this.schedule(now);
+  }
+
+  /** A request no longer needed from its partner (a seek left its piece behind). */
+  private giveUp(r: InFlightRequest): void {
+    const { core } = this.deps;
+    this.requests.cancel(r);
+    core.counters.requestsCancelled++;
+    // A partner that takes DataChunkCancel drops it if it has not sent it yet: the piece may be
+    // asked of it again. Any other one still sends it: it is not asked of it again meanwhile
+    // (exclusions are forgotten every requestTimeoutMs), so the piece does not travel twice.
+    const p = core.partners.get(r.peerId);
+    if (p?.features.has(FEATURE_CANCEL)) {
+      core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
+      return;
+    }
+    this.requests.exclude(r.chunkId, r.peerId);
+    this.cancelled.add(`${r.chunkId}:${r.peerId}`);
   }
 
   stop(): void {
@@ -149,7 +152,12 @@ export class DownloadFetcher {
       return;
     }
     if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, expected);
-    this.requests.settle(id);
+    // Other copies of it still asked of other partners (endgame, urgent or hedged copies): those that
+    // take cancels drop them if not sent yet.
+    for (const other of this.requests.settle(id)) {
+      const p = core.partners.get(other.peerId);
+      if (p?.features.has(FEATURE_CANCEL)) core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: id });
+    }
     c.piecesFetched++;
     core.partners.exchanged(from.peerId, now, false);
     this.deps.onStored(id, now);

@@ -8,6 +8,11 @@
 //    first wins, the other costs one piece.
 //  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
 //    file before they show anything (MPEG-TS duration, an MP4 index at the end).
+//  - Hedged requests: a piece needed now (the playhead's, the tail's) that waits at a partner behind
+//    another one we need now is also asked of a partner with nothing in flight from us (a play's
+//    first pick often sees one partner and queues every piece the first frame needs there), and one
+//    still missing hedgeMs after it was asked is also asked of the partner expected soonest.
+//    Whichever copy arrives first cancels the other.
 //  - Beyond the window: rarest first with the endgame (DownloadPicker), so the swarm keeps its
 //    diversity and the whole file still arrives. While a window piece waits for a supplier, every
 //    partner keeps one request slot free for it. Requests other than for the playhead's piece go
@@ -21,8 +26,8 @@
 //  - Seeking (setPlayhead) moves the window at once (DownloadContent keeps it where it is for a read
 //    in the tail, the player probing the file's end); cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
-import { DownloadPicker, bestSlot, supplierSlots, takeSlot } from './download-picker.js';
-import type { ChunkRequest, PickContext, Picker } from './picker.js';
+import { DownloadPicker, bestSlot, supplierSlots, takeSlot, type Slot } from './download-picker.js';
+import { soonestSupplier, type ChunkRequest, type PickContext, type Picker } from './picker.js';
 import type { InFlightRequest, RequestQueue } from './request-queue.js';
 
 export interface OnDemandPickerOptions {
@@ -38,6 +43,8 @@ export interface OnDemandPickerOptions {
   urgentCopies: number;
   /** The file's last bytes, fetched right after the playhead's piece (players probe the end: duration, index). */
   tailBytes: number;
+  /** A piece needed now still missing this long after it was asked is asked of a second partner (0: never). */
+  hedgeMs?: number;
 }
 
 export interface PlaybackWindow {
@@ -110,6 +117,8 @@ export class OnDemandPicker implements Picker {
     // seek's first piece does not wait behind it.
     const horizon = ctx.now + this.opts.urgentMs / 2;
     const tail = this.tailFrom(count, ctx.chunkBytes);
+    // Pieces needed now (the playhead's, the tail's) in flight at each partner, in our order so far.
+    const neededAt = new Map<string, number>();
     for (const id of this.order(w, count, ctx.chunkBytes)) {
       if (ctx.has(id)) continue;
       const already = requests.forChunk(id);
@@ -120,13 +129,17 @@ export class OnDemandPicker implements Picker {
       const inTail = id >= tail && id >= w.to;
       const dueInMs = inTail ? 0 : Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
       const copies = urgent ? this.opts.urgentCopies : 1;
-      if (already.length >= copies) continue;
+      if (already.length >= copies) {
+        if (dueInMs === 0 && already.length === 1) this.hedge(ctx, slots, id, already[0]!, neededAt, out);
+        continue;
+      }
       const asked: Array<{ peerId: string }> = [...already];
       while (asked.length < copies) {
         const best = bestSlot(ctx, slots, id, asked);
         if (!best || (id !== w.from && best.at > Math.max(horizon, Number.isFinite(dueIn) ? ctx.now + dueIn : 0))) break;
         out.push({ ...takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes), dueInMs });
         asked.push({ peerId: best.slot.peerId });
+        if (dueInMs === 0) neededAt.set(best.slot.peerId, (neededAt.get(best.slot.peerId) ?? 0) + 1);
       }
       if (asked.length === 0 && slots.some((s) => s.map?.has(id) && !requests.isExcluded(id, s.peerId))) waiting = true;
     }
@@ -140,6 +153,29 @@ export class OnDemandPicker implements Picker {
     const picked = this.rest.pickWith(ctx, slots, (id) => (id >= w.from && id < w.to) || id >= tail, horizon);
     this.endgame = this.rest.endgame;
     return out.concat(picked);
+  }
+
+  /**
+   * Hedged requests for a piece needed now (the playhead's or the tail's), asked of one partner, `r`:
+   *  - waiting there behind another piece we need now: also asked of a partner with nothing in flight
+   *    from us, which can start on it at once. A play's first pick often sees a single partner and
+   *    queues every piece the first frame needs there; partners that come a moment later fetch them
+   *    side by side.
+   *  - still missing hedgeMs after it was asked (the partner's uplink is busier than its estimate
+   *    said): also asked of the open partner expected soonest.
+   * The first request is kept (a new partner's speed is a guess until it answers); the copy that
+   * loses is cancelled when the other arrives.
+   */
+  private hedge(ctx: PickContext, slots: Slot[], id: number, r: InFlightRequest, neededAt: Map<string, number>, out: ChunkRequest[]): void {
+    const ahead = neededAt.get(r.peerId) ?? 0;
+    neededAt.set(r.peerId, ahead + 1);
+    const hedgeMs = this.opts.hedgeMs ?? 0;
+    const late = hedgeMs > 0 && ctx.now - r.sentAt >= hedgeMs;
+    if (ahead === 0 && !late) return;
+    const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open && (late || s.count === 0));
+    if (!other) return;
+    out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: 0 });
+    neededAt.set(other.slot.peerId, (neededAt.get(other.slot.peerId) ?? 0) + 1);
   }
 
   /**

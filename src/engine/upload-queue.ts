@@ -18,7 +18,7 @@
 //    hold none — the subscription is their admission — and otherwise queue, wait and are given up
 //    like requests (the caller drops a push silently: the partner pulls what a parent did not push).
 //  - Requests with a deadline (a DataChunkDue: a piece the requester is about to play) are served
-//    first, earliest deadline first, and admitted by the wait behind the other deadlines only.
+//    first, earliest deadline first, and admitted by the wait behind the deadlines served before them.
 //  - Service order among the rest: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
 //    low); the others go round-robin over partners, each partner's requests in arrival order, so a
@@ -95,7 +95,6 @@ export class UploadQueue<P> {
   private queuedBytes = 0;
   private queuedCount = 0;
   /** Of those, requests with a deadline. */
-  private dueBytes = 0;
   private dueCount = 0;
   private credit = 0;
   private newestTurns = 0;
@@ -144,8 +143,8 @@ export class UploadQueue<P> {
         // and the window keeps the rest near its target delay.
         waitMs = (this.queuedBytes * 8000) / rate;
       }
-      // A request with a deadline waits only behind the other deadlines.
-      if (req.dueAt !== undefined) waitMs = (this.dueBytes * 8000) / rate;
+      // A request with a deadline waits only behind the deadlines served before it (as early or earlier).
+      if (req.dueAt !== undefined) waitMs = (this.dueBytesBy(req.dueAt) * 8000) / rate;
       if (this.queuedCount > 0 && waitMs > this.limitMs(req.bytes, rate)) {
         const displaced = o.displaceable ? this.takeOldest(req.chunkId, o.displaceable) : undefined;
         if (!displaced) return 'busy-uplink';
@@ -161,10 +160,7 @@ export class UploadQueue<P> {
     q.queue.push({ req, at: now });
     this.queuedBytes += req.bytes;
     this.queuedCount++;
-    if (req.dueAt !== undefined) {
-      this.dueBytes += req.bytes;
-      this.dueCount++;
-    }
+    if (req.dueAt !== undefined) this.dueCount++;
     return 'queued';
   }
 
@@ -243,6 +239,14 @@ export class UploadQueue<P> {
     return [req, best];
   }
 
+  /** Bytes of the queued requests with a deadline no later than `dueAt` (served before a request due then). */
+  private dueBytesBy(dueAt: number): number {
+    let bytes = 0;
+    if (this.dueCount === 0) return 0;
+    for (const q of this.partners.values()) for (const e of q.queue) if (e.req.dueAt !== undefined && e.req.dueAt <= dueAt) bytes += e.req.bytes;
+    return bytes;
+  }
+
   /** Removes and returns the queued request with the earliest deadline (there is one). */
   private takeEarliestDue(): [ServeRequest<P>, PartnerQueue<P>] | undefined {
     let best: PartnerQueue<P> | undefined;
@@ -312,11 +316,7 @@ export class UploadQueue<P> {
     this.queuedBytes -= req.bytes;
     this.queuedCount--;
     if (this.queuedCount === 0) this.queuedBytes = 0;
-    if (req.dueAt !== undefined) {
-      this.dueBytes -= req.bytes;
-      this.dueCount--;
-      if (this.dueCount === 0) this.dueBytes = 0;
-    }
+    if (req.dueAt !== undefined) this.dueCount--;
   }
 
   private refill(now: number): void {

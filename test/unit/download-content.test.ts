@@ -86,6 +86,16 @@ describe('download content', () => {
     expect(r.events.at(-1)).toBe('manifest:m1:6');
   });
 
+  it('asks for the manifest at the first tick a member is known, not a retry period after a round with nobody to ask', () => {
+    const r = rig();
+    r.plane.tick(); // the tracker has not answered: nobody to ask
+    expect(r.engine.of('ManifestReq').length).toBe(0);
+    r.clock.advance(100);
+    r.engine.members = [{ peerId: 'm1', contact: { host: 'm1.test', port: 1 }, seq: 1, ttlMs: 5000, partnerCount: 0, reachability: 'unknown' }];
+    r.plane.tick();
+    expect(r.engine.of('ManifestReq', 'm1').length).toBe(1);
+  });
+
   it('fetches every piece, verifies, writes, finishes the store and seeds', () => {
     const r = rig();
     withManifest(r);

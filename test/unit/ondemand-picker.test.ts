@@ -143,6 +143,38 @@ describe('on-demand picker', () => {
     expect(picks.map((x) => x.dueInMs)).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000]);
   });
 
+  it('asks a piece needed now that waits behind another at one partner also of a partner with nothing in flight from us', () => {
+    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE });
+    p.setPlayhead(0, 0);
+    const requests = new RequestQueue();
+    // the first pick saw one partner: the playhead's piece and the tail (37-39) all queued at a
+    for (const id of [0, 37, 38, 39, 1]) inFlight(requests, id, 'a');
+    const picks = p.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40), c: range(0, 40) }, requests, perPartner: 4 }));
+    const hedged = picks.filter((x) => x.redundant);
+    // b and c come with nothing in flight: each also takes one tail piece; 0 is first at a
+    expect(hedged.map((x) => [x.chunkId, x.dueInMs])).toEqual([
+      [37, 0],
+      [38, 0],
+    ]);
+    expect(new Set(hedged.map((x) => x.peerId))).toEqual(new Set(['b', 'c']));
+    // with no idle partner, nothing moves
+    const busy = new RequestQueue();
+    for (const id of [0, 37, 38, 39]) inFlight(busy, id, 'a');
+    inFlight(busy, 5, 'b');
+    expect(p.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40) }, requests: busy, perPartner: 4 })).filter((x) => x.redundant)).toEqual([]);
+  });
+
+  it('asks a piece needed now that is still missing hedgeMs after it was asked of the partner expected soonest too', () => {
+    const requests = new RequestQueue();
+    inFlight(requests, 0, 'a'); // asked at 900
+    inFlight(requests, 20, 'b'); // b is not idle
+    const pick = (hedgeMs: number) => new OnDemandPicker({ ...OPTS, urgentCopies: 1, hedgeMs }).pick(ctx({ count: 40, held: new Set([1, 2, 3]), maps: { a: range(0, 40), b: range(0, 40) }, requests, perPartner: 4 }));
+    // now is 1000: 100 ms after it was asked
+    expect(pick(100).filter((x) => x.redundant).map((x) => [x.chunkId, x.peerId, x.dueInMs])).toEqual([[0, 'b', 0]]);
+    expect(pick(200).filter((x) => x.redundant)).toEqual([]);
+    expect(pick(0).filter((x) => x.redundant)).toEqual([]);
+  });
+
   it('seeking moves the window at once and names the requests the new window no longer needs', () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(0, 0);
@@ -181,6 +213,48 @@ describe('a download played while it downloads (data plane)', () => {
     engine.clear();
     plane.setPlayhead(t.id, 20, 0);
     expect(engine.sent.filter((s) => s.msg.type === 'DataChunkDue' || s.msg.type === 'DataChunkReq').map((s) => (s.msg as { chunkId: number }).chunkId).slice(0, 2)).toEqual([20, 21]);
+  });
+
+  it('a piece needed now, asked of a partner that came later too, cancels the copy left when it arrives', () => {
+    const t = testContent(64, 16 * 1024, 1000);
+    const engine = new FakeEngine();
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024 }, verifier: new Sha256Verifier() });
+    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a']);
+    plane.tick();
+    plane.receive(addr('a'), { type: 'Features', peerId: 'a', contentId: t.id, names: ['due', 'cancel'] });
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    plane.setPlayhead(t.id, 0, 0);
+    plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
+    const asked = (peer: string) => engine.sent.filter((s) => s.to.peerId === peer && s.msg.type === 'DataChunkDue').map((s) => (s.msg as { chunkId: number }).chunkId);
+    expect(asked('a').slice(0, 3)).toEqual([0, 62, 63]); // one partner: the first frame's pieces queue there
+    engine.clear();
+    engine.setPartners(['a', 'b']);
+    plane.tick();
+    plane.receive(addr('b'), { type: 'Features', peerId: 'b', contentId: t.id, names: ['due', 'cancel'] });
+    plane.receive(addr('b'), mapMsg(t.id, 'b', 64, all(64)));
+    expect(asked('b')[0]).toBe(62);
+    engine.clear();
+    plane.receive(addr('b'), { type: 'DataChunkResp', peerId: 'b', contentId: t.id, chunkId: 62, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[62]! });
+    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`)).toEqual(['a:62']);
+  });
+
+  it('a piece that arrives cancels its other copies at partners that take cancels', () => {
+    const t = testContent(64, 16 * 1024, 1000);
+    const engine = new FakeEngine();
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, playWindowMinPieces: 4, playTailBytes: 0, playUrgentCopies: 2 }, verifier: new Sha256Verifier() });
+    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a', 'b']);
+    plane.tick();
+    for (const p of ['a', 'b']) plane.receive(addr(p), { type: 'Features', peerId: p, contentId: t.id, names: ['due', 'cancel'] });
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    plane.setPlayhead(t.id, 0, 0);
+    for (const p of ['a', 'b']) plane.receive(addr(p), mapMsg(t.id, p, 64, all(64)));
+    const holders = engine.sent.filter((s) => s.msg.type === 'DataChunkDue' && s.msg.chunkId === 0).map((s) => s.to.peerId);
+    expect(holders.sort()).toEqual(['a', 'b']); // due now: asked of both
+    engine.clear();
+    plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: t.id, chunkId: 0, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[0]! });
+    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`)).toEqual(['b:0']);
   });
 
   it("a read in the file's tail (the player probing its end) moves neither the window nor gives requests up", () => {

@@ -81,4 +81,13 @@ describe('upload queue (requests with a deadline)', () => {
     expect(q.offer(req('c', 5), 0, () => {})).toBe('busy-uplink');
     expect(q.offer(req('c', 6, 2000), 0, () => {})).toBe('queued');
   });
+
+  it('admits a request with a deadline by the wait behind the deadlines served before it, not later ones', () => {
+    const { q, req } = gated();
+    // 4 pieces due in 5 s (2 s at 1 Mbit/s) are over the 1.5 s limit for anything due after them
+    for (const [p, id] of [['a', 1], ['a', 2], ['b', 3], ['b', 7]] as const) q.offer(req(p, id, 5000), 0, () => {});
+    expect(q.offer(req('c', 4, 6000), 0, () => {})).toBe('busy-uplink');
+    // a viewer's next piece, due now, is served first under earliest-deadline-first: it waits for nothing
+    expect(q.offer(req('c', 5, 0), 0, () => {})).toBe('queued');
+  });
 });
