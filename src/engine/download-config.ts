@@ -66,7 +66,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playUrgentMs: 3000,
   playUrgentCopies: 1,
   playTailBytes: 256 * 1024,
-  playHedgeMs: 1000,
+  playHedgeMs: 0,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -100,7 +100,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playUrgentMs: 'Played while it downloads: a window piece due sooner than this is urgent (may be asked of playUrgentCopies partners at once).',
   playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
   playTailBytes: "Played while it downloads: the file's last bytes are fetched right after the playhead's piece (players read the end first: duration, index).",
-  playHedgeMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) still missing this long after it was asked is asked of a second partner too; the copy that loses is cancelled. 0 = never.",
+  playHedgeMs: "Played while it downloads: hedged requests for what the first frame waits for. A piece the player needs now (the playhead's, the file's tail) that waits at a partner behind another one, or is still missing this long after it was asked, is also asked of a partner with nothing in flight from us; the copy that loses is cancelled. 0 = never (the default: in a flash crowd the copies cost other viewers' pieces, docs/downloads.md).",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */

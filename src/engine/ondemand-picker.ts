@@ -11,8 +11,8 @@
 //  - Hedged requests: a piece needed now (the playhead's, the tail's) that waits at a partner behind
 //    another one we need now is also asked of a partner with nothing in flight from us (a play's
 //    first pick often sees one partner and queues every piece the first frame needs there), and one
-//    still missing hedgeMs after it was asked is also asked of the partner expected soonest.
-//    Whichever copy arrives first cancels the other.
+//    still missing hedgeMs after it was asked is also asked of such a partner. Whichever copy
+//    arrives first cancels the other. Off unless hedgeMs > 0 (download.playHedgeMs).
 //  - Beyond the window: rarest first with the endgame (DownloadPicker), so the swarm keeps its
 //    diversity and the whole file still arrives. While a window piece waits for a supplier, every
 //    partner keeps one request slot free for it. Requests other than for the playhead's piece go
@@ -43,7 +43,7 @@ export interface OnDemandPickerOptions {
   urgentCopies: number;
   /** The file's last bytes, fetched right after the playhead's piece (players probe the end: duration, index). */
   tailBytes: number;
-  /** A piece needed now still missing this long after it was asked is asked of a second partner (0: never). */
+  /** Hedged requests (see hedge()): a piece needed now still missing this long after it was asked is asked of a second partner (0: no hedged requests at all). */
   hedgeMs?: number;
 }
 
@@ -162,7 +162,8 @@ export class OnDemandPicker implements Picker {
    *    queues every piece the first frame needs there; partners that come a moment later fetch them
    *    side by side.
    *  - still missing hedgeMs after it was asked (the partner's uplink is busier than its estimate
-   *    said): also asked of the open partner expected soonest.
+   *    said): also asked of such a partner.
+   * Off unless hedgeMs > 0: in a flash crowd the copies cost other viewers' pieces (docs/downloads.md).
    * The first request is kept (a new partner's speed is a guess until it answers); the copy that
    * loses is cancelled when the other arrives.
    */
@@ -170,9 +171,9 @@ export class OnDemandPicker implements Picker {
     const ahead = neededAt.get(r.peerId) ?? 0;
     neededAt.set(r.peerId, ahead + 1);
     const hedgeMs = this.opts.hedgeMs ?? 0;
-    const late = hedgeMs > 0 && ctx.now - r.sentAt >= hedgeMs;
-    if (ahead === 0 && !late) return;
-    const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open && (late || s.count === 0));
+    if (hedgeMs <= 0 || (ahead === 0 && ctx.now - r.sentAt < hedgeMs)) return;
+    // Only to a partner with nothing in flight from us: spare upload, where a copy costs no one a slot.
+    const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open && s.count === 0);
     if (!other) return;
     out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: 0 });
     neededAt.set(other.slot.peerId, (neededAt.get(other.slot.peerId) ?? 0) + 1);

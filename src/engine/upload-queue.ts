@@ -18,7 +18,8 @@
 //    hold none — the subscription is their admission — and otherwise queue, wait and are given up
 //    like requests (the caller drops a push silently: the partner pulls what a parent did not push).
 //  - Requests with a deadline (a DataChunkDue: a piece the requester is about to play) are served
-//    first, earliest deadline first, and admitted by the wait behind the deadlines served before them.
+//    first, earliest deadline first, and admitted by the wait behind the deadlines served before them;
+//    later deadlines a new one pushes beyond the queue limit are refused at once.
 //  - Service order among the rest: newestSharePct of the serves take the request for the newest chunk (fresh
 //    chunks spread at once: the "latest useful chunk" policy that keeps epidemic diffusion delay
 //    low); the others go round-robin over partners, each partner's requests in arrival order, so a
@@ -160,7 +161,10 @@ export class UploadQueue<P> {
     q.queue.push({ req, at: now });
     this.queuedBytes += req.bytes;
     this.queuedCount++;
-    if (req.dueAt !== undefined) this.dueCount++;
+    if (req.dueAt !== undefined) {
+      this.dueCount++;
+      if (rate > 0) this.shedLaterDeadlines(req.dueAt, rate, refuse);
+    }
     return 'queued';
   }
 
@@ -245,6 +249,28 @@ export class UploadQueue<P> {
     if (this.dueCount === 0) return 0;
     for (const q of this.partners.values()) for (const e of q.queue) if (e.req.dueAt !== undefined && e.req.dueAt <= dueAt) bytes += e.req.bytes;
     return bytes;
+  }
+
+  /**
+   * A request due at `dueAt` went ahead of the deadlines after it: those it pushed beyond the queue
+   * limit are refused now (to `refuse`), so their requesters ask elsewhere at once rather than
+   * after waiting the limit out here.
+   */
+  private shedLaterDeadlines(dueAt: number, rate: number, refuse: (r: ServeRequest<P>) => void): void {
+    const due: Array<[PartnerQueue<P>, Queued<P>]> = [];
+    for (const q of this.partners.values()) for (const e of q.queue) if (e.req.dueAt !== undefined) due.push([q, e]);
+    due.sort((a, b) => (a[1].req.dueAt as number) - (b[1].req.dueAt as number));
+    let bytes = 0;
+    for (const [q, e] of due) {
+      const waitMs = (bytes * 8000) / rate;
+      if ((e.req.dueAt as number) <= dueAt || waitMs <= this.limitMs(e.req.bytes, rate)) {
+        bytes += e.req.bytes;
+        continue;
+      }
+      q.queue.splice(q.queue.indexOf(e), 1);
+      this.unqueue(e.req);
+      refuse(e.req);
+    }
   }
 
   /** Removes and returns the queued request with the earliest deadline (there is one). */

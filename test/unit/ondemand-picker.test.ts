@@ -144,7 +144,7 @@ describe('on-demand picker', () => {
   });
 
   it('asks a piece needed now that waits behind another at one partner also of a partner with nothing in flight from us', () => {
-    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE });
+    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE, hedgeMs: 1000 });
     p.setPlayhead(0, 0);
     const requests = new RequestQueue();
     // the first pick saw one partner: the playhead's piece and the tail (37-39) all queued at a
@@ -162,15 +162,19 @@ describe('on-demand picker', () => {
     for (const id of [0, 37, 38, 39]) inFlight(busy, id, 'a');
     inFlight(busy, 5, 'b');
     expect(p.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40) }, requests: busy, perPartner: 4 })).filter((x) => x.redundant)).toEqual([]);
+    // hedged requests off (hedgeMs 0): nothing is asked twice
+    const off = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE, hedgeMs: 0 });
+    off.setPlayhead(0, 0);
+    expect(off.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40), c: range(0, 40) }, requests, perPartner: 4 })).filter((x) => x.redundant)).toEqual([]);
   });
 
-  it('asks a piece needed now that is still missing hedgeMs after it was asked of the partner expected soonest too', () => {
+  it('asks a piece needed now that is still missing hedgeMs after it was asked of an idle partner too', () => {
     const requests = new RequestQueue();
     inFlight(requests, 0, 'a'); // asked at 900
-    inFlight(requests, 20, 'b'); // b is not idle
-    const pick = (hedgeMs: number) => new OnDemandPicker({ ...OPTS, urgentCopies: 1, hedgeMs }).pick(ctx({ count: 40, held: new Set([1, 2, 3]), maps: { a: range(0, 40), b: range(0, 40) }, requests, perPartner: 4 }));
+    inFlight(requests, 20, 'b'); // b is not idle, c is
+    const pick = (hedgeMs: number) => new OnDemandPicker({ ...OPTS, urgentCopies: 1, hedgeMs }).pick(ctx({ count: 40, held: new Set([1, 2, 3]), maps: { a: range(0, 40), b: range(0, 40), c: range(0, 40) }, requests, perPartner: 4 }));
     // now is 1000: 100 ms after it was asked
-    expect(pick(100).filter((x) => x.redundant).map((x) => [x.chunkId, x.peerId, x.dueInMs])).toEqual([[0, 'b', 0]]);
+    expect(pick(100).filter((x) => x.redundant).map((x) => [x.chunkId, x.peerId, x.dueInMs])).toEqual([[0, 'c', 0]]);
     expect(pick(200).filter((x) => x.redundant)).toEqual([]);
     expect(pick(0).filter((x) => x.redundant)).toEqual([]);
   });
@@ -218,7 +222,7 @@ describe('a download played while it downloads (data plane)', () => {
   it('a piece needed now, asked of a partner that came later too, cancels the copy left when it arrives', () => {
     const t = testContent(64, 16 * 1024, 1000);
     const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024 }, verifier: new Sha256Verifier() });
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000 }, verifier: new Sha256Verifier() });
     plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
     engine.setPartners(['a']);
     plane.tick();

@@ -90,4 +90,15 @@ describe('upload queue (requests with a deadline)', () => {
     // a viewer's next piece, due now, is served first under earliest-deadline-first: it waits for nothing
     expect(q.offer(req('c', 5, 0), 0, () => {})).toBe('queued');
   });
+
+  it('refuses at once the later deadlines a new earlier one pushes beyond the limit', () => {
+    const { q, req, sent, drain } = gated();
+    const refused: number[] = [];
+    // 4 pieces due in 5 s (0.5 s each at 1 Mbit/s): the last waits 1.5 s, the limit
+    for (const [p, id] of [['a', 1], ['a', 2], ['b', 3], ['b', 4]] as const) expect(q.offer(req(p, id, 5000), 0, (r) => refused.push(r.chunkId))).toBe('queued');
+    expect(q.offer(req('c', 9, 0), 0, (r) => refused.push(r.chunkId))).toBe('queued');
+    expect(refused).toEqual([4]); // it would now wait 2 s: refused, not left to wait the limit out
+    drain(10);
+    expect(sent).toEqual(['c:9', 'a:1', 'a:2', 'b:3']);
+  });
 });
