@@ -34,6 +34,7 @@ export interface DownloadConfig {
   playUrgentCopies: number;
   playTailBytes: number;
   playHedgeMs: number;
+  playSpreadMs: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -67,6 +68,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playUrgentCopies: 1,
   playTailBytes: 256 * 1024,
   playHedgeMs: 0,
+  playSpreadMs: 300,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -101,6 +103,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
   playTailBytes: "Played while it downloads: the file's last bytes are fetched right after the playhead's piece (players read the end first: duration, index).",
   playHedgeMs: "Played while it downloads: hedged requests for what the first frame waits for. A piece the player needs now (the playhead's, the file's tail) that waits at a partner behind another one, or is still missing this long after it was asked, is also asked of a partner with nothing in flight from us; the copy that loses is cancelled. 0 = never (the default: in a flash crowd the copies cost other viewers' pieces, docs/downloads.md).",
+  playSpreadMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) goes to a partner that holds none of the others it needs now, waiting up to this long for one before it queues behind another there (the first frame waits for the last of them). 0 = never waits.",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
@@ -126,5 +129,6 @@ export function downloadConfigProblems(c: DownloadConfig): string[] {
   if (c.playWindowMaxPieces < c.playWindowMinPieces) problems.push('playWindowMaxPieces must be at least playWindowMinPieces');
   if (c.playUrgentCopies < 1) problems.push('playUrgentCopies must be at least 1');
   if (c.playHedgeMs < 0) problems.push('playHedgeMs must be >= 0');
+  if (c.playSpreadMs < 0) problems.push('playSpreadMs must be >= 0');
   return problems;
 }

@@ -193,7 +193,7 @@ export class DownloadContent {
     let p = this.ondemand;
     if (!p) {
       const c = this.core.config;
-      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, hedgeMs: c.playHedgeMs });
+      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
       this.ondemand = p;
       p.setPlayhead(piece, rateBps);
       this.fetcher?.usePicker(this.wrapped(p), now);

@@ -8,6 +8,8 @@
 //    first wins, the other costs one piece.
 //  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
 //    file before they show anything (MPEG-TS duration, an MP4 index at the end).
+//  - Spread: a piece needed now (the playhead's, the tail's) goes to a partner that holds none of the
+//    others we need now, waiting up to spreadMs for one: the first frame waits for the last of them.
 //  - Hedged requests: a piece needed now (the playhead's, the tail's) that waits at a partner behind
 //    another one we need now is also asked of a partner with nothing in flight from us (a play's
 //    first pick often sees one partner and queues every piece the first frame needs there), and one
@@ -43,6 +45,8 @@ export interface OnDemandPickerOptions {
   urgentCopies: number;
   /** The file's last bytes, fetched right after the playhead's piece (players probe the end: duration, index). */
   tailBytes: number;
+  /** A piece needed now waits up to this long for a partner holding none of the others (see spread(); 0: never waits). */
+  spreadMs?: number;
   /** Hedged requests (see hedge()): a piece needed now still missing this long after it was asked is asked of a second partner (0: no hedged requests at all). */
   hedgeMs?: number;
 }
@@ -60,6 +64,8 @@ export class OnDemandPicker implements Picker {
   private rateBps = 0;
   private readonly rest: DownloadPicker;
   private lastWindow: PlaybackWindow = { from: 0, to: 0 };
+  /** Pieces needed now waiting for a partner of their own (spread()), since when. */
+  private readonly neededSince = new Map<number, number>();
 
   constructor(private readonly opts: OnDemandPickerOptions) {
     this.rest = new DownloadPicker({ endgameCopies: opts.endgameCopies });
@@ -120,7 +126,10 @@ export class OnDemandPicker implements Picker {
     // Pieces needed now (the playhead's, the tail's) in flight at each partner, in our order so far.
     const neededAt = new Map<string, number>();
     for (const id of this.order(w, count, ctx.chunkBytes)) {
-      if (ctx.has(id)) continue;
+      if (ctx.has(id)) {
+        this.neededSince.delete(id);
+        continue;
+      }
       const already = requests.forChunk(id);
       const dueIn = this.dueInMs(id, ctx.chunkBytes);
       const urgent = dueIn < this.opts.urgentMs;
@@ -132,6 +141,11 @@ export class OnDemandPicker implements Picker {
       if (already.length >= copies) {
         if (dueInMs === 0 && already.length === 1) this.hedge(ctx, slots, id, already[0]!, neededAt, out);
         continue;
+      }
+      if (dueInMs === 0 && already.length === 0) {
+        const placed = this.spread(ctx, slots, id, neededAt, out);
+        if (placed === 'wait') waiting = true;
+        if (placed !== 'any') continue;
       }
       const asked: Array<{ peerId: string }> = [...already];
       while (asked.length < copies) {
@@ -153,6 +167,31 @@ export class OnDemandPicker implements Picker {
     const picked = this.rest.pickWith(ctx, slots, (id) => (id >= w.from && id < w.to) || id >= tail, horizon);
     this.endgame = this.rest.endgame;
     return out.concat(picked);
+  }
+
+  /**
+   * A piece needed now (the playhead's, the tail's) not yet asked for goes to a partner that holds
+   * none of the others we need now: the first frame waits for the last of them, and one partner
+   * sends them one after the other. When every partner that could take it holds one, it waits up
+   * to spreadMs for another partner (a play's first pick often sees one; more come within a few
+   * hundred ms), costing nothing while the first partner is still sending the piece before it.
+   * 'placed', 'wait' (not asked yet), or 'any' (asked as any other piece).
+   */
+  private spread(ctx: PickContext, slots: Slot[], id: number, neededAt: Map<string, number>, out: ChunkRequest[]): 'placed' | 'wait' | 'any' {
+    const spreadMs = this.opts.spreadMs ?? 0;
+    if (spreadMs <= 0) return 'any';
+    const free = soonestSupplier(ctx, slots, id, undefined, (s) => s.open && !neededAt.has(s.peerId));
+    if (free) {
+      out.push({ ...takeSlot(free.slot, id, free.at, false, ctx.chunkBytes), dueInMs: 0 });
+      neededAt.set(free.slot.peerId, 1);
+      this.neededSince.delete(id);
+      return 'placed';
+    }
+    const since = this.neededSince.get(id) ?? ctx.now;
+    this.neededSince.set(id, since);
+    if (ctx.now - since < spreadMs && slots.some((s) => s.map?.has(id))) return 'wait';
+    this.neededSince.delete(id);
+    return 'any';
   }
 
   /**

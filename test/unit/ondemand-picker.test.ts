@@ -168,6 +168,29 @@ describe('on-demand picker', () => {
     expect(off.pick(ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40), c: range(0, 40) }, requests, perPartner: 4 })).filter((x) => x.redundant)).toEqual([]);
   });
 
+  it('spreads the pieces needed now over partners, waiting up to spreadMs for one that holds none of them', () => {
+    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE, spreadMs: 300 });
+    p.setPlayhead(0, 0);
+    const requests = new RequestQueue();
+    const needed = (picks: ReturnType<OnDemandPicker['pick']>) => picks.filter((x) => x.dueInMs === 0).map((x) => `${x.chunkId}:${x.peerId}`);
+    // one partner so far: it gets the playhead's piece; the tail waits for partners of its own
+    const first = p.pick(ctx({ count: 40, maps: { a: range(0, 40) }, requests, perPartner: 8 }));
+    expect(needed(first)).toEqual(['0:a']);
+    inFlight(requests, 0, 'a');
+    // two more partners come: one tail piece each; the third has nobody of its own and waits
+    const c = ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40), c: range(0, 40) }, requests, perPartner: 8 });
+    c.now = 1100;
+    const second = needed(p.pick(c));
+    expect(second.map((x) => x.split(':')[0])).toEqual(['37', '38']);
+    expect(new Set(second.map((x) => x.split(':')[1]))).toEqual(new Set(['b', 'c']));
+    for (const x of second) inFlight(requests, Number(x.split(':')[0]), x.split(':')[1]!);
+    c.now = 1299;
+    expect(needed(p.pick(c))).toEqual([]);
+    // 300 ms after it first waited, it queues where it is expected soonest
+    c.now = 1300;
+    expect(needed(p.pick(c)).map((x) => x.split(':')[0])).toEqual(['39']);
+  });
+
   it('asks a piece needed now that is still missing hedgeMs after it was asked of an idle partner too', () => {
     const requests = new RequestQueue();
     inFlight(requests, 0, 'a'); // asked at 900
@@ -222,7 +245,7 @@ describe('a download played while it downloads (data plane)', () => {
   it('a piece needed now, asked of a partner that came later too, cancels the copy left when it arrives', () => {
     const t = testContent(64, 16 * 1024, 1000);
     const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000 }, verifier: new Sha256Verifier() });
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000, playSpreadMs: 0 }, verifier: new Sha256Verifier() });
     plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
     engine.setPartners(['a']);
     plane.tick();
