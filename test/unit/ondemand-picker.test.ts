@@ -4,7 +4,7 @@
 // up the old window's.
 import { describe, expect, it } from 'vitest';
 import { BufferMap, RemoteBufferMap } from '../../src/engine/buffer-map.js';
-import { DEFAULT_DOWNLOAD_CONFIG } from '../../src/engine/download-config.js';
+import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { Downloads } from '../../src/engine/downloads.js';
 import { OnDemandPicker, type OnDemandPickerOptions } from '../../src/engine/ondemand-picker.js';
 import { PeerEstimates } from '../../src/engine/peer-estimates.js';
@@ -221,21 +221,27 @@ describe('on-demand picker', () => {
 });
 
 describe('a download played while it downloads (data plane)', () => {
-  it("a seek tells partners that take cancels which of the old window's requests to drop", () => {
+  /** A download of 64 pieces of 16 KiB being fetched with `config`, its manifest from a; `takes` said they take deadlines and cancels. */
+  function playing(config: Partial<DownloadConfig>, partners: string[], takes: string[] = []) {
     const t = testContent(64, 16 * 1024, 1000);
     const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 4, playWindowMinPieces: 4, playTailBytes: 0 }, verifier: new Sha256Verifier() });
+    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, ...config }, verifier: new Sha256Verifier() });
     plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
-    engine.setPartners(['a']);
+    engine.setPartners(partners);
     plane.tick();
-    plane.receive(addr('a'), { type: 'Features', peerId: 'a', contentId: t.id, names: ['due', 'cancel'] });
+    for (const p of takes) plane.receive(addr(p), { type: 'Features', peerId: p, contentId: t.id, names: ['due', 'cancel'] });
     plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    return { t, engine, plane };
+  }
+  const cancels = (engine: FakeEngine) => engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+
+  it("a seek tells partners that take cancels which of the old window's requests to drop", () => {
+    const { t, engine, plane } = playing({ maxInFlightPerPartner: 4, playWindowMinPieces: 4, playTailBytes: 0 }, ['a'], ['a']);
     plane.setPlayhead(t.id, 20, 0);
     plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
     engine.clear();
     plane.setPlayhead(t.id, 50, 0);
-    const cancels = engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
-    expect(cancels.sort()).toEqual(['a:20', 'a:21']);
+    expect(cancels(engine).sort()).toEqual(['a:20', 'a:21']);
     // a dropped them: back at 20, they are asked of it again at once (a partner without cancels would not be)
     engine.clear();
     plane.setPlayhead(t.id, 20, 0);
@@ -243,14 +249,7 @@ describe('a download played while it downloads (data plane)', () => {
   });
 
   it('a piece needed now, asked of a partner that came later too, cancels the copy left when it arrives', () => {
-    const t = testContent(64, 16 * 1024, 1000);
-    const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000, playSpreadMs: 0 }, verifier: new Sha256Verifier() });
-    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
-    engine.setPartners(['a']);
-    plane.tick();
-    plane.receive(addr('a'), { type: 'Features', peerId: 'a', contentId: t.id, names: ['due', 'cancel'] });
-    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    const { t, engine, plane } = playing({ maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000, playSpreadMs: 0 }, ['a'], ['a']);
     plane.setPlayhead(t.id, 0, 0);
     plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
     const asked = (peer: string) => engine.sent.filter((s) => s.to.peerId === peer && s.msg.type === 'DataChunkDue').map((s) => (s.msg as { chunkId: number }).chunkId);
@@ -263,35 +262,22 @@ describe('a download played while it downloads (data plane)', () => {
     expect(asked('b')[0]).toBe(62);
     engine.clear();
     plane.receive(addr('b'), { type: 'DataChunkResp', peerId: 'b', contentId: t.id, chunkId: 62, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[62]! });
-    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`)).toEqual(['a:62']);
+    expect(cancels(engine)).toEqual(['a:62']);
   });
 
   it('a piece that arrives cancels its other copies at partners that take cancels', () => {
-    const t = testContent(64, 16 * 1024, 1000);
-    const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, playWindowMinPieces: 4, playTailBytes: 0, playUrgentCopies: 2 }, verifier: new Sha256Verifier() });
-    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
-    engine.setPartners(['a', 'b']);
-    plane.tick();
-    for (const p of ['a', 'b']) plane.receive(addr(p), { type: 'Features', peerId: p, contentId: t.id, names: ['due', 'cancel'] });
-    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    const { t, engine, plane } = playing({ playWindowMinPieces: 4, playTailBytes: 0, playUrgentCopies: 2 }, ['a', 'b'], ['a', 'b']);
     plane.setPlayhead(t.id, 0, 0);
     for (const p of ['a', 'b']) plane.receive(addr(p), mapMsg(t.id, p, 64, all(64)));
     const holders = engine.sent.filter((s) => s.msg.type === 'DataChunkDue' && s.msg.chunkId === 0).map((s) => s.to.peerId);
     expect(holders.sort()).toEqual(['a', 'b']); // due now: asked of both
     engine.clear();
     plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: t.id, chunkId: 0, timestampMs: 0, signature: new Uint8Array(0), data: t.pieces[0]! });
-    expect(engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`)).toEqual(['b:0']);
+    expect(cancels(engine)).toEqual(['b:0']);
   });
 
   it("a read in the file's tail (the player probing its end) moves neither the window nor gives requests up", () => {
-    const t = testContent(64, 16 * 1024, 1000);
-    const engine = new FakeEngine();
-    const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024 }, verifier: new Sha256Verifier() });
-    plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
-    engine.setPartners(['a']);
-    plane.tick();
-    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: t.id, manifest: t.manifestBytes });
+    const { t, engine, plane } = playing({ maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024 }, ['a']);
     plane.setPlayhead(t.id, 0, 0);
     plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
     plane.setPlayhead(t.id, 63, 0); // mpv reads the last bytes for the duration
