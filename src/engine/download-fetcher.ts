@@ -85,13 +85,18 @@ export class DownloadFetcher {
     // A partner that takes DataChunkCancel drops it if it has not sent it yet: the piece may be
     // asked of it again. Any other one still sends it: it is not asked of it again meanwhile
     // (exclusions are forgotten every requestTimeoutMs), so the piece does not travel twice.
-    const p = core.partners.get(r.peerId);
-    if (p?.features.has(FEATURE_CANCEL)) {
-      core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: r.chunkId });
-      return;
-    }
+    if (this.sendCancel(r.peerId, r.chunkId)) return;
     this.requests.exclude(r.chunkId, r.peerId);
     this.cancelled.add(`${r.chunkId}:${r.peerId}`);
+  }
+
+  /** Tells a partner that takes cancels (Features `cancel`) we no longer want `chunkId`; false for one that does not. */
+  private sendCancel(peerId: string, chunkId: number): boolean {
+    const { core } = this.deps;
+    const p = core.partners.get(peerId);
+    if (!p?.features.has(FEATURE_CANCEL)) return false;
+    core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId });
+    return true;
   }
 
   stop(): void {
@@ -154,10 +159,7 @@ export class DownloadFetcher {
     if (req) this.estimates.onResponse(from.peerId, req.sentAt, now, expected);
     // Other copies of it still asked of other partners (endgame, urgent or hedged copies): those that
     // take cancels drop them if not sent yet.
-    for (const other of this.requests.settle(id)) {
-      const p = core.partners.get(other.peerId);
-      if (p?.features.has(FEATURE_CANCEL)) core.send(p.address, { type: 'DataChunkCancel', peerId: core.selfId, contentId: core.contentId, chunkId: id });
-    }
+    for (const other of this.requests.settle(id)) this.sendCancel(other.peerId, id);
     c.piecesFetched++;
     core.partners.exchanged(from.peerId, now, false);
     this.deps.onStored(id, now);

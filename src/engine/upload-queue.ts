@@ -245,8 +245,8 @@ export class UploadQueue<P> {
 
   /** Bytes of the queued requests with a deadline no later than `dueAt` (served before a request due then). */
   private dueBytesBy(dueAt: number): number {
-    let bytes = 0;
     if (this.dueCount === 0) return 0;
+    let bytes = 0;
     for (const q of this.partners.values()) for (const e of q.queue) if (e.req.dueAt !== undefined && e.req.dueAt <= dueAt) bytes += e.req.bytes;
     return bytes;
   }
