@@ -13,7 +13,7 @@
 //     over those seconds.
 //
 //   node esbuild.config.mjs && npx tsx scripts/bench/vod.ts [--leechers 10] [--media-s 240]
-//       [--media-kbps 2000] [--watch-s 60] [--seed-x 3] [--leecher-x 1.5] [--piece-kib 256]
+//       [--media-kbps 2000] [--watch-s 60] [--seed-x 3] [--leecher-x 1.5] [--piece-kib auto]
 //       [--stagger-ms 500] [--systems superdist,webtorrent] [--set download.key=value ...]
 //       [--out vod]
 //   (--set: configuration for the superdist boxes and seed, as `superdist --set`; --out: the result's name)
@@ -22,12 +22,13 @@
 //
 // Prints a table; writes bench-results/vod.json and vod.svg (or --out's name).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { controlCall } from '../../src/control/control-client.js';
 import { MpvIpc } from '../../src/player/mpv-ipc.js';
+import { choosePieceBytes } from '../../src/protocol/manifest.js';
 import { makeTestStream } from '../../test/support/media.js';
 import { NetnsLab, netnsAvailable } from '../../test/support/netns.js';
 import { status, waitUp, type Proc } from '../../test/support/processes.js';
@@ -41,7 +42,9 @@ const MEDIA_KBPS = Number(arg('media-kbps', '2000'));
 const WATCH_S = Number(arg('watch-s', '60'));
 const SEED_X = Number(arg('seed-x', '3'));
 const LEECHER_X = Number(arg('leecher-x', '1.5'));
-const PIECE_BYTES = Number(arg('piece-kib', '256')) * 1024;
+const PIECE_KIB = arg('piece-kib', 'auto');
+/** Both systems' piece size: --piece-kib, or what a superdist publisher picks for the film (auto). */
+let PIECE_BYTES = 0;
 const STAGGER_MS = Number(arg('stagger-ms', '500'));
 const SYSTEMS = arg('systems', 'superdist,webtorrent').split(',') as System[];
 const OUT = arg('out', 'vod');
@@ -226,6 +229,9 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'sd-vod-bench-'));
   const film = makeTestStream({ seconds: MEDIA_S, bitrateKbps: MEDIA_KBPS, path: join(dir, 'film.ts') });
+  const chosen = PIECE_KIB === 'auto' ? choosePieceBytes(statSync(film).size) : Number(PIECE_KIB) * 1024;
+  if (typeof chosen === 'string') throw new Error(chosen);
+  PIECE_BYTES = chosen;
   console.log(`vod bench: ${LEECHERS} leechers, film ${MEDIA_S} s at ${MEDIA_KBPS} kbit/s, seed uplink ${SEED_X}x, leecher uplinks ${LEECHER_X}x, ${PIECE_BYTES / 1024} KiB pieces, ${STAGGER_MS} ms apart, ${WATCH_S} s watched`);
   const results: Record<string, Viewer[]> = {};
   for (const system of SYSTEMS) {

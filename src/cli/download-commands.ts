@@ -46,7 +46,7 @@ export function publishFileCommand(): Command {
     .description('publish a file: cut it into verified pieces, print its content id (last stdout line) and seed it')
     .requiredOption('--input <path>', 'the file to publish')
     .option('--title <text>', 'title listed by `superdist search` (default: the file name)')
-    .option('--piece-bytes <n>', 'piece size: a power of two from 16384 to 2097152 (default 262144)')
+    .option('--piece-bytes <n>', 'piece size: a power of two from 16384 to 2097152 (default: by file size, 64 KiB for files up to 256 MiB)')
     .action(async (o: PeerFlags & { input: string; title?: string; pieceBytes?: string }) => {
       const pieceBytes = o.pieceBytes === undefined ? undefined : Number(o.pieceBytes);
       const cfg = peerConfig(o, { download: { pieceBytes } });

@@ -38,7 +38,7 @@ export interface DownloadConfig {
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
-  pieceBytes: 256 * 1024,
+  pieceBytes: 0,
   maxInFlightPerPartner: 8,
   requestTimeoutMs: 15_000,
   endgameCopies: 2,
@@ -73,7 +73,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
 export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
-  pieceBytes: 'Piece size a publisher cuts files into (a power of two, 16 KiB … 2 MiB; doubled for huge files).',
+  pieceBytes: 'Piece size a publisher cuts files into: 0 = by file size (64 KiB, doubled until the file is at most 4,096 pieces: small pieces start playback sooner), or a power of two, 16 KiB … 2 MiB (doubled for files over 65,536 pieces).',
   maxInFlightPerPartner: "Most outstanding DataChunkReqs to one partner (the AIMD request window's ceiling).",
   requestTimeoutMs: 'An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long.',
   endgameCopies: 'Endgame: most requests in flight for one piece (1 = no duplicate requests).',

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import {
+  AUTO_MAX_PIECES,
   choosePieceBytes,
   decodeManifest,
   encodeManifest,
@@ -85,10 +86,26 @@ describe('manifest', () => {
     expect(choosePieceBytes(100, 1000)).toMatch(/power of two/);
   });
 
-  it('doubles the piece size until the file fits in MAX_PIECES pieces', () => {
-    expect(choosePieceBytes(10_000_000)).toBe(256 * 1024);
+  it('by file size: 64 KiB pieces, doubled until the file is at most AUTO_MAX_PIECES pieces', () => {
+    expect(choosePieceBytes(1)).toBe(64 * 1024);
+    expect(choosePieceBytes(60_000_000)).toBe(64 * 1024);
+    expect(choosePieceBytes(AUTO_MAX_PIECES * 64 * 1024)).toBe(64 * 1024);
+    expect(choosePieceBytes(AUTO_MAX_PIECES * 64 * 1024 + 1)).toBe(128 * 1024);
+    expect(choosePieceBytes(1_500_000_000)).toBe(512 * 1024);
+    for (const size of [1, 999_999, 60_000_000, 2 ** 31, 10 * 2 ** 30]) {
+      const p = choosePieceBytes(size) as number;
+      expect(pieceCountOf(size, p) <= AUTO_MAX_PIECES || p === MAX_PIECE_BYTES, `${size} bytes in ${p}-byte pieces`).toBe(true);
+      expect(pieceCountOf(size, p)).toBeLessThanOrEqual(MAX_PIECES);
+    }
+    // Past AUTO_MAX_PIECES of the largest piece, the count grows instead (up to MAX_PIECES).
+    expect(choosePieceBytes(AUTO_MAX_PIECES * MAX_PIECE_BYTES + 1)).toBe(MAX_PIECE_BYTES);
+  });
+
+  it('a chosen size is doubled only until the file fits in MAX_PIECES pieces', () => {
+    expect(choosePieceBytes(10_000_000, 256 * 1024)).toBe(256 * 1024);
+    expect(choosePieceBytes(10_000_000, 16 * 1024)).toBe(16 * 1024);
     const size = MAX_PIECES * 256 * 1024 + 1;
-    const p = choosePieceBytes(size) as number;
+    const p = choosePieceBytes(size, 256 * 1024) as number;
     expect(p).toBe(512 * 1024);
     expect(pieceCountOf(size, p)).toBeLessThanOrEqual(MAX_PIECES);
     expect(choosePieceBytes(MAX_PIECES * MAX_PIECE_BYTES + 1)).toMatch(/exceeds/);
