@@ -2,8 +2,10 @@
 // A Picker beside DownloadPicker, over the same context, chosen while a playback position is set:
 //  - Playback window: the pieces from the playhead's piece on, as many as the measured playback
 //    rate (bytes/s the player reads) covers in windowMs, clamped to [minWindowPieces,
-//    maxWindowPieces]. Missing pieces there are asked for in deadline order (piece i is due
-//    (i − playhead) × pieceBytes ÷ rate after now), each of the partner expected to deliver soonest.
+//    maxWindowPieces]. Missing pieces due within urgentMs are asked for in deadline order (piece i
+//    is due (i − playhead) × pieceBytes ÷ rate after now), the rest of the window rarest first
+//    (ties at random), each of the partner expected to deliver soonest: viewers near one playhead
+//    fetch different pieces and trade them instead of all asking the seed for the same next one.
 //  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
 //    first wins, the other costs one piece.
 //  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
@@ -125,7 +127,7 @@ export class OnDemandPicker implements Picker {
     const tail = this.tailFrom(count, ctx.chunkBytes);
     // Pieces needed now (the playhead's, the tail's) in flight at each partner, in our order so far.
     const neededAt = new Map<string, number>();
-    for (const id of this.order(w, count, ctx.chunkBytes)) {
+    for (const id of this.order(w, count, ctx, slots)) {
       if (ctx.has(id)) {
         this.neededSince.delete(id);
         continue;
@@ -228,12 +230,32 @@ export class OnDemandPicker implements Picker {
     return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes) - 1);
   }
 
-  /** The window's pieces in deadline order, with the file's tail right after the playhead's piece. */
-  private order(w: PlaybackWindow, count: number, pieceBytes: number): number[] {
+  /**
+   * The pieces to ask for first: the playhead's, the file's tail, the urgent window pieces in
+   * deadline order, then the rest of the window rarest first (fewest partners holding them, ties at
+   * random). Viewers near the same playhead then fetch different pieces ahead of it, and trade them,
+   * instead of all asking the seed for the same next piece: in a flash crowd the seed sent each piece
+   * to viewer after viewer while their uplinks idled. Before the rate is known, deadline order.
+   */
+  private order(w: PlaybackWindow, count: number, ctx: PickContext, slots: Slot[]): number[] {
+    const pieceBytes = ctx.chunkBytes;
     const ids: number[] = [];
     if (w.from < w.to) ids.push(w.from);
     for (let id = Math.max(this.tailFrom(count, pieceBytes), w.from + 1); id < count; id++) if (id >= w.to) ids.push(id);
-    for (let id = w.from + 1; id < w.to; id++) ids.push(id);
+    const ahead: Array<{ id: number; rarity: number; tie: number }> = [];
+    for (let id = w.from + 1; id < w.to; id++) {
+      if (this.rateBps <= 0 || this.dueInMs(id, pieceBytes) < this.opts.urgentMs) ids.push(id);
+      else if (!ctx.has(id)) ahead.push({ id, rarity: holders(slots, id), tie: ctx.random.next() });
+    }
+    ahead.sort((a, b) => (a.rarity || Infinity) - (b.rarity || Infinity) || a.tie - b.tie);
+    for (const a of ahead) ids.push(a.id);
     return ids;
   }
+}
+
+/** Partners whose map shows piece `id`. */
+function holders(slots: readonly Slot[], id: number): number {
+  let n = 0;
+  for (const s of slots) if (s.map?.has(id)) n++;
+  return n;
 }

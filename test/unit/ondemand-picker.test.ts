@@ -139,8 +139,35 @@ describe('on-demand picker', () => {
     // two pieces a second from this partner: the k-th request is expected after about k / 2 s
     c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: PIECE * 16, weightPct: 25, maxWindow: 8, initialWindow: 8 });
     const picks = p.pick(c);
-    expect(picks.map((x) => x.chunkId)).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
-    expect(picks.map((x) => x.dueInMs)).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000]);
+    expect(picks.slice(0, 3).map((x) => x.chunkId)).toEqual([10, 11, 12]);
+    // beyond the urgent 3 s, pieces go in rarest-first order (all equal here: at random), each
+    // only if expected by its deadline
+    const later = picks.filter((x) => x.chunkId >= 13);
+    expect(later.length).toBeGreaterThanOrEqual(4);
+    for (const x of picks) {
+      expect(x.dueInMs).toBe((x.chunkId - 10) * 1000);
+      // within half the urgent time or by its deadline (the playhead's piece goes anyway)
+      if (x.chunkId !== 10) expect(x.expectedAt).toBeLessThanOrEqual(c.now + Math.max(OPTS.urgentMs / 2, x.dueInMs!));
+    }
+  });
+
+  it('asks for urgent window pieces in deadline order, the rest of the window rarest first (different viewers, different pieces)', () => {
+    const firsts = new Set<number>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const p = new OnDemandPicker({ ...OPTS, windowMs: 12_000, urgentCopies: 1 });
+      p.setPlayhead(10, PIECE); // a piece a second: 10-12 are urgent (due within 3 s), 13-21 are not
+      // the seed holds everything; a viewer ahead holds 10-17 and 20-21, so 18 and 19 are the rarest
+      const c = ctx({ count: 40, maps: { seed: range(0, 40), ahead: [...range(0, 18), 20, 21] }, perPartner: 8 });
+      let r = seed * 7919;
+      c.random = { next: () => ((r = (r * 16807) % 2147483647) / 2147483647) };
+      const ids = p.pick(c).map((x) => x.chunkId);
+      expect(ids.slice(0, 3)).toEqual([10, 11, 12]);
+      expect(new Set(ids.slice(3, 5))).toEqual(new Set([18, 19]));
+      expect(new Set(ids.slice(5, 12))).toEqual(new Set([13, 14, 15, 16, 17, 20, 21]));
+      firsts.add(ids[5]!);
+    }
+    // equally rare pieces in random order: viewers near one playhead fetch different pieces to trade
+    expect(firsts.size).toBeGreaterThan(3);
   });
 
   it('asks a piece needed now that waits behind another at one partner also of a partner with nothing in flight from us', () => {
