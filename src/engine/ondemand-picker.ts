@@ -7,7 +7,8 @@
 //    (ties at random), each of the partner expected to deliver soonest: viewers near one playhead
 //    fetch different pieces and trade them instead of all asking the seed for the same next one.
 //  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
-//    first wins, the other costs one piece.
+//    first wins, the other costs one piece. An urgent piece whose one request is overdue (past the
+//    time its partner was expected to deliver) is also asked of a partner expected by its deadline.
 //  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
 //    file before they show anything (MPEG-TS duration, an MP4 index at the end).
 //  - Spread: a piece needed now (the playhead's, the tail's) goes to a partner that holds none of the
@@ -142,6 +143,7 @@ export class OnDemandPicker implements Picker {
       const copies = urgent ? this.opts.urgentCopies : 1;
       if (already.length >= copies) {
         if (dueInMs === 0 && already.length === 1) this.hedge(ctx, slots, id, already[0]!, neededAt, out);
+        else if (urgent && already.length === 1) this.rescue(ctx, slots, id, already[0]!, dueIn, out);
         continue;
       }
       if (dueInMs === 0 && already.length === 0) {
@@ -218,6 +220,19 @@ export class OnDemandPicker implements Picker {
     if (!other) return;
     out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: 0 });
     neededAt.set(other.slot.peerId, (neededAt.get(other.slot.peerId) ?? 0) + 1);
+  }
+
+  /**
+   * An urgent window piece whose one request is overdue (past the time its partner was expected to
+   * deliver it: asked early, rarest first, of a partner since busy with other viewers' earlier
+   * deadlines) is also asked of a partner expected to deliver it by its deadline. The copy that
+   * loses is cancelled when the other arrives.
+   */
+  private rescue(ctx: PickContext, slots: Slot[], id: number, r: InFlightRequest, dueIn: number, out: ChunkRequest[]): void {
+    if (ctx.now <= r.expectedAt) return;
+    const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open);
+    if (!other || other.at > ctx.now + dueIn) return;
+    out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: dueIn });
   }
 
   /**

@@ -229,6 +229,23 @@ describe('on-demand picker', () => {
     expect(pick(0).filter((x) => x.redundant)).toEqual([]);
   });
 
+  it('asks an urgent window piece whose request is overdue also of a partner expected by its deadline', () => {
+    const pick = (expectedAt: number, slow = false) => {
+      const requests = new RequestQueue();
+      requests.add({ chunkId: 12, peerId: 'a', sentAt: 0, timeoutAt: 20_000, bytes: PIECE, expectedAt, redundant: false });
+      const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1 });
+      p.setPlayhead(10, PIECE); // a piece a second: the window is 10-13, and 12 is due in 2 s (urgent)
+      const c = ctx({ count: 40, held: new Set([10, 11, 13]), maps: { a: range(0, 40), b: range(0, 40) }, requests, perPartner: 4 });
+      // slow: 3 s a piece, after the deadline
+      if (slow) c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: (PIECE * 8) / 3, weightPct: 25, maxWindow: 4, initialWindow: 4 });
+      return p.pick(c).filter((x) => x.chunkId === 12);
+    };
+    // now is 1000: a was expected at 900
+    expect(pick(900).map((x) => [x.peerId, x.redundant, x.dueInMs])).toEqual([['b', true, 2000]]);
+    expect(pick(1100)).toEqual([]); // not overdue yet
+    expect(pick(900, true)).toEqual([]); // nobody would bring it in time
+  });
+
   it('seeking moves the window at once and names the requests the new window no longer needs', () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(0, 0);
