@@ -58,8 +58,7 @@ export class DownloadPicker implements Picker {
     const inFlight: number[] = [];
     for (let id = ctx.fromId; id < ctx.toId; id++) {
       if (ctx.has(id) || skip(id)) continue;
-      let n = 0;
-      for (const s of slots) if (s.map?.has(id)) n++;
+      const n = holders(slots, id);
       if (n === 0) continue;
       if (requests.isInFlight(id)) inFlight.push(id);
       else fresh.push({ id, rarity: n, tie: ctx.random.next() });
@@ -90,6 +89,13 @@ export class DownloadPicker implements Picker {
     }
     return out;
   }
+}
+
+/** Partners whose map shows piece `id` (its rarity among our partners). */
+export function holders(slots: readonly Slot[], id: number): number {
+  let n = 0;
+  for (const s of slots) if (s.map?.has(id)) n++;
+  return n;
 }
 
 /** Every partner as a supplier for this pick (open: it has a map, room in its window and is not busy). */

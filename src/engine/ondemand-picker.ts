@@ -31,7 +31,7 @@
 //  - Seeking (setPlayhead) moves the window at once (DownloadContent keeps it where it is for a read
 //    in the tail, the player probing the file's end); cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
-import { DownloadPicker, bestSlot, supplierSlots, takeSlot, type Slot } from './download-picker.js';
+import { DownloadPicker, bestSlot, holders, supplierSlots, takeSlot, type Slot } from './download-picker.js';
 import { soonestSupplier, type ChunkRequest, type PickContext, type Picker } from './picker.js';
 import type { InFlightRequest, RequestQueue } from './request-queue.js';
 
@@ -260,17 +260,12 @@ export class OnDemandPicker implements Picker {
     const ahead: Array<{ id: number; rarity: number; tie: number }> = [];
     for (let id = w.from + 1; id < w.to; id++) {
       if (this.rateBps <= 0 || this.dueInMs(id, pieceBytes) < this.opts.urgentMs) ids.push(id);
-      else if (!ctx.has(id)) ahead.push({ id, rarity: holders(slots, id), tie: ctx.random.next() });
+      // a piece nobody holds (rarity 0) goes last: it cannot be asked for yet
+      else if (!ctx.has(id)) ahead.push({ id, rarity: holders(slots, id) || Number.MAX_SAFE_INTEGER, tie: ctx.random.next() });
     }
-    ahead.sort((a, b) => (a.rarity || Infinity) - (b.rarity || Infinity) || a.tie - b.tie);
+    ahead.sort((a, b) => a.rarity - b.rarity || a.tie - b.tie);
     for (const a of ahead) ids.push(a.id);
     return ids;
   }
 }
 
-/** Partners whose map shows piece `id`. */
-function holders(slots: readonly Slot[], id: number): number {
-  let n = 0;
-  for (const s of slots) if (s.map?.has(id)) n++;
-  return n;
-}
