@@ -1,4 +1,4 @@
-// The download data plane of one node (docs/downloads.md): one DownloadContent per download
+// The download data plane of one node (docs/downloads.md): one content (plane/plane-content.ts, download kind) per download
 // this node fetches or seeds, fed by the engine's content-message hook and driven by tick() right
 // after engine.tick(). Pieces live on disk behind each content's PieceStore; this plane holds no
 // piece data itself (stores keep a small shared cache), so it takes nothing from the live buffers'
@@ -6,7 +6,7 @@
 // through the DownloadVerifier, storage through the stores.
 import type { Manifest } from '../protocol/manifest.js';
 import { downloadConfigProblems, type DownloadConfig } from './download-config.js';
-import { DownloadContent } from './download-content.js';
+import { downloadContent, type DownloadContent } from './download-kind.js';
 import type { DownloadEnginePort } from './download-core.js';
 import type { DownloadEvents, DownloadVerifier, PieceStore, StoreOpener } from './download-ports.js';
 import type { DownloadState, DownloadStats } from './download-stats.js';
@@ -53,18 +53,18 @@ export class Downloads {
   stop(contentId: string): PieceStore | undefined {
     const c = this.contents.get(contentId);
     this.contents.delete(contentId);
-    return c?.store;
+    return c?.kind.store;
   }
 
-  /** A player reads the content at `piece` (see DownloadContent.setPlayhead); false when not active here. */
+  /** A player reads the content at `piece` (see DownloadKind.setPlayhead); false when not active here. */
   setPlayhead(contentId: string, piece: number, rateBps: number): boolean {
     const c = this.contents.get(contentId);
-    c?.setPlayhead(piece, rateBps);
+    c?.kind.setPlayhead(piece, rateBps);
     return c !== undefined;
   }
 
   clearPlayhead(contentId: string): void {
-    this.contents.get(contentId)?.clearPlayhead();
+    this.contents.get(contentId)?.kind.clearPlayhead();
   }
 
   has(contentId: string): boolean {
@@ -82,19 +82,19 @@ export class Downloads {
   }
 
   stats(contentId: string): DownloadStats | undefined {
-    return this.contents.get(contentId)?.stats();
+    return this.contents.get(contentId)?.kind.stats();
   }
 
   state(contentId: string): DownloadState | undefined {
-    return this.contents.get(contentId)?.currentState;
+    return this.contents.get(contentId)?.kind.currentState;
   }
 
   storeOf(contentId: string): PieceStore | undefined {
-    return this.contents.get(contentId)?.store;
+    return this.contents.get(contentId)?.kind.store;
   }
 
   manifestOf(contentId: string): Manifest | undefined {
-    return this.contents.get(contentId)?.manifest;
+    return this.contents.get(contentId)?.kind.manifest;
   }
 
   /** Contents started here. */
@@ -105,7 +105,7 @@ export class Downloads {
   /** Every store (to flush and close on shutdown). */
   stores(): PieceStore[] {
     const out: PieceStore[] = [];
-    for (const c of this.contents.values()) if (c.store) out.push(c.store);
+    for (const c of this.contents.values()) if (c.kind.store) out.push(c.kind.store);
     return out;
   }
 
@@ -115,7 +115,7 @@ export class Downloads {
     const d = this.deps;
     this.contents.set(
       contentId,
-      new DownloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: { ...d.config, ...tuning }, verifier: d.verifier, events: d.events, ...opts, ...(d.wrapPicker ? { wrapPicker: (inner: Picker) => d.wrapPicker!(contentId, inner) } : {}) }),
+      downloadContent({ contentId, engine: d.engine, clock: d.clock, random: d.random, config: { ...d.config, ...tuning }, verifier: d.verifier, events: d.events, ...opts, ...(d.wrapPicker ? { wrapPicker: (inner: Picker) => d.wrapPicker!(contentId, inner) } : {}) }),
     );
   }
 }

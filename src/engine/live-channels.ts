@@ -1,4 +1,4 @@
-// The live data plane of one node (docs/live.md): one LiveContent per live channel this node sources or
+// The live data plane of one node (docs/live.md): one content (plane/plane-content.ts, live kind) per live channel this node sources or
 // views, fed by the engine's content router (plane/content-router.ts: the messages of the contents
 // it runs) and driven by tick() right after engine.tick(). Owns the buffer budget: it is split evenly over the active contents (see
 // buffer-budget.ts) and re-split whenever one starts or stops, so bufferBytes() never exceeds it.
@@ -6,7 +6,7 @@
 import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
 import { bufferShare } from './buffer-budget.js';
 import { liveConfigProblems, type LiveConfig } from './live-config.js';
-import { LiveContent, type LiveRole } from './live-content.js';
+import { liveContent, type LiveContent, type LiveRole } from './live-kind.js';
 import type { LiveEnginePort } from './live-core.js';
 import { LivePicker } from './live-picker.js';
 import type { ChunkVerifier, LiveEvents } from './live-ports.js';
@@ -63,7 +63,7 @@ export class LiveChannels {
 
   /** Source: stores and advertises a chunk. Ignored unless the content was started as a source. */
   publishChunk(contentId: string, chunk: ChunkRecord): void {
-    this.contents.get(contentId)?.publish(chunk);
+    this.contents.get(contentId)?.kind.publish(chunk);
   }
 
   stop(contentId: string): void {
@@ -76,37 +76,37 @@ export class LiveChannels {
   }
 
   stats(contentId: string): LiveStats | undefined {
-    return this.contents.get(contentId)?.stats();
+    return this.contents.get(contentId)?.kind.stats();
   }
 
   /** Bytes held by every live buffer (never above budgetBytes). */
   bufferBytes(): number {
     let n = 0;
-    for (const c of this.contents.values()) n += c.buffer.bytes;
+    for (const c of this.contents.values()) n += c.kind.buffer.bytes;
     return n;
   }
 
   /** Read-only view of a content's buffer (inspection: tests, simulator, status). */
   bufferOf(contentId: string): ChunkBufferView | undefined {
-    return this.contents.get(contentId)?.buffer;
+    return this.contents.get(contentId)?.kind.buffer;
   }
 
   /** Contents started here, with their role. */
   active(): Array<{ contentId: string; role: LiveRole }> {
-    return [...this.contents].map(([contentId, c]) => ({ contentId, role: c.role }));
+    return [...this.contents].map(([contentId, c]) => ({ contentId, role: c.kind.role }));
   }
 
   private start(contentId: string, role: LiveRole): void {
     if (typeof contentId !== 'string' || contentId === '') throw new RangeError('contentId must be a non-empty string');
     const existing = this.contents.get(contentId);
-    if (existing?.role === role) return;
+    if (existing?.kind.role === role) return;
     if (existing) this.contents.delete(contentId);
     const d = this.deps;
     // Shrink the others first, so the sum of caps never exceeds the budget.
     const share = bufferShare(d.budgetBytes, this.contents.size + 1, d.config);
-    for (const c of this.contents.values()) c.resize(share);
+    for (const c of this.contents.values()) c.kind.resize(share);
     const picker = d.pickerFor?.(contentId) ?? new LivePicker({ urgentMs: d.config.urgentMs, deadlineBucketMs: d.config.deadlineBucketMs });
-    const content = new LiveContent({
+    const content = liveContent({
       contentId,
       role,
       engine: d.engine,
@@ -123,7 +123,7 @@ export class LiveChannels {
 
   private reshare(): void {
     const share = bufferShare(this.deps.budgetBytes, this.contents.size, this.deps.config);
-    for (const c of this.contents.values()) c.resize(share);
+    for (const c of this.contents.values()) c.kind.resize(share);
   }
 
 }

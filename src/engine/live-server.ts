@@ -15,7 +15,7 @@
 // slot needed, dropped silently when the uplink cannot take it in time: the partner pulls it).
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
-import type { DataChunkDue, DataChunkReq, Message, SubstreamSub } from '../protocol/messages.js';
+import type { Message, SubstreamSub } from '../protocol/messages.js';
 import type { LiveCore } from './live-core.js';
 import { RejectReason } from './plane/plane-core.js';
 import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
@@ -96,10 +96,9 @@ export class LiveServer {
     this.reveal = source && c.sourceFirstCopies > 0 ? new SourceReveal({ firstCopies: c.sourceFirstCopies, revealMs: c.sourceRevealMs }) : undefined;
   }
 
-  onRequest(from: PeerAddress, msg: DataChunkReq | DataChunkDue): void {
+  onRequest(from: PeerAddress, id: number): void {
     const { core } = this;
     const now = core.clock.now();
-    const id = msg.chunkId;
     if (!requestAdmissible(core, from, id)) return;
     const chunk = core.buffer.get(id);
     if (!chunk) return this.reject(from, id, RejectReason.Missing);

@@ -28,7 +28,7 @@
 //  - Each window and tail request carries its deadline (ChunkRequest.dueInMs; the tail's is 0): a
 //    partner that takes DataChunkDue serves it before requests without one (other viewers'
 //    rarest-first pieces), earliest first.
-//  - Seeking (setPlayhead) moves the window at once (DownloadContent keeps it where it is for a read
+//  - Seeking (setPlayhead) moves the window at once (DownloadKind keeps it where it is for a read
 //    in the tail, the player probing the file's end); cancellable() names the requests in flight for
 //    pieces of the old window that the new one no longer needs, for the fetcher to drop.
 import { DownloadPicker, bestSlot, holders, supplierSlots, takeSlot, type Slot } from './download-picker.js';

@@ -1,8 +1,9 @@
-// One live content on this node, source or viewer: the shared core (buffer, partners, counters,
-// counting send), the serving side (LiveServer) and, for a viewer, the fetching side (LiveFetcher).
-// Keeps the data plane's partner view in step with the engine each tick and routes messages.
-import type { BufferMapInfo } from '../protocol/messages.js';
-import type { ContentMessage } from './peer-engine.js';
+// The live kind of content (plane/plane-content.ts runs it), source or viewer: the shared core
+// (buffer, partners, counters, counting send), the serving side (LiveServer) and, for a viewer, the
+// fetching side (LiveFetcher). Live takes any partner's map (its window slides), serves a request
+// with a deadline like any other (it has deadlines of its own), and knows the sub-stream messages.
+import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
+import type { ContentMessage } from './content-messages.js';
 import { rebuildBuffer, type BufferShare } from './buffer-budget.js';
 import type { ChunkBuffer, ChunkRecord } from './chunk-buffer.js';
 import type { LiveConfig } from './live-config.js';
@@ -12,8 +13,9 @@ import type { ChunkVerifier, LiveEvents } from './live-ports.js';
 import { LiveServer } from './live-server.js';
 import { LiveCounters, type LiveStats } from './live-stats.js';
 import type { Picker } from './picker.js';
-import { isChunkMessage, messageBytes, planeCore } from './plane/plane-core.js';
-import { PlanePartners } from './plane/plane-partners.js';
+import type { LivePartner } from './live-partners.js';
+import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
+import { planeCore } from './plane/plane-core.js';
 import type { Clock, PeerAddress, Random } from './ports.js';
 
 export type LiveRole = 'source' | 'viewer';
@@ -31,25 +33,27 @@ export interface LiveContentOptions {
   picker: Picker;
 }
 
-export class LiveContent {
+/** One live content: the plane with the live kind. */
+export type LiveContent = PlaneContent<LiveKind>;
+
+export function liveContent(o: LiveContentOptions): LiveContent {
+  const core: LiveCore = { ...planeCore(o, new LiveCounters()), events: o.events, buffer: rebuildBuffer(undefined, o.share, 0) };
+  return new PlaneContent(core, (drop) => new LiveKind(core, o, drop));
+}
+
+export class LiveKind implements PlaneKind {
   readonly role: LiveRole;
-  private readonly core: LiveCore;
+  /** Live names no extras: its deadlines are its own, and nobody sends it a cancel. */
+  readonly features: readonly string[] = [];
   private readonly server: LiveServer;
   private readonly fetcher: LiveFetcher | undefined;
-  private readonly sync: PlanePartners;
 
-  constructor(o: LiveContentOptions) {
+  constructor(
+    private readonly core: LiveCore,
+    o: LiveContentOptions,
+    drop: DropPeer,
+  ) {
     this.role = o.role;
-    const counters = new LiveCounters();
-    const core: LiveCore = { ...planeCore(o, counters), events: o.events, buffer: rebuildBuffer(undefined, o.share, 0) };
-    this.core = core;
-    this.sync = new PlanePartners(core, {
-      added: (p, now) => this.server.onPartnerAdded(p, now),
-      removed: (peerId) => {
-        this.fetcher?.onPartnerRemoved(peerId);
-        this.server.onPartnerRemoved(peerId);
-      },
-    });
     this.server = new LiveServer(core, o.role === 'source', {
       ownHops: (s) => this.fetcher?.parents?.ownHops(s) ?? 255,
       parentOf: (s) => this.fetcher?.parents?.parentOf(s),
@@ -60,7 +64,7 @@ export class LiveContent {
         core,
         picker: o.picker,
         verifier: o.verifier,
-        dropPeer: (peerId, reason, blockMs) => this.sync.drop(peerId, reason, blockMs),
+        dropPeer: drop,
         onStored: (chunk, now) => this.server.onStored(chunk, now),
         uploadBps: () => this.server.uploadBps,
       });
@@ -71,34 +75,43 @@ export class LiveContent {
     return this.core.buffer;
   }
 
-  receive(from: PeerAddress, msg: ContentMessage): void {
-    this.core.counters.countIn(messageBytes(msg), isChunkMessage(msg));
-    switch (msg.type) {
-      case 'BufferMapInfo':
-        return this.onBufferMap(from, msg);
-      case 'DataChunkReq':
-      case 'DataChunkDue': // live has its own deadlines: served like any request
-        return this.server.onRequest(from, msg);
-      case 'Features':
-        return this.sync.onFeatures(from, msg);
-      case 'DataChunkCancel': // live names no 'cancel' in Features: nobody should send one
-        return;
-      case 'DataChunkResp':
-        this.core.counters.chunksIn++;
-        if (this.fetcher) this.fetcher.onResponse(from, msg);
-        else this.core.counters.unsolicited++;
-        return;
-      case 'DataChunkReject':
-        return this.fetcher?.onReject(from, msg);
-      case 'SubstreamSub':
-        return this.server.onSubscribe(from, msg);
-      case 'SubstreamAck':
-        return this.fetcher?.onAck(from, msg);
-    }
+  partnerAdded(p: LivePartner, now: number): void {
+    this.server.onPartnerAdded(p, now);
+  }
+
+  partnerRemoved(peerId: string): void {
+    this.fetcher?.onPartnerRemoved(peerId);
+    this.server.onPartnerRemoved(peerId);
+  }
+
+  fits(): boolean {
+    return true;
+  }
+
+  mapUpdated(): void {}
+
+  serve(from: PeerAddress, chunkId: number): void {
+    this.server.onRequest(from, chunkId);
+  }
+
+  cancel(): void {}
+
+  response(from: PeerAddress, msg: DataChunkResp): void {
+    this.core.counters.chunksIn++;
+    if (this.fetcher) this.fetcher.onResponse(from, msg);
+    else this.core.counters.unsolicited++;
+  }
+
+  reject(from: PeerAddress, msg: DataChunkReject): void {
+    this.fetcher?.onReject(from, msg);
+  }
+
+  other(from: PeerAddress, msg: ContentMessage): void {
+    if (msg.type === 'SubstreamSub') this.server.onSubscribe(from, msg);
+    else if (msg.type === 'SubstreamAck') this.fetcher?.onAck(from, msg);
   }
 
   tick(now: number): void {
-    this.sync.refresh(now);
     this.fetcher?.tick(now);
     this.server.tick(now);
   }
@@ -188,10 +201,5 @@ export class LiveContent {
         .map((p) => ({ peerId: p.peerId, chunks: p.chunksIn, chunksServed: p.chunksOut }))
         .sort((a, b) => b.chunks - a.chunks),
     };
-  }
-
-  private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
-    const map = this.sync.decodeMap(from, msg);
-    if (map) this.core.maps.update(from.peerId, map, this.core.clock.now());
   }
 }

@@ -1,11 +1,15 @@
-// One download content on this node: the shared core, the serving side (DownloadServer) and, until
-// every piece is held, the fetching side (DownloadFetcher). States:
+// The download kind of content (plane/plane-content.ts runs it): the shared core, the serving side
+// (DownloadServer) and, until every piece is held, the fetching side (DownloadFetcher). A partner's
+// map is taken only when it describes this file; requests may carry a deadline and be cancelled
+// (Features 'due', 'cancel'); the manifest messages are a download's own. States:
 //   waiting-manifest → (manifest verified against the content id, store opened) → downloading →
 //   (last piece written, store finished: .part renamed) → seeding;  any → failed (storage error).
 // Without a manifest, ManifestReq goes every manifestRetryMs to a few members of the content
 // (partners first); the first answer whose SHA-256 is the content id wins. Seeding, partners that
 // are complete too are let go (seedReleaseMs), so their slots go to peers that still fetch.
-import type { BufferMapInfo } from '../protocol/messages.js';
+import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
+import type { BufferMap } from './buffer-map.js';
+import type { ContentMessage } from './content-messages.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadConfig } from './download-config.js';
@@ -16,9 +20,10 @@ import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
 import { DownloadServer } from './download-server.js';
 import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
-import { isChunkMessage, messageBytes, planeCore, safely } from './plane/plane-core.js';
-import { FEATURE_CANCEL, FEATURE_DUE, PlanePartners } from './plane/plane-partners.js';
-import type { ContentMessage } from './peer-engine.js';
+import type { LivePartner } from './live-partners.js';
+import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
+import { planeCore, safely } from './plane/plane-core.js';
+import { FEATURE_CANCEL, FEATURE_DUE } from './plane/plane-partners.js';
 import type { Picker } from './picker.js';
 import type { Clock, Destination, PeerAddress, Random } from './ports.js';
 
@@ -43,8 +48,16 @@ const SEED_RELEASE_SCAN_MS = 1000;
 /** What a download's plane tells each new partner it understands (Features). */
 const DOWNLOAD_FEATURES = [FEATURE_DUE, FEATURE_CANCEL];
 
-export class DownloadContent {
-  private readonly core: DownloadCore;
+/** One download content: the plane with the download kind. */
+export type DownloadContent = PlaneContent<DownloadKind>;
+
+export function downloadContent(o: DownloadContentOptions): DownloadContent {
+  const core: DownloadCore = { ...planeCore(o, new DownloadCounters()), events: o.events, manifest: undefined, manifestBytes: undefined, store: undefined };
+  return new PlaneContent(core, (drop) => new DownloadKind(core, o, drop));
+}
+
+export class DownloadKind implements PlaneKind {
+  readonly features = DOWNLOAD_FEATURES;
   private readonly server: DownloadServer;
   private readonly picker: DownloadPicker;
   /** Set while the content is played (a playback position is known). */
@@ -52,61 +65,65 @@ export class DownloadContent {
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
-  private readonly sync: PlanePartners;
   private nextManifestAskAt = -Infinity;
   private nextReleaseScanAt = -Infinity;
   private readonly startedAt: number;
   private completedAt: number | undefined;
   private piecesAtStart = 0;
 
-  constructor(private readonly o: DownloadContentOptions) {
-    const counters = new DownloadCounters();
-    this.core = { ...planeCore(o, counters), events: o.events, manifest: undefined, manifestBytes: undefined, store: undefined };
+  constructor(
+    private readonly core: DownloadCore,
+    private readonly o: DownloadContentOptions,
+    private readonly drop: DropPeer,
+  ) {
     this.server = new DownloadServer(this.core);
-    this.sync = new PlanePartners(this.core, {
-      added: (p, now) => {
-        this.sync.announce(p, DOWNLOAD_FEATURES);
-        this.server.onPartnerAdded(p, now);
-      },
-      removed: (peerId) => {
-        this.fetcher?.onPartnerRemoved(peerId);
-        this.server.onPartnerRemoved(peerId);
-      },
-    });
     this.picker = new DownloadPicker({ endgameCopies: o.config.endgameCopies });
     this.startedAt = o.clock.now();
     if (o.known) this.useManifest(o.known.manifest, o.known.manifestBytes, undefined, o.known.store);
   }
 
-  receive(from: PeerAddress, msg: ContentMessage): void {
-    const { core } = this;
-    core.counters.countIn(messageBytes(msg), isChunkMessage(msg));
-    switch (msg.type) {
-      case 'BufferMapInfo':
-        return this.onBufferMap(from, msg);
-      case 'DataChunkReq':
-        return this.server.onRequest(from, msg.chunkId);
-      case 'DataChunkDue':
-        return this.server.onRequest(from, msg.chunkId, msg.dueInMs);
-      case 'DataChunkCancel':
-        return this.server.onCancel(from, msg.chunkId);
-      case 'Features':
-        return this.sync.onFeatures(from, msg);
-      case 'DataChunkResp':
-        if (this.fetcher) this.fetcher.onResponse(from, msg);
-        else core.counters.unsolicited++;
-        return;
-      case 'DataChunkReject':
-        return this.fetcher?.onReject(from, msg);
-      case 'ManifestReq':
-        return this.server.onManifestReq(from);
-      case 'ManifestResp':
-        return this.onManifest(from, msg.manifest);
-    }
+  partnerAdded(p: LivePartner, now: number): void {
+    this.server.onPartnerAdded(p, now);
+  }
+
+  partnerRemoved(peerId: string): void {
+    this.fetcher?.onPartnerRemoved(peerId);
+    this.server.onPartnerRemoved(peerId);
+  }
+
+  /** A map of another file (or taken before the manifest, checked when it comes) is not ours. */
+  fits(map: BufferMap): boolean {
+    const m = this.core.manifest;
+    return !m || (map.baseId === 0 && map.length === m.pieceCount);
+  }
+
+  mapUpdated(now: number): void {
+    this.fetcher?.onMap(now);
+  }
+
+  serve(from: PeerAddress, chunkId: number, dueInMs: number | undefined): void {
+    this.server.onRequest(from, chunkId, dueInMs);
+  }
+
+  cancel(from: PeerAddress, chunkId: number): void {
+    this.server.onCancel(from, chunkId);
+  }
+
+  response(from: PeerAddress, msg: DataChunkResp): void {
+    if (this.fetcher) this.fetcher.onResponse(from, msg);
+    else this.core.counters.unsolicited++;
+  }
+
+  reject(from: PeerAddress, msg: DataChunkReject): void {
+    this.fetcher?.onReject(from, msg);
+  }
+
+  other(from: PeerAddress, msg: ContentMessage): void {
+    if (msg.type === 'ManifestReq') this.server.onManifestReq(from);
+    else if (msg.type === 'ManifestResp') this.onManifest(from, msg.manifest);
   }
 
   tick(now: number): void {
-    this.sync.refresh(now);
     if (this.state === 'waiting-manifest') this.askManifest(now);
     if (this.state === 'downloading') {
       this.fetcher?.tick(now);
@@ -295,7 +312,7 @@ export class DownloadContent {
       core,
       picker: this.wrapped(this.ondemand ?? this.picker),
       verifier: this.o.verifier,
-      dropPeer: (peerId, reason, blockMs) => this.sync.drop(peerId, reason, blockMs),
+      dropPeer: this.drop,
       onStored: (index, at) => this.onStored(index, at),
       onFail: (kind, message) => this.fail(new StorageError(kind, message)),
     });
@@ -345,17 +362,6 @@ export class DownloadContent {
 
   // ---- partners ---------------------------------------------------------------------------------
 
-  private onBufferMap(from: PeerAddress, msg: BufferMapInfo): void {
-    const { core } = this;
-    const map = this.sync.decodeMap(from, msg);
-    if (!map) return;
-    const m = core.manifest;
-    if (m && (map.baseId !== 0 || map.length !== m.pieceCount)) return; // not this file's map
-    const now = core.clock.now();
-    core.maps.update(from.peerId, map, now);
-    this.fetcher?.onMap(now);
-  }
-
   /** Seeding: complete partners gain nothing from us, nor we from them; free their slots. */
   private releaseSeeds(now: number): void {
     const { core } = this;
@@ -366,7 +372,7 @@ export class DownloadContent {
       const map = core.maps.get(peerId);
       if (map && map.count >= core.manifest.pieceCount) {
         core.counters.seedsReleased++;
-        this.sync.drop(peerId, 'both-complete', c.seedReleaseMs);
+        this.drop(peerId, 'both-complete', c.seedReleaseMs);
       }
     }
   }
