@@ -100,7 +100,10 @@ export class LiveNode {
         chunkReady: (contentId, chunk) => this.toPlayer(contentId, chunk),
         chunkSkipped: (contentId, id) => this.session?.onSkip(contentId, id),
         badChunk: (contentId, peerId, chunkId, reason) => log.warn({ contentId, peerId, chunkId, reason }, 'bad chunk rejected; peer dropped'),
-        playbackStarted: (contentId, firstChunkId) => log.info({ contentId, firstChunkId }, 'playback started'),
+        playbackStarted: (contentId, firstChunkId) => {
+          log.info({ contentId, firstChunkId }, 'playback started');
+          this.session?.onPlaybackStarted(contentId);
+        },
       },
     });
     // Protected chunks for a phone the owner approved: decrypted by the box's own agent (its rights).
@@ -251,6 +254,7 @@ export class LiveNode {
       player: this.player,
       chunkMs: this.cfg.live.chunkMs,
       prebufferMs: this.cfg.live.prebufferMs,
+      scheduleOf: (contentId) => this.live.playbackOf(contentId),
       playerBufferMs: this.cfg.player.bufferMs,
       recordFile: this.cfg.record,
       log: this.log,

@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   const { hostname, port } = new URL(base);
   const alphaId = await until('TV playing', 30_000, async () => {
     const c = (await status(tv))?.contents.find((x) => x.watching);
-    return c?.watching?.playerContinuity != null ? c.id : undefined;
+    return c?.watching && c.continuityIndex != null ? c.id : undefined;
   });
   await sleep(WARMUP_S * 1000);
   const pid = tv.child.pid!;

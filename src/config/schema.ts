@@ -120,7 +120,7 @@ export const configSchema = z
         kind: z.enum(['mpv', 'none']).default('mpv').describe('`mpv` plays on the TV; `none` relays and records only.'),
         binary: z.string().min(1).default('mpv').describe('The mpv executable (a name looked up in PATH, or a path).'),
         output: z.enum(['auto', 'window', 'headless']).default('auto').describe('`auto`: a window/KMS output when a display exists, headless otherwise.'),
-        bufferMs: z.number().int().min(500).max(60_000).default(LIVE_PLAYER_BUFFER_MS).describe("The player's buffer: the token bucket never runs further ahead than this (ms)."),
+        bufferMs: z.number().int().min(500).max(60_000).default(LIVE_PLAYER_BUFFER_MS).describe("The player's buffer: the TV's player is fed at most this far ahead of the playback clock, the engine's playhead (ms)."),
         extraArgs: z.array(z.string()).default([]).describe('Extra command-line arguments given to mpv.'),
         ipcSocket: z.string().default('').describe("mpv's JSON IPC socket; '' = a private temporary one."),
         idleScreen: z.boolean().default(false).describe('With nothing to play, mpv runs from the start and shows the device name, its addresses and the channels available (src/player/idle-screen.ts); off: mpv starts with the first channel.'),

@@ -13,6 +13,7 @@ import type { ChunkVerifier, LiveEvents } from './live-ports.js';
 import type { LiveStats } from './live-stats.js';
 import { ContentRouter, type ContentPort } from './plane/content-router.js';
 import type { Picker } from './picker.js';
+import type { Playback } from './playback.js';
 import type { Clock, Random } from './ports.js';
 
 export type { LiveStats } from './live-stats.js';
@@ -20,6 +21,9 @@ export type { LiveConfig } from './live-config.js';
 
 /** What bufferOf() exposes of a ChunkBuffer: reads only. */
 export type ChunkBufferView = Pick<ChunkBuffer, 'base' | 'end' | 'bytes' | 'maxBytes' | 'capacity' | 'count' | 'newest' | 'has' | 'get' | 'heldIds' | 'map'>;
+
+/** What playbackOf() exposes of a viewer's playhead: reads only. */
+export type PlaybackView = Pick<Playback, 'dueAt' | 'started' | 'continuityIndex' | 'nextId'>;
 
 /** The engine as LiveChannels needs it: the data-plane port plus the content port a router owns. */
 export interface LiveChannelsEngine extends LiveEnginePort, ContentPort {}
@@ -89,6 +93,11 @@ export class LiveChannels {
   /** Read-only view of a content's buffer (inspection: tests, simulator, status). */
   bufferOf(contentId: string): ChunkBufferView | undefined {
     return this.contents.get(contentId)?.kind.buffer;
+  }
+
+  /** A viewed content's playhead, the clock its player follows (undefined for a source or a content not started). */
+  playbackOf(contentId: string): PlaybackView | undefined {
+    return this.contents.get(contentId)?.kind.playback;
   }
 
   /** Contents started here, with their role. */

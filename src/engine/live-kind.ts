@@ -13,6 +13,7 @@ import type { ChunkVerifier, LiveEvents } from './live-ports.js';
 import { LiveServer } from './live-server.js';
 import { LiveCounters, type LiveStats } from './live-stats.js';
 import type { Picker } from './picker.js';
+import type { Playback } from './playback.js';
 import type { LivePartner } from './live-partners.js';
 import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
 import { planeCore } from './plane/plane-core.js';
@@ -69,6 +70,11 @@ export class LiveKind implements PlaneKind {
         uploadBps: () => this.server.uploadBps,
       });
     }
+  }
+
+  /** A viewer's playhead: the one playback clock of what its player is fed (undefined for a source). */
+  get playback(): Playback | undefined {
+    return this.fetcher?.playback;
   }
 
   get buffer(): ChunkBuffer {

@@ -88,6 +88,12 @@ export class Playback {
     return this.chunksDue === 0 ? null : this.chunksOnTime / this.chunksDue;
   }
 
+  /** When `id` is due on screen; undefined until playback started (the player follows this clock). */
+  dueAt(id: number): number | undefined {
+    if (this.playStart === undefined || this.firstId === undefined) return undefined;
+    return this.playStart + (id - this.firstId) * this.opts.chunkMs;
+  }
+
   /**
    * Playback deadline of an id. Before playback starts it is estimated: from the latest possible
    * start (first chunk + prebufferMs) once a chunk was handed over, and before that as if playback

@@ -1,35 +1,37 @@
-// The live channel's player pipe: the node pushes chunks as they arrive (in any order); LiveOutput
-// puts them in order, waits for a prebuffer, paces them with a token bucket (one token per
-// millisecond of media, capacity = the player's buffer; thesis §4.5.2.1) and hands them, in
-// sequence order, to its feeds (the stream server's channel, a recorder).
-//
-// Timeline: playback starts when `prebufferMs` of contiguous media is buffered (t0). A chunk whose
-// media starts `m` ms after the first chunk is due at t0 + m — the moment an ideal player that began
-// at t0 reaches it. A chunk that is not here by then (or arrives after its turn) is skipped: the
-// feeds get onGap(seq) and it counts as a discontinuity. Missing chunks are assumed to last as long
-// as the last chunk seen. After `rebufferAfterGapMs` of consecutive gaps the output stops and
-// prebuffers again (a new t0), so a source that stalled and resumed is played again rather than
-// skipped forever. Continuity index = chunks handed over before their deadline ÷ chunks due, from
-// the first t0 (DONet's definition).
+// The watched channel's pipe to the player. It keeps no clock of its own: the engine's playhead
+// (engine/playback.ts) is the one playback clock — one prebuffer, one deadline rule, one continuity
+// figure — and this output follows it:
+//  - the node hands over chunks in id order as the playhead reaches them (push) and the ids the
+//    playhead skipped (skip); an id passed over (the playhead jumped forward) is a gap too, and a
+//    push or skip of an id already passed is dropped (counted late);
+//  - nothing goes out before the clock starts (the engine's prebuffer is held; clockMoved() says
+//    it did, or the output sees it within RECHECK_MS); from then on a
+//    chunk goes to the feeds once its due time on the clock is at most `playerBufferMs` away. The
+//    player therefore starts with the engine's prebuffer and holds at most that much media ahead
+//    of the clock: a chunk on time for the engine is on time for the player, and when the engine
+//    waits (a rebuffer) the player runs dry at the same moment;
+//  - a skip goes out in its turn as a gap (feeds get onGap);
+//  - end(): what is queued goes out in its turn (at once if the clock never started), then onEnd.
+// The queue holds references to the engine's chunks; it is bounded by what the engine hands over,
+// its window ahead of the playhead.
 import type { Clock } from '../engine/ports.js';
 import { DEFAULT_LIVE_CONFIG } from '../engine/live-config.js';
-import { TokenBucket } from './token-bucket.js';
 
-/**
- * How far ahead of the ideal playhead the player may be fed (the token bucket's capacity); the
- * default of player.bufferMs. The prebuffer defaults to live.prebufferMs.
- */
+/** How far ahead of the playback clock the player may be fed; the default of player.bufferMs. */
 export const LIVE_PLAYER_BUFFER_MS = 4000;
-/** Reorder window: chunks further ahead than this many sequence numbers slide the window. */
-export const LIVE_MAX_PENDING_CHUNKS = 120;
-/** Consecutive missing media after which the output prebuffers again. */
-export const LIVE_REBUFFER_AFTER_GAP_MS = 5000;
-/** Released (seq, deadline) pairs kept to answer playheadSeq(). */
+/** Released (seq, due time) pairs kept to answer playheadSeq(). */
 const TIMELINE_LOG_ENTRIES = 512;
+/** Longest wait between two looks at the clock (its schedule may move: a rebuffer, a jump). */
+const RECHECK_MS = 250;
+
+/** The playback clock the output follows: the engine's playhead over the watched channel. */
+export interface PlaybackSchedule {
+  /** When chunk `seq` is due on screen; undefined while playback has not started. */
+  dueAt(seq: number): number | undefined;
+}
 
 /**
- * The in-order feed a LiveOutput pushes: strictly increasing seqs, onGap for each one skipped
- * (after a jump longer than the reorder window, only for the last seq of the jump).
+ * The in-order feed a LiveOutput pushes: strictly increasing seqs, onGap for each one skipped.
  */
 export interface ChunkFeed {
   /** `mediaMs`: how many milliseconds of media the chunk carries. */
@@ -40,33 +42,26 @@ export interface ChunkFeed {
 }
 
 export interface LiveOutputOptions {
+  /** The clock to follow. */
+  schedule: PlaybackSchedule;
+  /** Media a new client of the stream waits for before its first byte (the engine's prebuffer). */
   prebufferMs?: number;
   playerBufferMs?: number;
-  maxPendingChunks?: number;
-  nominalChunkMs?: number;
-  rebufferAfterGapMs?: number;
   clock?: Clock;
-  /** Recoverable trouble (a feed threw, the window slid). */
+  /** Recoverable trouble (a feed threw). */
   onWarning?: (w: { code: string; message: string }) => void;
 }
 
-export type LiveOutputState = 'buffering' | 'playing' | 'ended' | 'closed';
+export type LiveOutputState = 'waiting' | 'playing' | 'ended' | 'closed';
 
 export interface LiveOutputStats {
+  /** waiting: the clock has not started (the engine prebuffers). */
   state: LiveOutputState;
-  /** Chunks whose turn came since the first playback start (handed over or skipped). */
-  chunksDue: number;
-  /** Of those, handed over before their deadline. */
-  chunksOnTime: number;
-  /** chunksOnTime ÷ chunksDue; null ("not yet playing") while nothing was due. */
-  continuityIndex: number | null;
-  /** Sequence numbers skipped (deadline passed, skipped by the node, window slid). */
+  chunksOut: number;
+  /** Ids passed to the feeds as gaps (skipped by the playhead, jumped over). */
   discontinuities: number;
-  /** Chunks that arrived after their turn and were dropped. */
+  /** Pushes or skips for an id already passed, dropped. */
   lateChunks: number;
-  skippedByNode: number;
-  duplicateChunks: number;
-  rebuffers: number;
   bytesOut: number;
   mediaMsOut: number;
   /** Construction → first chunk handed over (the startup delay on the node's side). */
@@ -75,49 +70,37 @@ export interface LiveOutputStats {
   pendingBytes: number;
 }
 
-type Slot = { kind: 'chunk'; durationMs: number; data: Uint8Array; arrivedAt: number } | { kind: 'skip' };
+type Slot = { seq: number; durationMs: number; data: Uint8Array } | { seq: number; data?: undefined };
 
 export class LiveOutput {
   private readonly feeds = new Set<ChunkFeed>();
-  private readonly pending = new Map<number, Slot>();
-  private readonly log: { seq: number; deadline: number }[] = [];
+  /** What the node handed over and the feeds have not had yet, in id order. */
+  private readonly queue: Slot[] = [];
+  private head = 0;
+  private readonly log: { seq: number; due: number }[] = [];
   private readonly clock: Clock;
-  private readonly bucket: TokenBucket;
   private readonly prebuffer: number;
-  private readonly maxPending: number;
-  private readonly rebufferAfterGapMs: number;
+  private readonly playerBufferMs: number;
   private readonly createdAt: number;
-  private state: LiveOutputState = 'buffering';
-  private cursor: number | undefined;
-  private started = false;
-  private endSeq: number | undefined;
-  private highestSeq = -1;
-  private t0 = 0;
-  private mediaPos = 0;
-  private gapRunMs = 0;
-  private lastDurationMs: number;
+  private state: LiveOutputState = 'waiting';
+  /** The next id the queue expects (undefined before the first). */
+  private expected: number | undefined;
+  private ending = false;
   private timer: NodeJS.Timeout | undefined;
   private pendingBytes = 0;
   private firstReleaseAt: number | undefined;
-  private readonly counters = { due: 0, onTime: 0, gaps: 0, late: 0, skipped: 0, dup: 0, rebuffers: 0, bytes: 0, media: 0 };
+  private readonly counters = { out: 0, gaps: 0, late: 0, bytes: 0, media: 0 };
 
-  constructor(private readonly opts: LiveOutputOptions = {}) {
+  constructor(private readonly opts: LiveOutputOptions) {
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.prebuffer = opts.prebufferMs ?? DEFAULT_LIVE_CONFIG.prebufferMs;
-    const capacity = opts.playerBufferMs ?? LIVE_PLAYER_BUFFER_MS;
+    this.playerBufferMs = opts.playerBufferMs ?? LIVE_PLAYER_BUFFER_MS;
     if (!(this.prebuffer >= 0)) throw new RangeError(`prebufferMs must be >= 0, got ${this.prebuffer}`);
-    if (!(capacity >= this.prebuffer && capacity > 0)) {
-      throw new RangeError(`playerBufferMs (${capacity}) must be positive and at least prebufferMs (${this.prebuffer})`);
-    }
-    this.maxPending = opts.maxPendingChunks ?? LIVE_MAX_PENDING_CHUNKS;
-    if (!(Number.isInteger(this.maxPending) && this.maxPending > 0)) throw new RangeError(`maxPendingChunks must be a positive integer, got ${this.maxPending}`);
-    this.rebufferAfterGapMs = opts.rebufferAfterGapMs ?? LIVE_REBUFFER_AFTER_GAP_MS;
-    this.lastDurationMs = opts.nominalChunkMs ?? DEFAULT_LIVE_CONFIG.chunkMs;
-    this.bucket = new TokenBucket({ ratePerSec: 1000, capacity, clock: this.clock });
+    if (!(this.playerBufferMs > 0)) throw new RangeError(`playerBufferMs must be positive, got ${this.playerBufferMs}`);
     this.createdAt = this.clock.now();
   }
 
-  /** Media the output buffers before it starts; clients use the same amount. */
+  /** Media a new client waits for before its first byte (the engine's prebuffer). */
   get prebufferMs(): number {
     return this.prebuffer;
   }
@@ -128,55 +111,52 @@ export class LiveOutput {
     return () => this.feeds.delete(feed);
   }
 
-  /** A verified chunk arrived. `data` is kept by reference until it is handed over. */
+  /** The playhead reached a chunk. `data` is kept by reference until it is handed over. */
   push(seq: number, durationMs: number, data: Uint8Array): void {
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`chunk seq must be a non-negative integer, got ${seq}`);
+    checkSeq(seq);
     if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`chunk ${seq}: duration must be a positive number of ms, got ${durationMs}`);
-    if (this.state === 'ended' || this.state === 'closed') return;
-    if (this.endSeq !== undefined && seq >= this.endSeq) return;
     if (!this.admit(seq)) return;
-    const had = this.pending.get(seq);
-    if (had?.kind === 'chunk') {
-      this.counters.dup++;
-      return;
-    }
-    this.pending.set(seq, { kind: 'chunk', durationMs, data, arrivedAt: this.clock.now() });
+    this.queue.push({ seq, durationMs, data });
     this.pendingBytes += data.byteLength;
     this.pump();
   }
 
-  /** The node gave up on `seq` (or the source never made it): skip it without waiting for its deadline. */
+  /** The playhead skipped `seq` (missing at its deadline, or not playable here). */
   skip(seq: number): void {
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`chunk seq must be a non-negative integer, got ${seq}`);
-    if (this.state === 'ended' || this.state === 'closed') return;
-    if (this.endSeq !== undefined && seq >= this.endSeq) return;
-    if (!this.admit(seq) || this.pending.has(seq)) return;
-    this.pending.set(seq, { kind: 'skip' });
+    checkSeq(seq);
+    if (!this.admit(seq)) return;
+    this.queue.push({ seq });
     this.pump();
   }
 
-  /** No more chunks will come: hand over what is due, then the feeds get onEnd. */
+  /** The clock started (or moved): look at what is due now rather than at the next check. */
+  clockMoved(): void {
+    this.pump();
+  }
+
+  /** No more chunks will come: what is queued goes out in its turn, then the feeds get onEnd. */
   end(): void {
-    if (this.state === 'ended' || this.state === 'closed' || this.endSeq !== undefined) return;
-    this.endSeq = Math.max(this.highestSeq + 1, this.cursor ?? 0);
+    if (this.state === 'ended' || this.state === 'closed') return;
+    this.ending = true;
     this.pump();
   }
 
-  /** Stops at once: timers cleared, pending chunks dropped, feeds not told. */
+  /** Stops at once: timers cleared, queued chunks dropped, feeds not told. */
   close(): void {
     this.state = 'closed';
     this.clearTimer();
-    this.pending.clear();
+    this.queue.length = 0;
+    this.head = 0;
     this.pendingBytes = 0;
     this.feeds.clear();
   }
 
-  /** The chunk an ideal player would be showing now (undefined before anything was handed over). */
+  /** The chunk the player shows now by the clock (undefined before anything was handed over). */
   playheadSeq(): number | undefined {
     const now = this.clock.now();
     for (let i = this.log.length - 1; i >= 0; i--) {
       const e = this.log[i]!;
-      if (e.deadline <= now) return e.seq;
+      if (e.due <= now) return e.seq;
     }
     return this.log[0]?.seq;
   }
@@ -185,194 +165,83 @@ export class LiveOutput {
     const c = this.counters;
     return {
       state: this.state,
-      chunksDue: c.due,
-      chunksOnTime: c.onTime,
-      continuityIndex: c.due === 0 ? null : c.onTime / c.due,
+      chunksOut: c.out,
       discontinuities: c.gaps,
       lateChunks: c.late,
-      skippedByNode: c.skipped,
-      duplicateChunks: c.dup,
-      rebuffers: c.rebuffers,
       bytesOut: c.bytes,
       mediaMsOut: c.media,
       firstReleaseMs: this.firstReleaseAt === undefined ? undefined : this.firstReleaseAt - this.createdAt,
-      pendingChunks: this.pending.size,
+      pendingChunks: this.queue.length - this.head,
       pendingBytes: this.pendingBytes,
     };
   }
 
-  /** Places `seq` relative to the cursor; false when it must be dropped (its turn is over). */
+  /** Places `seq` after what is queued (ids passed over become gaps); false when it must be dropped. */
   private admit(seq: number): boolean {
-    this.highestSeq = Math.max(this.highestSeq, seq);
-    if (this.cursor === undefined) this.cursor = seq;
-    if (seq < this.cursor) {
-      if (this.started) {
-        this.counters.late++;
-        return false;
-      }
-      this.cursor = seq; // before the first start, the earliest chunk seen opens the channel
-      for (const s of [...this.pending.keys()]) if (s >= seq + this.maxPending) this.drop(s);
+    if (this.state === 'ended' || this.state === 'closed' || this.ending) return false;
+    if (this.expected !== undefined && seq < this.expected) {
+      this.counters.late++;
+      return false;
     }
-    if (seq >= this.cursor + this.maxPending) this.slideTo(seq - this.maxPending + 1);
+    if (this.expected !== undefined) for (let s = this.expected; s < seq; s++) this.queue.push({ seq: s });
+    this.expected = seq + 1;
     return true;
-  }
-
-  /**
-   * Moves the cursor forward to `target`, skipping everything before it. Before the first start
-   * nothing was due, so nothing counts. A jump longer than the window is reported to the feeds as
-   * one gap (its last seq) but counted in full.
-   */
-  private slideTo(target: number): void {
-    const from = this.cursor!;
-    this.warn('window-slid', `chunk ${target + this.maxPending - 1} is ${this.maxPending} or more chunks ahead of ${from}; skipping to ${target}`);
-    const n = target - from;
-    if (!this.started || n > this.maxPending) {
-      for (const s of [...this.pending.keys()]) if (s < target) this.drop(s);
-    }
-    if (!this.started) {
-      this.cursor = target;
-      return;
-    }
-    if (n > this.maxPending) {
-      this.counters.due += n - 1;
-      this.counters.gaps += n - 1;
-      this.gap(target - 1, false);
-    } else {
-      for (let s = from; s < target; s++) this.gap(s, false);
-    }
-    if (this.state === 'playing') this.rebuffer();
   }
 
   private pump(): void {
     if (this.state === 'closed' || this.state === 'ended') return;
     this.clearTimer();
-    if (this.state === 'buffering' && !this.tryStart()) return;
+    const now = this.clock.now();
     let wake: number | undefined;
-    while (this.state === 'playing') {
-      const seq = this.cursor!;
-      if (this.endSeq !== undefined && seq >= this.endSeq) {
-        this.finish();
-        return;
-      }
-      const slot = this.pending.get(seq);
-      const deadline = this.t0 + this.mediaPos;
-      const now = this.clock.now();
-      if (slot?.kind === 'skip') {
-        this.counters.skipped++;
-        this.gap(seq, false);
-      } else if (slot?.kind === 'chunk') {
-        if (slot.arrivedAt > deadline) {
-          this.counters.late++;
-          this.gap(seq, false);
-        } else if (this.bucket.tryTake(slot.durationMs)) {
-          this.release(seq, slot, deadline);
-        } else if (now >= deadline) {
-          // By its deadline the player has played everything before: its buffer has room.
-          this.bucket.forceTake(slot.durationMs);
-          this.release(seq, slot, deadline);
-        } else {
-          wake = Math.min(this.bucket.msUntil(slot.durationMs), deadline - now);
-          break;
-        }
-      } else if (now > deadline) {
-        this.gap(seq, true);
-      } else {
-        wake = deadline - now + 1;
+    while (this.head < this.queue.length) {
+      const slot = this.queue[this.head]!;
+      const due = this.opts.schedule.dueAt(slot.seq);
+      if (due === undefined && !this.ending) {
+        wake = RECHECK_MS;
         break;
       }
+      if (due !== undefined) {
+        this.state = 'playing';
+        if (due - this.playerBufferMs > now) {
+          wake = Math.min(RECHECK_MS, due - this.playerBufferMs - now);
+          break;
+        }
+      }
+      this.head++;
+      this.release(slot, due ?? now);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+      if (this.ending) return this.finish();
+    } else if (this.head > 64) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
     }
     if (wake !== undefined) this.timer = setTimeout(() => this.pump(), Math.max(1, wake));
   }
 
-  /** In buffering state: starts playing when enough contiguous media is here. */
-  private tryStart(): boolean {
-    if (this.cursor === undefined || (this.endSeq !== undefined && this.pending.size === 0)) return this.endIfDone();
-    let from = this.cursor;
-    if (this.started && !this.pending.has(from)) {
-      // Rebuffering after a stall: begin at the first chunk that is here.
-      const here = [...this.pending.keys()].filter((s) => s > from);
-      if (here.length === 0) return this.endIfDone();
-      from = Math.min(...here);
+  private release(slot: Slot, due: number): void {
+    const { seq } = slot;
+    this.log.push({ seq, due });
+    if (this.log.length > TIMELINE_LOG_ENTRIES) this.log.splice(0, this.log.length - TIMELINE_LOG_ENTRIES);
+    if (slot.data === undefined) {
+      this.counters.gaps++;
+      for (const f of [...this.feeds]) this.call(() => f.onGap(seq));
+      return;
     }
-    let run = 0;
-    let s = from;
-    for (;;) {
-      const slot = this.pending.get(s);
-      if (!slot) break;
-      if (slot.kind === 'chunk') run += slot.durationMs;
-      s++;
-    }
-    // Once the channel ended, what is here is all there will be: play it without a full prebuffer.
-    if (run < this.prebuffer && this.endSeq === undefined) return false;
-    for (let g = this.cursor; g < from; g++) this.gap(g, false);
-    this.cursor = from;
-    this.state = 'playing';
-    this.started = true;
-    this.t0 = this.clock.now();
-    this.mediaPos = 0;
-    this.gapRunMs = 0;
-    this.bucket.reset();
-    return true;
-  }
-
-  private endIfDone(): boolean {
-    if (this.endSeq !== undefined) this.finish();
-    return false;
-  }
-
-  private release(seq: number, slot: Slot & { kind: 'chunk' }, deadline: number): void {
-    const now = this.clock.now();
-    this.firstReleaseAt ??= now;
-    this.drop(seq);
-    this.cursor = seq + 1;
-    this.counters.due++;
-    this.counters.onTime++;
+    this.firstReleaseAt ??= this.clock.now();
+    this.pendingBytes -= slot.data.byteLength;
+    this.counters.out++;
     this.counters.bytes += slot.data.byteLength;
     this.counters.media += slot.durationMs;
-    this.mediaPos += slot.durationMs;
-    this.lastDurationMs = slot.durationMs;
-    this.gapRunMs = 0;
-    this.record(seq, deadline);
     for (const f of [...this.feeds]) this.call(() => f.onChunk(seq, slot.durationMs, slot.data));
-  }
-
-  /** Skips `seq`. `starving`: it was missing at its deadline (counts towards a rebuffer). */
-  private gap(seq: number, starving: boolean): void {
-    const deadline = this.t0 + this.mediaPos;
-    this.drop(seq);
-    this.cursor = seq + 1;
-    this.counters.due++;
-    this.counters.gaps++;
-    if (this.state === 'playing') this.mediaPos += this.lastDurationMs;
-    this.record(seq, deadline);
-    for (const f of [...this.feeds]) this.call(() => f.onGap(seq));
-    if (!starving) return;
-    this.gapRunMs += this.lastDurationMs;
-    if (this.gapRunMs >= this.rebufferAfterGapMs) this.rebuffer();
-  }
-
-  private rebuffer(): void {
-    this.state = 'buffering';
-    this.counters.rebuffers++;
-    this.gapRunMs = 0;
   }
 
   private finish(): void {
     this.state = 'ended';
     this.clearTimer();
     for (const f of [...this.feeds]) this.call(() => f.onEnd?.());
-  }
-
-  private drop(seq: number): void {
-    const slot = this.pending.get(seq);
-    if (!slot) return;
-    if (slot.kind === 'chunk') this.pendingBytes -= slot.data.byteLength;
-    this.pending.delete(seq);
-  }
-
-  private record(seq: number, deadline: number): void {
-    this.log.push({ seq, deadline });
-    if (this.log.length > TIMELINE_LOG_ENTRIES) this.log.splice(0, this.log.length - TIMELINE_LOG_ENTRIES);
   }
 
   private call(fn: () => void): void {
@@ -391,4 +260,8 @@ export class LiveOutput {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+function checkSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`chunk seq must be a non-negative integer, got ${seq}`);
 }

@@ -1,9 +1,11 @@
 // What the TV shows: the channel being watched flows from the engine (chunks in order, skips at
-// their deadline) into a LiveOutput served on local HTTP, which mpv plays. One player per box;
-// switching channels swaps the output and tells mpv to load the new URL (with an OSD line).
+// their deadline) into a LiveOutput served on local HTTP, which mpv plays. The output follows the
+// engine's playhead (the one playback clock: `scheduleOf`); the continuity the box reports for the
+// channel is that clock's. One player per box; switching channels swaps the output and tells mpv to
+// load the new URL (with an OSD line).
 import type { ChunkRecord } from '../engine/live-ports.js';
 import type { Logger } from '../platform/logger.js';
-import { LiveOutput } from './live-output.js';
+import { LiveOutput, type PlaybackSchedule } from './live-output.js';
 import type { MpvPlayer } from './mpv-process.js';
 import type { StreamServer } from './stream-server.js';
 
@@ -14,9 +16,8 @@ export interface WatchStats {
   /** Join → first frame in mpv (ms), when a player is attached and has shown one. */
   firstFrameMs: number | null;
   stalls: number;
+  /** Ids the player was told are missing (skipped by the playhead). */
   discontinuities: number;
-  /** The player output's continuity; null until a chunk was due. */
-  playerContinuity: number | null;
   bytesToPlayer: number;
   recording: { file: string; bytesWritten: number } | null;
 }
@@ -43,6 +44,8 @@ export class WatchSession {
       player: MpvPlayer | undefined;
       chunkMs: number;
       prebufferMs: number;
+      /** The engine's playhead over a channel: the clock its output follows. */
+      scheduleOf: (contentId: string) => PlaybackSchedule | undefined;
       playerBufferMs: number;
       recordFile: string;
       log: Logger;
@@ -66,11 +69,9 @@ export class WatchSession {
     if (this.cur?.contentId === contentId) return;
     await this.stop();
     const output = new LiveOutput({
-      // Same prebuffer as the engine's playhead: the output's clock then starts no earlier than the
-      // engine's, so a chunk the engine delivers before its deadline is never late for the output.
+      schedule: { dueAt: (seq) => this.o.scheduleOf(contentId)?.dueAt(seq) },
       prebufferMs: this.o.prebufferMs,
       playerBufferMs: this.o.playerBufferMs,
-      nominalChunkMs: this.o.chunkMs,
       onWarning: (w) => this.o.log.warn(w, w.message),
     });
     const path = streamName(name, contentId);
@@ -89,6 +90,11 @@ export class WatchSession {
 
   onChunk(contentId: string, chunk: ChunkRecord): void {
     if (this.cur?.contentId === contentId) this.cur.output.push(chunk.id, this.o.chunkMs, chunk.data);
+  }
+
+  /** The engine's playhead started: the player starts with it. */
+  onPlaybackStarted(contentId: string): void {
+    if (this.cur?.contentId === contentId) this.cur.output.clockMoved();
   }
 
   onSkip(contentId: string, chunkId: number): void {
@@ -116,7 +122,6 @@ export class WatchSession {
       // mpv's stall count restarts with every play(): it is this channel's.
       stalls: this.o.player?.stallCount ?? 0,
       discontinuities: s.output.discontinuities,
-      playerContinuity: s.output.continuityIndex,
       bytesToPlayer: s.output.bytesOut,
       recording: s.recording ? { file: s.recording.file, bytesWritten: s.recording.bytesWritten } : null,
     };

@@ -1,11 +1,13 @@
 // A real headless mpv plays a live channel from the stream server: an ffmpeg-made H.264/AAC
-// MPEG-TS, cut into ~1 s chunks on 188-byte boundaries and fed in real time.
+// MPEG-TS, cut into ~1 s chunks on 188-byte boundaries, arriving in real time at the engine's
+// playhead (a real Playback), which hands them to the output the player reads.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveOutput } from '../../src/player/live-output.js';
+import { enginePlayhead } from '../helpers/playhead.js';
 import { MpvNotFoundError, MpvPlayer } from '../../src/player/mpv-process.js';
 import { StreamServer } from '../../src/player/stream-server.js';
 import { realTime } from '../support/real-time.js';
@@ -21,16 +23,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const FAST = { everyMs: 50 };
 
-/** Pushes chunk k at start + k s (a source with no lag), from `first` on; resolves when all are pushed. */
-function feedRealTime(output: LiveOutput, all: Buffer[], count = all.length): { done: Promise<void>; stop: () => void } {
+/**
+ * Chunk k arrives at the node at start + k s (a source with no lag) and the engine's playhead (2 s
+ * prebuffer) hands it on; resolves when all have arrived (the output then ends).
+ */
+function feedRealTime(all: Buffer[], count = all.length): { output: LiveOutput; playhead: ReturnType<typeof enginePlayhead>; done: Promise<void>; stop: () => void } {
+  const playhead = enginePlayhead(1000, 2000);
+  const output = new LiveOutput({ schedule: playhead.playback });
+  playhead.attach(output);
   const start = Date.now();
   const timers: NodeJS.Timeout[] = [];
   const done = new Promise<void>((resolve) => {
     for (let k = 0; k < count; k++) {
       timers.push(
         setTimeout(() => {
-          output.push(k, 1000, all[k]!);
+          playhead.arrive(k, all[k]!);
           if (k === count - 1) {
+            playhead.stop(); // the stream ends: nothing after it is due
             output.end();
             resolve();
           }
@@ -38,7 +47,15 @@ function feedRealTime(output: LiveOutput, all: Buffer[], count = all.length): { 
       );
     }
   });
-  return { done, stop: () => timers.forEach(clearTimeout) };
+  return {
+    output,
+    playhead,
+    done,
+    stop: () => {
+      timers.forEach(clearTimeout);
+      playhead.stop();
+    },
+  };
 }
 
 beforeAll(() => {
@@ -67,7 +84,8 @@ describe('mpv plays a live stream from the stream server', () => {
   it('plays in real time, decodes frames, records exactly the fed bytes, continuity >= 0.99', realTime(60_000), async () => {
     const server = new StreamServer();
     await server.listen();
-    const output = new LiveOutput();
+    const feed = feedRealTime(chunks);
+    const { output } = feed;
     const recording = join(dir, 'record.ts');
     await server.addChannel('test', output, { recordFile: recording });
     const player = new MpvPlayer({ headless: true, extraArgs: ['--no-config'] });
@@ -80,7 +98,6 @@ describe('mpv plays a live stream from the stream server', () => {
       const firstFrame = new Promise<{ ms: number }>((r) => player.once('first-frame', r));
       const eof = new Promise<string>((r) => player.on('end-file', (e) => r(e.reason)));
       await player.play(server.url('test'));
-      const feed = feedRealTime(output, chunks);
 
       const ff = await firstFrame;
       expect(ff.ms).toBeLessThan(5000);
@@ -102,8 +119,9 @@ describe('mpv plays a live stream from the stream server', () => {
       await waitFor('mpv to go idle', 3000, () => events.includes('idle'), FAST);
       const st = server.channelStats('test');
       expect(st.output.state).toBe('ended');
-      expect(st.output.chunksDue).toBe(chunks.length);
-      expect(st.output.continuityIndex).toBeGreaterThanOrEqual(0.99);
+      expect(st.output.chunksOut).toBe(chunks.length);
+      const continuity = feed.playhead.playback.continuityIndex;
+      expect(continuity).toBeGreaterThanOrEqual(0.99);
       expect(st.clientsServed).toBe(1);
       expect(st.firstByteMs).toBeLessThan(3000);
       expect(stalls.filter(Boolean).length).toBeLessThanOrEqual(1);
@@ -112,10 +130,11 @@ describe('mpv plays a live stream from the stream server', () => {
       expect(events).toEqual(expect.arrayContaining(['start-file', 'file-loaded', 'playback-restart', 'end-file', 'idle']));
       process.stdout.write(
         `mpv: first frame ${ff.ms} ms after play(), playback-time +${(p1 - p0).toFixed(2)} s in 12 s, ` +
-          `continuity ${st.output.continuityIndex}, first byte ${st.firstByteMs} ms after mpv connected, output startup ${st.output.firstReleaseMs} ms, ` +
+          `continuity ${continuity}, first byte ${st.firstByteMs} ms after mpv connected, output startup ${st.output.firstReleaseMs} ms, ` +
           `stalls ${stalls.filter(Boolean).length}, events ${[...new Set(events)].join(' ')}\n`,
       );
     } finally {
+      feed.stop();
       output.close();
       await player.close();
       await server.close();
@@ -125,10 +144,10 @@ describe('mpv plays a live stream from the stream server', () => {
   it('restarts mpv after it is killed and plays the channel again', async () => {
     const server = new StreamServer();
     await server.listen();
-    const output = new LiveOutput();
+    const feed = feedRealTime(chunks, 15);
+    const { output } = feed;
     await server.addChannel('test', output);
     const player = new MpvPlayer({ headless: true, extraArgs: ['--no-config'], restartInitialMs: 300 });
-    const feed = feedRealTime(output, chunks, 15);
     try {
       await player.start();
       let frames = 0;

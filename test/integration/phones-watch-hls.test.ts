@@ -95,8 +95,8 @@ describe('phones watch a channel from the box in the browser (HLS)', () => {
     expect(web).toMatchObject({ viewers: 1, maxViewers: 1 });
     expect(web!.segments).toBeGreaterThanOrEqual(8);
     // The TV kept playing while the phone watched.
-    const tvCont = (await status(tv))?.contents.find((c) => c.watching)?.watching?.playerContinuity;
-    console.log(`phones: TV player continuity ${tvCont}, box phones ${JSON.stringify(web)}`);
+    const tvCont = (await status(tv))?.contents.find((c) => c.watching)?.continuityIndex;
+    console.log(`phones: TV continuity ${tvCont}, box phones ${JSON.stringify(web)}`);
 
     // A second phone: the box already serves web.maxViewers = 1.
     const second = await (await chromiumBrowser()).newContext(PHONE).then((c) => c.newPage());

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChunkRecord } from '../../src/engine/chunk-buffer.js';
+import { Playback } from '../../src/engine/playback.js';
 import { LiveOutput, type ChunkFeed, type LiveOutputOptions } from '../../src/player/live-output.js';
 
 type Ev = { t: number; kind: 'chunk' | 'gap' | 'end'; seq?: number };
@@ -17,7 +19,17 @@ function collector(): ChunkFeed & { events: Ev[]; chunks: () => number[]; gaps: 
 
 const data = (n = 10) => new Uint8Array(n);
 
-describe('LiveOutput', () => {
+/** A playback clock the test moves by hand: 1 s chunks from id 0, due from `start` on. */
+function clock(): { start: number | undefined; dueAt(seq: number): number | undefined } {
+  return {
+    start: undefined,
+    dueAt(seq) {
+      return this.start === undefined ? undefined : this.start + seq * 1000;
+    },
+  };
+}
+
+describe('LiveOutput follows the playback clock', () => {
   let t0 = 0;
   beforeEach(() => {
     vi.useFakeTimers();
@@ -25,163 +37,141 @@ describe('LiveOutput', () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  const make = (o: LiveOutputOptions = {}) => {
-    const out = new LiveOutput({ prebufferMs: 2000, playerBufferMs: 3000, clock: { now: () => Date.now() }, ...o });
+  const make = (o: Partial<LiveOutputOptions> = {}) => {
+    const schedule = clock();
+    const out = new LiveOutput({ schedule, playerBufferMs: 3000, clock: { now: () => Date.now() }, ...o });
     const feed = collector();
     out.subscribe(feed);
-    return { out, feed };
+    return { out, feed, schedule };
   };
 
-  it('holds everything until the prebuffer is there, bursts up to the player buffer, then paces in real time', () => {
-    const { out, feed } = make();
-    out.push(0, 1000, data());
+  it('holds everything until the clock starts, then feeds the player up to its buffer ahead of the clock', () => {
+    const { out, feed, schedule } = make();
+    for (let s = 0; s < 8; s++) out.push(s, 1000, data());
     vi.advanceTimersByTime(5000);
     expect(feed.events).toEqual([]);
-    for (let s = 1; s < 8; s++) out.push(s, 1000, data());
-    // prebuffer reached at the second chunk; the burst is 3 chunks (3000 ms of tokens)
-    expect(feed.chunks()).toEqual([0, 1, 2]);
-    vi.advanceTimersByTime(999);
-    expect(feed.chunks()).toEqual([0, 1, 2]);
-    vi.advanceTimersByTime(1);
+    expect(out.stats()).toMatchObject({ state: 'waiting', pendingChunks: 8, pendingBytes: 80 });
+    schedule.start = Date.now(); // the engine's prebuffer is held: playback starts
+    vi.advanceTimersByTime(0);
+    vi.advanceTimersByTime(250);
+    // due at start + seq s: out once due − 3000 ≤ now, so 0..3 at once
     expect(feed.chunks()).toEqual([0, 1, 2, 3]);
-    vi.advanceTimersByTime(3000);
-    expect(feed.chunks()).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(feed.events.map((e) => e.t - t0)).toEqual([5000, 5000, 5000, 6000, 7000, 8000, 9000]);
-    expect(out.stats()).toMatchObject({ state: 'playing', chunksDue: 7, chunksOnTime: 7, continuityIndex: 1, discontinuities: 0, bytesOut: 70 });
-    expect(out.stats().firstReleaseMs).toBe(5000);
-  });
-
-  it('reports continuity null (not yet playing) while nothing was due, not a perfect 1', () => {
-    const { out, feed } = make();
-    expect(out.stats()).toMatchObject({ state: 'buffering', chunksDue: 0, continuityIndex: null });
-    out.push(0, 1000, data());
-    vi.advanceTimersByTime(5000); // one chunk held, prebuffer not reached: nothing played yet
-    expect(feed.events).toEqual([]);
-    expect(out.stats().continuityIndex).toBeNull();
-  });
-
-  it('puts out-of-order arrivals in order while playing', () => {
-    const { out, feed } = make({ playerBufferMs: 10_000 });
-    out.push(0, 1000, data());
-    out.push(1, 1000, data());
-    out.push(4, 1000, data());
-    out.push(3, 1000, data());
-    expect(feed.chunks()).toEqual([0, 1]);
-    out.push(2, 1000, data());
+    vi.advanceTimersByTime(750);
     expect(feed.chunks()).toEqual([0, 1, 2, 3, 4]);
+    vi.advanceTimersByTime(3000);
+    expect(feed.chunks()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(feed.events.map((e) => e.t - t0)).toEqual([5250, 5250, 5250, 5250, 6000, 7000, 8000, 9000]);
+    expect(out.stats()).toMatchObject({ state: 'playing', chunksOut: 8, discontinuities: 0, bytesOut: 80, mediaMsOut: 8000, pendingChunks: 0, pendingBytes: 0 });
+    expect(out.stats().firstReleaseMs).toBe(5250);
   });
 
-  it('starts at the earliest chunk seen and reorders later arrivals', () => {
-    const { out, feed } = make();
-    out.push(2, 1000, data());
-    out.push(0, 1000, data());
-    expect(feed.chunks()).toEqual([]);
-    out.push(1, 1000, data());
-    expect(feed.chunks()).toEqual([0, 1, 2]);
-  });
-
-  it('skips a chunk missing at its deadline, counts it, and drops it when it arrives late', () => {
-    const { out, feed } = make();
-    out.push(0, 1000, data());
-    out.push(1, 1000, data());
-    out.push(3, 1000, data());
-    expect(feed.chunks()).toEqual([0, 1]);
-    // chunk 2 is due at t0 + 2000 (start) and must not be skipped before
-    vi.advanceTimersByTime(2000);
-    expect(feed.gaps()).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(feed.gaps()).toEqual([2]);
-    expect(feed.chunks()).toEqual([0, 1, 3]);
-    out.push(2, 1000, data()); // after its turn
-    expect(feed.chunks()).toEqual([0, 1, 3]);
-    const s = out.stats();
-    expect(s).toMatchObject({ chunksDue: 4, chunksOnTime: 3, discontinuities: 1, lateChunks: 1 });
-    expect(s.continuityIndex).toBe(0.75);
-  });
-
-  it('hands a chunk over on time when it arrives just before its deadline', () => {
-    const { out, feed } = make();
-    out.push(0, 1000, data());
-    out.push(1, 1000, data());
-    vi.advanceTimersByTime(1999);
-    out.push(2, 1000, data());
-    expect(feed.chunks()).toEqual([0, 1, 2]);
-    expect(out.stats().discontinuities).toBe(0);
-  });
-
-  it('skips a chunk the node gave up on without waiting for its deadline', () => {
-    const { out, feed } = make({ playerBufferMs: 10_000 });
+  it('passes the playhead’s skips on in their turn, and an id it jumped over as a gap', () => {
+    const { out, feed, schedule } = make({ playerBufferMs: 10_000 });
+    schedule.start = Date.now();
     out.push(0, 1000, data());
     out.skip(1);
     out.push(2, 1000, data());
-    out.push(3, 1000, data());
-    expect(feed.events.map((e) => `${e.kind}${e.seq}`)).toEqual(['chunk0', 'gap1', 'chunk2', 'chunk3']);
-    expect(out.stats()).toMatchObject({ skippedByNode: 1, discontinuities: 1, chunksDue: 4 });
+    out.push(5, 1000, data()); // the playhead jumped from 3 to 5
+    vi.advanceTimersByTime(1);
+    expect(feed.events.map((e) => `${e.kind}${e.seq}`)).toEqual(['chunk0', 'gap1', 'chunk2', 'gap3', 'gap4', 'chunk5']);
+    expect(out.stats()).toMatchObject({ discontinuities: 3, chunksOut: 3 });
   });
 
-  it('end() hands over the rest, skipping holes at their deadlines, then ends the feeds', () => {
-    const { out, feed } = make();
-    out.push(0, 1000, data());
-    out.push(2, 1000, data());
-    out.end();
-    out.push(1, 1000, data()); // seqs below the end may still arrive
-    out.push(9, 1000, data()); // beyond the end: ignored
-    vi.advanceTimersByTime(10_000);
-    expect(feed.events.map((e) => `${e.kind}${e.seq ?? ''}`)).toEqual(['chunk0', 'chunk1', 'chunk2', 'end']);
-    expect(out.stats().state).toBe('ended');
-  });
-
-  it('end() before the prebuffer plays what is there', () => {
-    const { out, feed } = make();
-    out.push(0, 500, data());
-    out.end();
-    expect(feed.events.map((e) => e.kind)).toEqual(['chunk', 'end']);
-  });
-
-  it('prebuffers again after a long stall instead of skipping forever', () => {
-    const { out, feed } = make({ rebufferAfterGapMs: 3000 });
-    for (let s = 0; s < 3; s++) out.push(s, 1000, data());
-    vi.advanceTimersByTime(10_000);
-    expect(feed.gaps()).toEqual([3, 4, 5]);
-    expect(out.stats()).toMatchObject({ state: 'buffering', rebuffers: 1 });
-    // the source comes back late: 3..5 are past their turn, 6 onwards play after a new prebuffer
-    for (let s = 3; s < 9; s++) out.push(s, 1000, data());
-    expect(feed.chunks()).toEqual([0, 1, 2, 6, 7, 8]);
-    expect(out.stats()).toMatchObject({ state: 'playing', lateChunks: 3, discontinuities: 3 });
-  });
-
-  it('slides the window when a chunk is far ahead', () => {
-    const warnings: string[] = [];
-    const { out, feed } = make({ maxPendingChunks: 4, onWarning: (w) => warnings.push(w.code) });
+  it('drops what comes for an id already passed, and counts it', () => {
+    const { out, feed, schedule } = make({ playerBufferMs: 10_000 });
+    schedule.start = Date.now();
     out.push(0, 1000, data());
     out.push(1, 1000, data());
-    out.push(9, 1000, data());
-    expect(warnings).toEqual(['window-slid']);
+    out.push(1, 1000, data());
+    out.skip(0);
     expect(feed.chunks()).toEqual([0, 1]);
-    expect(feed.gaps()).toEqual([2, 3, 4, 5]);
-    expect(out.stats().state).toBe('buffering');
+    expect(out.stats().lateChunks).toBe(2);
   });
 
-  it('reports the playhead and survives a feed that throws', () => {
+  it('stops feeding when the clock moves later (the engine waits), and goes on when it is due', () => {
+    const { out, feed, schedule } = make({ playerBufferMs: 1000 });
+    schedule.start = Date.now();
+    for (let s = 0; s < 4; s++) out.push(s, 1000, data());
+    expect(feed.chunks()).toEqual([0, 1]);
+    schedule.start = Date.now() + 5000; // a rebuffer: every deadline 5 s later
+    vi.advanceTimersByTime(5999);
+    expect(feed.chunks()).toEqual([0, 1]);
+    vi.advanceTimersByTime(1);
+    expect(feed.chunks()).toEqual([0, 1, 2]);
+  });
+
+  it('end() hands over the rest in its turn, then ends the feeds; before the clock started, at once', () => {
+    const a = make({ playerBufferMs: 1000 });
+    a.schedule.start = Date.now();
+    for (let s = 0; s < 3; s++) a.out.push(s, 1000, data());
+    a.out.end();
+    a.out.push(3, 1000, data()); // after the end: ignored
+    expect(a.feed.events.map((e) => `${e.kind}${e.seq ?? ''}`)).toEqual(['chunk0', 'chunk1']);
+    vi.advanceTimersByTime(1000);
+    expect(a.feed.events.map((e) => `${e.kind}${e.seq ?? ''}`)).toEqual(['chunk0', 'chunk1', 'chunk2', 'end']);
+    expect(a.out.stats().state).toBe('ended');
+
+    const b = make();
+    b.out.push(0, 500, data());
+    b.out.end();
+    expect(b.feed.events.map((e) => e.kind)).toEqual(['chunk', 'end']);
+  });
+
+  it('reports the chunk the clock shows now, and survives a feed that throws', () => {
     const warnings: string[] = [];
-    const { out, feed } = make({ onWarning: (w) => warnings.push(w.code) });
+    const { out, feed, schedule } = make({ onWarning: (w) => warnings.push(w.code) });
     out.subscribe({ onChunk: () => { throw new Error('boom'); }, onGap: () => undefined });
     expect(out.playheadSeq()).toBeUndefined();
+    schedule.start = Date.now();
     for (let s = 0; s < 5; s++) out.push(s, 1000, data());
     expect(out.playheadSeq()).toBe(0);
     vi.advanceTimersByTime(1500);
     expect(out.playheadSeq()).toBe(1);
-    expect(feed.chunks()).toEqual([0, 1, 2, 3]);
+    expect(feed.chunks()).toEqual([0, 1, 2, 3, 4]);
     expect(warnings[0]).toBe('feed-failed');
   });
 
-  it('rejects bad input clearly and ignores duplicates', () => {
+  it('rejects bad input clearly', () => {
     const { out } = make();
     expect(() => out.push(-1, 1000, data())).toThrow(/non-negative integer/);
     expect(() => out.push(1, 0, data())).toThrow(/duration must be a positive/);
-    out.push(0, 1000, data());
-    out.push(0, 1000, data());
-    expect(out.stats().duplicateChunks).toBe(1);
-    expect(() => new LiveOutput({ prebufferMs: 5000, playerBufferMs: 1000 })).toThrow(/at least prebufferMs/);
+    expect(() => out.skip(1.5)).toThrow(/non-negative integer/);
+    expect(() => new LiveOutput({ schedule: clock(), playerBufferMs: 0 })).toThrow(/playerBufferMs must be positive/);
+  });
+
+  it('with the engine’s playhead as its clock: the player starts when playback starts and gets each chunk by its deadline', () => {
+    const playback = new Playback({ chunkMs: 1000, prebufferMs: 2000 });
+    const out = new LiveOutput({ schedule: playback, playerBufferMs: 1000, clock: { now: () => Date.now() } });
+    const feed = collector();
+    out.subscribe(feed);
+    const held = new Map<number, ChunkRecord>();
+    const sink = {
+      ready: (c: ChunkRecord) => out.push(c.id, 1000, c.data),
+      skipped: (id: number) => out.skip(id),
+      started: () => out.clockMoved(),
+    };
+    const arrive = (id: number | undefined) => {
+      if (id !== undefined) held.set(id, { id, timestampMs: id * 1000, data: data(), signature: new Uint8Array(0) });
+      playback.advance(Date.now(), (i) => held.get(i), sink);
+      vi.advanceTimersByTime(0);
+    };
+    playback.join(0, Date.now());
+    arrive(0);
+    expect(feed.events).toEqual([]); // the engine prebuffers: the player waits with it
+    vi.advanceTimersByTime(500);
+    arrive(1); // prebuffer held: playback starts now
+    const start = playback.playStart!;
+    expect(start).toBe(t0 + 500);
+    expect(feed.chunks()).toEqual([0, 1]);
+    vi.advanceTimersByTime(1200);
+    arrive(2);
+    expect(feed.chunks()).toEqual([0, 1, 2]);
+    // 3 never comes: skipped at its deadline, and the player hears of it then
+    vi.advanceTimersByTime(start + 3000 - Date.now() + 1);
+    arrive(undefined);
+    vi.advanceTimersByTime(250);
+    expect(feed.gaps()).toEqual([3]);
+    for (const e of feed.events.filter((x) => x.kind === 'chunk')) expect(e.t).toBeLessThanOrEqual(playback.dueAt(e.seq!)!);
+    expect(playback.continuityIndex).toBe(0.75);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LiveOutput, type LiveOutputOptions } from '../../src/player/live-output.js';
+import { clockFromFirstAsk } from '../helpers/playhead.js';
 import { StreamServer, type StreamServerOptions } from '../../src/player/stream-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stream-server-test-'));
@@ -64,10 +65,10 @@ describe('StreamServer', () => {
     output = undefined;
   });
 
-  async function setup(o: LiveOutputOptions = {}, s: StreamServerOptions = {}, recordFile?: string) {
+  async function setup(o: Partial<LiveOutputOptions> = {}, s: StreamServerOptions = {}, recordFile?: string) {
     server = new StreamServer(s);
     await server.listen();
-    output = new LiveOutput({ prebufferMs: 300, playerBufferMs: 400, ...o });
+    output = new LiveOutput({ schedule: clockFromFirstAsk(100), prebufferMs: 300, playerBufferMs: 400, ...o });
     await server.addChannel('test', output, { recordFile });
     return { server, output, url: server.url('test') };
   }
@@ -90,12 +91,12 @@ describe('StreamServer', () => {
     await r.ended;
     expect(r.bytes()).toEqual(Buffer.concat([0, 1, 2, 3, 4, 5, 6, 7].map((s) => chunk(s))));
     const st = server.channelStats('test');
-    expect(st.output).toMatchObject({ chunksDue: 8, chunksOnTime: 8, continuityIndex: 1, discontinuities: 0 });
+    expect(st.output).toMatchObject({ chunksOut: 8, discontinuities: 0 });
     expect(st.bytesOut).toBe(8 * 4 * 188);
     expect(st.clientsServed).toBe(1);
   });
 
-  it('paces to real time after the burst (token bucket = player buffer)', async () => {
+  it('paces to the playback clock: at most the player buffer ahead of it', async () => {
     const { output, url } = await setup();
     const r = read(url);
     await r.status;
@@ -103,18 +104,20 @@ describe('StreamServer', () => {
     for (let s = 0; s < 10; s++) output.push(s, 100, chunk(s));
     output.end();
     await r.ended;
-    // 400 ms burst, then 100 ms per chunk: the last of 10 chunks goes out ~600 ms after the start
-    expect(Date.now() - t).toBeGreaterThanOrEqual(550);
+    // chunk k is due k × 100 ms after the start and goes out 400 ms before: the last of 10 at ~500 ms
+    expect(Date.now() - t).toBeGreaterThanOrEqual(450);
     expect(r.bytes().length).toBe(10 * 4 * 188);
   });
 
-  it('skips a chunk that arrives after its turn, counts it, and records exactly what the player got', async () => {
+  it('passes the playhead’s skip on, drops a chunk after its turn, and records exactly what the player got', async () => {
     const rec = join(dir, 'late.ts');
     const { server, output, url } = await setup({}, {}, rec);
     const r = read(url);
     await r.status;
-    for (const s of [0, 1, 2, 3, 5, 6, 7]) output.push(s, 100, chunk(s));
-    await sleep(600); // chunk 4 was due 400 ms after the start
+    for (const s of [0, 1, 2, 3]) output.push(s, 100, chunk(s));
+    output.skip(4); // missing at its deadline: the playhead skipped it
+    for (const s of [5, 6, 7]) output.push(s, 100, chunk(s));
+    await sleep(600);
     output.push(4, 100, chunk(4));
     output.push(8, 100, chunk(8));
     output.end();
@@ -122,8 +125,7 @@ describe('StreamServer', () => {
     const want = Buffer.concat([0, 1, 2, 3, 5, 6, 7, 8].map((s) => chunk(s)));
     expect(r.bytes()).toEqual(want);
     const st = server.channelStats('test');
-    expect(st.output).toMatchObject({ discontinuities: 1, lateChunks: 1, chunksDue: 9, chunksOnTime: 8 });
-    expect(st.output.continuityIndex).toBeCloseTo(8 / 9);
+    expect(st.output).toMatchObject({ discontinuities: 1, lateChunks: 1, chunksOut: 8 });
     await server.removeChannel('test');
     expect(readFileSync(rec)).toEqual(r.bytes());
   });
@@ -161,7 +163,7 @@ describe('StreamServer', () => {
   it('bounds a client that does not read: it drops to the live edge, memory stays flat', async () => {
     const chunkBytes = 64 * 1024;
     const { server, output, url } = await setup(
-      { prebufferMs: 50, playerBufferMs: 100 },
+      { schedule: clockFromFirstAsk(10), prebufferMs: 50, playerBufferMs: 100 },
       { channel: { maxClientQueueBytes: 256 * 1024, ringMaxBytes: 2 * 1024 * 1024, maxClientLagMs: 300 } },
     );
     // A raw client that sends its request and then never reads.
@@ -214,9 +216,9 @@ describe('StreamServer', () => {
       });
     });
     expect(status).toBe(405);
-    await expect(server.addChannel('bad name', new LiveOutput())).rejects.toThrow(/must be 1-64/);
-    await expect(server.addChannel('test', new LiveOutput())).rejects.toThrow(/already served/);
-    await expect(server.addChannel('rec', new LiveOutput(), { recordFile: join(dir, 'no/such/dir/x.ts') })).rejects.toThrow(
+    await expect(server.addChannel('bad name', new LiveOutput({ schedule: clockFromFirstAsk(100) }))).rejects.toThrow(/must be 1-64/);
+    await expect(server.addChannel('test', new LiveOutput({ schedule: clockFromFirstAsk(100) }))).rejects.toThrow(/already served/);
+    await expect(server.addChannel('rec', new LiveOutput({ schedule: clockFromFirstAsk(100) }), { recordFile: join(dir, 'no/such/dir/x.ts') })).rejects.toThrow(
       /cannot record to .*x\.ts: ENOENT/,
     );
   });
