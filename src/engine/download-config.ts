@@ -1,6 +1,7 @@
 // Tunables of the download data plane (pieces, requests, endgame, serving, record flushing). A plain
 // object of non-negative whole numbers: the app config maps each field as a `download.*` tunable.
 // Every field carries its unit in its name (Ms, Bps, Bytes, Pct) or is a count; flags are 0/1.
+import { numberFieldProblems } from './tunable-problems.js';
 
 // Each field's meaning: the MEANINGS record below the defaults.
 export interface DownloadConfig {
@@ -108,12 +109,7 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */
 export function downloadConfigProblems(c: DownloadConfig): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(c)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
-    }
-  }
+  const problems = numberFieldProblems(c);
   if (c.maxInFlightPerPartner < 1) problems.push('maxInFlightPerPartner must be at least 1');
   if (c.requestTimeoutMs <= 0) problems.push('requestTimeoutMs must be > 0');
   if (c.endgameCopies < 1) problems.push('endgameCopies must be at least 1');

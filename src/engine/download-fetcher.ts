@@ -10,7 +10,7 @@ import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadCore } from './download-core.js';
 import type { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
-import { RejectReason, safely } from './plane/plane-core.js';
+import { dropBadSender, RejectReason, safely, verifiedBy } from './plane/plane-core.js';
 import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { PickContext, Picker } from './picker.js';
@@ -146,7 +146,7 @@ export class DownloadFetcher {
     if (!(data instanceof Uint8Array) || data.byteLength !== expected) {
       return this.bad(from.peerId, id, `length ${data instanceof Uint8Array ? data.byteLength : '?'} instead of ${expected}`);
     }
-    if (!this.verified(id, data)) return this.bad(from.peerId, id, 'hash mismatch');
+    if (!verifiedBy(() => this.deps.verifier.piece(core.manifest!, id, data))) return this.bad(from.peerId, id, 'hash mismatch');
     if (this.stopped) return;
     try {
       store.write(id, data);
@@ -217,20 +217,9 @@ export class DownloadFetcher {
     });
   }
 
-  private verified(index: number, data: Uint8Array): boolean {
-    const { core, verifier } = this.deps;
-    try {
-      return verifier.piece(core.manifest!, index, data) === true;
-    } catch {
-      return false;
-    }
-  }
-
   private bad(peerId: string, index: number, reason: string): void {
     const { core } = this.deps;
     core.counters.badPieces++;
-    core.counters.partnersBlacklisted++;
-    safely(() => core.events?.badPiece?.(core.contentId, peerId, index, reason));
-    this.deps.dropPeer(peerId, 'bad-piece', core.config.blacklistMs);
+    dropBadSender(core, this.deps.dropPeer, peerId, 'bad-piece', () => core.events?.badPiece?.(core.contentId, peerId, index, reason));
   }
 }

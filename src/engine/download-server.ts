@@ -12,7 +12,7 @@ import { RejectReason } from './plane/plane-core.js';
 import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { PeerAddress } from './ports.js';
-import { acknowledgeMaps, sendWindowFor } from './plane/send-gate.js';
+import { acknowledgeMaps, planeUploads } from './plane/send-gate.js';
 import type { SendWindow } from './send-window.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
 
@@ -25,16 +25,7 @@ export class DownloadServer {
   private own: { version: number; map: BufferMap; msg: Message } | undefined;
 
   constructor(private readonly core: DownloadCore) {
-    const c = core.config;
-    this.window = sendWindowFor(c.sendTargetDelayMs);
-    this.uploads = new UploadQueue({
-      gate: this.window,
-      uploadBps: c.uploadBps,
-      maxServeQueueMs: c.maxServeQueueMs,
-      slotsPerPartner: c.uploadSlotsPerPartner,
-      unpacedSlotMs: 0,
-      newestSharePct: 0,
-    });
+    ({ window: this.window, uploads: this.uploads } = planeUploads(core.config, { unpacedSlotMs: 0, newestSharePct: 0 }));
   }
 
   /** The manifest and store are known: our map starts from what the store holds. */

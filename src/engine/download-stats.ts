@@ -2,6 +2,7 @@
 // progress output, tests, benchmarks). Byte counts are encoded sizes (payload + frame overhead) of
 // the content's data-plane messages: DataChunkResp is piece traffic, everything else (buffer maps,
 // requests, rejects, manifests) is control traffic.
+import { PlaneCounters } from './plane/plane-core.js';
 
 export type DownloadState = 'waiting-manifest' | 'downloading' | 'seeding' | 'failed';
 
@@ -63,41 +64,16 @@ export interface DownloadStats {
   error: { kind: string; message: string } | null;
 }
 
-export class DownloadCounters {
-  bytesIn = 0;
-  bytesOut = 0;
-  pieceBytesIn = 0;
-  pieceBytesOut = 0;
-  controlBytesIn = 0;
-  controlBytesOut = 0;
+/** A download's counters: the plane's (data bytes are piece bytes) and the download's own. */
+export class DownloadCounters extends PlaneCounters {
   piecesFetched = 0;
   badPieces = 0;
   badManifests = 0;
-  duplicates = 0;
-  unsolicited = 0;
-  requestsSent = 0;
-  requestTimeouts = 0;
   endgameRequests = 0;
   requestsCancelled = 0;
-  rejectsReceived = 0;
   piecesServed = 0;
   dueRequestsSent = 0;
   dueRequestsIn = 0;
-  requestsRefused = 0;
-  servesCancelled = 0;
-  partnersBlacklisted = 0;
   seedsReleased = 0;
   readonly servedPeers = new Set<string>();
-
-  countIn(bytes: number, piece: boolean): void {
-    this.bytesIn += bytes;
-    if (piece) this.pieceBytesIn += bytes;
-    else this.controlBytesIn += bytes;
-  }
-
-  countOut(bytes: number, piece: boolean): void {
-    this.bytesOut += bytes;
-    if (piece) this.pieceBytesOut += bytes;
-    else this.controlBytesOut += bytes;
-  }
 }

@@ -1,6 +1,7 @@
 // Tunables of the overlay engine (membership, partnership, member scheduler) and of the tracker
 // logic that wraps it. A plain object: the app config maps its own schema onto these fields.
 // Every field carries its unit in its name; every one is overridable.
+import { numberFieldProblems } from './tunable-problems.js';
 
 // Each field's meaning: the MEANINGS record below the defaults.
 export interface EngineConfig {
@@ -75,12 +76,7 @@ export const ENGINE_CONFIG_MEANINGS = Object.freeze({
 
 /** Returns the problems of a config (empty when usable); each names the offending field. */
 export function engineConfigProblems(c: EngineConfig): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(c)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
-    }
-  }
+  const problems = numberFieldProblems(c);
   if (c.minPartners < 1) problems.push('minPartners must be at least 1');
   if (c.maxPartners < c.minPartners) problems.push('maxPartners must be >= minPartners');
   if (c.natReservedSlots > c.maxPartners) problems.push('natReservedSlots must not exceed maxPartners');

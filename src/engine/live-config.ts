@@ -1,6 +1,7 @@
 // Tunables of the live data plane (buffers, buffer maps, data scheduler, serving). A plain object of
 // non-negative whole numbers: the app config maps each field as a `live.*` tunable. Every field
 // carries its unit in its name (Ms, Bps, Bytes, Pct, Chunks) or is a count.
+import { numberFieldProblems } from './tunable-problems.js';
 import { WireLimits } from '../protocol/messages.js';
 
 // Each field's meaning: the MEANINGS record below the defaults.
@@ -142,12 +143,7 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
 
 /** Returns the problems of a live config (empty when usable); each names the offending field. */
 export function liveConfigProblems(c: LiveConfig): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(c)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      problems.push(`${key} must be a finite non-negative number (got ${String(value)})`);
-    }
-  }
+  const problems = numberFieldProblems(c);
   if (c.chunkMs <= 0) problems.push('chunkMs must be > 0');
   if (c.bufferMapPeriodMs <= 0) problems.push('bufferMapPeriodMs must be > 0');
   if (c.requestTimeoutMs <= 0) problems.push('requestTimeoutMs must be > 0');

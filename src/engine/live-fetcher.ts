@@ -13,7 +13,7 @@ import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import { nominalChunkBytes } from './buffer-budget.js';
 import type { ChunkVerifier } from './live-ports.js';
 import type { LiveCore } from './live-core.js';
-import { RejectReason, safely } from './plane/plane-core.js';
+import { dropBadSender, RejectReason, safely, verifiedBy } from './plane/plane-core.js';
 import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { Picker, PickContext } from './picker.js';
@@ -139,7 +139,7 @@ export class LiveFetcher {
     }
     const problem = insane(msg, core.config.maxChunkBytes);
     const record: ChunkRecord = { id, timestampMs: msg.timestampMs, signature: msg.signature, data: msg.data };
-    if (problem !== undefined || !this.verified(record)) {
+    if (problem !== undefined || !verifiedBy(() => this.deps.verifier.verify(core.contentId, record))) {
       this.bad(from.peerId, id, problem ?? 'verification failed');
       return;
     }
@@ -318,20 +318,10 @@ export class LiveFetcher {
     return any;
   }
 
-  private verified(record: ChunkRecord): boolean {
-    try {
-      return this.deps.verifier.verify(this.deps.core.contentId, record) === true;
-    } catch {
-      return false;
-    }
-  }
-
   private bad(peerId: string, chunkId: number, reason: string): void {
     const { core } = this.deps;
     core.counters.badChunks++;
-    core.counters.partnersBlacklisted++;
-    safely(() => core.events?.badChunk?.(core.contentId, peerId, chunkId, reason));
-    this.deps.dropPeer(peerId, 'bad-chunk', core.config.blacklistMs);
+    dropBadSender(core, this.deps.dropPeer, peerId, 'bad-chunk', () => core.events?.badChunk?.(core.contentId, peerId, chunkId, reason));
   }
 }
 

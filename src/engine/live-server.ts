@@ -25,7 +25,7 @@ import type { PeerAddress } from './ports.js';
 import { SourceCopies } from './source-copies.js';
 import { SourceReveal } from './source-reveal.js';
 import type { SendWindow } from './send-window.js';
-import { acknowledgeMap, acknowledgeMaps, sendWindowFor } from './plane/send-gate.js';
+import { acknowledgeMap, acknowledgeMaps, planeUploads } from './plane/send-gate.js';
 import { PushChildren, popcount } from './push-children.js';
 import { NOT_FED } from './push-parents.js';
 import { UploadQueue, type ServeRequest } from './upload-queue.js';
@@ -65,12 +65,7 @@ export class LiveServer {
   ) {
     const c = core.config;
     this.children = c.substreams > 0 ? new PushChildren({ count: c.substreams, leaseMs: c.subscribeLeaseMs }) : undefined;
-    this.window = sendWindowFor(c.sendTargetDelayMs);
-    this.uploads = new UploadQueue({
-      gate: this.window,
-      uploadBps: c.uploadBps,
-      maxServeQueueMs: c.maxServeQueueMs,
-      slotsPerPartner: c.uploadSlotsPerPartner,
+    ({ window: this.window, uploads: this.uploads } = planeUploads(c, {
       unpacedSlotMs: c.unpacedSlotMs,
       newestSharePct: source ? 100 : c.serveNewestSharePct,
       // Only prefetches at the requester's edge give way (a chunk newer than anything its map
@@ -84,7 +79,7 @@ export class LiveServer {
                 return newest !== undefined && r.chunkId > newest;
               }
             : undefined,
-    });
+    }));
     this.copies =
       source && c.sourceMaxCopiesPct > 0
         ? new SourceCopies({

@@ -4,6 +4,8 @@
 // control traffic. Lag percentiles come from a fixed histogram (LAG_BUCKET_MS buckets), so memory
 // stays constant however long a node plays.
 
+import { PlaneCounters } from './plane/plane-core.js';
+
 export interface LiveStats {
   role: 'source' | 'viewer';
   /** chunksOnTime / chunksDue from playback start (DONet's continuity index); null ("not yet playing") before anything is due. */
@@ -94,53 +96,28 @@ export const LAG_BUCKET_MS = 50;
 /** Lags beyond buckets × LAG_BUCKET_MS land in the last bucket. */
 const LAG_BUCKETS = 2400;
 
-export class LiveCounters {
+/** A live content's counters: the plane's (data bytes are chunk bytes) and live's own. */
+export class LiveCounters extends PlaneCounters {
   chunksSkipped = 0;
   stalls = 0;
   delivered = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  chunkBytesIn = 0;
-  chunkBytesOut = 0;
-  controlBytesIn = 0;
-  controlBytesOut = 0;
   chunksIn = 0;
   chunksStored = 0;
   chunksNotStored = 0;
   badChunks = 0;
-  duplicates = 0;
-  unsolicited = 0;
-  requestsSent = 0;
-  requestTimeouts = 0;
   redundantRequests = 0;
-  rejectsReceived = 0;
   chunksServed = 0;
-  requestsRefused = 0;
-  servesCancelled = 0;
   sourceDeferred = 0;
   chunksPushed = 0;
   pushesDropped = 0;
   chunksPushedIn = 0;
   lagJumps = 0;
-  partnersBlacklisted = 0;
   partnersReplaced = 0;
   streamBytes = 0;
   chunksPublished = 0;
   lastLagMs: number | null = null;
   private readonly lagHist = new Uint32Array(LAG_BUCKETS);
   private lagSamples = 0;
-
-  countIn(bytes: number, chunk: boolean): void {
-    this.bytesIn += bytes;
-    if (chunk) this.chunkBytesIn += bytes;
-    else this.controlBytesIn += bytes;
-  }
-
-  countOut(bytes: number, chunk: boolean): void {
-    this.bytesOut += bytes;
-    if (chunk) this.chunkBytesOut += bytes;
-    else this.controlBytesOut += bytes;
-  }
 
   recordLag(lagMs: number): void {
     this.lastLagMs = lagMs;

@@ -20,13 +20,37 @@ export interface PlaneEnginePort {
   send(to: Destination, msg: Message): boolean;
 }
 
-/** The counters every plane keeps (each kind adds its own). */
-export interface PlaneCounters {
-  requestsSent: number;
-  requestsRefused: number;
-  servesCancelled: number;
-  countIn(bytes: number, chunk: boolean): void;
-  countOut(bytes: number, chunk: boolean): void;
+/**
+ * The counters every plane keeps (each kind adds its own). Bytes are encoded sizes of the content's
+ * messages: DataChunkResp is data (a live chunk, a download piece), everything else control.
+ */
+export class PlaneCounters {
+  bytesIn = 0;
+  bytesOut = 0;
+  dataBytesIn = 0;
+  dataBytesOut = 0;
+  controlBytesIn = 0;
+  controlBytesOut = 0;
+  duplicates = 0;
+  unsolicited = 0;
+  requestsSent = 0;
+  requestTimeouts = 0;
+  rejectsReceived = 0;
+  requestsRefused = 0;
+  servesCancelled = 0;
+  partnersBlacklisted = 0;
+
+  countIn(bytes: number, data: boolean): void {
+    this.bytesIn += bytes;
+    if (data) this.dataBytesIn += bytes;
+    else this.controlBytesIn += bytes;
+  }
+
+  countOut(bytes: number, data: boolean): void {
+    this.bytesOut += bytes;
+    if (data) this.dataBytesOut += bytes;
+    else this.controlBytesOut += bytes;
+  }
 }
 
 /** The tunables every plane reads. */
@@ -105,6 +129,22 @@ export function messageBytes(msg: Message): number {
 /** Whether a message is chunk traffic (everything else on the data plane is control traffic). */
 export function isChunkMessage(msg: Message): boolean {
   return msg.type === 'DataChunkResp';
+}
+
+/** A verifier's verdict: true only when it says true; a verifier that throws fails the data. */
+export function verifiedBy(check: () => unknown): boolean {
+  try {
+    return check() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A partner sent data that failed verification: counted, the listener told, the partner dropped and blocked. */
+export function dropBadSender(core: PlaneCore, drop: (peerId: string, reason: string, blockMs: number) => void, peerId: string, reason: string, tell: () => void): void {
+  core.counters.partnersBlacklisted++;
+  safely(tell);
+  drop(peerId, reason, core.config.blacklistMs);
 }
 
 /** Runs a listener call, ignoring anything it throws (a listener must not break the data plane). */
