@@ -85,7 +85,7 @@ export class VodNode {
     const title = downloads.contentStatus(contentId)?.title || contentId;
     const name = downloads.contentStatus(contentId)?.name ?? '';
     return this.start(contentId, title, deadline, {
-      onPlayhead: (i, rate) => downloads.downloads.setPlayhead(contentId, i, rate),
+      onPlayhead: (i, rate, aheadMs) => downloads.downloads.setPlayhead(contentId, i, rate, aheadMs),
       base: (session) => new PieceByteSource(reader, contentType(name), session.hooks),
       ended: () => downloads.downloads.clearPlayhead(contentId),
     });
@@ -105,7 +105,7 @@ export class VodNode {
     });
   }
 
-  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number) => void; ended: () => void }): Promise<VodPlaying> {
+  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; ended: () => void }): Promise<VodPlaying> {
     const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));

@@ -110,7 +110,7 @@ function traceStart(b: Proc, id: string, t0: number): { lines: string[]; stop: (
       const st = await status(b).catch(() => undefined);
       const v = st?.vod;
       const dl = st?.contents.find((c) => c.id === id)?.download;
-      if (on) lines.push(`  ${((Date.now() - t0) / 1000).toFixed(1)} s: ${v?.state} waiting ${v?.waitingForPiece} served ${v?.bytesServed} reqs ${v?.requests}; window ${JSON.stringify(dl?.playback)} pieces ${dl?.piecesVerified} sent ${dl?.requestsSent} timeouts ${dl?.requestTimeouts} rejects ${dl?.rejectsReceived} partners ${dl?.partners} suppliers ${JSON.stringify(dl?.suppliers?.map((s) => s.pieces))}`);
+      if (on) lines.push(`  ${((Date.now() - t0) / 1000).toFixed(1)} s: ${v?.state} buffered ${v?.bufferedMs} waiting ${v?.waitingForPiece} served ${v?.bytesServed} reqs ${v?.requests}; window ${JSON.stringify(dl?.playback)} upload ${dl?.pieceBytesOut} pieces ${dl?.piecesVerified} sent ${dl?.requestsSent} timeouts ${dl?.requestTimeouts} rejects ${dl?.rejectsReceived} partners ${dl?.partners} suppliers ${JSON.stringify(dl?.suppliers?.map((s) => s.pieces))}`);
       await sleep(1000);
     }
   })();
@@ -165,6 +165,7 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     boxes.push(lab.start(`l${i}`, `l${i}`, dir, ['node', '--tracker', t, '--listen', `${NET}.${10 + i}:7002`, '--log-level', process.env.VOD_DEBUG === 'log' ? 'debug' : 'error', '--set', 'player.output="headless"', '--set', `player.ipcSocket="${sock}"`, ...SETS]));
   }
   await Promise.all(boxes.map((b, i) => waitUp(b, 20_000, `leecher ${i}`)));
+  const usage = process.env.VOD_DEBUG ? uploadUse([seed, ...boxes], id, [SEED_X, ...boxes.map(() => LEECHER_X)]) : undefined;
   const watches = boxes.map(async (b, i) => {
     await sleep(i * STAGGER_MS);
     const t0 = Date.now();
@@ -185,7 +186,21 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     ipc?.close();
     return viewer;
   });
-  return Promise.all(watches);
+  const viewers = await Promise.all(watches);
+  if (usage) console.log(await usage());
+  return viewers;
+}
+
+/** VOD_DEBUG: each box's piece upload from now until the call, against its uplink (boxes[0]: the seed). */
+function uploadUse(boxes: Proc[], id: string, factors: number[]): () => Promise<string> {
+  const t0 = Date.now();
+  const out = async () => Promise.all(boxes.map(async (b) => (await status(b).catch(() => undefined))?.contents.find((c) => c.id === id)?.download?.pieceBytesOut ?? 0));
+  const before = out();
+  return async () => {
+    const [a, z] = [await before, await out()];
+    const s = (Date.now() - t0) / 1000;
+    return `piece upload over ${s.toFixed(0)} s, % of each uplink (seed first): ${z.map((v, i) => ((100 * 8 * (v - a[i]!)) / s / (factors[i]! * MEDIA_KBPS * 1000)).toFixed(0)).join(' ')}`;
+  };
 }
 
 async function runWebTorrent(lab: NetnsLab, dir: string, film: string, children: ChildProcess[]): Promise<Viewer[]> {

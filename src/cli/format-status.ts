@@ -48,7 +48,7 @@ export function formatStatus(s: Status): string {
     const v = s.vod;
     const msOr = (x: number | null) => (x === null ? '-' : `${x} ms`);
     const got = v.download ? `, ${Math.floor(v.download.progress * 100)} % downloaded` : '';
-    out.push(`on demand: ${v.state}${v.waitingForPiece !== null ? ` (waiting for piece ${v.waitingForPiece})` : ''}${got}; startup ${msOr(v.firstByteMs)} to the first byte, ${msOr(v.firstFrameMs)} to the first frame; stalls ${v.stalls} (${(v.stallMs / 1000).toFixed(1)} s)${v.seeks ? `; ${v.seeks} seek${v.seeks === 1 ? '' : 's'} (waited ${(v.seekWaitMs / 1000).toFixed(1)} s)` : ''}${v.rights ? `; rights ${v.rights.state}` : ''}`);
+    out.push(`on demand: ${v.state}${v.waitingForPiece !== null ? ` (waiting for piece ${v.waitingForPiece})` : ''}${got}; startup ${msOr(v.firstByteMs)} to the first byte, ${msOr(v.firstFrameMs)} to the first frame; stalls ${v.stalls} (${(v.stallMs / 1000).toFixed(1)} s)${v.bufferedMs !== null && v.bufferedMs !== undefined ? `; ${(v.bufferedMs / 1000).toFixed(1)} s buffered` : ''}${v.seeks ? `; ${v.seeks} seek${v.seeks === 1 ? '' : 's'} (waited ${(v.seekWaitMs / 1000).toFixed(1)} s)` : ''}${v.rights ? `; rights ${v.rights.state}` : ''}`);
   }
   out.push('');
   const others = s.contents.filter((c) => !c.download);

@@ -180,7 +180,7 @@ export class DownloadKind implements PlaneKind {
       endgameRequests: c.endgameRequests,
       endgame: this.state === 'downloading' && (this.fetcher?.endgame ?? false),
       requestsCancelled: c.requestsCancelled,
-      playback: this.ondemand && m && this.state === 'downloading' ? this.ondemand.window(m.pieceBytes, m.pieceCount) : null,
+      playback: this.playbackStats(),
       rejectsReceived: c.rejectsReceived,
       piecesServed: c.piecesServed,
       dueRequestsSent: c.dueRequestsSent,
@@ -200,19 +200,36 @@ export class DownloadKind implements PlaneKind {
     };
   }
 
+  /** The playback window while the content is played and downloads: its pieces held, held in a row from its start, requests in flight. */
+  private playbackStats(): DownloadStats['playback'] {
+    const m = this.core.manifest;
+    const store = this.core.store;
+    if (!this.ondemand || !m || !store || this.state !== 'downloading') return null;
+    const w = this.ondemand.window(m.pieceBytes, m.pieceCount);
+    let held = 0;
+    let contiguous = 0;
+    for (let id = w.from; id < w.to; id++) {
+      if (!store.has(id)) continue;
+      held++;
+      if (contiguous === id - w.from) contiguous++;
+    }
+    return { ...w, held, contiguous, inFlight: this.fetcher?.requests.size ?? 0 };
+  }
+
   /**
    * The player reads at piece `piece` (it started, went on, or seeked) at `rateBps` (measured; 0:
    * unknown): the on-demand picker takes over, its window moves at once, and requests the window no
    * longer needs are given up — except for a read in the file's tail (a probe of its end).
    */
-  setPlayhead(piece: number, rateBps: number): void {
+  setPlayhead(piece: number, rateBps: number, playerAheadMs?: number): void {
     const now = this.core.clock.now();
+    const ahead = playerAheadMs === undefined ? undefined : { ms: playerAheadMs, at: now };
     let p = this.ondemand;
     if (!p) {
       const c = this.core.config;
       p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
       this.ondemand = p;
-      p.setPlayhead(piece, rateBps);
+      p.setPlayhead(piece, rateBps, ahead);
       this.fetcher?.usePicker(this.wrapped(p), now);
       return;
     }
@@ -220,9 +237,9 @@ export class DownloadKind implements PlaneKind {
     // bytes for its duration, then goes back): the tail is fetched first anyway, so the window
     // stays where playback is and none of its requests are given up.
     const m = this.core.manifest;
-    if (m && piece >= p.tailFrom(m.pieceCount, m.pieceBytes)) return p.setPlayhead(p.playheadPiece, rateBps);
+    if (m && piece >= p.tailFrom(m.pieceCount, m.pieceBytes)) return p.setPlayhead(p.playheadPiece, rateBps, ahead);
     const moved = p.playheadPiece !== Math.max(0, Math.floor(piece));
-    p.setPlayhead(piece, rateBps);
+    p.setPlayhead(piece, rateBps, ahead);
     if (moved) this.fetcher?.playheadMoved(p, now);
   }
 

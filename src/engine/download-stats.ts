@@ -42,7 +42,7 @@ export interface DownloadStats {
   /** Requests given up because a seek left their pieces outside the playback window. */
   requestsCancelled: number;
   /** Played while it downloads: the playback window (pieces [from, to)) the on-demand picker fills first; null otherwise. */
-  playback: { from: number; to: number } | null;
+  playback: { from: number; to: number; held: number; contiguous: number; inFlight: number } | null;
   rejectsReceived: number;
   piecesServed: number;
   /** Requests with a deadline (DataChunkDue) we sent, and ones partners sent us (served before the others). */

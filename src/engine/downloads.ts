@@ -57,9 +57,9 @@ export class Downloads {
   }
 
   /** A player reads the content at `piece` (see DownloadKind.setPlayhead); false when not active here. */
-  setPlayhead(contentId: string, piece: number, rateBps: number): boolean {
+  setPlayhead(contentId: string, piece: number, rateBps: number, playerAheadMs?: number): boolean {
     const c = this.contents.get(contentId);
-    c?.kind.setPlayhead(piece, rateBps);
+    c?.kind.setPlayhead(piece, rateBps, playerAheadMs);
     return c !== undefined;
   }
 

@@ -2,8 +2,11 @@
 // A Picker beside DownloadPicker, over the same context, chosen while a playback position is set:
 //  - Playback window: the pieces from the playhead's piece on, as many as the measured playback
 //    rate (bytes/s the player reads) covers in windowMs, clamped to [minWindowPieces,
-//    maxWindowPieces]. Missing pieces due within urgentMs are asked for in deadline order (piece i
-//    is due (i − playhead) × pieceBytes ÷ rate after now), the rest of the window rarest first
+//    maxWindowPieces]. The playhead is where the player reads, which is ahead of what it shows by
+//    the media it has buffered: piece i is due when that buffer runs dry (the player says how much
+//    it holds, setPlayhead's `ahead`) plus (i − playhead) × pieceBytes ÷ rate. A viewer with
+//    seconds in hand therefore does not compete as "due now" with one about to stall. Missing
+//    pieces due within urgentMs are asked for in deadline order, the rest of the window rarest first
 //    (ties at random), each of the partner expected to deliver soonest: viewers near one playhead
 //    fetch different pieces and trade them instead of all asking the seed for the same next one.
 //  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
@@ -65,6 +68,8 @@ export class OnDemandPicker implements Picker {
   endgame = false;
   private playhead = 0;
   private rateBps = 0;
+  /** When the player's buffer runs dry if nothing more arrives (its media ahead of what it shows). */
+  private dryAt: number | undefined;
   private readonly rest: DownloadPicker;
   private lastWindow: PlaybackWindow = { from: 0, to: 0 };
   /** Pieces needed now waiting for a partner of their own (spread()), since when. */
@@ -74,10 +79,17 @@ export class OnDemandPicker implements Picker {
     this.rest = new DownloadPicker({ endgameCopies: opts.endgameCopies });
   }
 
-  /** The player reads at (or seeks to) piece `piece`; `rateBps` is its measured read rate (0: unknown). */
-  setPlayhead(piece: number, rateBps: number): void {
+  /**
+   * The player reads at (or seeks to) piece `piece`; `rateBps` is its measured read rate (0:
+   * unknown); `ahead`: at time `at`, it held `ms` of media beyond what it shows (absent: none known,
+   * and after a move the piece it reads is due at once).
+   */
+  setPlayhead(piece: number, rateBps: number, ahead?: { ms: number; at: number }): void {
+    const moved = this.playhead !== Math.max(0, Math.floor(piece));
     this.playhead = Math.max(0, Math.floor(piece));
     if (Number.isFinite(rateBps) && rateBps > 0) this.rateBps = rateBps;
+    if (ahead && Number.isFinite(ahead.ms) && ahead.ms >= 0) this.dryAt = ahead.at + ahead.ms;
+    else if (moved) this.dryAt = undefined;
   }
 
   get playheadPiece(): number {
@@ -106,11 +118,15 @@ export class OnDemandPicker implements Picker {
     return out;
   }
 
-  /** Time until piece `id` is due at the measured rate (ms; Infinity before any rate is known beyond the first piece). */
-  dueInMs(id: number, pieceBytes: number): number {
+  /**
+   * Time until piece `id` is due (ms): when the player's buffer runs dry, plus its distance from the
+   * playhead at the measured rate (Infinity before any rate is known beyond the playhead's piece).
+   */
+  dueInMs(id: number, pieceBytes: number, now: number): number {
+    const slack = this.dryAt === undefined ? 0 : Math.max(0, this.dryAt - now);
     const ahead = id - this.playhead;
-    if (ahead <= 0) return 0;
-    return this.rateBps > 0 ? (ahead * pieceBytes * 1000) / this.rateBps : Infinity;
+    if (ahead <= 0) return slack;
+    return this.rateBps > 0 ? slack + (ahead * pieceBytes * 1000) / this.rateBps : Infinity;
   }
 
   pick(ctx: PickContext): ChunkRequest[] {
@@ -134,7 +150,7 @@ export class OnDemandPicker implements Picker {
         continue;
       }
       const already = requests.forChunk(id);
-      const dueIn = this.dueInMs(id, ctx.chunkBytes);
+      const dueIn = this.dueInMs(id, ctx.chunkBytes, ctx.now);
       const urgent = dueIn < this.opts.urgentMs;
       // The deadline the request carries: the tail is read before the first frame; before the rate
       // is known, a window piece is taken as due in urgentMs.
@@ -259,7 +275,7 @@ export class OnDemandPicker implements Picker {
     for (let id = Math.max(this.tailFrom(count, pieceBytes), w.from + 1); id < count; id++) if (id >= w.to) ids.push(id);
     const ahead: Array<{ id: number; rarity: number; tie: number }> = [];
     for (let id = w.from + 1; id < w.to; id++) {
-      if (this.rateBps <= 0 || this.dueInMs(id, pieceBytes) < this.opts.urgentMs) ids.push(id);
+      if (this.rateBps <= 0 || this.dueInMs(id, pieceBytes, ctx.now) < this.opts.urgentMs) ids.push(id);
       // a piece nobody holds (rarity 0) goes last: it cannot be asked for yet
       else if (!ctx.has(id)) ahead.push({ id, rarity: holders(slots, id) || Number.MAX_SAFE_INTEGER, tie: ctx.random.next() });
     }

@@ -4,7 +4,9 @@
 // (play → first byte served, play → first frame), stalls (mpv paused for its cache after the first
 // frame) and their time, and whether a read waits for a piece this box does not hold yet
 // (`buffering`). The rate the player consumes (the file's size ÷ its duration once mpv knows it,
-// else the bytes served per second) sizes the download's playback window.
+// else the bytes served per second) sizes the download's playback window. The media mpv holds
+// ahead of what it shows (its demuxer cache, polled every CACHE_POLL_MS while it plays) tells the
+// download how long it has before the piece the player reads is needed (onPlayhead's aheadMs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
 import type { ByteSource, PieceReadHooks } from './byte-source.js';
@@ -42,6 +44,8 @@ export interface VodStats {
   bytesServed: number;
   /** Bytes per second the player consumes (sizes the playback window). */
   rateBps: number;
+  /** Media the player holds beyond what it shows (ms; null when not known). */
+  bufferedMs: number | null;
 }
 
 export interface VodSessionOptions {
@@ -51,12 +55,17 @@ export interface VodSessionOptions {
   /** Shown on the OSD; the URL path uses a tame form of it. */
   title: string;
   log: Logger;
-  /** The player reads in piece `index` at `rateBps` (moves the download's window). */
-  onPlayhead?: (index: number, rateBps: number) => void;
+  /**
+   * The player reads in piece `index` at `rateBps` (moves the download's window), holding `aheadMs`
+   * of media beyond what it shows (undefined: not known, e.g. without a player). Also called each
+   * time the player's buffer is measured.
+   */
+  onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void;
   now?: () => number;
 }
 
-const DURATION_POLL_MS = 1000;
+/** How often mpv's duration (until known) and its buffered media are asked for. */
+const CACHE_POLL_MS = 500;
 /** mpv pausing for its cache this soon after a seek's range request is the seek's wait, not a stall. */
 const SEEK_GRACE_MS = 3000;
 
@@ -83,6 +92,9 @@ export class VodSession {
   private requests = 0;
   private bytesServed = 0;
   private durationS: number | undefined;
+  /** mpv's media buffered ahead of what it shows, and when it was measured (none before the first frame or after a seek). */
+  private ahead: { ms: number; at: number } | undefined;
+  private lastReadPiece: number | undefined;
   private sizeBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -123,7 +135,10 @@ export class VodSession {
 
   /** For the PieceByteSource under what is served: where the player reads, and its waits. */
   readonly hooks: PieceReadHooks = {
-    reading: (index) => this.o.onPlayhead?.(index, this.rateBps()),
+    reading: (index) => {
+      this.lastReadPiece = index;
+      this.o.onPlayhead?.(index, this.rateBps(), this.aheadMs());
+    },
     waiting: (index) => {
       const id = this.nextWait++;
       const at = this.now();
@@ -149,6 +164,7 @@ export class VodSession {
         onRequest: (start, end) => {
           this.requests++;
           if (this.firstFrameAt !== undefined) {
+            this.ahead = undefined; // mpv drops its cache on a seek
             this.seeks++;
             this.lastSeekAt = this.now();
             this.seekPendingSince ??= this.lastSeekAt;
@@ -170,7 +186,7 @@ export class VodSession {
     if (!player) return;
     await player.play(this.url);
     await player.osd(`▶ ${this.o.title}`).catch(() => undefined);
-    this.timer = setInterval(() => void this.pollDuration(), DURATION_POLL_MS);
+    this.timer = setInterval(() => void this.poll(), CACHE_POLL_MS);
     this.timer.unref();
   }
 
@@ -216,6 +232,7 @@ export class VodSession {
       requests: this.requests,
       bytesServed: this.bytesServed,
       rateBps: Math.round(this.rateBps()),
+      bufferedMs: this.aheadMs() ?? null,
     };
   }
 
@@ -232,9 +249,24 @@ export class VodSession {
     }
   }
 
-  private async pollDuration(): Promise<void> {
-    if (this.durationS !== undefined || this.stopped) return;
-    const d = await this.o.player?.connection().getProperty('duration').catch(() => undefined);
-    if (typeof d === 'number' && d > 0) this.durationS = d;
+  /** The media mpv holds beyond what it shows, now (its last measure less the time since; undefined when not known). */
+  private aheadMs(): number | undefined {
+    if (!this.ahead) return undefined;
+    return Math.max(0, this.ahead.ms - (this.now() - this.ahead.at));
+  }
+
+  private async poll(): Promise<void> {
+    const player = this.o.player;
+    if (this.stopped || !player) return;
+    if (this.durationS === undefined) {
+      const d = await player.connection().getProperty('duration').catch(() => undefined);
+      if (typeof d === 'number' && d > 0) this.durationS = d;
+    }
+    if (this.firstFrameAt === undefined || this.seekPendingSince !== undefined) return;
+    const seeksBefore = this.seeks;
+    const cached = await player.connection().getProperty('demuxer-cache-duration').catch(() => undefined);
+    if (typeof cached !== 'number' || !Number.isFinite(cached) || cached < 0 || this.seeks !== seeksBefore || this.stopped) return;
+    this.ahead = { ms: Math.round(cached * 1000), at: this.now() };
+    if (this.lastReadPiece !== undefined) this.o.onPlayhead?.(this.lastReadPiece, this.rateBps(), this.aheadMs());
   }
 }

@@ -20,8 +20,9 @@ class FakePlayer extends EventEmitter {
   }
   async osd(): Promise<void> {}
   async stop(): Promise<void> {}
+  cached: number | undefined = undefined;
   connection() {
-    return { getProperty: async () => 10 };
+    return { getProperty: async (name: string) => (name === 'demuxer-cache-duration' ? this.cached : 10) };
   }
 }
 
@@ -119,5 +120,33 @@ describe('a file played on demand', () => {
     expect(session.stats().state).toBe('ended');
     await session.stop();
     expect((await fetch(session.stats().url!)).status).toBe(404);
+  });
+
+  it('tells the download how much media the player holds beyond what it shows, from mpv, and forgets it on a seek', async () => {
+    const server = new StreamServer();
+    servers.push(server);
+    await server.listen();
+    const player = new FakePlayer();
+    player.cached = 4.2;
+    let t = 1000;
+    const heads: Array<[number, number | undefined]> = [];
+    const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: 'dl-abc', title: 'Film', log: pino({ level: 'silent' }), onPlayhead: (i, _rate, ahead) => heads.push([i, ahead]), now: () => t });
+    const p = reader(4000, 1000);
+    p.release(0);
+    p.release(1);
+    await session.start(new PieceByteSource(p.r, 'video/mp2t', session.hooks));
+    void fetch(session.stats().url!).then((r) => r.arrayBuffer()).catch(() => undefined);
+    await until(() => p.waits().includes(2));
+    expect(heads).toEqual([[0, undefined], [1, undefined], [2, undefined]]); // nothing shown yet: nothing known
+    player.emit('first-frame', { url: '', ms: 0 });
+    await until(() => heads.length > 3);
+    expect(heads[3]).toEqual([2, 4200]); // polled: mpv holds 4.2 s; the player still waits in piece 2
+    expect(session.stats().bufferedMs).toBe(4200);
+    t = 2000;
+    expect(session.stats().bufferedMs).toBe(3200); // a second later, with nothing new, a second less
+    void fetch(session.stats().url!, { headers: { Range: 'bytes=3000-' } }).catch(() => undefined);
+    await until(() => session.stats().seeks === 1);
+    expect(session.stats().bufferedMs).toBeNull(); // mpv dropped its cache
+    await session.stop();
   });
 });
