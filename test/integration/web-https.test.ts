@@ -79,7 +79,12 @@ describe.skipIf(!netnsAvailable() || !tcpdumpAvailable)("the owner's console ove
     // The guest-typed http:// address lands on the HTTPS page.
     await page.goto(HTTP_PAGE);
     expect(page.url()).toBe(HTTPS_PAGE);
-    await expect.poll(() => page.locator('#box-name').textContent(), { timeout: 15_000 }).toBe('Bar box');
+    await expect
+      .poll(() => page.locator('#box-name').textContent(), { timeout: 15_000 })
+      .toBe('Bar box')
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; the page's notice: ${await page.locator('#notice').textContent()}`);
+      });
 
     // The owner logs in and lets viewers switch the TV.
     await page.locator('#login-open').click();

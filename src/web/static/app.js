@@ -347,4 +347,11 @@ setInterval(refreshChannels, 15000);
 setInterval(refreshPeers, 5000);
 setInterval(refreshPending, 5000);
 setInterval(() => refreshUpdate(isOwner()), 5000);
-loadSession().catch((err) => notice(`Cannot reach the box: ${err.message}`));
+// The first look at the box may fail (it is restarting, the network hiccups): keep trying.
+function firstSession(delayMs) {
+  setTimeout(() => loadSession().catch((err) => {
+    notice(`Cannot reach the box: ${err.message}; trying again`);
+    firstSession(2000);
+  }), delayMs);
+}
+firstSession(0);
