@@ -3,12 +3,15 @@ import type { ChunkRecord } from '../../src/engine/chunk-buffer.js';
 import { Playback } from '../../src/engine/playback.js';
 import type { LiveOutput, PlaybackSchedule } from '../../src/player/live-output.js';
 
-/** A clock with no prebuffer: chunk `seq` is due `seq × chunkMs` after the output first asks. */
-export function clockFromFirstAsk(chunkMs: number): PlaybackSchedule {
+/**
+ * A clock that starts when the output first asks: the chunk it asks for is due `prebufferMs` later
+ * (as the engine's playhead holds its prebuffer), each later one chunkMs after the one before.
+ */
+export function clockFromFirstAsk(chunkMs: number, prebufferMs = 0): PlaybackSchedule {
   let start: number | undefined;
   return {
     dueAt(seq) {
-      start ??= Date.now() - seq * chunkMs;
+      start ??= Date.now() + prebufferMs - seq * chunkMs;
       return start + seq * chunkMs;
     },
   };

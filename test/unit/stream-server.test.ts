@@ -68,7 +68,7 @@ describe('StreamServer', () => {
   async function setup(o: Partial<LiveOutputOptions> = {}, s: StreamServerOptions = {}, recordFile?: string) {
     server = new StreamServer(s);
     await server.listen();
-    output = new LiveOutput({ schedule: clockFromFirstAsk(100), prebufferMs: 300, playerBufferMs: 400, ...o });
+    output = new LiveOutput({ schedule: clockFromFirstAsk(100, 300), prebufferMs: 300, playerBufferMs: 400, ...o });
     await server.addChannel('test', output, { recordFile });
     return { server, output, url: server.url('test') };
   }
