@@ -10,7 +10,7 @@ import { pieceLength } from '../protocol/manifest.js';
 import type { DownloadCore } from './download-core.js';
 import type { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadVerifier, type StorageErrorKind } from './download-ports.js';
-import { dropBadSender, RejectReason, safely, verifiedBy } from './plane/plane-core.js';
+import { dropBadSender, RejectReason, type DropPeer, safely, verifiedBy } from './plane/plane-core.js';
 import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { PickContext, Picker } from './picker.js';
@@ -27,7 +27,7 @@ export interface DownloadFetcherDeps {
   picker: FetchPicker;
   verifier: DownloadVerifier;
   /** Ends a partnership from the data plane (bad piece), blocking the peer for blockMs. */
-  dropPeer: (peerId: string, reason: string, blockMs: number) => void;
+  dropPeer: DropPeer;
   /** A verified piece was written. */
   onStored: (index: number, now: number) => void;
   /** The store refused a piece: fetching stops. */

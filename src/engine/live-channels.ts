@@ -22,8 +22,8 @@ export type { LiveConfig } from './live-config.js';
 /** What bufferOf() exposes of a ChunkBuffer: reads only. */
 export type ChunkBufferView = Pick<ChunkBuffer, 'base' | 'end' | 'bytes' | 'maxBytes' | 'capacity' | 'count' | 'newest' | 'has' | 'get' | 'heldIds' | 'map'>;
 
-/** What playbackOf() exposes of a viewer's playhead: reads only. */
-export type PlaybackView = Pick<Playback, 'dueAt' | 'started' | 'continuityIndex' | 'nextId'>;
+/** What playbackOf() exposes of a viewer's playhead: when each chunk is due (the player's clock). */
+export type PlaybackView = Pick<Playback, 'dueAt'>;
 
 /** The engine as LiveChannels needs it: the data-plane port plus the content port a router owns. */
 export interface LiveChannelsEngine extends LiveEnginePort, ContentPort {}

@@ -13,7 +13,7 @@ import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
 import { nominalChunkBytes } from './buffer-budget.js';
 import type { ChunkVerifier } from './live-ports.js';
 import type { LiveCore } from './live-core.js';
-import { dropBadSender, RejectReason, safely, verifiedBy } from './plane/plane-core.js';
+import { dropBadSender, RejectReason, type DropPeer, safely, verifiedBy } from './plane/plane-core.js';
 import { sendRequests } from './plane/request-loop.js';
 import { PeerEstimates } from './peer-estimates.js';
 import type { Picker, PickContext } from './picker.js';
@@ -33,7 +33,7 @@ export interface LiveFetcherDeps {
   picker: Picker;
   verifier: ChunkVerifier;
   /** Ends a partnership from the data plane (bad chunk / useless), blocking the peer for blockMs. */
-  dropPeer: (peerId: string, reason: string, blockMs: number) => void;
+  dropPeer: DropPeer;
   /** A chunk was stored (our buffer map changed). */
   onStored: (chunk: ChunkRecord, now: number) => void;
   /** Our measured upload rate (bits/s; 0 unknown), told to push parents. */

@@ -8,6 +8,7 @@
 import type { LiveConfig } from './live-config.js';
 import type { LivePartners } from './live-partners.js';
 import type { Random } from './ports.js';
+import type { DropPeer } from './plane/plane-core.js';
 
 /** How often the useless rule is checked. */
 const USELESS_CHECK_MS = 1000;
@@ -18,7 +19,7 @@ export interface PartnerRefinerDeps {
   config: LiveConfig;
   partners: LivePartners;
   random: Random;
-  drop: (peerId: string, reason: string, blockMs: number) => void;
+  drop: DropPeer;
 }
 
 export class PartnerRefiner {

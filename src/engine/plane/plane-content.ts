@@ -17,11 +17,10 @@ import type { BufferMap } from '../buffer-map.js';
 import type { ContentMessage } from '../content-messages.js';
 import type { LivePartner } from '../live-partners.js';
 import type { PeerAddress } from '../ports.js';
-import { isChunkMessage, messageBytes, type PlaneCore } from './plane-core.js';
-import { PlanePartners } from './plane-partners.js';
+import { isChunkMessage, messageBytes, type DropPeer, type PlaneCore } from './plane-core.js';
 
-/** Ends a partnership from the data plane (forgotten here at once, removed and blocked in the engine). */
-export type DropPeer = (peerId: string, reason: string, blockMs: number) => void;
+export type { DropPeer } from './plane-core.js';
+import { PlanePartners } from './plane-partners.js';
 
 /** What one kind of content adds to the plane (the strategy PlaneContent runs). */
 export interface PlaneKind {

@@ -20,6 +20,9 @@ export interface PlaneEnginePort {
   send(to: Destination, msg: Message): boolean;
 }
 
+/** Ends a partnership from the data plane (forgotten there at once, removed and blocked in the engine). */
+export type DropPeer = (peerId: string, reason: string, blockMs: number) => void;
+
 /**
  * The counters every plane keeps (each kind adds its own). Bytes are encoded sizes of the content's
  * messages: DataChunkResp is data (a live chunk, a download piece), everything else control.
@@ -141,7 +144,7 @@ export function verifiedBy(check: () => unknown): boolean {
 }
 
 /** A partner sent data that failed verification: counted, the listener told, the partner dropped and blocked. */
-export function dropBadSender(core: PlaneCore, drop: (peerId: string, reason: string, blockMs: number) => void, peerId: string, reason: string, tell: () => void): void {
+export function dropBadSender(core: PlaneCore, drop: DropPeer, peerId: string, reason: string, tell: () => void): void {
   core.counters.partnersBlacklisted++;
   safely(tell);
   drop(peerId, reason, core.config.blacklistMs);
