@@ -2,8 +2,9 @@
 // rebuilt in the simulator (docs/simulator.md): a source whose uplink is 3x the stream, 8 boxes with
 // uplinks of 3 .. 1.5x and one of 0.8x, 20 s warm-up then 60 s measured, 0.8 Mbit/s in 1 s chunks,
 // real-node defaults (unpaced serving). Three configurations, each over several seeds:
-//   before:   the serving of the first shaped measurements (no send window, fixed 3 s request timeouts);
-//   after:    today's defaults (send window, timeouts from each partner's measured delay);
+//   before:   the serving of the first shaped measurements (1 s chunks, no send window, fixed 3 s request timeouts);
+//   after:    today's defaults (250 ms chunks, send window, timeouts from each partner's measured delay,
+//             the source's budget read from the requester's deadline);
 //   unshaped: today's defaults with every uplink at 100x.
 // Printed beside the namespace figures of the same swarm, so the simulator's link model can be judged.
 //
@@ -19,11 +20,11 @@ import { machineInfo, printTable, writeResult } from './lib/report.js';
 /** The namespace runs (docs/live-shaped-uplinks.md, bench-results/shaped-swarm*.json; boxes >= 1x). */
 const NAMESPACE: Record<string, { mean: number; min: number; source: number; lag: number }> = {
   before: { mean: 0.832, min: 0.76, source: 4.23, lag: 16.1 },
-  after: { mean: 0.998, min: 0.983, source: 2.24, lag: 2.6 },
-  unshaped: { mean: 1.0, min: 1.0, source: 1.4, lag: 0.3 },
+  after: { mean: 1.0, min: 1.0, source: 1.06, lag: 0.6 },
+  unshaped: { mean: 1.0, min: 1.0, source: 1.02, lag: 0.2 },
 };
 
-const BEFORE: Partial<LiveConfig> = { sendTargetDelayMs: 0, requestTimeoutMinMs: 3000, requestTimeoutMaxMs: 3000, substreams: 0 };
+const BEFORE: Partial<LiveConfig> = { chunkMs: 1000, windowChunksMax: 40, windowChunksMin: 8, sendTargetDelayMs: 0, requestTimeoutMinMs: 3000, requestTimeoutMaxMs: 3000, substreams: 0 };
 
 function scenario(seed: number, name: string): LiveScenario {
   return shapedLabScenario(seed, { shaped: name !== 'unshaped', live: name === 'before' ? BEFORE : {} });

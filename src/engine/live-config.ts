@@ -51,7 +51,7 @@ export interface LiveConfig {
 }
 
 export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
-  chunkMs: 1000,
+  chunkMs: 250,
   prebufferMs: 3000,
   bufferMapPeriodMs: 500,
   bufferMapMinGapMs: 200,
@@ -59,8 +59,8 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   maxInFlightPerPartner: 4,
   uploadSlotsPerPartner: 4,
   urgentMs: 4000,
-  windowChunksMax: 40,
-  windowChunksMin: 8,
+  windowChunksMax: 160,
+  windowChunksMin: 32,
   nominalStreamBps: 2_000_000,
   maxChunkBytes: 4 * 1024 * 1024,
   uploadBps: 0,
@@ -97,7 +97,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
 export const LIVE_CONFIG_MEANINGS = Object.freeze({
-  chunkMs: "Media duration of one live chunk (the source's chunker cuts at this).",
+  chunkMs: "Media duration of one live chunk (the source's chunker cuts at this). A relay forwards a chunk only once it holds all of it, so each hop costs a chunk's transmission time on its uplink: short chunks keep a swarm behind slow uplinks close to the source (docs/live-shaped-uplinks.md).",
   prebufferMs: 'Media held before playback starts; also how far behind the live edge a viewer joins.',
   bufferMapPeriodMs: 'Own BufferMapInfo goes to every partner at least this often (and at once to new partners).',
   bufferMapMinGapMs: 'A changed buffer map goes to partners at once, but not more often than this.',
@@ -105,8 +105,8 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   maxInFlightPerPartner: 'Most outstanding DataChunkReqs to one partner.',
   uploadSlotsPerPartner: "Most requests of one partner queued or in service here; more are refused ('busy').",
   urgentMs: 'A missing chunk whose deadline is closer than this is urgent: it may be requested twice.',
-  windowChunksMax: "Largest window (chunks) of one content's buffer, whatever the budget. The default, 40 one-second chunks, covers the prebuffer plus maxExtraLagMs (a viewer that has fallen furthest behind is still served from its partners' windows) and keeps a 4 Mbit/s relay within 80 MB of RSS (docs/appliance-footprint.md).",
-  windowChunksMin: "Smallest window (chunks) of one content's buffer (the byte cap still holds).",
+  windowChunksMax: "Largest window (chunks) of one content's buffer, whatever the budget. The default, 160 chunks of 250 ms (40 s), covers the prebuffer plus maxExtraLagMs (a viewer that has fallen furthest behind is still served from its partners' windows) and keeps a 4 Mbit/s relay within 80 MB of RSS (docs/appliance-footprint.md).",
+  windowChunksMin: "Smallest window (chunks) of one content's buffer (the byte cap still holds); the default is 8 s of 250 ms chunks.",
   nominalStreamBps: 'Stream rate assumed when sizing the window from the byte cap.',
   maxChunkBytes: 'A DataChunkResp carrying more data than this is a bad chunk.',
   uploadBps: "Pace of our chunk uploads (the box's uplink share for serving); 0 = unpaced.",
@@ -128,7 +128,7 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   sourceFirstCopies: 'Source: each new chunk is first advertised to this many partners (0 = to all at once).',
   sourceRevealMs: 'Source: a chunk this old is advertised to every partner.',
   sourceUploadPct: 'Source: chunk serving is paced at this percentage of the stream rate it publishes (0 = no limit).',
-  sourceMaxCopiesPct: "Source: copies served per published chunk on average, in percent (0 = no budget). A request for a chunk already served once is answered 'busy' while the budget is spent, unless the chunk is near its deadline or the requester is a newcomer (source-copies.ts).",
+  sourceMaxCopiesPct: "Source: copies served per published chunk on average, in percent (0 = no budget). A request for a chunk already served once is answered 'busy' while the budget is spent, unless the requester plays it within a chunk's time (the deadline its request carries), or the requester is a newcomer (source-copies.ts).",
   rebufferWhenAhead: '1: a chunk no partner has yet at its deadline pauses playback (rebuffer) instead of being skipped.',
   lagStepMs: 'After a skipped chunk playback waits this much longer, so its lag adapts to the swarm (0 = never).',
   maxExtraLagMs: 'Most lag lagStepMs adds over a viewing.',

@@ -203,7 +203,16 @@ export class LiveFetcher {
     const { core } = this.deps;
     const parents = this.parents as PushParents;
     for (const id of this.seenAt.keys()) if (id < core.buffer.base) this.seenAt.delete(id);
-    const view = { partners: core.partners.ids, maps: core.maps, delayMs: (peerId: string) => this.estimates.get(peerId).delayMs, uploadBps: this.deps.uploadBps(), ownNewest: core.buffer.newest };
+    const picker = this.deps.picker;
+    const count = core.config.substreams;
+    const view = {
+      partners: core.partners.ids,
+      maps: core.maps,
+      delayMs: (peerId: string) => this.estimates.get(peerId).delayMs,
+      uploadBps: this.deps.uploadBps(),
+      ownNewest: core.buffer.newest,
+      ...(picker.pushFrom ? { mayFeed: (peerId: string, s: number) => picker.pushFrom!(peerId, s, count) } : {}),
+    };
     parents.tick(now, view, (peerId, mask) => {
       const p = core.partners.get(peerId);
       if (p) core.send(p.address, { type: 'SubstreamSub', peerId: core.selfId, contentId: core.contentId, count: parents.count, mask, uploadBps: Math.min(0xffffffff, view.uploadBps) });

@@ -17,6 +17,7 @@ import type { Playback } from './playback.js';
 import type { LivePartner } from './live-partners.js';
 import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
 import { planeCore } from './plane/plane-core.js';
+import { FEATURE_DUE } from './plane/plane-partners.js';
 import type { Clock, PeerAddress, Random } from './ports.js';
 
 export type LiveRole = 'source' | 'viewer';
@@ -42,10 +43,12 @@ export function liveContent(o: LiveContentOptions): LiveContent {
   return new PlaneContent(core, (drop) => new LiveKind(core, o, drop));
 }
 
+const SOURCE_FEATURES = [FEATURE_DUE];
+
 export class LiveKind implements PlaneKind {
   readonly role: LiveRole;
-  /** Live names no extras: its deadlines are its own, and nobody sends it a cancel. */
-  readonly features: readonly string[] = [];
+  /** A source takes requests with the requester's deadline (its copies budget reads them); nobody sends live a cancel. */
+  readonly features: readonly string[];
   private readonly server: LiveServer;
   private readonly fetcher: LiveFetcher | undefined;
 
@@ -55,6 +58,7 @@ export class LiveKind implements PlaneKind {
     drop: DropPeer,
   ) {
     this.role = o.role;
+    this.features = o.role === 'source' ? SOURCE_FEATURES : [];
     this.server = new LiveServer(core, o.role === 'source', {
       ownHops: (s) => this.fetcher?.parents?.ownHops(s) ?? 255,
       parentOf: (s) => this.fetcher?.parents?.parentOf(s),
@@ -96,8 +100,8 @@ export class LiveKind implements PlaneKind {
 
   mapUpdated(): void {}
 
-  serve(from: PeerAddress, chunkId: number): void {
-    this.server.onRequest(from, chunkId);
+  serve(from: PeerAddress, chunkId: number, dueInMs: number | undefined): void {
+    this.server.onRequest(from, chunkId, dueInMs);
   }
 
   cancel(): void {}

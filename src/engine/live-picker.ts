@@ -74,7 +74,7 @@ export class LivePicker implements Picker {
       if (c.redundant && bestAt > c.deadline && bestAt >= c.firstDueAt) continue;
       best.count++;
       best.bytes += chunkBytes;
-      out.push({ chunkId: c.id, peerId: best.peerId, expectedAt: bestAt, redundant: c.redundant });
+      out.push({ chunkId: c.id, peerId: best.peerId, expectedAt: bestAt, redundant: c.redundant, ...(Number.isFinite(c.deadline) ? { dueInMs: Math.max(0, c.deadline - now) } : {}) });
       if (!slots.some((x) => !x.busy && x.count < x.hardCap)) break;
     }
     return out;

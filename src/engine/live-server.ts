@@ -84,6 +84,7 @@ export class LiveServer {
       source && c.sourceMaxCopiesPct > 0
         ? new SourceCopies({
             maxCopiesPct: c.sourceMaxCopiesPct,
+            urgentDueMs: c.chunkMs,
             urgentAgeMs: Math.max(0, c.prebufferMs - c.chunkMs),
             newcomerChunks: Math.max(1, Math.round(c.prebufferMs / c.chunkMs)),
           })
@@ -91,7 +92,8 @@ export class LiveServer {
     this.reveal = source && c.sourceFirstCopies > 0 ? new SourceReveal({ firstCopies: c.sourceFirstCopies, revealMs: c.sourceRevealMs }) : undefined;
   }
 
-  onRequest(from: PeerAddress, id: number): void {
+  /** A DataChunkReq, or a DataChunkDue (`dueInMs`: the requester plays the chunk then; only a source reads it). */
+  onRequest(from: PeerAddress, id: number, dueInMs?: number): void {
     const { core } = this;
     const now = core.clock.now();
     if (!requestAdmissible(core, from, id)) return;
@@ -100,7 +102,7 @@ export class LiveServer {
     if (this.window) acknowledgeMap(core, this.window, from.peerId);
     if (this.copies) {
       const requesterHolds = core.maps.get(from.peerId)?.count ?? 0;
-      if (!this.copies.admit({ chunkId: id, peerId: from.peerId, requesterHolds }, now)) {
+      if (!this.copies.admit({ chunkId: id, peerId: from.peerId, requesterHolds, ...(dueInMs !== undefined ? { dueInMs } : {}) }, now)) {
         core.counters.sourceDeferred++;
         return this.reject(from, id, RejectReason.Busy);
       }
@@ -234,12 +236,12 @@ export class LiveServer {
 
   /** Source: a chunk was stored; the partners chosen for its first copies hear of it at once. */
   onPublish(chunk: ChunkRecord, now: number): void {
-    this.push(chunk, now);
-    this.limitSourceUpload(chunk);
     if (this.copies) {
       this.copies.forgetBelow(this.core.buffer.base);
       this.copies.onPublish(chunk.id, now);
     }
+    this.push(chunk, now);
+    this.limitSourceUpload(chunk);
     const partners = this.core.partners;
     if (!this.reveal) {
       for (const p of partners.all()) this.sendMap(p, now);

@@ -47,6 +47,8 @@ export interface ChunkRequest {
 
 export interface Picker {
   pick(ctx: PickContext): ChunkRequest[];
+  /** Whether partner `peerId` may push us sub-stream `substream` of `count` (docs/live-push.md); absent: any may. */
+  pushFrom?(peerId: string, substream: number, count: number): boolean;
 }
 
 /** What supplier choice needs of a partner's state in one pick round. */

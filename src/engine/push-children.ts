@@ -53,6 +53,8 @@ export class PushChildren {
       if ((old >>> s) & 1 ? keep(s) : admit(s)) accepted |= 1 << s;
     }
     if (accepted !== 0) this.children.set(peerId, { mask: accepted, expiresAt: now + this.opts.leaseMs });
+    // admit() may have rebuilt the index from the children without this one.
+    this.bySub = undefined;
     return accepted >>> 0;
   }
 

@@ -3,8 +3,9 @@
 // its parent there, which then sends each new chunk of that sub-stream as soon as it has it, without a
 // request; pulling stays the repair path for whatever a parent does not deliver. Here: which partner
 // feeds each sub-stream, chosen and re-chosen from what we measure:
-//   - candidates are partners not refusing it lately and not behind us (their newest chunk within
-//     `lagChunks` of the newest we hold);
+//   - candidates are partners not refusing it lately, not behind us (their newest chunk within
+//     `lagChunks` of the newest we hold) and allowed by the view (a main node sharing its uplink takes
+//     only its own share over the uplink);
 //   - nearer the source first (the hops parents report in their answers; unknown counts as
 //     UNKNOWN_HOPS), then fewer sub-streams already from that partner (spread), then smaller
 //     measured response delay, then random — so a tree grows shallow, from partners with spare
@@ -49,6 +50,8 @@ export interface PushView {
   uploadBps: number;
   /** The newest chunk we hold. */
   ownNewest: number | undefined;
+  /** Whether a partner may feed sub-stream s (absent: any may). */
+  mayFeed?(peerId: string, s: number): boolean;
 }
 
 interface Feed {
@@ -171,7 +174,7 @@ export class PushParents {
     for (let s = 0; s < count; s++) {
       const f = this.feeds[s];
       if (!f) continue;
-      if (!view.partners.includes(f.parent)) this.leave(s, now, false);
+      if (!view.partners.includes(f.parent) || view.mayFeed?.(f.parent, s) === false) this.leave(s, now, false);
       else if (!f.active && now - f.askedAt > ASK_TIMEOUT_MS) this.leave(s, now, true);
       else if (f.active && newest !== undefined && this.behind(view, f.parent, newest)) this.leave(s, now, true);
     }
@@ -218,6 +221,7 @@ export class PushParents {
         continue;
       }
       refusedAll = false;
+      if (view.mayFeed?.(peerId, s) === false) continue;
       const map = view.maps.get(peerId);
       if (map === undefined || map.newest === undefined) continue;
       if (newest !== undefined && this.behind(view, peerId, newest)) continue;

@@ -3,15 +3,20 @@
 // allowance) and every copy served spends one. A request is *deferrable* when the source already
 // served that chunk (a copy is in the swarm, and its receiver passes it on); a deferrable request is
 // refused ('busy') while the allowance is spent, and the requester turns to a partner that has it.
-// Never deferred: the chunk's first copy, a chunk close to its playback deadline (urgent: older
-// than prebufferMs - chunkMs, the deadline of a viewer at the least lag, less a chunk for the
-// transfer) and a newcomer's request (it holds fewer chunks than its prebuffer). Pure and
-// deterministic.
+// Never deferred: the chunk's first copy, a chunk close to the requester's playback deadline
+// (urgent) and a newcomer's request (it holds fewer chunks than its prebuffer). Urgent is read from
+// the deadline the request carries (a DataChunkDue: due in less than `urgentDueMs`, a chunk's time
+// for the transfer); a request
+// without one (an older peer) is urgent when the chunk is older than `urgentAgeMs`, the deadline
+// of a viewer at the least lag less a chunk for the transfer. A viewer that plays further behind
+// is not urgent by age alone: its deadline is later. Pure and deterministic.
 
 export interface SourceCopiesOptions {
   /** Copies served per published chunk on average (percent); 0 = no budget. */
   maxCopiesPct: number;
-  /** A chunk this old (since it was published) is urgent. */
+  /** A request due (at the requester's playhead) sooner than this is urgent. */
+  urgentDueMs: number;
+  /** Without a deadline in the request: a chunk this old (since it was published) is urgent. */
   urgentAgeMs: number;
   /** A requester holding fewer chunks than this is a newcomer. */
   newcomerChunks: number;
@@ -23,6 +28,8 @@ export interface CopyRequest {
   peerId: string;
   /** Chunks the requester's latest map shows (0 when no map yet). */
   requesterHolds: number;
+  /** The requester plays the chunk in this many ms (absent: the request carried no deadline). */
+  dueInMs?: number;
 }
 
 interface Chunk {
@@ -60,7 +67,8 @@ export class SourceCopies {
     if (!this.active) return true;
     const c = this.chunks.get(r.chunkId);
     if (!c) return true; // not published here (or forgotten): nothing to budget
-    const deferrable = c.served > 0 && now - c.publishedAt < this.opts.urgentAgeMs && r.requesterHolds >= this.opts.newcomerChunks;
+    const urgent = r.dueInMs !== undefined ? r.dueInMs < this.opts.urgentDueMs : now - c.publishedAt >= this.opts.urgentAgeMs;
+    const deferrable = c.served > 0 && !urgent && r.requesterHolds >= this.opts.newcomerChunks;
     return !deferrable || this.tokens >= 1;
   }
 

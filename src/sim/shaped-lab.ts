@@ -1,8 +1,8 @@
 // The namespace shaped-swarm benchmark's swarm (scripts/bench/shaped-swarm.ts, docs/live-shaped-uplinks.md)
 // as a simulator scenario: a source whose uplink is 3x the stream, boxes with uplinks of 3 .. 1.71x
-// and one of 0.8x, 20 s warm-up then 60 s measured, 0.8 Mbit/s in 1 s chunks, unpaced serving as real
+// and one of 0.8x, 20 s warm-up then 60 s measured, 0.8 Mbit/s in the product's chunks, unpaced serving as real
 // nodes serve. Unshaped: every uplink at 100x.
-import type { LiveConfig } from '../engine/live-config.js';
+import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../engine/live-config.js';
 import type { LiveScenario } from './live-scenario.js';
 
 /** The boxes' uplinks, in multiples of the stream (the namespace benchmark's 8 boxes). */
@@ -22,7 +22,8 @@ export function shapedLabScenario(seed: number, o: { shaped: boolean; live?: Par
     uploadFactors: o.shaped ? [...uplinks] : uplinks.map(() => 100),
     sourceUploadFactor: o.shaped ? 3 : 100,
     pacingPct: 0,
-    live: { chunkMs: 1000, ...o.live },
+    // The product's chunk duration, as the namespace benchmark runs it.
+    live: { chunkMs: DEFAULT_LIVE_CONFIG.chunkMs, ...o.live },
     // One bridge: a millisecond between any two namespaces; the tbf queue and the kernel's send buffer
     // (tcp_wmem up to 4 MB) hold what the uplink cannot send yet.
     network: { minLatencyMs: 1, latencyPerUnitMs: 0, connectionQueueBytes: 4 * 1024 * 1024 },

@@ -37,7 +37,7 @@ export function sweepCase(seed: number): SweepCase {
   const chance = (p: number) => r.next() < p;
   const nodes = 4 + r.int(37);
   const streamBps = pickOf([400_000, 800_000, 1_000_000]);
-  const chunkMs = pickOf([500, 1000]);
+  const chunkMs = pickOf([250, 500]);
   const mix = pickOf(MIXES);
   const durationMs = 90_000;
   const churn = chance(0.3) ? 0.05 + 0.1 * r.next() : 0;

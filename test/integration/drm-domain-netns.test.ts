@@ -16,7 +16,11 @@ import { buildDomainLab, drmOf, MAIN_SEGMENT, QUIET, rightsOf, startProtectedUpl
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { sourceChunks } from '../support/recordings.js';
+import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
+import { keyframeRun, sourceChunks } from '../support/recordings.js';
+
+/** Chunks per second of the channel. */
+const PER_S = 1000 / DEFAULT_LIVE_CONFIG.chunkMs;
 
 const lab = new NetnsLab();
 const procs: Proc[] = [];
@@ -59,7 +63,7 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
     expect(JSON.parse(acq.stdout)).toMatchObject({ binding: { kind: 'domain' } });
     await waitFor('local1 decrypting', 40_000, async () => {
       const r = await rightsOf(locals[0]!, channelId);
-      return r?.state === 'allowed' && r.decryptedChunks >= 14;
+      return r?.state === 'allowed' && r.decryptedChunks >= 14 * PER_S;
     });
     // local2: no domain key, and the proxy refuses a device RO for a non-member.
     const a2 = cli(['drm', 'acquire', channelId, '--domain', '--control', locals[1]!.control]);
@@ -71,12 +75,12 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
     const r2 = await waitFor('local2 withheld chunks', 30_000, async () => {
       const r = await rightsOf(locals[1]!, channelId);
       return r;
-    }, (r) => r.withheldChunks >= 5 && r.clearChunks >= 2);
+    }, (r) => r.withheldChunks >= 5 * PER_S && r.clearChunks >= 2 * PER_S);
     expect(r2).toMatchObject({ state: 'preview-only', decryptedChunks: 0, reason: `no rights object for content ${channelId}` });
 
     await killAll(locals, 'SIGTERM');
-    const chunks = sourceChunks(input, 1000);
-    const policy = { chunkMs: 1000, previewS: 3, previewEveryS: 10 };
+    const chunks = sourceChunks(input, DEFAULT_LIVE_CONFIG.chunkMs);
+    const policy = { chunkMs: DEFAULT_LIVE_CONFIG.chunkMs, previewS: 3, previewEveryS: 10 };
     for (const [j, wantClear] of [[1, true], [2, false]] as const) {
       const rec = readFileSync(join(dir, `local${j}.ts`));
       const seqs: number[] = [];
@@ -90,9 +94,10 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
       if (wantClear) {
         const i = seqs.findIndex((s) => !isPreviewChunk(s, policy));
         expect(i, 'local1 recorded a chunk outside the preview (decrypted)').toBeGreaterThanOrEqual(0);
-        expect(seqs.length - i, 'decrypted chunks recorded from the first one on').toBeGreaterThanOrEqual(8);
-        const skip = seqs.slice(0, i).reduce((n, s) => n + chunks.find((c) => c.seq === s)!.data.length, 0);
-        writeFileSync(join(dir, 'local1-clear.ts'), rec.subarray(skip));
+        expect(seqs.length - i, 'decrypted chunks recorded from the first one on').toBeGreaterThanOrEqual(8 * PER_S);
+        // Whole GOPs from the first keyframe on: a player resumes there after the withheld chunks.
+        const run = keyframeRun(seqs, chunks, i);
+        writeFileSync(join(dir, 'local1-clear.ts'), rec.subarray(run.start, run.end));
         expect(ffmpegDecodeErrors(join(dir, 'local1-clear.ts'))).toEqual([]);
       } else {
         expect(seqs.length).toBeGreaterThanOrEqual(1);

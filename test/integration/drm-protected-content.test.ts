@@ -12,7 +12,8 @@ import { cli, cliOk, enrol, startCaAndRi } from '../support/drm.js';
 import { lastEvent, killGet, publish, startGet, startTracker } from '../support/downloads.js';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
-import { sourceChunks, type SourceChunk } from '../support/recordings.js';
+import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
+import { keyframeRun, sourceChunks, type SourceChunk } from '../support/recordings.js';
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
@@ -30,7 +31,9 @@ function recordedSeqs(rec: Buffer, chunks: SourceChunk[]): number[] {
   return seqs;
 }
 
-const PREVIEW = { chunkMs: 1000, previewS: 3, previewEveryS: 10 };
+const PREVIEW = { chunkMs: DEFAULT_LIVE_CONFIG.chunkMs, previewS: 3, previewEveryS: 10 };
+/** Chunks per second of the channel. */
+const PER_S = 1000 / DEFAULT_LIVE_CONFIG.chunkMs;
 
 /** What a player reads from the box's loopback stream. */
 async function readStream(url: string): Promise<Buffer> {
@@ -73,7 +76,7 @@ describe('protected content through a node without rights', () => {
     const pre = await waitFor('tv preview-only with withheld chunks', 40_000, async () => {
       const c = await tvContent();
       return c;
-    }, (c) => c.rights?.state === 'preview-only' && c.rights.withheldChunks >= 5 && c.rights.clearChunks >= 2);
+    }, (c) => c.rights?.state === 'preview-only' && c.rights.withheldChunks >= 5 * PER_S && c.rights.clearChunks >= 2 * PER_S);
     expect(pre.rights!.reason).toBe(`no rights object for content ${channelId}`);
     await waitFor('tv uploads chunks to the other node', 30_000, async () => ((await tvContent())?.chunkBytesOut ?? 0) > 0);
 
@@ -82,27 +85,28 @@ describe('protected content through a node without rights', () => {
     expect(acq.roId).toMatch(/^ro-/);
     await waitFor('tv decrypting', 20_000, async () => {
       const c = await tvContent();
-      return c?.rights?.state === 'allowed' && c.rights.decryptedChunks >= 8;
+      return c?.rights?.state === 'allowed' && c.rights.decryptedChunks >= 8 * PER_S;
     });
     await killAll([tv], 'SIGTERM');
 
-    const chunks = sourceChunks(input, 1000);
+    const chunks = sourceChunks(input, DEFAULT_LIVE_CONFIG.chunkMs);
     const seqs = recordedSeqs(readFileSync(tvRec), chunks);
     const firstEncrypted = seqs.findIndex((s) => !isPreviewChunk(s, PREVIEW));
     console.log(`tv recording: chunks ${seqs.join(',')}; ${firstEncrypted} before the rights object`);
     // Before the RO only preview chunks reached the player, and chunks were withheld (gaps).
-    expect(firstEncrypted).toBeGreaterThanOrEqual(2);
+    expect(firstEncrypted).toBeGreaterThanOrEqual(2 * PER_S);
     const previewPart = seqs.slice(0, firstEncrypted);
     expect(previewPart.every((s) => isPreviewChunk(s, PREVIEW))).toBe(true);
     // (Encrypted bytes never reached the player: recordedSeqs() throws on bytes that are no source
-    // chunk, and the >= 5 chunks the status counted as withheld are not in this part.)
+    // chunk, and the >= 5 s of chunks the status counted as withheld are not in this part.)
     // After it: consecutive clear chunks, which ffmpeg decodes.
     const after = seqs.slice(firstEncrypted);
-    expect(after.length).toBeGreaterThanOrEqual(8);
+    expect(after.length).toBeGreaterThanOrEqual(8 * PER_S);
     const tail = join(dir, 'tv-after.ts');
     const recBytes = readFileSync(tvRec);
-    const skip = seqs.slice(0, firstEncrypted).reduce((n, s) => n + chunks.find((c) => c.seq === s)!.data.length, 0);
-    writeFileSync(tail, recBytes.subarray(skip));
+    // Whole GOPs from the first keyframe on: a player resumes there after the withheld chunks.
+    const run = keyframeRun(seqs, chunks, firstEncrypted);
+    writeFileSync(tail, recBytes.subarray(run.start, run.end));
     expect(ffmpegDecodeErrors(tail)).toEqual([]);
 
     // A packaged file: published, fetched by tv (no rights), seeded by tv alone to a third node.

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { chunksPublished, killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
+import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
 import { realTime } from '../support/real-time.js';
 
 const NODES = 20;
 const RUN_MS = 60_000;
-const CHUNK_MS = 1000;
+const CHUNK_MS = DEFAULT_LIVE_CONFIG.chunkMs;
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
@@ -66,7 +67,7 @@ describe('live channel over a 20-node swarm', () => {
       expect(r.firstSeq, `node${r.node} recording starts on a source chunk`).toBeGreaterThanOrEqual(0);
       expect(r.unmatchedBytes, `node${r.node} recording has bytes that are not the source's`).toBe(0);
       expect(r.gaps, `node${r.node} skipped chunks`).toBeLessThanOrEqual(Math.floor(r.chunks * 0.01));
-      expect(r.chunks, `node${r.node} recorded chunks`).toBeGreaterThanOrEqual(RUN_MS / CHUNK_MS - 15);
+      expect(r.chunks, `node${r.node} recorded chunks`).toBeGreaterThanOrEqual((RUN_MS - 15_000) / CHUNK_MS);
       expect(ffmpegDecodeErrors(r.rec), `node${r.node} recording decodes`).toEqual([]);
     }
   });

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestStream } from '../support/media.js';
 import { netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { status, tempDir, waitFor } from '../support/processes.js';
+import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
 import { matchRecording, sourceChunks } from '../support/recordings.js';
 import { SegmentScenario } from '../support/segment-scenario.js';
 import { realTime } from '../support/real-time.js';
@@ -32,7 +33,7 @@ describe.skipIf(!netnsAvailable())('main nodes share the uplink of a local segme
     removeStaleLabs();
     const dir = tempDir('sd-seg-');
     const input = makeTestStream({ seconds: 150, bitrateKbps: STREAM_KBPS, path: join(dir, 'input.ts') });
-    const chunks = sourceChunks(input, 1000);
+    const chunks = sourceChunks(input, DEFAULT_LIVE_CONFIG.chunkMs);
     const sc = new SegmentScenario({ mains: 2, locals: 4, remotes: 2, uplinkRate: `${STREAM_KBPS * 1.5}kbit`, localRate: '2mbit', channel: 'segtest', input, dir });
     scenario = sc;
     try {

@@ -8,6 +8,8 @@ import { TsChunker } from '../../src/source/ts-chunker.js';
 export interface SourceChunk {
   seq: number;
   data: Buffer;
+  /** The chunk starts with a keyframe: a decoder can start (or resume after a gap) here. */
+  key: boolean;
 }
 
 export function sourceChunks(path: string, chunkMs: number): SourceChunk[] {
@@ -15,9 +17,9 @@ export function sourceChunks(path: string, chunkMs: number): SourceChunk[] {
   const chunker = new TsChunker({ chunkMs });
   const out: SourceChunk[] = [];
   for (let off = 0; off < bytes.length; off += 64 * 1024) {
-    for (const c of chunker.push(bytes.subarray(off, off + 64 * 1024))) out.push({ seq: c.seq, data: Buffer.from(c.data) });
+    for (const c of chunker.push(bytes.subarray(off, off + 64 * 1024))) out.push({ seq: c.seq, data: Buffer.from(c.data), key: c.startsWithKeyframe });
   }
-  for (const c of chunker.flush()) out.push({ seq: c.seq, data: Buffer.from(c.data) });
+  for (const c of chunker.flush()) out.push({ seq: c.seq, data: Buffer.from(c.data), key: c.startsWithKeyframe });
   return out;
 }
 
@@ -57,4 +59,27 @@ export function matchRecording(recording: Buffer, chunks: SourceChunk[]): Record
     idx = found + 1;
   }
   return { firstSeq, chunks: matched, gaps, unmatchedBytes: recording.length - off };
+}
+
+/**
+ * The part of a recording (a run of `seqs`) made of whole GOPs from index `from` on: from its first
+ * keyframe chunk at or after `from` (where a player resumes decoding after a gap: chunks are shorter
+ * than a GOP) to the start of its last keyframe chunk (a recording cut mid-GOP ends with a truncated
+ * audio frame). Byte offsets into the recording.
+ */
+export function keyframeRun(seqs: readonly number[], chunks: readonly SourceChunk[], from: number): { start: number; end: number } {
+  let offset = 0;
+  let start: number | undefined;
+  let end: number | undefined;
+  for (let i = 0; i < seqs.length; i++) {
+    const c = chunks.find((k) => k.seq === seqs[i]);
+    if (!c) throw new Error(`chunk ${seqs[i]} is not a source chunk`);
+    if (i >= from && c.key) {
+      if (start === undefined) start = offset;
+      else end = offset;
+    }
+    offset += c.data.length;
+  }
+  if (start === undefined) throw new Error(`no keyframe chunk in the recording from index ${from}`);
+  return { start, end: end ?? offset };
 }

@@ -42,6 +42,19 @@ describe('push parents (the subscribing side)', () => {
     expect(p.ownHops(2)).toBe(1);
   });
 
+  it('chooses only parents the view allows for a sub-stream, and leaves one that is no longer allowed', () => {
+    const { p, tick } = parents(2);
+    let allowA = (s: number) => s === 0;
+    const v = () => ({ ...view({ a: 10, b: 10 }), mayFeed: (peer: string, s: number) => (peer === 'a' ? allowA(s) : true) });
+    tick(0, v());
+    p.onAck('a', 1, new Uint8Array([0, 0]), 5);
+    p.onAck('b', 2, new Uint8Array([1, 1]), 5);
+    expect([p.parentOf(0), p.parentOf(1)]).toEqual(['a', 'b']);
+    allowA = () => false; // e.g. a main node's uplink slot changed
+    tick(100, v());
+    expect(p.parentOf(0)).not.toBe('a');
+  });
+
   it('takes pushes only from the accepted parent of that sub-stream, and from a parent it just left for a lease', () => {
     const { p, tick } = parents(2);
     tick(0, view({ a: 10, b: 10 }));

@@ -3,7 +3,7 @@ import { SourceCopies } from '../../src/engine/source-copies.js';
 import { addr } from '../helpers/engine-fakes.js';
 import { C, goodChunk, liveNode } from '../helpers/live-fakes.js';
 
-const opts = { maxCopiesPct: 140, urgentAgeMs: 2000, newcomerChunks: 3 };
+const opts = { maxCopiesPct: 140, urgentDueMs: 1000, urgentAgeMs: 2000, newcomerChunks: 3 };
 /** An established requester (holds 10 chunks). */
 const req = (chunkId: number, peerId: string) => ({ chunkId, peerId, requesterHolds: 10 });
 
@@ -51,6 +51,20 @@ describe('source copies budget (pure)', () => {
     expect(p.admit(req(1, 'x'), 2000)).toBe(true);
     p.onServed(1);
     expect(p.admit(req(1, 'y'), 2000)).toBe(false);
+  });
+
+  it("reads urgency from the requester's deadline when the request carries one", () => {
+    const p = new SourceCopies(opts);
+    p.onPublish(0, 0);
+    p.onServed(0);
+    const due = (peerId: string, dueInMs: number) => ({ ...req(0, peerId), dueInMs });
+    // Allowance spent (0.4): a request due in 1.5 s is deferred, one due in 0.9 s is served.
+    expect(p.admit(due('b', 1500), 100)).toBe(false);
+    expect(p.admit(due('b', 999), 100)).toBe(true);
+    // A viewer that plays 5 s behind asks for a chunk 2.5 s old: by age it would be urgent, by
+    // its own deadline (2.5 s away) it is not.
+    expect(p.admit(due('c', 2500), 2500)).toBe(false);
+    expect(p.admit(req(0, 'c'), 2500)).toBe(true); // no deadline in the request: the age rule
   });
 
   it('forgets chunks that left the window and rejects a bad budget', () => {
@@ -101,6 +115,38 @@ describe('source copies budget (live source)', () => {
     for (const p of peers) ask(n, p, 10);
     expect(served(n)).toEqual(peers);
     expect(n.live.stats(C)?.sourceDeferred).toBe(0);
+  });
+
+  it("defers a DataChunkDue until the requester's deadline is within sourceUrgentMs", () => {
+    const { n, peers } = source(140);
+    for (const p of peers.slice(0, 3)) ask(n, p, 10);
+    const due = (peer: string, dueInMs: number) =>
+      n.engine.receive(addr(peer), { type: 'DataChunkDue', peerId: peer, contentId: C, chunkId: 10, dueInMs });
+    due('p4', 2000);
+    expect(served(n)).not.toContain('p4');
+    due('p4', 900);
+    expect(served(n)).toContain('p4');
+    expect(n.live.stats(C)?.sourceDeferred).toBe(1);
+  });
+
+  it('counts the copy it pushes, so the next request for that chunk is a second copy', () => {
+    const n = liveNode({ viewer: false, config: { chunkMs: 1000, prebufferMs: 3000, substreams: 1, sourcePushChildren: 1, sourceFirstCopies: 0, sourceMaxCopiesPct: 10, sendTargetDelayMs: 0 } });
+    n.live.startSource(C);
+    for (const p of ['child', 'p2']) n.partner(p);
+    for (let id = 0; id < 10; id++) n.live.publishChunk(C, goodChunk(id, 10_000));
+    for (const p of ['child', 'p2']) n.advertise(p, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    n.tick();
+    n.engine.receive(addr('child'), { type: 'SubstreamSub', peerId: 'child', contentId: C, count: 1, mask: 1, uploadBps: 0 });
+    expect(n.transport.of('SubstreamAck', 'child')[0]?.msg.mask).toBe(1);
+    n.transport.clear();
+    n.live.publishChunk(C, goodChunk(10, 10_000));
+    expect(served(n)).toEqual(['child']);
+    // 11 chunks published at 0.1 copies each, one copy pushed: the allowance is 0.1. The push was
+    // chunk 10's first copy, so an established partner's request is a second copy and waits for the
+    // budget (it was served as a "first copy" when the push went uncounted).
+    ask(n, 'p2', 10);
+    expect(served(n)).toEqual(['child']);
+    expect(n.live.stats(C)?.sourceDeferred).toBe(1);
   });
 
   it('serves an urgent request (chunk close to its deadline) whatever the allowance', () => {

@@ -19,7 +19,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function chunkAll(bytes: Uint8Array, opts: TsChunkerOptions = {}, blockBytes = bytes.length) {
   const warnings: SourceWarning[] = [];
-  const chunker = new TsChunker({ ...opts, onWarning: (w) => warnings.push(w) });
+  // 1 s chunks unless a test says otherwise (the GOP of the test stream is 1 s: every chunk starts at a keyframe).
+  const chunker = new TsChunker({ chunkMs: 1000, ...opts, onWarning: (w) => warnings.push(w) });
   const chunks: TsChunk[] = [];
   for (let i = 0; i < bytes.length; i += blockBytes) chunks.push(...chunker.push(bytes.subarray(i, i + blockBytes)));
   chunks.push(...chunker.flush());

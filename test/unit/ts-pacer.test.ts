@@ -59,7 +59,7 @@ describe('TsPacer', () => {
   it('loops: numbering continues, media time stays monotonic, each new pass is flagged', async () => {
     const { t, clock, sleep } = fakeTime();
     const start = t.now;
-    const pacer = new TsPacer({ open: () => readFileBlocks(file), clock, sleep, loop: true });
+    const pacer = new TsPacer({ open: () => readFileBlocks(file), clock, sleep, loop: true, chunker: { chunkMs: 1000 } });
     const perPass = 4; // a 4 s file in 1 s chunks (the last may be short)
     const chunks = await take(pacer, perPass * 3 + 1);
     expect(pacer.passes).toBeGreaterThanOrEqual(3);
