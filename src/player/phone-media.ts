@@ -12,8 +12,8 @@ import type { PhoneChannel, PhoneMediaSource } from '../web/hls-routes.js';
 import type { MediaOf } from '../web/hls-window.js';
 
 export const STOPPED_REMEMBERED = 64;
-/** Decrypted chunks kept per protected channel: more than a playlist lists (phones of one box fetch the same few). */
-const DECRYPTED_KEPT = 16;
+/** Decrypted media kept per protected channel: more than a playlist lists (phones of one box fetch the same few). */
+const DECRYPTED_KEPT_MS = 16_000;
 
 export interface PhoneLiveSide {
   active(): Array<{ contentId: string }>;
@@ -79,7 +79,7 @@ export class PhoneMedia implements PhoneMediaSource {
       if (hit && hit.data === c.data) return hit.clear;
       const out = this.decrypt!(contentId, c.id, c.data);
       kept.set(c.id, { data: c.data, clear: out });
-      while (kept.size > DECRYPTED_KEPT) kept.delete(kept.keys().next().value as number);
+      while (kept.size > Math.ceil(DECRYPTED_KEPT_MS / this.chunkMs)) kept.delete(kept.keys().next().value as number);
       return out;
     };
     return { playable: (c) => clear(c) !== undefined, bytes: clear };

@@ -1,6 +1,6 @@
 // Phones watch in the page: GET /hls/CHANNEL/index.m3u8 (a live media playlist, hls-playlist.ts and
-// hls-window.ts) and GET /hls/CHANNEL/SEQ.ts (one chunk, the bytes the live buffer holds: a view of
-// them, never a copy). CHANNEL is the live id or the name the box plays it under.
+// hls-window.ts) and GET /hls/CHANNEL/SEQ.ts (one segment: its chunks, the bytes the live buffer
+// holds, written as views of them, never copied). CHANNEL is the live id or the name the box plays it under.
 //
 // Answers: 404 a channel this box does not receive (or a chunk it never had), 410 a channel that
 // stopped here (or a chunk that left the buffer), 403 not allowed (the owner's settings; a protected
@@ -9,7 +9,7 @@
 //
 // Capacity: a segment goes out with one write of the buffer's own bytes; at most 2 × maxViewers
 // segment responses are in flight, and one whose client does not take it within SEND_TIMEOUT_MS is
-// cut, so a phone that never reads holds at most one chunk reference for that long. The TV's stream
+// cut, so a phone that never reads holds at most one segment's chunk references for that long. The TV's stream
 // (src/player/stream-server.ts) is separate and is written the moment each chunk is released.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChunkRecord } from '../engine/chunk-buffer.js';
@@ -98,6 +98,16 @@ export class HlsRoutes {
     return this.segment(req, res, ch, r, Number(segment![2]));
   }
 
+  /** The channel's playlist window (its segments' chunks, PTS cache and discontinuity count). */
+  private windowOf(ch: PhoneChannel & { state: 'live' }): HlsWindow {
+    let w = this.windows.get(ch.contentId);
+    if (!w) {
+      w = new HlsWindow(ch.chunkMs);
+      this.windows.set(ch.contentId, w);
+    }
+    return w;
+  }
+
   private playlist(req: IncomingMessage, res: ServerResponse, ch: PhoneChannel & { state: 'live' }, r: PhoneRequester): void {
     const admitted = this.viewers.touch(r.who, ch.name);
     if (!admitted.ok) {
@@ -107,19 +117,17 @@ export class HlsRoutes {
         headers: { 'Retry-After': '15' },
       });
     }
-    let w = this.windows.get(ch.contentId);
-    if (!w) {
-      w = new HlsWindow(ch.chunkMs);
-      this.windows.set(ch.contentId, w);
-    }
-    const win = w.build(ch.buffer, ch.media(r.approved));
+    const w = this.windowOf(ch);
+    const media = ch.media(r.approved);
+    const win = w.build(ch.buffer, media);
     if (!win.segments.some((s) => !s.gap)) {
       return fail(res, { status: 503, error: `no media of ${ch.name} here yet${r.approved ? '' : ' (a protected channel plays its preview only until the owner approves this browser)'}`, headers: { 'Retry-After': '2' } });
     }
     const text = livePlaylist(win.segments, { discontinuitySequence: win.discontinuitySequence });
     this.counters.playlists++;
-    // Gaps of chunks the box holds: protected chunks this session may not have (the page offers to ask the owner).
-    const previewOnly = win.segments.some((s) => s.gap && ch.buffer.get(s.seq) !== undefined);
+    // Preview only: the listed gaps hold chunks this session may not have, or (a session the owner has not
+    // approved) the buffer holds a chunk it may not play, though the window shows only the clear part.
+    const previewOnly = win.segments.some((s) => s.gap && w.chunksOf(s.seq).every((id) => ch.buffer.get(id) !== undefined)) || (!r.approved && holdsUnplayable(ch.buffer, media));
     res.writeHead(200, {
       'Content-Type': 'application/vnd.apple.mpegurl',
       'Cache-Control': 'no-store',
@@ -131,14 +139,18 @@ export class HlsRoutes {
 
   private segment(req: IncomingMessage, res: ServerResponse, ch: PhoneChannel & { state: 'live' }, r: PhoneRequester, seq: number): void {
     if (!this.viewers.has(r.who)) return fail(res, { status: 403, error: 'fetch the playlist first (index.m3u8): segments are served to current viewers' });
-    const chunk: ChunkRecord | undefined = ch.buffer.get(seq);
-    if (!chunk) {
-      if (seq < ch.buffer.base) return fail(res, { status: 410, error: `chunk ${seq} of ${ch.name} has left the box's buffer (it starts at ${ch.buffer.base})` });
-      return fail(res, { status: 404, error: `the box has no chunk ${seq} of ${ch.name}` });
-    }
     const media = ch.media(r.approved);
-    const bytes = media.playable(chunk) ? media.bytes(chunk) : undefined;
-    if (!bytes) return fail(res, { status: 403, error: `chunk ${seq} of ${ch.name} is protected: the owner has not approved this browser (preview only)` });
+    const parts: Uint8Array[] = [];
+    for (const id of this.windowOf(ch).chunksOf(seq)) {
+      const chunk: ChunkRecord | undefined = ch.buffer.get(id);
+      if (!chunk) {
+        if (id < ch.buffer.base) return fail(res, { status: 410, error: `segment ${seq} of ${ch.name} has left the box's buffer (chunk ${id}; it starts at ${ch.buffer.base})` });
+        return fail(res, { status: 404, error: `the box has no segment ${seq} of ${ch.name} (chunk ${id} is missing)` });
+      }
+      const bytes = media.playable(chunk) ? media.bytes(chunk) : undefined;
+      if (!bytes) return fail(res, { status: 403, error: `segment ${seq} of ${ch.name} is protected: the owner has not approved this browser (preview only)` });
+      parts.push(bytes);
+    }
     if (this.inFlight >= 2 * this.viewers.limit) return fail(res, { status: 503, error: 'too many segments in flight; retry', headers: { 'Retry-After': '1' } });
     this.inFlight++;
     this.counters.segments++;
@@ -154,16 +166,18 @@ export class HlsRoutes {
       this.counters.slowCut++;
       res.destroy();
     });
-    // A view of the buffer's bytes: the socket holds a reference, not a copy.
-    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Views of the buffer's bytes: the socket holds references, not copies.
+    const bodies = parts.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    const length = bodies.reduce((n, b) => n + b.length, 0);
     // Not cached: a restarted source may number its chunks from the start again.
-    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': length, 'Cache-Control': 'no-store' });
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    this.counters.bytes += body.length;
-    res.end(body);
+    this.counters.bytes += length;
+    for (const b of bodies.slice(0, -1)) res.write(b);
+    res.end(bodies.at(-1));
   }
 }
 
@@ -172,3 +186,15 @@ export function fail(res: ServerResponse, a: Answer): void {
   res.writeHead(a.status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...a.headers });
   res.end(body);
 }
+
+/** Whether the buffer holds a chunk `media` does not play (a cheap check for a session's clear-only media). */
+function holdsUnplayable(buf: ChunkSource, media: MediaOf): boolean {
+  const newest = buf.newest;
+  if (newest === undefined) return false;
+  for (let id = buf.base; id <= newest; id++) {
+    const c = buf.get(id);
+    if (c && !media.playable(c)) return true;
+  }
+  return false;
+}
+

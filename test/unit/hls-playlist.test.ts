@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkBuffer } from '../../src/engine/chunk-buffer.js';
 import { livePlaylist, targetDurationS, type HlsSegment } from '../../src/web/hls-playlist.js';
-import { firstPtsMs, HlsWindow, WINDOW_SEGMENTS, type MediaOf } from '../../src/web/hls-window.js';
+import { firstPtsMs, HlsWindow, type MediaOf } from '../../src/web/hls-window.js';
 import { PhoneViewers } from '../../src/web/phone-viewers.js';
 import { tsWithPts } from '../helpers/ts-chunks.js';
 
@@ -62,14 +62,33 @@ describe('live window over the chunk buffer', () => {
     expect(firstPtsMs(new Uint8Array(188))).toBeUndefined();
   });
 
-  it('ends at the newest chunk, starts WINDOW_SEGMENTS back, durations from the media clock', () => {
+  it('ends at the newest chunk, spans 10 s back, durations from the media clock', () => {
     const b = bufferWith(Array.from({ length: 30 }, (_, i) => [i, 10_000 + i * 1040]));
     const w = new HlsWindow(1000).build(b, CLEAR);
-    expect(w.segments.map((s) => s.seq)).toEqual(Array.from({ length: WINDOW_SEGMENTS }, (_, i) => 30 - WINDOW_SEGMENTS + i));
+    expect(w.segments.map((s) => s.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+
     expect(w.segments.slice(0, -1).every((s) => Math.abs(s.durationMs - 1040) < 1)).toBe(true);
     expect(w.segments.at(-1)!.durationMs).toBe(1000); // the next chunk is not here yet: nominal
     expect(w.segments.every((s) => !s.gap && !s.discontinuity)).toBe(true);
     expect(w.segments[0]!.createdMs).toBe(1_700_000_000_000 + 20_000);
+  });
+
+  it('makes a segment of 1 s of short chunks: whole segments only, a missing chunk or a clock jump inside one makes it a gap', () => {
+    // 250 ms chunks: segment n = chunks 4n..4n+3. Chunk 9 is missing, chunk 14's clock jumps
+    // (the source looped), chunks 28-29 are the newest and do not make a whole segment yet.
+    const chunks: Array<[number, number]> = [];
+    for (let id = 0; id < 30; id++) if (id !== 9) chunks.push([id, id < 14 ? 50_000 + id * 250 : (id - 14) * 250]);
+    const w = new HlsWindow(250);
+    expect([w.perSegment, w.segmentMs, w.windowSegments]).toEqual([4, 1000, 10]);
+    expect(w.chunksOf(3)).toEqual([12, 13, 14, 15]);
+    const segs = w.build(bufferWith(chunks), CLEAR).segments;
+    expect(segs.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(segs.filter((s) => s.gap).map((s) => s.seq)).toEqual([2, 3]);
+    // Segment 4 (chunks 16-19) follows the jump: a discontinuity; durations are 1 s of media clock.
+    expect(segs.filter((s) => s.discontinuity).map((s) => s.seq)).toEqual([4]);
+    expect(segs[0]!.durationMs).toBeCloseTo(1000, 3);
+    expect(segs[0]!.createdMs).toBe(1_700_000_000_000);
+    expect(segs[4]!.createdMs).toBe(1_700_000_000_000 + 16_000);
   });
 
   it('stops before a hole at the live edge (it may still arrive) but lists an older hole as a gap', () => {

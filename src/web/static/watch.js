@@ -110,7 +110,8 @@ export async function watch(channel) {
     if (w.channel !== channel) return;
     if (Hls?.isSupported()) {
       // No worker: the page's CSP allows scripts from the box only (a worker would be a blob: URL).
-      const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3 });
+      // Start 3 s behind the playlist's edge, in seconds: live segments are the box's short chunks.
+      const hls = new Hls({ enableWorker: false, liveSyncDuration: 3 });
       w.hls = hls;
       hls.on(Hls.Events.ERROR, (_e, d) => {
         if (d.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) w.stalls++;
