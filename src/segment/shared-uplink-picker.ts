@@ -7,6 +7,9 @@
 // Whatever the slot, at most maxUplinkInFlight requests are outstanding over the uplink at a time:
 // all uplink partners share one narrow link, and more requests than it carries within the request
 // timeout come back twice (re-issued elsewhere, then delivered late) — uplink bytes for nothing.
+// Pushed sub-streams (docs/live-push.md) follow the slot too: an uplink partner may push us only a
+// sub-stream whose chunks all lie in our slot; the others come from the segment (the sibling main
+// node pushes or serves them).
 import { BufferMap, RemoteBufferMap } from '../engine/buffer-map.js';
 import type { ChunkRequest, PickContext, Picker } from '../engine/picker.js';
 import { inSlot, type UplinkSlot } from './share-plan.js';
@@ -28,6 +31,14 @@ export interface SharedUplinkPickerOptions {
 
 export class SharedUplinkPicker implements Picker {
   constructor(private readonly o: SharedUplinkPickerOptions) {}
+
+  pushFrom(peerId: string, substream: number, count: number): boolean {
+    if (this.o.sideOf(peerId) !== 'uplink') return true;
+    const slot = this.o.slot();
+    if (slot.kind !== 'share') return slot.kind === 'all';
+    // Sub-stream s holds ids ≡ s (mod count): all of them are in slot i of k only when k divides count.
+    return count % slot.k === 0 && substream % slot.k === slot.index;
+  }
 
   pick(ctx: PickContext): ChunkRequest[] {
     const slot = this.o.slot();

@@ -121,6 +121,18 @@ describe('the shared-uplink picker', () => {
     expect(alone.pick(ctxWith({ up1: all })).length).toBe(10);
   });
 
+  it('lets an uplink partner push only the sub-streams inside its slot; the segment may push any', () => {
+    const share = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'share', index: 1, k: 2 }), fallbackMs: 1200, maxUplinkInFlight: 100 });
+    // 4 sub-streams, slot 1 of 2: sub-streams 1 and 3 hold only odd ids.
+    expect([0, 1, 2, 3].map((s) => share.pushFrom('up1', s, 4))).toEqual([false, true, false, true]);
+    expect([0, 1, 2, 3].map((s) => share.pushFrom('seg1', s, 4))).toEqual([true, true, true, true]);
+    // 3 sub-streams do not split into 2 slots: nothing over the uplink by push (pulling covers the slot).
+    expect([0, 1, 2].map((s) => share.pushFrom('up1', s, 3))).toEqual([false, false, false]);
+    const none = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'none' }), fallbackMs: 1200, maxUplinkInFlight: 100 });
+    const alone = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'all' }), fallbackMs: 1200, maxUplinkInFlight: 100 });
+    expect([none.pushFrom('up1', 0, 4), alone.pushFrom('up1', 0, 4)]).toEqual([false, true]);
+  });
+
   it('a download (no deadlines): pieces outside the slot and endgame copies never go over the uplink', () => {
     const { deadline: _none, ...download } = ctxWith({ up1: all, seg1: [2] });
     const picker = new SharedUplinkPicker({ inner: firstHolder, sideOf: side, slot: () => ({ kind: 'share', index: 1, k: 2 }), fallbackMs: 1200, maxUplinkInFlight: 100 });
