@@ -44,7 +44,7 @@ describe('push parents (the subscribing side)', () => {
 
   it('chooses only parents the view allows for a sub-stream, and leaves one that is no longer allowed', () => {
     const { p, tick } = parents(2);
-    let allowA = (s: number) => s === 0;
+    let allowA: (s: number) => boolean = (s) => s === 0;
     const v = () => ({ ...view({ a: 10, b: 10 }), mayFeed: (peer: string, s: number) => (peer === 'a' ? allowA(s) : true) });
     tick(0, v());
     p.onAck('a', 1, new Uint8Array([0, 0]), 5);
