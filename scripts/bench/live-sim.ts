@@ -8,6 +8,7 @@
 //   npx tsx scripts/bench/live-sim.ts --extreme    (adds a 2,000-node row with a harsher upload mix)
 //   npx tsx scripts/bench/live-sim.ts --huge       (adds a 10,000-node row, 60 s virtual: the simulator's speed)
 //   npx tsx scripts/bench/live-sim.ts --unpaced    (every row with unpaced serving, as real nodes serve)
+//   npx tsx scripts/bench/live-sim.ts --chunk-ms 500  (another chunk duration; default: the product's)
 //
 // Writes bench-results/live-sim.json and bench-results/live-sim.svg.
 import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
@@ -16,11 +17,13 @@ import { lineChart } from './lib/plot.js';
 import { machineInfo, printTable, writePlot, writeResult } from './lib/report.js';
 
 const STREAM_BPS = 1_000_000;
+const chunkArg = process.argv.indexOf('--chunk-ms');
+const CHUNK_MS = chunkArg >= 0 ? Number(process.argv[chunkArg + 1]) : DEFAULT_LIVE_CONFIG.chunkMs;
 /**
- * Live tunables of the runs (the rest are DEFAULT_LIVE_CONFIG): 0.5 s chunks of 62.5 kB, so the
- * window is raised to the same 2 minutes the default 120 one-second chunks span.
+ * Live tunables of the runs (the rest are DEFAULT_LIVE_CONFIG): the product's chunks (250 ms; the
+ * committed figures until 2026-12-06 used 0.5 s), an 8 s prebuffer, and a window of 2 minutes.
  */
-const LIVE = { chunkMs: 500, prebufferMs: 8000, windowChunksMax: 240 };
+const LIVE = { chunkMs: CHUNK_MS, prebufferMs: 8000, windowChunksMax: Math.ceil(120_000 / CHUNK_MS) };
 
 /**
  * Partners of every node (the real node's default is 4..8): with upload this close to the stream
