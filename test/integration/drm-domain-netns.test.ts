@@ -17,7 +17,7 @@ import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { NetnsLab, netnsAvailable, removeStaleLabs } from '../support/netns.js';
 import { killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
-import { keyframeRun, sourceChunks } from '../support/recordings.js';
+import { keyframeRun, recordedSeqs, sourceChunks } from '../support/recordings.js';
 
 /** Chunks per second of the channel. */
 const PER_S = 1000 / DEFAULT_LIVE_CONFIG.chunkMs;
@@ -83,13 +83,7 @@ describe.skipIf(!netnsAvailable())('domain rights through a main node DRM proxy 
     const policy = { chunkMs: DEFAULT_LIVE_CONFIG.chunkMs, previewS: 3, previewEveryS: 10 };
     for (const [j, wantClear] of [[1, true], [2, false]] as const) {
       const rec = readFileSync(join(dir, `local${j}.ts`));
-      const seqs: number[] = [];
-      for (let off = 0; off < rec.length; ) {
-        const c = chunks.find((k) => rec.length - off >= k.data.length && rec.compare(k.data, 0, k.data.length, off, off + k.data.length) === 0);
-        if (!c) throw new Error(`local${j}: recording bytes at ${off} match no source chunk`);
-        seqs.push(c.seq);
-        off += c.data.length;
-      }
+      const seqs = recordedSeqs(rec, chunks);
       console.log(`local${j} recording: chunks ${seqs.join(',')}`);
       if (wantClear) {
         const i = seqs.findIndex((s) => !isPreviewChunk(s, policy));

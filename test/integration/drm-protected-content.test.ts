@@ -13,23 +13,10 @@ import { lastEvent, killGet, publish, startGet, startTracker } from '../support/
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
 import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
-import { keyframeRun, sourceChunks, type SourceChunk } from '../support/recordings.js';
+import { keyframeRun, recordedSeqs, sourceChunks } from '../support/recordings.js';
 
 const procs: Proc[] = [];
 afterAll(() => killAll(procs));
-
-/** The source chunks a recording is made of, in order; throws at bytes that belong to none. */
-function recordedSeqs(rec: Buffer, chunks: SourceChunk[]): number[] {
-  const seqs: number[] = [];
-  let off = 0;
-  while (off < rec.length) {
-    const c = chunks.find((k) => rec.length - off >= k.data.length && rec.compare(k.data, 0, k.data.length, off, off + k.data.length) === 0);
-    if (!c) throw new Error(`recording bytes at ${off} of ${rec.length} match no source chunk (encrypted bytes reached the player?)`);
-    seqs.push(c.seq);
-    off += c.data.length;
-  }
-  return seqs;
-}
 
 const PREVIEW = { chunkMs: DEFAULT_LIVE_CONFIG.chunkMs, previewS: 3, previewEveryS: 10 };
 /** Chunks per second of the channel. */

@@ -2,7 +2,7 @@
 // recomputed from the input file with the same chunker (chunking is deterministic), and a
 // recording must be exactly a run of consecutive chunks (or chunks with gaps where the node
 // skipped one, which the test counts).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { TsChunker } from '../../src/source/ts-chunker.js';
 
 export interface SourceChunk {
@@ -61,6 +61,19 @@ export function matchRecording(recording: Buffer, chunks: SourceChunk[]): Record
   return { firstSeq, chunks: matched, gaps, unmatchedBytes: recording.length - off };
 }
 
+/** The source chunks a recording is made of, in order; throws at bytes that belong to none. */
+export function recordedSeqs(rec: Buffer, chunks: readonly SourceChunk[]): number[] {
+  const seqs: number[] = [];
+  let off = 0;
+  while (off < rec.length) {
+    const c = chunks.find((k) => rec.length - off >= k.data.length && rec.compare(k.data, 0, k.data.length, off, off + k.data.length) === 0);
+    if (!c) throw new Error(`recording bytes at ${off} of ${rec.length} match no source chunk (encrypted bytes reached the player?)`);
+    seqs.push(c.seq);
+    off += c.data.length;
+  }
+  return seqs;
+}
+
 /**
  * The part of a recording (a run of `seqs`) made of whole GOPs from index `from` on: from its first
  * keyframe chunk at or after `from` (where a player resumes decoding after a gap: chunks are shorter
@@ -83,3 +96,17 @@ export function keyframeRun(seqs: readonly number[], chunks: readonly SourceChun
   if (start === undefined) throw new Error(`no keyframe chunk in the recording from index ${from}`);
   return { start, end: end ?? offset };
 }
+
+/**
+ * Writes the whole GOPs of the recording at `path` (keyframeRun from its start) to `path`.gops.ts,
+ * for decoding what a player shows: a node joins at any chunk and its player starts at the first
+ * keyframe. Returns that file and the share of the recording it holds.
+ */
+export function wholeGopsOf(path: string, chunks: readonly SourceChunk[]): { path: string; share: number } {
+  const bytes = readFileSync(path);
+  const run = keyframeRun(recordedSeqs(bytes, chunks), chunks, 0);
+  const out = `${path}.gops.ts`;
+  writeFileSync(out, bytes.subarray(run.start, run.end));
+  return { path: out, share: bytes.length > 0 ? (run.end - run.start) / bytes.length : 0 };
+}
+
