@@ -6,9 +6,8 @@
 // Never deferred: the chunk's first copy, a chunk close to the requester's playback deadline
 // (urgent) and a newcomer's request (it holds fewer chunks than its prebuffer). Urgent is read from
 // the deadline the request carries (a DataChunkDue: due in less than `urgentDueMs`, a chunk's time
-// for the transfer); a request
-// without one (an older peer) is urgent when the chunk is older than `urgentAgeMs`, the deadline
-// of a viewer at the least lag less a chunk for the transfer. A viewer that plays further behind
+// for the transfer); a request without one (an older peer) is urgent when the chunk is older than
+// `urgentAgeMs`, the deadline of a viewer at the least lag less a chunk for the transfer. A viewer that plays further behind
 // is not urgent by age alone: its deadline is later. Pure and deterministic.
 
 export interface SourceCopiesOptions {

@@ -7,7 +7,7 @@
 // chunk for a browser session the owner has not approved), 503 the box already serves web.maxViewers
 // phones (the page shows the message), or has nothing of the channel yet.
 //
-// Capacity: a segment goes out with one write of the buffer's own bytes; at most 2 × maxViewers
+// Capacity: a segment goes out as writes of the buffer's own bytes, one per chunk; at most 2 × maxViewers
 // segment responses are in flight, and one whose client does not take it within SEND_TIMEOUT_MS is
 // cut, so a phone that never reads holds at most one segment's chunk references for that long. The TV's stream
 // (src/player/stream-server.ts) is separate and is written the moment each chunk is released.

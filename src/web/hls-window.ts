@@ -74,6 +74,12 @@ function ptsDiffMs(a: number, b: number): number {
   return d;
 }
 
+/** The media clock went backwards, or further than `expectedMs` (plus the slack) forwards. */
+function clockJumps(fromPtsMs: number, toPtsMs: number, expectedMs: number): boolean {
+  const d = ptsDiffMs(fromPtsMs, toPtsMs);
+  return d < 0 || d > expectedMs + DISCONTINUITY_SLACK_MS;
+}
+
 /** One channel's playlist windows; keep one per channel (it caches PTS and counts discontinuities). */
 export class HlsWindow {
   private readonly pts = new Map<number, { data: Uint8Array; ptsMs: number | undefined }>();
@@ -125,8 +131,7 @@ export class HlsWindow {
       }
       let discontinuity = this.discontinuities.has(seq);
       if (m.ptsMs !== undefined && prev) {
-        const d = ptsDiffMs(prev.ptsMs, m.ptsMs);
-        if (d < 0 || d > (seq - prev.seq) * this.segmentMs + DISCONTINUITY_SLACK_MS) discontinuity = true;
+        if (clockJumps(prev.ptsMs, m.ptsMs, (seq - prev.seq) * this.segmentMs)) discontinuity = true;
       }
       if (discontinuity) this.discontinuities.add(seq);
       const next = seq < end ? this.segmentMedia(buf, seq + 1, mediaOf) : undefined;
@@ -157,8 +162,7 @@ export class HlsWindow {
       if (id === seq * this.perSegment) createdMs = chunk.timestampMs;
       if (m.ptsMs === undefined) continue;
       if (last) {
-        const d = ptsDiffMs(last.ptsMs, m.ptsMs);
-        if (d < 0 || d > (id - last.id) * this.chunkMs + DISCONTINUITY_SLACK_MS) return undefined;
+        if (clockJumps(last.ptsMs, m.ptsMs, (id - last.id) * this.chunkMs)) return undefined;
       }
       ptsMs ??= m.ptsMs;
       last = { id, ptsMs: m.ptsMs };
