@@ -34,6 +34,8 @@ export interface DownloadConfig {
   playUrgentMs: number;
   playUrgentCopies: number;
   playTailBytes: number;
+  playHeadBytes: number;
+  playStartMs: number;
   playHedgeMs: number;
   playSpreadMs: number;
 }
@@ -68,8 +70,10 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playUrgentMs: 3000,
   playUrgentCopies: 1,
   playTailBytes: 256 * 1024,
+  playHeadBytes: 256 * 1024,
+  playStartMs: 1000,
   playHedgeMs: 0,
-  playSpreadMs: 300,
+  playSpreadMs: 0,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -103,8 +107,10 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playUrgentMs: 'Played while it downloads: a window piece due sooner than this is urgent (may be asked of playUrgentCopies partners at once).',
   playUrgentCopies: 'Played while it downloads: most requests in flight for one urgent piece (1 = no duplicates).',
   playTailBytes: "Played while it downloads: the file's last bytes are fetched right after the playhead's piece (players read the end first: duration, index).",
+  playHeadBytes: "Played while it downloads: the bytes from the playhead the player reads before it shows anything (mpv probes an MPEG-TS film's streams over about a second of it). While the player holds no media (before its first frame, after a seek until it plays on), these pieces and the tail's are what the first frame waits for: asked for first, each due playStartMs after the play or the seek. 0 = the playhead's piece only.",
+  playStartMs: "Played while it downloads: what the first frame waits for (the head and the tail) is due this long after the play or a seek. Holders serve the earliest deadline first: a viewer starting is served before other viewers' pieces due later, and after those that would otherwise stall sooner. 0 = due at once.",
   playHedgeMs: "Played while it downloads: hedged requests for what the first frame waits for. A piece the player needs now (the playhead's, the file's tail) that waits at a partner behind another one, or is still missing this long after it was asked, is also asked of a partner with nothing in flight from us; the copy that loses is cancelled. 0 = never (the default: in a flash crowd the copies cost other viewers' pieces, docs/downloads.md).",
-  playSpreadMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) goes to a partner that holds none of the others it needs now, waiting up to this long for one before it queues behind another there (the first frame waits for the last of them). 0 = never waits.",
+  playSpreadMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) goes to a partner that holds none of the others it needs now, waiting up to this long for one before it queues behind another there (the first frame waits for the last of them). 0 = never waits (the default: with one holder, waiting sent it one needed piece at a time, behind pieces due later; docs/downloads.md).",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */

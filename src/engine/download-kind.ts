@@ -66,6 +66,8 @@ export class DownloadKind implements PlaneKind {
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
   private nextManifestAskAt = -Infinity;
+  /** Members asked for the manifest this round. */
+  private readonly manifestAsked = new Set<string>();
   private nextReleaseScanAt = -Infinity;
   private readonly startedAt: number;
   private completedAt: number | undefined;
@@ -227,7 +229,7 @@ export class DownloadKind implements PlaneKind {
     let p = this.ondemand;
     if (!p) {
       const c = this.core.config;
-      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
+      p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, headBytes: c.playHeadBytes, startMs: c.playStartMs, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
       this.ondemand = p;
       p.setPlayhead(piece, rateBps, ahead);
       this.fetcher?.usePicker(this.wrapped(p), now);
@@ -260,23 +262,32 @@ export class DownloadKind implements PlaneKind {
   // ---- manifest ---------------------------------------------------------------------------------
 
   private askManifest(now: number): void {
-    if (now < this.nextManifestAskAt) return;
     const { core } = this;
     const c = core.config;
-    const targets: Destination[] = core.partners.ids.map((id) => core.partners.get(id)!.address);
+    const newRound = now >= this.nextManifestAskAt;
+    // Within a round, members that became known since (the tracker or a deputy answered with one,
+    // then more came) are asked at once, up to manifestFanout in the round: the first one asked may
+    // be busy, its answer queued behind seconds of pieces on a slow uplink.
+    if (!newRound && this.manifestAsked.size >= c.manifestFanout) return;
+    const asked = newRound ? new Set<string>() : this.manifestAsked;
+    const targets: Destination[] = core.partners.ids.map((id) => core.partners.get(id)!.address).filter((t) => !asked.has(t.peerId));
     const seen = new Set(targets.map((t) => t.peerId));
     for (const m of core.engine.knownMembers(core.contentId)) {
-      if (!seen.has(m.peerId)) targets.push({ peerId: m.peerId, contact: m.contact });
+      if (!seen.has(m.peerId) && !asked.has(m.peerId)) targets.push({ peerId: m.peerId, contact: m.contact });
     }
-    // Nobody known yet (the tracker has not answered): ask at the next tick, not a whole period later.
+    // Nobody (new) known yet (the tracker has not answered): ask at the next tick, not a whole period later.
     if (targets.length === 0) return;
-    this.nextManifestAskAt = now + c.manifestRetryMs;
+    if (newRound) {
+      this.nextManifestAskAt = now + c.manifestRetryMs;
+      this.manifestAsked.clear();
+    }
     // A random few each round, so one silent member does not hold everything up.
     for (let i = targets.length - 1; i > 0; i--) {
       const j = Math.floor(core.random.next() * (i + 1));
       [targets[i], targets[j]] = [targets[j]!, targets[i]!];
     }
-    for (const to of targets.slice(0, c.manifestFanout)) {
+    for (const to of targets.slice(0, c.manifestFanout - this.manifestAsked.size)) {
+      this.manifestAsked.add(to.peerId ?? '');
       core.send(to, { type: 'ManifestReq', peerId: core.selfId, contentId: core.contentId });
     }
   }

@@ -12,11 +12,16 @@
 //  - Urgent pieces (due within urgentMs) may go to urgentCopies partners at once: whichever answers
 //    first wins, the other costs one piece. An urgent piece whose one request is overdue (past the
 //    time its partner was expected to deliver) is also asked of a partner expected by its deadline.
-//  - The file's last tailBytes come right after the playhead's piece: players probe the end of a
-//    file before they show anything (MPEG-TS duration, an MP4 index at the end).
-//  - Spread: a piece needed now (the playhead's, the tail's) goes to a partner that holds none of the
-//    others we need now, waiting up to spreadMs for one: the first frame waits for the last of them.
-//  - Hedged requests: a piece needed now (the playhead's, the tail's) that waits at a partner behind
+//  - What the first frame waits for: while the player holds no media (before its first frame, after
+//    a seek until it plays on) it reads headBytes from the playhead, then the file's last tailBytes
+//    (MPEG-TS duration, an MP4 index at the end), waiting for each piece. Those pieces are asked for
+//    first, in that order, each due startMs after the play or the seek: a holder serving the
+//    earliest deadline first puts a viewer starting ahead of pieces other viewers need later, and
+//    behind those that would otherwise stall sooner.
+//  - Spread: a piece needed now (what the first frame waits for) goes to a partner that holds none
+//    of the others we need now, waiting up to spreadMs for one (0, the default, never waits: with a
+//    single holder the wait queued one needed piece at a time there, behind pieces due later).
+//  - Hedged requests: a piece needed now that waits at a partner behind
 //    another one we need now is also asked of a partner with nothing in flight from us (a play's
 //    first pick often sees one partner and queues every piece the first frame needs there), and one
 //    still missing hedgeMs after it was asked is also asked of such a partner. Whichever copy
@@ -28,7 +33,7 @@
 //    our queue at each partner stays short, so after a seek the new window's first piece does not
 //    wait long behind pieces no longer needed (a partner that takes cancels drops them, and one that
 //    takes deadlines serves the new piece, due at once, first).
-//  - Each window and tail request carries its deadline (ChunkRequest.dueInMs; the tail's is 0): a
+//  - Each window and tail request carries its deadline (ChunkRequest.dueInMs): a
 //    partner that takes DataChunkDue serves it before requests without one (other viewers'
 //    rarest-first pieces), earliest first.
 //  - Seeking (setPlayhead) moves the window at once (DownloadKind keeps it where it is for a read
@@ -51,6 +56,10 @@ export interface OnDemandPickerOptions {
   urgentCopies: number;
   /** The file's last bytes, fetched right after the playhead's piece (players probe the end: duration, index). */
   tailBytes: number;
+  /** Bytes from the playhead the player reads before it shows anything (with the tail, what its first frame waits for; 0: the playhead's piece only). */
+  headBytes?: number;
+  /** What the first frame waits for is due this long after the play or a seek (0: at once). */
+  startMs?: number;
   /** A piece needed now waits up to this long for a partner holding none of the others (see spread(); 0: never waits). */
   spreadMs?: number;
   /** Hedged requests (see hedge()): a piece needed now still missing this long after it was asked is asked of a second partner (0: no hedged requests at all). */
@@ -70,6 +79,8 @@ export class OnDemandPicker implements Picker {
   private rateBps = 0;
   /** When the player's buffer runs dry if nothing more arrives (its media ahead of what it shows). */
   private dryAt: number | undefined;
+  /** When the player, holding no media, started waiting (the play, a seek): set at the next pick. */
+  private startAt: number | undefined;
   private readonly rest: DownloadPicker;
   private lastWindow: PlaybackWindow = { from: 0, to: 0 };
   /** Pieces needed now waiting for a partner of their own (spread()), since when. */
@@ -90,6 +101,7 @@ export class OnDemandPicker implements Picker {
     if (Number.isFinite(rateBps) && rateBps > 0) this.rateBps = rateBps;
     if (ahead && Number.isFinite(ahead.ms) && ahead.ms >= 0) this.dryAt = ahead.at + ahead.ms;
     else if (moved) this.dryAt = undefined;
+    if (moved) this.startAt = undefined;
   }
 
   get playheadPiece(): number {
@@ -105,13 +117,18 @@ export class OnDemandPicker implements Picker {
     return { from, to: Math.min(pieceCount, from + n) };
   }
 
-  /** Requests in flight for pieces outside the current window that the old window (before a seek) asked for. */
+  /**
+   * Requests in flight for pieces the old window (before a seek) asked for that the new one will not
+   * reach soon: behind the new playhead, or beyond the new window and one more window's length. One
+   * just ahead stays (mpv reads a film's first second, then its end, then plays from the start: the
+   * window is at its smallest until the rate is measured, and those pieces are next).
+   */
   cancellable(requests: RequestQueue, pieceBytes: number, pieceCount: number): InFlightRequest[] {
     const w = this.window(pieceBytes, pieceCount);
     const old = this.lastWindow;
     const out: InFlightRequest[] = [];
     for (let id = old.from; id < old.to; id++) {
-      if (id >= w.from && id < w.to) continue;
+      if (id >= w.from && id < w.to + (w.to - w.from)) continue;
       out.push(...requests.forChunk(id));
     }
     this.lastWindow = w;
@@ -123,9 +140,9 @@ export class OnDemandPicker implements Picker {
    * playhead at the measured rate (Infinity before any rate is known beyond the playhead's piece).
    */
   dueInMs(id: number, pieceBytes: number, now: number): number {
-    const slack = this.dryAt === undefined ? 0 : Math.max(0, this.dryAt - now);
+    const slack = this.dryAt === undefined ? this.startSlack(now) : Math.max(0, this.dryAt - now);
     const ahead = id - this.playhead;
-    if (ahead <= 0) return slack;
+    if (ahead <= 0 || id < this.headTo(pieceBytes)) return slack;
     return this.rateBps > 0 ? slack + (ahead * pieceBytes * 1000) / this.rateBps : Infinity;
   }
 
@@ -142,7 +159,11 @@ export class OnDemandPicker implements Picker {
     // seek's first piece does not wait behind it.
     const horizon = ctx.now + this.opts.urgentMs / 2;
     const tail = this.tailFrom(count, ctx.chunkBytes);
-    // Pieces needed now (the playhead's, the tail's) in flight at each partner, in our order so far.
+    const starting = this.dryAt === undefined;
+    if (starting) this.startAt ??= ctx.now;
+    const headEnd = this.headTo(ctx.chunkBytes);
+    // Pieces needed now (what the first frame waits for; the playhead's with the buffer dry) in
+    // flight at each partner, in our order so far.
     const neededAt = new Map<string, number>();
     for (const id of this.order(w, count, ctx, slots)) {
       if (ctx.has(id)) {
@@ -150,20 +171,21 @@ export class OnDemandPicker implements Picker {
         continue;
       }
       const already = requests.forChunk(id);
-      const dueIn = this.dueInMs(id, ctx.chunkBytes, ctx.now);
-      const urgent = dueIn < this.opts.urgentMs;
-      // The deadline the request carries: the tail is read before the first frame; before the rate
-      // is known, a window piece is taken as due in urgentMs.
+      // The tail is read before the first frame, with the head.
       const inTail = id >= tail && id >= w.to;
-      const dueInMs = inTail ? 0 : Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
+      const dueIn = inTail ? this.startSlack(ctx.now) : this.dueInMs(id, ctx.chunkBytes, ctx.now);
+      const needed = (starting && (id < headEnd || inTail)) || (id === w.from && dueIn === 0);
+      const urgent = dueIn < this.opts.urgentMs;
+      // The deadline the request carries: before the rate is known, a window piece is taken as due in urgentMs.
+      const dueInMs = Number.isFinite(dueIn) ? dueIn : this.opts.urgentMs;
       const copies = urgent ? this.opts.urgentCopies : 1;
       if (already.length >= copies) {
-        if (dueInMs === 0 && already.length === 1) this.hedge(ctx, slots, id, already[0]!, neededAt, out);
+        if (needed && already.length === 1) this.hedge(ctx, slots, id, dueInMs, already[0]!, neededAt, out);
         else if (urgent && already.length === 1) this.rescue(ctx, slots, id, already[0]!, dueIn, out);
         continue;
       }
-      if (dueInMs === 0 && already.length === 0) {
-        const placed = this.spread(ctx, slots, id, neededAt, out);
+      if (needed && already.length === 0) {
+        const placed = this.spread(ctx, slots, id, dueInMs, neededAt, out);
         if (placed === 'wait') waiting = true;
         if (placed !== 'any') continue;
       }
@@ -173,7 +195,7 @@ export class OnDemandPicker implements Picker {
         if (!best || (id !== w.from && best.at > Math.max(horizon, Number.isFinite(dueIn) ? ctx.now + dueIn : 0))) break;
         out.push({ ...takeSlot(best.slot, id, best.at, asked.length > 0, ctx.chunkBytes), dueInMs });
         asked.push({ peerId: best.slot.peerId });
-        if (dueInMs === 0) neededAt.set(best.slot.peerId, (neededAt.get(best.slot.peerId) ?? 0) + 1);
+        if (needed) neededAt.set(best.slot.peerId, (neededAt.get(best.slot.peerId) ?? 0) + 1);
       }
       if (asked.length === 0 && slots.some((s) => s.map?.has(id) && !requests.isExcluded(id, s.peerId))) waiting = true;
     }
@@ -197,12 +219,12 @@ export class OnDemandPicker implements Picker {
    * hundred ms), costing nothing while the first partner is still sending the piece before it.
    * 'placed', 'wait' (not asked yet), or 'any' (asked as any other piece).
    */
-  private spread(ctx: PickContext, slots: Slot[], id: number, neededAt: Map<string, number>, out: ChunkRequest[]): 'placed' | 'wait' | 'any' {
+  private spread(ctx: PickContext, slots: Slot[], id: number, dueInMs: number, neededAt: Map<string, number>, out: ChunkRequest[]): 'placed' | 'wait' | 'any' {
     const spreadMs = this.opts.spreadMs ?? 0;
     if (spreadMs <= 0) return 'any';
     const free = soonestSupplier(ctx, slots, id, undefined, (s) => s.open && !neededAt.has(s.peerId));
     if (free) {
-      out.push({ ...takeSlot(free.slot, id, free.at, false, ctx.chunkBytes), dueInMs: 0 });
+      out.push({ ...takeSlot(free.slot, id, free.at, false, ctx.chunkBytes), dueInMs });
       neededAt.set(free.slot.peerId, 1);
       this.neededSince.delete(id);
       return 'placed';
@@ -226,7 +248,7 @@ export class OnDemandPicker implements Picker {
    * The first request is kept (a new partner's speed is a guess until it answers); the copy that
    * loses is cancelled when the other arrives.
    */
-  private hedge(ctx: PickContext, slots: Slot[], id: number, r: InFlightRequest, neededAt: Map<string, number>, out: ChunkRequest[]): void {
+  private hedge(ctx: PickContext, slots: Slot[], id: number, dueInMs: number, r: InFlightRequest, neededAt: Map<string, number>, out: ChunkRequest[]): void {
     const ahead = neededAt.get(r.peerId) ?? 0;
     neededAt.set(r.peerId, ahead + 1);
     const hedgeMs = this.opts.hedgeMs ?? 0;
@@ -234,7 +256,7 @@ export class OnDemandPicker implements Picker {
     // Only to a partner with nothing in flight from us: spare upload, where a copy costs no one a slot.
     const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open && s.count === 0);
     if (!other) return;
-    out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: 0 });
+    out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs });
     neededAt.set(other.slot.peerId, (neededAt.get(other.slot.peerId) ?? 0) + 1);
   }
 
@@ -249,6 +271,23 @@ export class OnDemandPicker implements Picker {
     const other = soonestSupplier(ctx, slots, id, [r], (s) => s.open);
     if (!other || other.at > ctx.now + dueIn) return;
     out.push({ ...takeSlot(other.slot, id, other.at, true, ctx.chunkBytes), dueInMs: dueIn });
+  }
+
+  /**
+   * One past the last piece of the head: while the player holds no media (before its first frame,
+   * after a seek until it plays on) it reads headBytes from the playhead before it shows anything
+   * (mpv probes the streams of an MPEG-TS film over about a second of it), and waits for each one:
+   * those pieces are due now, like the playhead's. Once the player holds media, only the playhead's.
+   */
+  /** Time left (ms) until what the first frame waits for is due: startMs after the play or the seek. */
+  private startSlack(now: number): number {
+    const startMs = this.opts.startMs ?? 0;
+    return this.startAt === undefined ? startMs : Math.max(0, this.startAt + startMs - now);
+  }
+
+  headTo(pieceBytes: number): number {
+    if (this.dryAt !== undefined) return this.playhead + 1;
+    return this.playhead + Math.max(1, Math.ceil((this.opts.headBytes ?? 0) / pieceBytes));
   }
 
   /**
@@ -271,10 +310,11 @@ export class OnDemandPicker implements Picker {
   private order(w: PlaybackWindow, count: number, ctx: PickContext, slots: Slot[]): number[] {
     const pieceBytes = ctx.chunkBytes;
     const ids: number[] = [];
-    if (w.from < w.to) ids.push(w.from);
+    const head = Math.min(w.to, this.headTo(pieceBytes));
+    for (let id = w.from; id < head; id++) ids.push(id);
     for (let id = Math.max(this.tailFrom(count, pieceBytes), w.from + 1); id < count; id++) if (id >= w.to) ids.push(id);
     const ahead: Array<{ id: number; rarity: number; tie: number }> = [];
-    for (let id = w.from + 1; id < w.to; id++) {
+    for (let id = Math.max(head, w.from + 1); id < w.to; id++) {
       if (this.rateBps <= 0 || this.dueInMs(id, pieceBytes, ctx.now) < this.opts.urgentMs) ids.push(id);
       // a piece nobody holds (rarity 0) goes last: it cannot be asked for yet
       else if (!ctx.has(id)) ahead.push({ id, rarity: holders(slots, id) || Number.MAX_SAFE_INTEGER, tie: ctx.random.next() });

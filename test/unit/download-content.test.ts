@@ -96,6 +96,23 @@ describe('download content', () => {
     expect(r.engine.of('ManifestReq', 'm1').length).toBe(1);
   });
 
+  it('asks a member that becomes known within a round at once, up to manifestFanout in the round (the first one may be busy)', () => {
+    const r = rig();
+    const member = (id: string) => ({ peerId: id, contact: { host: `${id}.test`, port: 1 }, seq: 1, ttlMs: 5000, partnerCount: 0, reachability: 'unknown' as const });
+    r.engine.members = [member('m1')];
+    r.plane.tick();
+    expect(r.engine.of('ManifestReq').length).toBe(1);
+    r.clock.advance(100);
+    r.engine.members = [member('m1'), member('m2'), member('m3'), member('m4')];
+    r.plane.tick();
+    // m1 is not asked twice in the round; two of the new ones are (fanout 3 in all)
+    expect(r.engine.of('ManifestReq', 'm1').length).toBe(1);
+    expect(r.engine.of('ManifestReq').length).toBe(DEFAULT_DOWNLOAD_CONFIG.manifestFanout);
+    r.clock.advance(100);
+    r.plane.tick();
+    expect(r.engine.of('ManifestReq').length).toBe(DEFAULT_DOWNLOAD_CONFIG.manifestFanout);
+  });
+
   it('fetches every piece, verifies, writes, finishes the store and seeds', () => {
     const r = rig();
     withManifest(r);
@@ -255,7 +272,8 @@ describe('download content', () => {
     expect(due.length).toBeGreaterThan(0);
     expect(due.every((s) => s.to.peerId === 'a')).toBe(true);
     expect(r.engine.sent.some((s) => s.msg.type === 'DataChunkReq' && s.to.peerId === 'b')).toBe(true);
-    expect(r.engine.sent.some((s) => s.msg.type === 'DataChunkDue' && s.msg.chunkId === 0 && s.msg.dueInMs === 0)).toBe(true);
+    // the playhead's piece is what the first frame waits for: due playStartMs after the play
+    expect(r.engine.sent.some((s) => s.msg.type === 'DataChunkDue' && s.msg.chunkId === 0 && s.msg.dueInMs === DEFAULT_DOWNLOAD_CONFIG.playStartMs)).toBe(true);
     expect(r.plane.stats(r.t.id)?.dueRequestsSent).toBe(due.length);
   });
 

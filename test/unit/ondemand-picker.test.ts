@@ -103,6 +103,47 @@ describe('on-demand picker', () => {
     expect(picks.filter((x) => x.peerId === 'a')).toHaveLength(3);
   });
 
+  it('before the player holds media, asks for what its first frame waits for first (head, then tail), due at the start deadline', () => {
+    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, tailBytes: 2 * PIECE, headBytes: 3 * PIECE, startMs: 1000 });
+    p.setPlayhead(10, 0);
+    const c = ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40) }, perPartner: 8 });
+    const first = p.pick(c).slice(0, 6);
+    expect(first.map((x) => x.chunkId)).toEqual([10, 11, 12, 37, 38, 39]);
+    expect(first.map((x) => x.dueInMs)).toEqual([1000, 1000, 1000, 1000, 1000, 1000]);
+    // spread over both partners rather than queued at one
+    expect(new Set(first.map((x) => x.peerId))).toEqual(new Set(['a', 'b']));
+    // 400 ms after the play they are due in 600 ms
+    const later = ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
+    later.now = 1400;
+    expect(p.pick(later)[0]).toMatchObject({ chunkId: 10, dueInMs: 600 });
+    // playing with 2 s in hand: only the playhead's piece is dated from the buffer's end, the next
+    // ones by their distance at the rate (one piece a second)
+    p.setPlayhead(10, PIECE, { ms: 2000, at: 1400 });
+    const playing = p.pick(later);
+    expect(playing.find((x) => x.chunkId === 10)?.dueInMs).toBe(2000);
+    expect(playing.find((x) => x.chunkId === 11)?.dueInMs).toBe(3000);
+    // a seek: the player holds nothing again, and the start deadline runs from the seek
+    p.setPlayhead(30, PIECE);
+    const seek = ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
+    seek.now = 5000;
+    expect(p.pick(seek).slice(0, 3).map((x) => [x.chunkId, x.dueInMs])).toEqual([[30, 1000], [31, 1000], [32, 1000]]);
+  });
+
+  it('a jump back to just behind the old window (the player read the first second, then the end, then plays from the start) keeps the requests ahead', () => {
+    const p = new OnDemandPicker(OPTS);
+    const requests = new RequestQueue();
+    p.setPlayhead(3, 0);
+    p.pick(ctx({ count: 100, maps: { a: range(0, 100) }, requests }));
+    for (const id of [3, 4, 5, 6]) if (requests.forChunk(id).length === 0) inFlight(requests, id, 'a');
+    p.setPlayhead(0, 0);
+    expect(p.cancellable(requests, PIECE, 100)).toEqual([]);
+    // a seek far ahead gives up what the old window asked for
+    p.setPlayhead(60, 0);
+    const gone = p.cancellable(requests, PIECE, 100).map((r) => r.chunkId);
+    expect(gone).toContain(3);
+    expect(gone.filter((id) => id >= 4)).toEqual([]); // not in the old window [0, 4)
+  });
+
   it("fetches the file's tail right after the playhead's piece (players probe the end first)", () => {
     const p = new OnDemandPicker({ ...OPTS, tailBytes: 2 * PIECE });
     p.setPlayhead(10, 0);
@@ -314,7 +355,7 @@ describe('a download played while it downloads (data plane)', () => {
   });
 
   it('a piece needed now, asked of a partner that came later too, cancels the copy left when it arrives', () => {
-    const { t, engine, plane } = playing({ maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHedgeMs: 1000, playSpreadMs: 0 }, ['a'], ['a']);
+    const { t, engine, plane } = playing({ maxInFlightPerPartner: 8, playWindowMinPieces: 4, playTailBytes: 16 * 1024, playHeadBytes: 0, playHedgeMs: 1000, playSpreadMs: 0 }, ['a'], ['a']);
     plane.setPlayhead(t.id, 0, 0);
     plane.receive(addr('a'), mapMsg(t.id, 'a', 64, all(64)));
     const asked = (peer: string) => engine.sent.filter((s) => s.to.peerId === peer && s.msg.type === 'DataChunkDue').map((s) => (s.msg as { chunkId: number }).chunkId);
