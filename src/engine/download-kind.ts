@@ -4,8 +4,8 @@
 // (Features 'due', 'cancel'); the manifest messages are a download's own. States:
 //   waiting-manifest → (manifest verified against the content id, store opened) → downloading →
 //   (last piece written, store finished: .part renamed) → seeding;  any → failed (storage error).
-// Without a manifest, ManifestReq goes every manifestRetryMs to a few members of the content
-// (partners first); the first answer whose SHA-256 is the content id wins. Seeding, partners that
+// Without a manifest, ManifestReq goes to a few members of the content (manifest-asks.ts);
+// the first answer whose SHA-256 is the content id wins. Seeding, partners that
 // are complete too are let go (seedReleaseMs), so their slots go to peers that still fetch.
 import type { DataChunkReject, DataChunkResp } from '../protocol/messages.js';
 import type { BufferMap } from './buffer-map.js';
@@ -16,6 +16,7 @@ import type { DownloadConfig } from './download-config.js';
 import type { DownloadCore, DownloadEnginePort } from './download-core.js';
 import { DownloadFetcher, type FetchPicker } from './download-fetcher.js';
 import { DownloadPicker } from './download-picker.js';
+import { ManifestAsks } from './manifest-asks.js';
 import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
 import { DownloadServer } from './download-server.js';
@@ -25,7 +26,7 @@ import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-conte
 import { planeCore, safely } from './plane/plane-core.js';
 import { FEATURE_CANCEL, FEATURE_DUE } from './plane/plane-partners.js';
 import type { Picker } from './picker.js';
-import type { Clock, Destination, PeerAddress, Random } from './ports.js';
+import type { Clock, PeerAddress, Random } from './ports.js';
 
 export interface DownloadContentOptions {
   contentId: string;
@@ -65,9 +66,7 @@ export class DownloadKind implements PlaneKind {
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
-  private nextManifestAskAt = -Infinity;
-  /** Members asked for the manifest this round. */
-  private readonly manifestAsked = new Set<string>();
+  private readonly manifestAsks = new ManifestAsks();
   private nextReleaseScanAt = -Infinity;
   private readonly startedAt: number;
   private completedAt: number | undefined;
@@ -126,7 +125,7 @@ export class DownloadKind implements PlaneKind {
   }
 
   tick(now: number): void {
-    if (this.state === 'waiting-manifest') this.askManifest(now);
+    if (this.state === 'waiting-manifest') this.manifestAsks.ask(this.core, now);
     if (this.state === 'downloading') {
       this.fetcher?.tick(now);
       this.storeTick(now);
@@ -260,37 +259,6 @@ export class DownloadKind implements PlaneKind {
   }
 
   // ---- manifest ---------------------------------------------------------------------------------
-
-  private askManifest(now: number): void {
-    const { core } = this;
-    const c = core.config;
-    const newRound = now >= this.nextManifestAskAt;
-    // Within a round, members that became known since (the tracker or a deputy answered with one,
-    // then more came) are asked at once, up to manifestFanout in the round: the first one asked may
-    // be busy, its answer queued behind seconds of pieces on a slow uplink.
-    if (!newRound && this.manifestAsked.size >= c.manifestFanout) return;
-    const asked = newRound ? new Set<string>() : this.manifestAsked;
-    const targets: Destination[] = core.partners.ids.map((id) => core.partners.get(id)!.address).filter((t) => !asked.has(t.peerId));
-    const seen = new Set(targets.map((t) => t.peerId));
-    for (const m of core.engine.knownMembers(core.contentId)) {
-      if (!seen.has(m.peerId) && !asked.has(m.peerId)) targets.push({ peerId: m.peerId, contact: m.contact });
-    }
-    // Nobody (new) known yet (the tracker has not answered): ask at the next tick, not a whole period later.
-    if (targets.length === 0) return;
-    if (newRound) {
-      this.nextManifestAskAt = now + c.manifestRetryMs;
-      this.manifestAsked.clear();
-    }
-    // A random few each round, so one silent member does not hold everything up.
-    for (let i = targets.length - 1; i > 0; i--) {
-      const j = Math.floor(core.random.next() * (i + 1));
-      [targets[i], targets[j]] = [targets[j]!, targets[i]!];
-    }
-    for (const to of targets.slice(0, c.manifestFanout - this.manifestAsked.size)) {
-      this.manifestAsked.add(to.peerId ?? '');
-      core.send(to, { type: 'ManifestReq', peerId: core.selfId, contentId: core.contentId });
-    }
-  }
 
   private onManifest(from: PeerAddress, bytes: Uint8Array): void {
     if (this.state !== 'waiting-manifest' || !(bytes instanceof Uint8Array) || bytes.length === 0) return;
