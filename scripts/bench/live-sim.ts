@@ -141,6 +141,10 @@ function main(): void {
       ' (lag run p95: p95 over nodes of their own p95 over the whole run, startup catch-up included);' +
       ' ctl ovh: data-plane control bytes / data-plane bytes; net ctl ovh: all non-chunk bytes / all bytes.',
   );
+  for (const r of results) {
+    const parts = Object.entries(r.summary.networkControlByType).sort((a, b) => b[1] - a[1]).filter(([, f]) => f >= 0.0005);
+    console.log(`${r.name} net ctl ovh by message: ${parts.map(([t, f]) => `${t} ${pct(f)}`).join(', ')}`);
+  }
   const file = writeResult('live-sim', {
     machine: machineInfo(),
     streamBps: STREAM_BPS,

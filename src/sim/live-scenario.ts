@@ -113,6 +113,8 @@ export interface ScenarioSummary {
   controlOverhead: number;
   /** Whole network (membership, tracker, partnership too): non-chunk bytes ÷ all bytes. */
   networkControlOverhead: number;
+  /** The same, per control message type: its bytes ÷ all bytes (which messages the overhead is made of). */
+  networkControlByType: Record<string, number>;
   badChunksDetected: number;
   /** Chunks held in any node's buffer at the end that fail verification (must be 0). */
   badChunksStored: number;
@@ -283,6 +285,7 @@ function summarise(s: LiveScenario, sim: Simulator, nodes: NodeResult[], killed:
     rebufferMsMean: mean(played.map((n) => n.stats.rebufferMs)),
     controlOverhead: all > 0 ? control / all : 0,
     networkControlOverhead: net.bytes > 0 ? net.controlBytes / net.bytes : 0,
+    networkControlByType: Object.fromEntries(Object.entries(net.bytesByType).filter(([t]) => t !== 'DataChunkResp').map(([t, b]) => [t, net.bytes > 0 ? b / net.bytes : 0])),
     badChunksDetected: bad,
     badChunksStored: countBadStored(sim),
     played: s.checkPlayed ? { ...(sim.live?.played ?? { chunks: 0, unverified: 0, outOfOrder: 0 }) } : null,

@@ -88,6 +88,8 @@ export interface SimNetworkStats {
   bytes: number;
   controlBytes: number;
   byType: Record<string, number>;
+  /** Bytes sent per message type. */
+  bytesByType: Record<string, number>;
 }
 
 interface SimNode {
@@ -123,7 +125,7 @@ const contactKey = (c: Contact): string => `${c.host.toLowerCase()}:${c.port}`;
 
 export class SimNetwork {
   readonly config: SimNetworkConfig;
-  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, refused: 0, queueFull: 0, retransmits: 0, unreachable: 0, bytes: 0, controlBytes: 0, byType: {} };
+  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, refused: 0, queueFull: 0, retransmits: 0, unreachable: 0, bytes: 0, controlBytes: 0, byType: {}, bytesByType: {} };
   private readonly nodes = new Map<string, SimNode>();
   private readonly byContact = new Map<string, SimNode>();
 
@@ -268,6 +270,7 @@ export class SimNetwork {
     this.stats.bytes += size;
     if (!isDataMessage(msg)) this.stats.controlBytes += size;
     this.stats.byType[msg.type] = (this.stats.byType[msg.type] ?? 0) + 1;
+    this.stats.bytesByType[msg.type] = (this.stats.bytesByType[msg.type] ?? 0) + size;
     from.bytesUp += size;
     if (!target.alive) {
       this.stats.lost++;
