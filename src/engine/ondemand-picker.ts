@@ -277,7 +277,8 @@ export class OnDemandPicker implements Picker {
    * One past the last piece of the head: while the player holds no media (before its first frame,
    * after a seek until it plays on) it reads headBytes from the playhead before it shows anything
    * (mpv probes the streams of an MPEG-TS film over about a second of it), and waits for each one:
-   * those pieces are due now, like the playhead's. Once the player holds media, only the playhead's.
+   * those pieces are due with the playhead's, startMs after the play or the seek (asked for only
+   * within the window). Once the player holds media, only the playhead's piece.
    */
   /** Time left (ms) until what the first frame waits for is due: startMs after the play or the seek. */
   private startSlack(now: number): number {
