@@ -17,7 +17,28 @@ export interface BufferMapWire {
   bits: Uint8Array;
 }
 
+/** BufferMapDelta's fields: ids below floorId are gone, [baseId, baseId + length) as the bits say, the rest as before. */
+export interface BufferMapDeltaWire {
+  floorId: number;
+  baseId: number;
+  length: number;
+  bits: Uint8Array;
+}
+
 const MAX_CHUNK_ID = 0xffff_ffff; // chunk ids are u32 on the wire
+
+/** 8 bits of `bits` from bit `at` on, most significant first; bits outside the array read 0. */
+function byteAt(bits: Uint8Array, at: number): number {
+  if (at <= -8) return 0;
+  if (at < 0) return (bits[0] ?? 0) >> -at;
+  const i = at >> 3;
+  const s = at & 7;
+  const hi = bits[i] ?? 0;
+  return s === 0 ? hi : ((hi << s) | ((bits[i + 1] ?? 0) >> (8 - s))) & 0xff;
+}
+
+/** Mask of a last byte holding `n` meaningful bits (n in 1..8). */
+const lastByteMask = (n: number): number => (0xff00 >> n) & 0xff;
 
 export class BufferMap {
   private constructor(
@@ -55,13 +76,67 @@ export class BufferMap {
       throw new RangeError(`BufferMapInfo.bits holds ${w.bits.length * 8} bits, fewer than length ${w.length}`);
     }
     const bits = Uint8Array.from(w.bits.subarray(0, nBytes));
-    if (w.length % 8 !== 0) bits[nBytes - 1] = (bits[nBytes - 1] as number) & ((0xff00 >> (w.length % 8)) & 0xff);
+    if (w.length % 8 !== 0) bits[nBytes - 1] = (bits[nBytes - 1] as number) & lastByteMask(w.length % 8);
     return new BufferMap(w.baseId, w.length, bits);
   }
 
   /** The wire form (a fresh copy of the bits). */
   toWire(): BufferMapWire {
     return { baseId: this.baseId, length: this.length, bits: Uint8Array.from(this.bits) };
+  }
+
+  /**
+   * The map a partner holds after a BufferMapDelta on top of `prev`, the sender's previous map.
+   * Throws a RangeError naming the field (the previous map then stays).
+   */
+  static applyDelta(prev: BufferMap, d: BufferMapDeltaWire): BufferMap {
+    checkId('BufferMapDelta.floorId', d.floorId);
+    checkId('BufferMapDelta.baseId', d.baseId);
+    if (d.baseId < d.floorId) throw new RangeError(`BufferMapDelta.baseId ${d.baseId} is below floorId ${d.floorId}`);
+    const length = d.baseId + d.length - d.floorId;
+    if (!Number.isSafeInteger(d.length) || d.length < 0 || length > WireLimits.maxBufferMapBits) {
+      throw new RangeError(`BufferMapDelta.length makes a map of ${length} bits (limit ${WireLimits.maxBufferMapBits})`);
+    }
+    const nDelta = Math.ceil(d.length / 8);
+    if (d.bits.length < nDelta) throw new RangeError(`BufferMapDelta.bits holds ${d.bits.length * 8} bits, fewer than length ${d.length}`);
+    const bits = new Uint8Array(Math.ceil(length / 8));
+    const keep = d.baseId - d.floorId; // bits [0, keep) come from prev
+    const off = d.floorId - prev.baseId;
+    for (let k = 0; k < keep; k += 8) bits[k >> 3] = byteAt(prev.bits, k + off);
+    const s = keep & 7;
+    const at = keep >> 3;
+    if (s !== 0) bits[at] = (bits[at] as number) & lastByteMask(s);
+    for (let j = 0; j < nDelta; j++) {
+      let b = d.bits[j] as number;
+      if (j === nDelta - 1 && d.length % 8 !== 0) b &= lastByteMask(d.length % 8);
+      bits[at + j] = (bits[at + j] as number) | (b >> s);
+      if (s !== 0 && at + j + 1 < bits.length) bits[at + j + 1] = (bits[at + j + 1] as number) | ((b << (8 - s)) & 0xff);
+    }
+    return new BufferMap(d.floorId, length, bits);
+  }
+
+  /** The lowest id in [baseId, endId) that this map and `prev` disagree on; endId when none. */
+  firstDifference(prev: BufferMap): number {
+    const off = this.baseId - prev.baseId;
+    for (let k = 0; k < this.length; k += 8) {
+      let x = byteAt(this.bits, k) ^ byteAt(prev.bits, k + off);
+      if (k + 8 > this.length) x &= lastByteMask(this.length - k);
+      if (x !== 0) return this.baseId + k + Math.clz32(x) - 24;
+    }
+    return this.endId;
+  }
+
+  /**
+   * BufferMapDelta's fields that turn `prev` (the map a partner last got) into this one: ids below
+   * our base are gone, ids from the first difference to our end are given.
+   */
+  deltaSince(prev: BufferMap): BufferMapDeltaWire {
+    const from = this.firstDifference(prev);
+    const length = this.endId - from;
+    const bits = new Uint8Array(Math.ceil(length / 8));
+    for (let k = 0; k < length; k += 8) bits[k >> 3] = byteAt(this.bits, from - this.baseId + k);
+    if (length % 8 !== 0) bits[bits.length - 1] = (bits[bits.length - 1] as number) & lastByteMask(length % 8);
+    return { floorId: this.baseId, baseId: from, length, bits };
   }
 
   /** One past the last id described. */

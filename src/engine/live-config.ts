@@ -10,6 +10,7 @@ export interface LiveConfig {
   prebufferMs: number;
   bufferMapPeriodMs: number;
   bufferMapMinGapMs: number;
+  bufferMapFullMs: number;
   requestTimeoutMs: number;
   maxInFlightPerPartner: number;
   uploadSlotsPerPartner: number;
@@ -55,6 +56,7 @@ export const DEFAULT_LIVE_CONFIG: Readonly<LiveConfig> = Object.freeze({
   prebufferMs: 3000,
   bufferMapPeriodMs: 500,
   bufferMapMinGapMs: 200,
+  bufferMapFullMs: 5000,
   requestTimeoutMs: 3000,
   maxInFlightPerPartner: 4,
   uploadSlotsPerPartner: 4,
@@ -101,6 +103,7 @@ export const LIVE_CONFIG_MEANINGS = Object.freeze({
   prebufferMs: 'Media held before playback starts; also how far behind the live edge a viewer joins.',
   bufferMapPeriodMs: 'Own BufferMapInfo goes to every partner at least this often (and at once to new partners).',
   bufferMapMinGapMs: 'A changed buffer map goes to partners at once, but not more often than this.',
+  bufferMapFullMs: 'A partner that takes map deltas (BufferMapDelta: what changed since its last map) still gets our whole map this often; 0 = whole maps only.',
   requestTimeoutMs: 'An unanswered DataChunkReq is given up (and re-issued elsewhere) after this long.',
   maxInFlightPerPartner: 'Most outstanding DataChunkReqs to one partner.',
   uploadSlotsPerPartner: "Most requests of one partner queued or in service here; more are refused ('busy').",

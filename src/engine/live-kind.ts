@@ -17,7 +17,7 @@ import type { Playback } from './playback.js';
 import type { LivePartner } from './live-partners.js';
 import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
 import { planeCore } from './plane/plane-core.js';
-import { FEATURE_DUE } from './plane/plane-partners.js';
+import { FEATURE_DUE, FEATURE_MAP_DELTA } from './plane/plane-partners.js';
 import type { Clock, PeerAddress, Random } from './ports.js';
 
 export type LiveRole = 'source' | 'viewer';
@@ -43,11 +43,13 @@ export function liveContent(o: LiveContentOptions): LiveContent {
   return new PlaneContent(core, (drop) => new LiveKind(core, o, drop));
 }
 
-const SOURCE_FEATURES = [FEATURE_DUE];
+/** Every live node takes map deltas; a source also takes deadlines. */
+const VIEWER_FEATURES = [FEATURE_MAP_DELTA];
+const SOURCE_FEATURES = [FEATURE_DUE, FEATURE_MAP_DELTA];
 
 export class LiveKind implements PlaneKind {
   readonly role: LiveRole;
-  /** A source takes requests with the requester's deadline (its copies budget reads them); nobody sends live a cancel. */
+  /** A source takes requests with the requester's deadline (its copies budget reads them); nobody sends live a cancel; every live node takes map deltas. */
   readonly features: readonly string[];
   private readonly server: LiveServer;
   private readonly fetcher: LiveFetcher | undefined;
@@ -58,7 +60,7 @@ export class LiveKind implements PlaneKind {
     drop: DropPeer,
   ) {
     this.role = o.role;
-    this.features = o.role === 'source' ? SOURCE_FEATURES : [];
+    this.features = o.role === 'source' ? SOURCE_FEATURES : VIEWER_FEATURES;
     this.server = new LiveServer(core, o.role === 'source', {
       ownHops: (s) => this.fetcher?.parents?.ownHops(s) ?? 255,
       parentOf: (s) => this.fetcher?.parents?.parentOf(s),

@@ -1,6 +1,7 @@
 // The data plane's view of one content's partners: refreshed from the engine every tick (the engine's
 // pCache is the truth), with what the data plane learns per partner — when it last exchanged a chunk
 // with us either way (usefulness) and what buffer map it was last sent.
+import type { BufferMap } from './buffer-map.js';
 import type { PartnerAddress, PeerAddress } from './ports.js';
 
 export interface LivePartner {
@@ -16,9 +17,12 @@ export interface LivePartner {
   /** Last time our buffer map went to it, and which map (identity) it was. */
   mapSentAt: number;
   mapSent: object | undefined;
+  /** Our map as the partner holds it (the last map or delta it was sent), and when it was last sent a whole one: deltas are computed from it. */
+  mapShown: BufferMap | undefined;
+  mapFullAt: number;
   /** The engine's partnership epoch (PartnerAddress.epoch). */
   epoch: number | undefined;
-  /** What it understands beyond the base protocol (its Features: 'due', 'cancel'); empty until it says. */
+  /** What it understands beyond the base protocol (its Features: 'due', 'cancel', 'map-delta'); empty until it says. */
   features: ReadonlySet<string>;
 }
 
@@ -72,7 +76,7 @@ export class LivePartners {
       // old one had queued, in flight or advertised is forgotten (removed) before it is added.
       const old = this.byId.get(a.peerId);
       if (old) removed.push(old);
-      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, epoch: a.epoch, features: NO_FEATURES };
+      const p: LivePartner = { address: a, peerId: a.peerId, since: now, lastExchangeAt: -Infinity, chunksIn: 0, chunksOut: 0, mapSentAt: -Infinity, mapSent: undefined, mapShown: undefined, mapFullAt: -Infinity, epoch: a.epoch, features: NO_FEATURES };
       this.byId.set(a.peerId, p);
       added.push(p);
     }

@@ -4,7 +4,10 @@
 // the newest chunk first (its job is to inject new chunks; older ones are held by its partners too)
 // and may also pace its serving at sourceUploadPct of the stream rate. It advertises our buffer
 // map: at once to a new partner; to every partner as soon as it changed (at most every
-// bufferMapMinGapMs); and at least every bufferMapPeriodMs anyway. A source filters what each
+// bufferMapMinGapMs); and at least every bufferMapPeriodMs anyway. A partner that takes deltas
+// ('map-delta') is sent what changed since the map it holds (BufferMapDelta), and a whole map every
+// bufferMapFullMs, after a map that could not be sent, or when the change is too long for a delta.
+// A source filters what each
 // partner is shown through its reveal policy, and tells the partners chosen for a new chunk's first
 // copies at once, and keeps its serving within a copies budget (source-copies.ts). With
 // sendTargetDelayMs > 0 an unpaced upload queue sends through a SendWindow: chunks leave while the
@@ -15,9 +18,10 @@
 // slot needed, dropped silently when the uplink cannot take it in time: the partner pulls it).
 import { BufferMap } from './buffer-map.js';
 import { chunkBytes, type ChunkRecord } from './chunk-buffer.js';
-import type { Message, SubstreamSub } from '../protocol/messages.js';
+import { WireLimits, type Message, type SubstreamSub } from '../protocol/messages.js';
 import type { LiveCore } from './live-core.js';
 import { RejectReason } from './plane/plane-core.js';
+import { FEATURE_MAP_DELTA } from './plane/plane-partners.js';
 import { advertiseDue, rejectRequest, requestAdmissible, serveRequest } from './plane/serving.js';
 import type { LivePartner } from './live-partners.js';
 import type { LiveStats } from './live-stats.js';
@@ -312,19 +316,36 @@ export class LiveServer {
   private sendMap(p: LivePartner, now: number): void {
     const { core } = this;
     const own = core.buffer.map();
-    let msg: Message;
+    let shown = own;
     if (this.reveal) {
       const reveal = this.reveal;
       const buffer = core.buffer;
-      const shown = BufferMap.derive(own.baseId, own.length, (id) => buffer.has(id) && reveal.visible(id, p.peerId, now));
-      msg = this.mapMessage(shown);
-    } else {
-      if (this.ownMsg?.map !== own) this.ownMsg = { map: own, msg: this.mapMessage(own) };
-      msg = this.ownMsg.msg;
+      shown = BufferMap.derive(own.baseId, own.length, (id) => buffer.has(id) && reveal.visible(id, p.peerId, now));
     }
     p.mapSent = own;
     p.mapSentAt = now;
-    this.core.send(p.address, msg);
+    const delta = this.deltaFor(p, shown, now);
+    if (delta) {
+      p.mapShown = core.send(p.address, delta) > 0 ? shown : undefined; // not sent: the next map is whole
+      return;
+    }
+    let msg: Message;
+    if (shown === own) {
+      if (this.ownMsg?.map !== own) this.ownMsg = { map: own, msg: this.mapMessage(own) };
+      msg = this.ownMsg.msg;
+    } else msg = this.mapMessage(shown);
+    p.mapShown = core.send(p.address, msg) > 0 ? shown : undefined;
+    p.mapFullAt = now;
+  }
+
+  /** What changed since the partner's last map, when it takes deltas, its whole map is recent, and the change fits one. */
+  private deltaFor(p: LivePartner, shown: BufferMap, now: number): Message | undefined {
+    const fullMs = this.core.config.bufferMapFullMs;
+    const prev = p.mapShown;
+    if (fullMs <= 0 || !prev || now - p.mapFullAt >= fullMs || !p.features.has(FEATURE_MAP_DELTA)) return undefined;
+    const d = shown.deltaSince(prev);
+    if (d.length > WireLimits.maxMapDeltaBits) return undefined;
+    return { type: 'BufferMapDelta', peerId: this.core.selfId, contentId: this.core.contentId, ...d };
   }
 
   private mapMessage(map: BufferMap): Message {

@@ -2,10 +2,12 @@
 // (contact, content kind, reachability, member record, content record), each written and read in one
 // place with errors naming the field. Pure; the wire order is documented in docs/protocol.md.
 import { ProtocolError } from './errors.js';
-import { WireLimits, type Contact, type ContentInfo, type ContentKind, type MemberInfo, type Reachability, type SubstreamAck, type SubstreamSub } from './messages.js';
+import { WireLimits, type Contact, type ContentInfo, type ContentKind, type MemberInfo, type Reachability, type SubstreamAck, type SubstreamSub, type BufferMapInfo, type BufferMapDelta } from './messages.js';
 import type { BufferReader, WireSink } from './wire-buffer.js';
 
 const L = WireLimits;
+/** Longest BufferMapInfo.bits in bytes, derived from the bit limit. */
+const MAX_BITMAP_BYTES = Math.ceil(L.maxBufferMapBits / 8);
 
 /** ContentKind on the wire (u8). */
 const KIND_CODES: Record<ContentKind, number> = { live: 0, download: 1 };
@@ -164,4 +166,61 @@ export function readNames(r: BufferReader, field: string, limit: number): string
   const names: string[] = [];
   for (let i = 0; i < n; i++) names.push(r.str8(`${field}[${i}]`, L.maxStringBytes));
   return names;
+}
+
+type MapFields = Omit<BufferMapInfo, 'type' | 'peerId' | 'contentId'>;
+type DeltaFields = Omit<BufferMapDelta, 'type' | 'peerId' | 'contentId'>;
+
+/** A bit count within the field's limit. */
+function checkLength(field: string, length: number, limit: number): void {
+  if (length > limit) throw new ProtocolError('too-long', `${field}.length`, `${length} bits exceeds limit ${limit}`);
+}
+
+/** A bit count the bits field holds. */
+function checkHeld(field: string, length: number, bits: Uint8Array): void {
+  if (length > bits.length * 8) throw new ProtocolError('bad-value', `${field}.length`, `${length} bits but bits holds only ${bits.length * 8}`);
+}
+
+export function writeBufferMap(w: WireSink, m: MapFields): void {
+  w.u32('BufferMapInfo.baseId', m.baseId);
+  w.u32('BufferMapInfo.length', m.length);
+  checkLength('BufferMapInfo', m.length, L.maxBufferMapBits);
+  w.bytes16('BufferMapInfo.bits', m.bits, MAX_BITMAP_BYTES);
+  checkHeld('BufferMapInfo', m.length, m.bits);
+}
+
+export function readBufferMap(r: BufferReader): MapFields {
+  const baseId = r.u32('BufferMapInfo.baseId');
+  const length = r.u32('BufferMapInfo.length');
+  checkLength('BufferMapInfo', length, L.maxBufferMapBits);
+  const bits = r.bytes16('BufferMapInfo.bits', MAX_BITMAP_BYTES, false);
+  checkHeld('BufferMapInfo', length, bits);
+  return { baseId, length, bits };
+}
+
+const MAX_DELTA_BYTES = Math.ceil(L.maxMapDeltaBits / 8);
+
+function checkFloor(floorId: number, baseId: number): void {
+  if (baseId < floorId) throw new ProtocolError('bad-value', 'BufferMapDelta.baseId', `${baseId} is below floorId ${floorId}`);
+}
+
+export function writeMapDelta(w: WireSink, m: DeltaFields): void {
+  w.u32('BufferMapDelta.floorId', m.floorId);
+  w.u32('BufferMapDelta.baseId', m.baseId);
+  checkFloor(m.floorId, m.baseId);
+  w.u16('BufferMapDelta.length', m.length);
+  checkLength('BufferMapDelta', m.length, L.maxMapDeltaBits);
+  w.bytes8('BufferMapDelta.bits', m.bits, MAX_DELTA_BYTES);
+  checkHeld('BufferMapDelta', m.length, m.bits);
+}
+
+export function readMapDelta(r: BufferReader): DeltaFields {
+  const floorId = r.u32('BufferMapDelta.floorId');
+  const baseId = r.u32('BufferMapDelta.baseId');
+  checkFloor(floorId, baseId);
+  const length = r.u16('BufferMapDelta.length');
+  checkLength('BufferMapDelta', length, L.maxMapDeltaBits);
+  const bits = r.bytes8('BufferMapDelta.bits', MAX_DELTA_BYTES, false);
+  checkHeld('BufferMapDelta', length, bits);
+  return { floorId, baseId, length, bits };
 }

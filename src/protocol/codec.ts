@@ -19,11 +19,9 @@ import {
   type MessageTypeName,
 } from './messages.js';
 import { BufferReader, BufferWriter, ByteCounter, type WireSink } from './wire-buffer.js';
-import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent, writeSubstreamSub, readSubstreamSub, writeSubstreamAck, readSubstreamAck, writeNames, readNames } from './codec-fields.js';
+import { checkObject, checkList, writeContact, writeKind, writeReach, writeMember, writeMembers, writeContent, readContact, readKind, readReach, readMember, readMembers, readContent, writeSubstreamSub, readSubstreamSub, writeSubstreamAck, readSubstreamAck, writeNames, readNames, writeBufferMap, readBufferMap, writeMapDelta, readMapDelta } from './codec-fields.js';
 
 const L = WireLimits;
-/** Longest BufferMapInfo.bits in bytes, derived from the bit limit. */
-const MAX_BITMAP_BYTES = Math.ceil(L.maxBufferMapBits / 8);
 /** Chunk data has no limit of its own: the frame's maxPayloadBytes bounds it. */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
@@ -90,18 +88,10 @@ export function writeFields(w: WireSink, msg: Message): void {
       w.bool('PartnershipResp.accepted', msg.accepted);
       w.str8('PartnershipResp.reason', msg.reason, L.maxStringBytes);
       return;
-    case 'BufferMapInfo': {
-      w.u32('BufferMapInfo.baseId', msg.baseId);
-      w.u32('BufferMapInfo.length', msg.length);
-      if (msg.length > L.maxBufferMapBits) {
-        throw new ProtocolError('too-long', 'BufferMapInfo.length', `${msg.length} bits exceeds limit ${L.maxBufferMapBits}`);
-      }
-      w.bytes16('BufferMapInfo.bits', msg.bits, MAX_BITMAP_BYTES);
-      if (msg.length > msg.bits.length * 8) {
-        throw new ProtocolError('bad-value', 'BufferMapInfo.length', `${msg.length} bits but bits holds only ${msg.bits.length * 8}`);
-      }
-      return;
-    }
+    case 'BufferMapInfo':
+      return writeBufferMap(w, msg);
+    case 'BufferMapDelta':
+      return writeMapDelta(w, msg);
     case 'DataChunkReq':
       return w.u32('DataChunkReq.chunkId', msg.chunkId);
     case 'DataChunkResp':
@@ -253,18 +243,10 @@ function readFields(name: MessageTypeName, r: BufferReader, peerId: string, cont
         accepted: r.bool('PartnershipResp.accepted'),
         reason: r.str8('PartnershipResp.reason', L.maxStringBytes),
       };
-    case 'BufferMapInfo': {
-      const baseId = r.u32('BufferMapInfo.baseId');
-      const length = r.u32('BufferMapInfo.length');
-      if (length > L.maxBufferMapBits) {
-        throw new ProtocolError('too-long', 'BufferMapInfo.length', `${length} bits exceeds limit ${L.maxBufferMapBits}`);
-      }
-      const bits = r.bytes16('BufferMapInfo.bits', MAX_BITMAP_BYTES, false);
-      if (length > bits.length * 8) {
-        throw new ProtocolError('bad-value', 'BufferMapInfo.length', `${length} bits but bits holds only ${bits.length * 8}`);
-      }
-      return { type: name, peerId, contentId, baseId, length, bits };
-    }
+    case 'BufferMapInfo':
+      return { type: name, peerId, contentId, ...readBufferMap(r) };
+    case 'BufferMapDelta':
+      return { type: name, peerId, contentId, ...readMapDelta(r) };
     case 'DataChunkReq':
       return { type: name, peerId, contentId, chunkId: r.u32('DataChunkReq.chunkId') };
     case 'DataChunkResp':

@@ -74,6 +74,7 @@ export const MessageType = {
   Features: 30,
   DataChunkDue: 31,
   DataChunkCancel: 32,
+  BufferMapDelta: 33,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -135,6 +136,19 @@ export interface BufferMapInfo extends Base {
   length: number;
   bits: Uint8Array;
 }
+/**
+ * What changed in the sender's buffer map since the map it last sent this partner (sent only to
+ * partners whose Features name 'map-delta'): ids below `floorId` are no longer held, bits give ids
+ * [baseId, baseId + length) (bit i ⇔ chunk baseId + i, packed as in BufferMapInfo), every id in
+ * [floorId, baseId) is as the previous map said, and the map now ends at baseId + length.
+ */
+export interface BufferMapDelta extends Base {
+  type: 'BufferMapDelta';
+  floorId: number;
+  baseId: number;
+  length: number;
+  bits: Uint8Array;
+}
 export interface DataChunkReq extends Base {
   type: 'DataChunkReq';
   chunkId: number;
@@ -168,7 +182,7 @@ export interface SubstreamAck extends Base {
 }
 /**
  * What the sender's data plane for this content understands beyond the base protocol, sent to a
- * new partner (names; today 'due': it takes DataChunkDue, and 'cancel': DataChunkCancel). Readers ignore names they do not know;
+ * new partner (names; today 'due': it takes DataChunkDue, 'cancel': DataChunkCancel, and 'map-delta': BufferMapDelta). Readers ignore names they do not know;
  * an older peer skips the whole message as an unknown type, and is then sent none of the extras.
  */
 export interface Features extends Base {
@@ -314,6 +328,7 @@ export type Message =
   | PartnershipResp
   | PartnershipRemove
   | BufferMapInfo
+  | BufferMapDelta
   | DataChunkReq
   | DataChunkResp
   | DataChunkReject
@@ -362,6 +377,8 @@ export const WireLimits = {
   maxFeatures: 32,
   /** Longest buffer map, in bits. */
   maxBufferMapBits: 65_536,
+  /** Most bits in a BufferMapDelta (its bits field has a one-byte length). */
+  maxMapDeltaBits: 2040,
   /** Longest signature. */
   maxSignatureBytes: 128,
   /** Most sub-streams of a live content. */

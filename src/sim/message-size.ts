@@ -24,7 +24,9 @@ export function estimateMessageBytes(msg: Message): number {
     case 'PartnershipResp':
       return base + 1 + str(msg.reason);
     case 'BufferMapInfo':
-      return base + 4 + 4 + msg.bits.length;
+      return base + 4 + 4 + 2 + msg.bits.length;
+    case 'BufferMapDelta':
+      return base + 4 + 4 + 2 + 1 + msg.bits.length;
     case 'DataChunkReq':
     case 'DataChunkCancel':
       return base + 4;

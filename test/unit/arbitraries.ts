@@ -101,6 +101,16 @@ export const messageArbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageO
   BufferMapInfo: fc
     .record({ type: fc.constant('BufferMapInfo'), ...base, baseId: arbU32, map: arbBufferMap })
     .map(({ map, ...rest }) => ({ ...rest, length: map.length, bits: map.bits })),
+  BufferMapDelta: fc
+    .record({
+      type: fc.constant('BufferMapDelta'),
+      ...base,
+      floorId: fc.integer({ min: 0, max: 0xffff_ff00 }),
+      above: fc.integer({ min: 0, max: 255 }),
+      bits: fc.uint8Array({ maxLength: L.maxMapDeltaBits / 8 }),
+      cut: fc.nat(7),
+    })
+    .map(({ above, cut, bits, ...rest }) => ({ ...rest, baseId: rest.floorId + above, length: Math.max(0, bits.length * 8 - cut), bits })),
   DataChunkReq: fc.record({ type: fc.constant('DataChunkReq'), ...base, chunkId: arbU32 }),
   DataChunkResp: fc.record({
     type: fc.constant('DataChunkResp'),

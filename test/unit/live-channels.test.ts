@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { BufferMap } from '../../src/engine/buffer-map.js';
+import type { BufferMapDelta } from '../../src/protocol/messages.js';
 import { addr } from '../helpers/engine-fakes.js';
 import { C, goodChunk, joined, liveNode } from '../helpers/live-fakes.js';
 
@@ -203,6 +205,31 @@ describe('live channels: serving and buffer maps', () => {
     const s = n.live.stats(C);
     expect(s?.controlBytesOut).toBeGreaterThan(0);
     expect(s?.chunkBytesOut).toBe(0);
+  });
+
+  it('a partner that takes map deltas gets what changed, rebuilding our map exactly; a whole map every bufferMapFullMs; others get whole maps', () => {
+    const n = source({ bufferMapPeriodMs: 500, bufferMapMinGapMs: 0, bufferMapFullMs: 2000 });
+    n.partner('d');
+    n.partner('old');
+    n.engine.receive(addr('d'), { type: 'Features', peerId: 'd', contentId: C, names: ['map-delta'] });
+    n.tick();
+    let held: BufferMap | undefined;
+    const sent = () => n.transport.sent.filter((s) => s.to.peerId === 'd' && (s.msg.type === 'BufferMapInfo' || s.msg.type === 'BufferMapDelta'));
+    for (let id = 10; id < 30; id++) {
+      n.live.publishChunk(C, goodChunk(id, 10_000));
+      n.tick(250);
+    }
+    const kinds = sent().map((s) => s.msg.type);
+    for (const s of sent()) held = s.msg.type === 'BufferMapInfo' ? BufferMap.fromWire(s.msg) : BufferMap.applyDelta(held ?? BufferMap.empty(), s.msg as BufferMapDelta);
+    const own = n.live.bufferOf(C)?.map() as BufferMap;
+    expect(held?.heldIds()).toEqual(own.heldIds());
+    expect(held?.baseId).toBe(own.baseId);
+    expect(kinds.filter((k) => k === 'BufferMapDelta').length).toBeGreaterThan(14);
+    // 5 s of publishing: the first map plus one whole map every 2 s.
+    expect(kinds.filter((k) => k === 'BufferMapInfo')).toHaveLength(3);
+    for (const s of sent()) if (s.msg.type === 'BufferMapDelta') expect(s.msg.length).toBeLessThanOrEqual(8);
+    expect(n.transport.of('BufferMapDelta', 'old')).toHaveLength(0);
+    expect(n.transport.of('BufferMapInfo', 'old').length).toBeGreaterThan(19);
   });
 
   it('source: a new chunk is advertised to its first-copy partner at once, to the others after sourceRevealMs', () => {

@@ -7,6 +7,7 @@
 // Messages, for every kind:
 //   BufferMapInfo   → taken when it comes from a partner, decodes and fits the kind's window
 //                     (kind.fits), then kind.mapUpdated;
+//   BufferMapDelta  → the same, for the partner's previous map with the delta applied;
 //   DataChunkReq    → kind.serve(id, no deadline);  DataChunkDue → kind.serve(id, dueInMs);
 //   DataChunkCancel → kind.cancel;  Features → the partner's extras;
 //   DataChunkResp   → kind.response;  DataChunkReject → kind.reject;
@@ -65,8 +66,9 @@ export class PlaneContent<K extends PlaneKind> {
     const { kind } = this;
     this.core.counters.countIn(messageBytes(msg), isChunkMessage(msg));
     switch (msg.type) {
-      case 'BufferMapInfo': {
-        const map = this.partners.decodeMap(from, msg);
+      case 'BufferMapInfo':
+      case 'BufferMapDelta': {
+        const map = msg.type === 'BufferMapInfo' ? this.partners.decodeMap(from, msg) : this.partners.applyDelta(from, msg);
         if (!map || !kind.fits(map)) return;
         const now = this.core.clock.now();
         this.core.maps.update(from.peerId, map, now);

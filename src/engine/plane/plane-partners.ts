@@ -4,7 +4,7 @@
 // useless or complete partner): forgotten here at once, then removed, and blocked, in the engine.
 // Partners tell each other what they understand beyond the base protocol (Features, once per
 // partnership): a partner that said nothing is sent none of the extras.
-import type { BufferMapInfo, Features } from '../../protocol/messages.js';
+import type { BufferMapDelta, BufferMapInfo, Features } from '../../protocol/messages.js';
 import { BufferMap } from '../buffer-map.js';
 import type { LivePartner } from '../live-partners.js';
 import type { PeerAddress } from '../ports.js';
@@ -13,8 +13,10 @@ import type { PlaneCore } from './plane-core.js';
 /** Features names: this plane takes DataChunkDue (requests with a deadline served first), DataChunkCancel. */
 export const FEATURE_DUE = 'due';
 export const FEATURE_CANCEL = 'cancel';
+/** It takes BufferMapDelta (what changed in our map since the last one it got). */
+export const FEATURE_MAP_DELTA = 'map-delta';
 /** The names this build acts on; others in a partner's Features are ignored. */
-const KNOWN = new Set([FEATURE_DUE, FEATURE_CANCEL]);
+const KNOWN = new Set([FEATURE_DUE, FEATURE_CANCEL, FEATURE_MAP_DELTA]);
 
 export interface PartnerHooks {
   /** A new partner (to send it our map). */
@@ -55,6 +57,21 @@ export class PlanePartners {
     if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return undefined;
     try {
       return BufferMap.fromWire(msg);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A BufferMapDelta applied to the partner's previous map (none yet: to an empty one, so its newest
+   * chunks are known at once), when it comes from a partner; undefined otherwise or when malformed
+   * (the previous map stays). The partner's next whole map mends whatever a lost delta left out.
+   */
+  applyDelta(from: PeerAddress, msg: BufferMapDelta): BufferMap | undefined {
+    const { core } = this;
+    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return undefined;
+    try {
+      return BufferMap.applyDelta(core.maps.get(from.peerId) ?? BufferMap.empty(msg.floorId), msg);
     } catch {
       return undefined;
     }
