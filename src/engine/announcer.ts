@@ -1,5 +1,7 @@
 // Our own Membership (thesis §3.3.4): seq, active contents, contact, TTL and partner count,
-// sent every membershipPeriodMs to every partner and a few random members (gossip). The tracker
+// sent every membershipPeriodMs to a few random members (gossip), and every
+// membershipPartnerPeriodMs to every partner as well (their data planes hear from us far more
+// often: buffer maps keep the partnership alive; the Membership keeps our mCache entry fresh). The tracker
 // gets it with our joins and periodic re-announces (tracker-client.ts), or as a partner.
 // A peer holding more contents than a Membership carries (a tracker's own peer) lists a random
 // WireLimits.maxContents of them each time.
@@ -27,6 +29,8 @@ export interface AnnouncerDeps {
 export class Announcer {
   private seq = 0;
   private nextAt: number;
+  /** Rounds until partners are included again (0: this round). */
+  private roundsToPartners = 0;
 
   constructor(private readonly deps: AnnouncerDeps) {
     // Random phase so that peers started together do not announce in lockstep.
@@ -66,6 +70,7 @@ export class Announcer {
   /** Announces at once (our contact or reachability changed), instead of at the next period. */
   announceSoon(): void {
     this.nextAt = this.deps.clock.now();
+    this.roundsToPartners = 0;
   }
 
   tick(now: number): void {
@@ -74,11 +79,16 @@ export class Announcer {
     this.nextAt = now + c.membershipPeriodMs;
     const msg = this.next();
     const targets = new Map<string, Destination>();
-    for (const [id, p] of this.deps.partners.distinctPartners()) targets.set(id, { peerId: id, contact: p.contact });
+    const partners = this.deps.partners.distinctPartners();
+    if (this.roundsToPartners <= 0) {
+      for (const [id, p] of partners) targets.set(id, { peerId: id, contact: p.contact });
+      this.roundsToPartners = Math.max(1, Math.ceil(c.membershipPartnerPeriodMs / c.membershipPeriodMs));
+    }
+    this.roundsToPartners--;
     const others: Array<{ peerId: string; contact: Contact }> = [];
     for (const e of this.deps.members.all()) {
       // A member behind a NAT cannot be dialled: it hears of us from partners and the tracker.
-      if (e.expiresAt > now && !targets.has(e.peerId) && e.reachability !== 'nat') others.push({ peerId: e.peerId, contact: e.contact });
+      if (e.expiresAt > now && !partners.has(e.peerId) && e.reachability !== 'nat') others.push({ peerId: e.peerId, contact: e.contact });
     }
     for (const d of sample(this.deps.random, others, c.membershipFanout)) targets.set(d.peerId, d);
     for (const to of targets.values()) this.deps.send(to, msg);

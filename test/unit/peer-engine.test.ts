@@ -68,6 +68,24 @@ describe('peer engine', () => {
     expect(e.partnersOf('c1')).toEqual([]);
   });
 
+  it('sends its Membership to a few members every period and to its partners every membershipPartnerPeriodMs', () => {
+    const { e, clock, transport } = testEngine({ seed: 9, config: { ...DEFAULT_ENGINE_CONFIG, membershipFanout: 1, membershipPartnerPeriodMs: 3000 } });
+    e.join('c1', 'live');
+    e.receive(addr('a'), membership('a', 1));
+    e.receive(addr('a'), { type: 'PartnershipReq', peerId: 'a', contentId: 'c1' });
+    e.receive(addr('m'), membership('m', 1, { activeContents: ['c1'] }));
+    transport.clear();
+    for (let i = 0; i < 60; i++) {
+      clock.advance(100);
+      e.tick();
+    }
+    // 6 s: a Membership round every second (six), partners in every third of them, from the first.
+    const to = (id: string) => transport.of('Membership').filter((s) => s.to.peerId === id).length;
+    expect(to('a')).toBe(2);
+    expect(to('m')).toBe(6);
+    expect(e.partnersOf('c1').map((p) => p.peerId)).toEqual(['a']);
+  });
+
   it('reports a snapshot with contents, partners, join phase and counters', () => {
     const { e } = engine();
     e.join('c1', 'live');
