@@ -6,7 +6,8 @@
 //   npx tsx scripts/sim-sweep.ts --seeds 500 --from 1000
 //   npx tsx scripts/sim-sweep.ts --seed 1234 -v          replay one seed, with its figures
 //
-// Exit status 1 when any seed broke an invariant. Writes bench-results/sim-sweep.json.
+// Exit status 1 when any seed broke an invariant. A sweep writes bench-results/sim-sweep.json; a
+// replay of one seed writes nothing (it would overwrite the sweep's results).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runSweepCase, sweepCase, type SweepOutcome } from '../src/sim/sweep.js';
 
@@ -41,9 +42,11 @@ const byInvariant: Record<string, number> = {};
 for (const o of failed) for (const v of o.violations) byInvariant[v.invariant] = (byInvariant[v.invariant] ?? 0) + 1;
 const secs = (Date.now() - started) / 1000;
 console.log(`sim-sweep: ${outcomes.length} seeds, ${failed.length} failed${failed.length ? ` (${Object.entries(byInvariant).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}, ${secs.toFixed(0)} s`);
-mkdirSync('bench-results', { recursive: true });
-writeFileSync(
-  'bench-results/sim-sweep.json',
-  JSON.stringify({ seeds: outcomes.length, failed: failed.map((o) => ({ seed: o.seed, description: o.description, violations: o.violations })), byInvariant, seconds: secs }, null, 2),
-);
+if (one === undefined) {
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(
+    'bench-results/sim-sweep.json',
+    JSON.stringify({ seeds: outcomes.length, failed: failed.map((o) => ({ seed: o.seed, description: o.description, violations: o.violations })), byInvariant, seconds: secs }, null, 2),
+  );
+}
 process.exit(failed.length > 0 ? 1 : 0);
