@@ -62,6 +62,13 @@ export class BufferMap {
     return new BufferMap(baseId, length, bits);
   }
 
+  /** A map over bits built by the caller (taken, not copied; bits past `length` must be clear). */
+  static ofBits(baseId: number, length: number, bits: Uint8Array): BufferMap {
+    checkId('baseId', baseId);
+    if (bits.length !== Math.ceil(length / 8)) throw new RangeError(`buffer map of ${length} ids needs ${Math.ceil(length / 8)} bytes of bits (got ${bits.length})`);
+    return new BufferMap(baseId, length, bits);
+  }
+
   /**
    * Validates and copies a received map. Bits past `length` are ignored. Throws a RangeError naming
    * the bad field (the caller turns it into a warning about that partner).

@@ -12,7 +12,7 @@
 // frame's payload — which the cap cannot see; callers store views only of per-message buffers.)
 //
 // The buffer map is derived from the slots (map()), cached until the next change: it mirrors the
-// buffer exactly by construction. Pure: no I/O, no clock.
+// buffer exactly by construction. So is the newest held id. Pure: no I/O, no clock.
 
 import { BufferMap } from './buffer-map.js';
 
@@ -62,6 +62,7 @@ export class ChunkBuffer {
   private changes = 0;
   private evictedCount = 0;
   private cachedMap: { version: number; map: BufferMap } | undefined;
+  private cachedNewest: { version: number; id: number | undefined } = { version: -1, id: undefined };
 
   constructor(opts: ChunkBufferOptions) {
     if (!Number.isSafeInteger(opts.capacityChunks) || opts.capacityChunks < 1) {
@@ -109,8 +110,17 @@ export class ChunkBuffer {
 
   /** Highest id held; undefined when empty. */
   get newest(): number | undefined {
-    for (let id = this.end - 1; id >= this.baseId && this.held > 0; id--) if (this.has(id)) return id;
-    return undefined;
+    if (this.cachedNewest.version !== this.changes) {
+      let found: number | undefined;
+      for (let id = this.end - 1; id >= this.baseId && this.held > 0; id--) {
+        if (this.has(id)) {
+          found = id;
+          break;
+        }
+      }
+      this.cachedNewest = { version: this.changes, id: found };
+    }
+    return this.cachedNewest.id;
   }
 
   /** Lowest id held; undefined when empty. */
@@ -187,7 +197,14 @@ export class ChunkBuffer {
     if (this.cachedMap?.version !== this.changes) {
       const newest = this.newest;
       const length = newest === undefined ? 0 : newest - this.baseId + 1;
-      this.cachedMap = { version: this.changes, map: BufferMap.derive(this.baseId, length, (id) => this.has(id)) };
+      // The slots read directly (this runs on every change of every buffer: no call per id).
+      const bits = new Uint8Array(Math.ceil(length / 8));
+      const { slots, capacity, baseId } = this;
+      for (let i = 0; i < length; i++) {
+        const c = slots[(baseId + i) % capacity];
+        if (c !== undefined && c.id === baseId + i) bits[i >> 3] = (bits[i >> 3] as number) | (0x80 >> (i & 7));
+      }
+      this.cachedMap = { version: this.changes, map: BufferMap.ofBits(baseId, length, bits) };
     }
     return this.cachedMap.map;
   }

@@ -58,6 +58,8 @@ export class LiveServer {
   readonly window: SendWindow | undefined;
   private streamBps = 0;
   private ownMsg: { map: BufferMap; msg: Message } | undefined;
+  /** Deltas to the map last shown (null: too long for one), by the map the partner held before. */
+  private deltas: { shown: BufferMap; byPrev: Map<BufferMap, Message | null> } | undefined;
   private readonly children: PushChildren | undefined;
   private peakUploadBps = 0;
   private peakAt = 0;
@@ -343,9 +345,15 @@ export class LiveServer {
     const fullMs = this.core.config.bufferMapFullMs;
     const prev = p.mapShown;
     if (fullMs <= 0 || !prev || now - p.mapFullAt >= fullMs || !p.features.has(FEATURE_MAP_DELTA)) return undefined;
-    const d = shown.deltaSince(prev);
-    if (d.length > WireLimits.maxMapDeltaBits) return undefined;
-    return { type: 'BufferMapDelta', peerId: this.core.selfId, contentId: this.core.contentId, ...d };
+    // Partners sent the same maps get the same delta: computed once per (previous, new) pair.
+    if (this.deltas?.shown !== shown) this.deltas = { shown, byPrev: new Map() };
+    let msg = this.deltas.byPrev.get(prev);
+    if (msg === undefined) {
+      const d = shown.deltaSince(prev);
+      msg = d.length > WireLimits.maxMapDeltaBits ? null : { type: 'BufferMapDelta', peerId: this.core.selfId, contentId: this.core.contentId, ...d };
+      this.deltas.byPrev.set(prev, msg);
+    }
+    return msg ?? undefined;
   }
 
   private mapMessage(map: BufferMap): Message {
