@@ -9,28 +9,48 @@
 //   npx tsx scripts/bench/live-sim.ts --huge       (adds a 10,000-node row, 60 s virtual: the simulator's speed)
 //   npx tsx scripts/bench/live-sim.ts --unpaced    (every row with unpaced serving, as real nodes serve)
 //   npx tsx scripts/bench/live-sim.ts --chunk-ms 500  (another chunk duration; default: the product's)
+//   npx tsx scripts/bench/live-sim.ts --only 100 --set live.bufferMapFullMs=0 --set engine.membershipPartnerPeriodMs=1000
+//                                                 (tunables for every row: an A/B against the defaults)
 //
-// Writes bench-results/live-sim.json and bench-results/live-sim.svg.
-import { DEFAULT_LIVE_CONFIG } from '../../src/engine/live-config.js';
+// Writes bench-results/live-sim.json and bench-results/live-sim.svg (with --set: live-sim-set.*, or
+// --out NAME: NAME.*, so an experiment does not overwrite the committed figures).
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
+import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../../src/engine/live-config.js';
+import { arg } from './lib/bench-args.js';
 import { runLiveScenario, type LiveScenario, type ScenarioSummary, type UploadClass } from '../../src/sim/live-scenario.js';
 import { lineChart } from './lib/plot.js';
 import { machineInfo, printTable, writePlot, writeResult } from './lib/report.js';
 
 const STREAM_BPS = 1_000_000;
+
+/** `--set live.name=N` / `--set engine.name=N` (numbers), for every row. */
+function sets(group: 'live' | 'engine'): Record<string, number> {
+  const out: Record<string, number> = {};
+  process.argv.forEach((a, i) => {
+    if (a !== '--set') return;
+    const m = /^(live|engine)\.([A-Za-z]+)=(-?[0-9.]+)$/.exec(process.argv[i + 1] ?? '');
+    if (!m) throw new Error(`--set takes live.NAME=NUMBER or engine.NAME=NUMBER (got ${process.argv[i + 1]})`);
+    const known = m[1] === 'live' ? DEFAULT_LIVE_CONFIG : DEFAULT_ENGINE_CONFIG;
+    if (!((m[2] as string) in known)) throw new Error(`--set: ${m[1]}.${m[2]} is no tunable`);
+    if (m[1] === group) out[m[2] as string] = Number(m[3]);
+  });
+  return out;
+}
+const OUT = arg('out', process.argv.includes('--set') ? 'live-sim-set' : 'live-sim');
 const chunkArg = process.argv.indexOf('--chunk-ms');
 const CHUNK_MS = chunkArg >= 0 ? Number(process.argv[chunkArg + 1]) : DEFAULT_LIVE_CONFIG.chunkMs;
 /**
  * Live tunables of the runs (the rest are DEFAULT_LIVE_CONFIG): the product's chunks (250 ms; the
  * committed figures until 2026-12-06 used 0.5 s), an 8 s prebuffer, and a window of 2 minutes.
  */
-const LIVE = { chunkMs: CHUNK_MS, prebufferMs: 8000, windowChunksMax: Math.ceil(120_000 / CHUNK_MS) };
+const LIVE: Partial<LiveConfig> = { chunkMs: CHUNK_MS, prebufferMs: 8000, windowChunksMax: Math.ceil(120_000 / CHUNK_MS), ...sets('live') };
 
 /**
  * Partners of every node (the real node's default is 4..8): with upload this close to the stream
  * rate a chunk spreads only as fast as its holders are asked for it, and 4..8 partners per node let
  * N = 500 collapse (continuity 0.82-0.89, lag growing; see docs/live-sim.md).
  */
-const ENGINE = { minPartners: 8, maxPartners: 16 };
+const ENGINE: Partial<EngineConfig> = { minPartners: 8, maxPartners: 16, ...sets('engine') };
 /** Average 1.2x: 20% at 2x (partners in proportion to the uplink: they can feed more), 50% at 1.1x, 30% at 0.85x. */
 const MIX: UploadClass[] = [
   { share: 0.2, factor: 2, engine: { minPartners: 12, maxPartners: 24 } },
@@ -145,7 +165,7 @@ function main(): void {
     const parts = Object.entries(r.summary.networkControlByType).sort((a, b) => b[1] - a[1]).filter(([, f]) => f >= 0.0005);
     console.log(`${r.name} net ctl ovh by message: ${parts.map(([t, f]) => `${t} ${pct(f)}`).join(', ')}`);
   }
-  const file = writeResult('live-sim', {
+  const file = writeResult(OUT, {
     machine: machineInfo(),
     streamBps: STREAM_BPS,
     live: { ...DEFAULT_LIVE_CONFIG, ...LIVE },
@@ -153,7 +173,7 @@ function main(): void {
     uploadMix: MIX,
     results: results.map((r) => ({ name: r.name, scenario: { ...r.scenario, upload: r.scenario.upload }, summary: r.summary })),
   });
-  const svg = writePlot('live-sim', plot(results));
+  const svg = writePlot(OUT, plot(results));
   console.log(`wrote ${file} and ${svg}`);
 }
 
