@@ -53,13 +53,7 @@ export class PlanePartners {
 
   /** A BufferMapInfo decoded, when it comes from a partner; undefined otherwise or when malformed (the previous map stays). */
   decodeMap(from: PeerAddress, msg: BufferMapInfo): BufferMap | undefined {
-    const { core } = this;
-    if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return undefined;
-    try {
-      return BufferMap.fromWire(msg);
-    } catch {
-      return undefined;
-    }
+    return this.mapFrom(from, () => BufferMap.fromWire(msg));
   }
 
   /**
@@ -68,10 +62,15 @@ export class PlanePartners {
    * (the previous map stays). The partner's next whole map mends whatever a lost delta left out.
    */
   applyDelta(from: PeerAddress, msg: BufferMapDelta): BufferMap | undefined {
+    return this.mapFrom(from, () => BufferMap.applyDelta(this.core.maps.get(from.peerId) ?? BufferMap.empty(msg.floorId), msg));
+  }
+
+  /** The map `build` makes of a partner's message; undefined when the sender is no partner or the message is malformed. */
+  private mapFrom(from: PeerAddress, build: () => BufferMap): BufferMap | undefined {
     const { core } = this;
     if (!core.partners.has(from.peerId) && !core.engine.isPartner(core.contentId, from.peerId)) return undefined;
     try {
-      return BufferMap.applyDelta(core.maps.get(from.peerId) ?? BufferMap.empty(msg.floorId), msg);
+      return build();
     } catch {
       return undefined;
     }
