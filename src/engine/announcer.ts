@@ -82,7 +82,9 @@ export class Announcer {
     const partners = this.deps.partners.distinctPartners();
     if (this.roundsToPartners <= 0) {
       for (const [id, p] of partners) targets.set(id, { peerId: id, contact: p.contact });
-      this.roundsToPartners = Math.max(1, Math.ceil(c.membershipPartnerPeriodMs / c.membershipPeriodMs));
+      // Never so rare that a partner with nothing else from us would drop us or our mCache entry.
+      const periodMs = Math.min(c.membershipPartnerPeriodMs, c.partnerStaleMs / 2, c.memberTtlMs / 2);
+      this.roundsToPartners = Math.max(1, Math.floor(periodMs / c.membershipPeriodMs));
     }
     this.roundsToPartners--;
     const others: Array<{ peerId: string; contact: Contact }> = [];

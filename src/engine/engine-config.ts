@@ -58,7 +58,7 @@ export const ENGINE_CONFIG_MEANINGS = Object.freeze({
   maxPartners: 'Mmax: partners per content never exceeded; partnership requests beyond it are refused.',
   natReservedSlots: 'On a public or mapped node: partner slots (of maxPartners, per content) only partnership requests of `nat` members may take, so boxes behind NAT are not left only with each other (docs/nat.md); 0 = none.',
   membershipPeriodMs: 'How often a peer sends its own Membership to a few random members (gossip); partners get it every membershipPartnerPeriodMs.',
-  membershipPartnerPeriodMs: "How often partners get our Membership (a multiple of membershipPeriodMs; rounded up to one). Their data planes hear from us every few hundred ms anyway (buffer maps), which is what keeps a partnership alive; the Membership refreshes our entry in their mCache.",
+  membershipPartnerPeriodMs: "How often partners get our Membership (in whole membershipPeriodMs rounds; at most half of partnerStaleMs and of memberTtlMs). Their data planes hear from us every few hundred ms anyway (buffer maps), which is what keeps a partnership alive; the Membership refreshes our entry in their mCache.",
   memberTtlMs: 'TTL announced in our own Membership: how long others keep us without news.',
   maxAcceptedTtlMs: 'Largest TTL accepted from others (announcements or gossip); longer ones are clamped.',
   membershipFanout: 'Random mCache members (besides partners) that get each Membership.',
@@ -88,8 +88,6 @@ export function engineConfigProblems(c: EngineConfig): string[] {
   if (c.memberSchedulerPeriodMs <= 0) problems.push('memberSchedulerPeriodMs must be > 0');
   if (c.memberTtlMs <= c.membershipPeriodMs) problems.push('memberTtlMs must exceed membershipPeriodMs');
   if (c.partnerStaleMs <= c.membershipPeriodMs) problems.push('partnerStaleMs must exceed membershipPeriodMs');
-  if (c.membershipPartnerPeriodMs >= c.partnerStaleMs) problems.push('membershipPartnerPeriodMs must be shorter than partnerStaleMs');
-  if (c.membershipPartnerPeriodMs >= c.memberTtlMs) problems.push('membershipPartnerPeriodMs must be shorter than memberTtlMs');
   if (c.mCacheMax < 1) problems.push('mCacheMax must be at least 1');
   if (c.membersReqMax < 2) problems.push('membersReqMax must be at least 2');
   return problems;

@@ -15,6 +15,7 @@ import type { Announcer } from './announcer.js';
 import type { PartnershipHandler } from './partnership-handler.js';
 import type { MembershipHandler } from './membership-handler.js';
 import { PeerBlocklist } from './peer-blocklist.js';
+import { engineConfigProblems } from './engine-config.js';
 import { buildEngineParts, type EngineComponentDeps } from './engine-parts.js';
 import {
   isContentMessage, matchingContents,
@@ -48,6 +49,8 @@ export class PeerEngine {
   private nextExpiryScanAt = -Infinity;
 
   constructor(private readonly deps: PeerEngineDeps) {
+    const problems = engineConfigProblems(deps.config);
+    if (problems.length > 0) throw new RangeError(`invalid engine config: ${problems.join('; ')}`);
     this.peerId = deps.self.peerId;
     this.contentHandler = deps.onContentMessage;
     const parts = buildEngineParts(deps, {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContentMessage } from '../../src/engine/peer-engine.js';
-import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
+import { DEFAULT_ENGINE_CONFIG, engineConfigProblems } from '../../src/engine/engine-config.js';
 import { addr, memberInfo, membership } from '../helpers/engine-fakes.js';
 import { testEngine } from '../helpers/test-engine.js';
 
@@ -84,6 +84,11 @@ describe('peer engine', () => {
     expect(to('a')).toBe(2);
     expect(to('m')).toBe(6);
     expect(e.partnersOf('c1').map((p) => p.peerId)).toEqual(['a']);
+  });
+
+  it('a broken engine config is refused at start, naming the field', () => {
+    expect(() => testEngine({ seed: 1, config: { ...DEFAULT_ENGINE_CONFIG, natReservedSlots: 20 } })).toThrow(/invalid engine config: natReservedSlots must not exceed maxPartners/);
+    expect(engineConfigProblems(DEFAULT_ENGINE_CONFIG)).toEqual([]);
   });
 
   it('reports a snapshot with contents, partners, join phase and counters', () => {
