@@ -61,13 +61,15 @@ interface Viewer {
   firstFrameMs: number | null;
   stallMs: number;
   stalls: number;
+  /** Each stall: seconds from the first frame to its start, and its length in seconds. */
+  stallsAt: Array<[number, number]>;
   /** The box's own figures (superdist only): first frame and stall time from `status.vod`. */
   own?: { firstByteMs: number | null; firstFrameMs: number | null; stallMs: number; stalls: number; requestTimeouts: number; rejectsReceived: number };
 }
 
 /** Follows one mpv over IPC: first playback-restart after t0, then pauses for the cache for watchMs. */
 async function watch(socket: string, t0: number): Promise<{ viewer: Viewer; ipc: MpvIpc | undefined }> {
-  const viewer: Viewer = { firstFrameMs: null, stallMs: 0, stalls: 0 };
+  const viewer: Viewer = { firstFrameMs: null, stallMs: 0, stalls: 0, stallsAt: [] };
   while (!existsSync(socket)) {
     if (Date.now() - t0 > FIRST_FRAME_TIMEOUT_MS) return { viewer, ipc: undefined };
     await sleep(10);
@@ -84,6 +86,7 @@ async function watch(socket: string, t0: number): Promise<{ viewer: Viewer; ipc:
       viewer.stalls++;
     } else if (c.value !== true && stalledAt !== undefined) {
       viewer.stallMs += Date.now() - stalledAt;
+      viewer.stallsAt.push([(stalledAt - firstAt) / 1000, (Date.now() - stalledAt) / 1000]);
       stalledAt = undefined;
     }
   });
@@ -280,6 +283,9 @@ async function main(): Promise<void> {
   });
   const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
   printTable(rows.map((r) => ({ ...r, 'first frame p50 s': f(r['first frame p50 s']), 'first frame p95 s': f(r['first frame p95 s']), 'first frame max s': f(r['first frame max s']), 'stall ratio mean': f(r['stall ratio mean'] === null ? null : 100 * r['stall ratio mean'], 2) + ' %', 'stall ratio max': f(r['stall ratio max'] === null ? null : 100 * r['stall ratio max'], 2) + ' %' })));
+  for (const [system, vs] of Object.entries(results)) {
+    console.log(`${system} stalls (s after the first frame, +length): ${vs.map((v, i) => `#${i} ${v.stallsAt.map(([a, d]) => `${a.toFixed(1)}+${d.toFixed(1)}`).join(' ') || '-'}`).join('; ')}`);
+  }
   const sd = rows.find((r) => r.system === 'superdist');
   const wt = rows.find((r) => r.system === 'webtorrent');
   if (sd && wt && sd['first frame p50 s'] !== null && wt['first frame p50 s'] !== null) {

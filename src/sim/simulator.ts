@@ -13,6 +13,7 @@ import { SimNetwork, type SimLinkOptions, type SimNetworkConfig } from './sim-ne
 import { VirtualClock } from './virtual-clock.js';
 import { SimLivePlane, type SimLiveOptions } from './sim-live.js';
 import type { LiveChannels } from '../engine/live-channels.js';
+import { SimVodPlane, type SimVodOptions, type SimVodViewer } from './sim-vod.js';
 
 export interface SimulatorOptions {
   seed: number;
@@ -38,6 +39,8 @@ export interface SimulatorOptions {
   events?: (peerId: string) => EngineEvents | undefined;
   /** Live data plane: a source producing chunks and a LiveChannels viewer on every peer. */
   live?: SimLiveOptions;
+  /** On-demand data plane: a seed holding a film and a Downloads viewer on every peer, playing it at its playAt. */
+  vod?: SimVodOptions;
 }
 
 export interface SimPeer {
@@ -51,6 +54,8 @@ export interface SimPeer {
   leftAt?: number;
   /** The peer's live data plane (live simulations only). */
   live?: LiveChannels;
+  /** The peer's download plane and player (on-demand simulations only). */
+  vod?: SimVodViewer;
 }
 
 export const SIM_TRACKER_ID = 'tracker';
@@ -65,6 +70,8 @@ export class Simulator {
   readonly config: EngineConfig;
   /** The live data plane (source + viewers), when enabled. */
   readonly live: SimLivePlane | undefined;
+  /** The on-demand data plane (seed + viewers), when enabled. */
+  readonly vod: SimVodPlane | undefined;
   private readonly tickMs: number;
   private readonly peerList: SimPeer[] = [];
   private readonly byId = new Map<string, SimPeer>();
@@ -72,8 +79,6 @@ export class Simulator {
 
   constructor(private readonly opts: SimulatorOptions) {
     this.random = new SeededRandom(opts.seed);
-    this.contentId = opts.contentId ?? 'channel-1';
-    this.kind = opts.kind ?? 'live';
     this.tickMs = opts.tickMs ?? 100;
     this.config = { ...DEFAULT_ENGINE_CONFIG, ...opts.engine };
     this.network = new SimNetwork(this.clock, this.random.fork(), opts.network);
@@ -95,6 +100,11 @@ export class Simulator {
       events: opts.events?.(SIM_TRACKER_ID),
     });
     this.tracker = tracker;
+    this.vod = opts.vod
+      ? new SimVodPlane({ clock: this.clock, network: this.network, random: this.random.fork(), engineConfig: this.config, trackerContact: this.trackerContact }, opts.vod)
+      : undefined;
+    this.contentId = this.vod?.contentId ?? opts.contentId ?? 'channel-1';
+    this.kind = this.vod ? 'download' : (opts.kind ?? 'live');
     this.live = opts.live
       ? new SimLivePlane(
           {
@@ -237,7 +247,9 @@ export class Simulator {
     });
     peer.engine = engine;
     if (this.live) peer.live = this.live.attachViewer(engine, uploadBps ?? this.network.config.defaultUploadBps);
-    engine.join(this.contentId, this.kind);
+    // A VoD viewer joins the film when it presses play.
+    if (this.vod) peer.vod = this.vod.attachViewer(engine, peer.index);
+    else engine.join(this.contentId, this.kind);
     peer.live?.startViewer(this.contentId);
   }
 
@@ -245,10 +257,12 @@ export class Simulator {
     this.clock.schedule(this.tickMs, () => {
       this.tracker.tick();
       this.live?.tickSource();
+      this.vod?.tickSeed();
       for (const p of this.peerList) {
         if (!p.alive || !p.engine || this.network.isPaused(p.peerId)) continue;
         p.engine.tick();
         p.live?.tick();
+        p.vod?.downloads.tick();
       }
       this.scheduleTick();
     });
