@@ -3,7 +3,7 @@
 // scheduling change does to the first frame and the stall ratio, before it is confirmed on the
 // namespace benchmark (whose single runs vary more than most changes move them).
 //   npx tsx scripts/bench/vod-sim.ts [--seeds 1-8] [--viewers 10] [--stagger-ms 500] [--seed-x 3]
-//       [--viewer-x 1.5] [--watch-s 60] [--set download.NAME=N ...] [--out vod-sim]
+//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--set download.NAME=N ...] [--out vod-sim]
 // Prints a row per seed and their mean; writes bench-results/vod-sim.json (or --out's name).
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { runVodScenario, VOD_FLASH_CROWD, type VodScenario } from '../../src/sim/vod-scenario.js';
@@ -35,6 +35,7 @@ const base: Omit<VodScenario, 'seed'> = {
   viewerFactor: Number(arg('viewer-x', String(VOD_FLASH_CROWD.viewerFactor))),
   watchMs: Number(arg('watch-s', String(VOD_FLASH_CROWD.watchMs / 1000))) * 1000,
   config: downloadSets(),
+  player: { startBufferMs: Number(arg('start-buffer-ms', '0')) },
 };
 const OUT = arg('out', process.argv.includes('--set') ? 'vod-sim-set' : 'vod-sim');
 const seeds = seedRange(arg('seeds', '1-8'));

@@ -33,6 +33,8 @@ export interface SimPlayerOptions {
   watchMs: number;
   /** Time from the last byte of the probe to the first frame (demuxer and decoder start). */
   frameDelayMs: number;
+  /** Media mpv holds before its first frame (mpv's cache-pause-initial with cache-pause-wait; 0: none). */
+  startBufferMs?: number;
 }
 
 export const DEFAULT_SIM_PLAYER: Readonly<Omit<SimPlayerOptions, 'mediaBytesPerS'>> = Object.freeze({
@@ -68,6 +70,8 @@ export class SimPlayer {
   private stalledAt: number | undefined;
   private firstFrameAt: number | undefined;
   private durationKnown = false;
+  /** The box has asked mpv for the duration since mpv knew it. */
+  private durationPolled = false;
   private polledAhead: { ms: number; at: number } | undefined;
   private lastPiece = -1;
   private firstByteAt: number | undefined;
@@ -110,7 +114,7 @@ export class SimPlayer {
         this.firstFrameAt = now + this.o.frameDelayMs;
       }
     }
-    if (this.phase === 'frame' && now >= (this.firstFrameAt as number)) {
+    if (this.phase === 'frame' && now >= (this.firstFrameAt as number) && this.startBuffered(size, pieceBytes, now)) {
       this.phase = 'playing';
       this.result.firstFrameMs = (this.firstFrameAt as number) - this.startedAt;
       this.shownAt = now;
@@ -119,9 +123,20 @@ export class SimPlayer {
     this.play(now);
   }
 
+  /** With startBufferMs: reads on until it holds that much media (the first frame waits for it). */
+  private startBuffered(size: number, pieceBytes: number, now: number): boolean {
+    const want = this.o.startBufferMs ?? 0;
+    if (want <= 0) return true;
+    this.read(size, pieceBytes, now);
+    if ((this.readPos * 1000) / this.o.mediaBytesPerS < want && this.readPos < size) return false;
+    this.firstFrameAt = now;
+    return true;
+  }
+
   /** The box's poll of mpv: the duration (once read) and the media in its cache. */
   poll(): void {
     const now = this.clock.now();
+    if (this.durationKnown) this.durationPolled = true;
     if (this.phase !== 'playing') return;
     this.polledAhead = { ms: this.bufferedMs(), at: now };
     if (this.lastPiece >= 0) this.src.setPlayhead(this.lastPiece, this.rateBps(now), this.aheadMs(now));
@@ -197,7 +212,7 @@ export class SimPlayer {
 
   /** The box's rate: size ÷ duration once mpv knows it (first poll after the probe), else bytes served per second. */
   private rateBps(now: number): number {
-    if (this.durationKnown && this.polledAhead) return this.o.mediaBytesPerS;
+    if (this.durationPolled) return this.o.mediaBytesPerS;
     if (this.firstByteAt === undefined || now - this.firstByteAt < 1000) return 0;
     return (this.readPos * 1000) / (now - this.firstByteAt);
   }

@@ -75,6 +75,20 @@ describe('simulated mpv', () => {
     expect(heads.at(-1)?.piece).toBe(2); // plays on from where the head ended
   });
 
+  it('with a start buffer, the first frame waits until that much media is read', () => {
+    const clock = new ManualClock(0);
+    const { held, src } = film(50);
+    const p = new SimPlayer(clock, src, { ...opts, startBufferMs: 3000 });
+    p.start();
+    for (const i of [0, 1, 49]) held.add(i);
+    p.step();
+    expect(p.results.firstFrameMs).toBeNull(); // 2 s read, 3 s wanted
+    clock.advance(400);
+    held.add(2);
+    p.step();
+    expect(p.results.firstFrameMs).toBe(400);
+  });
+
   it('stalls when it shows what it read, and plays on once it holds pauseWaitMs again', () => {
     const clock = new ManualClock(0);
     const { held, src } = film(50);
