@@ -4,7 +4,8 @@
 import { DEFAULT_LIVE_CONFIG, type LiveConfig } from '../engine/live-config.js';
 import { LiveChannels } from '../engine/live-channels.js';
 import type { EngineConfig } from '../engine/engine-config.js';
-import { PeerEngine } from '../engine/peer-engine.js';
+import type { PeerEngine } from '../engine/peer-engine.js';
+import { simOrigin } from './sim-origin.js';
 import type { Transport } from '../engine/ports.js';
 import type { Contact, Message } from '../protocol/messages.js';
 import { corruptData, patternData, PatternVerifier } from './live-pattern.js';
@@ -69,23 +70,8 @@ export class SimLivePlane {
   ) {
     this.config = { ...DEFAULT_LIVE_CONFIG, ...opts.config };
     this.verifier = new PatternVerifier(opts.chunkBytes);
-    const contact = { host: 'source.sim', port: 7000 };
     const uploadBps = opts.sourceUploadBps ?? deps.network.config.defaultUploadBps;
-    let engine: PeerEngine | undefined;
-    const transport = deps.network.addNode(
-      SIM_SOURCE_ID,
-      contact,
-      { receive: (from, msg) => engine?.receive(from, msg), peerDisconnected: (id) => engine?.peerDisconnected(id) },
-      { uploadBps, position: { x: 0.5, y: 0.5 } },
-    );
-    engine = new PeerEngine({
-      self: { peerId: SIM_SOURCE_ID, contact, role: 'source' },
-      clock: deps.clock,
-      random: deps.random.fork(),
-      transport,
-      config: { ...deps.engineConfig, ...opts.sourceEngine },
-      tracker: deps.trackerContact,
-    });
+    const engine = simOrigin(deps, { peerId: SIM_SOURCE_ID, host: 'source.sim', role: 'source', uploadBps, ...(opts.sourceEngine ? { engine: opts.sourceEngine } : {}) });
     this.sourceEngine = engine;
     this.source = this.channels(engine, uploadBps);
     deps.clock.scheduleAt(opts.sourceStartMs ?? 0, () => {

@@ -7,7 +7,8 @@ import type { PieceStore } from '../engine/download-ports.js';
 import { Downloads } from '../engine/downloads.js';
 import type { EngineConfig } from '../engine/engine-config.js';
 import { ContentRouter } from '../engine/plane/content-router.js';
-import { PeerEngine } from '../engine/peer-engine.js';
+import type { PeerEngine } from '../engine/peer-engine.js';
+import { simOrigin } from './sim-origin.js';
 import { encodeManifest, PIECE_HASH_BYTES, pieceCountOf, type Manifest } from '../protocol/manifest.js';
 import type { Contact } from '../protocol/messages.js';
 import { contentIdOf, sha256, Sha256Verifier } from '../source/piece-verifier.js';
@@ -112,22 +113,7 @@ export class SimVodPlane {
     this.contentId = film.contentId;
     this.manifest = film.manifest;
     this.playerOptions = { ...DEFAULT_SIM_PLAYER, ...opts.player, mediaBytesPerS: opts.mediaBps / 8 };
-    const contact = { host: 'seed.sim', port: 7000 };
-    let engine: PeerEngine | undefined;
-    const transport = deps.network.addNode(
-      SIM_SEED_ID,
-      contact,
-      { receive: (from, msg) => engine?.receive(from, msg), peerDisconnected: (id) => engine?.peerDisconnected(id) },
-      { uploadBps: opts.seedUploadBps, position: { x: 0.5, y: 0.5 } },
-    );
-    engine = new PeerEngine({
-      self: { peerId: SIM_SEED_ID, contact, role: 'node' },
-      clock: deps.clock,
-      random: deps.random.fork(),
-      transport,
-      config: { ...deps.engineConfig, ...opts.seedEngine },
-      tracker: deps.trackerContact,
-    });
+    const engine = simOrigin(deps, { peerId: SIM_SEED_ID, host: 'seed.sim', role: 'node', uploadBps: opts.seedUploadBps, ...(opts.seedEngine ? { engine: opts.seedEngine } : {}) });
     this.seedEngine = engine;
     this.seed = this.plane(engine);
     this.seed.seed(this.contentId, film.manifest, film.manifestBytes, new SimStore(film.pieces));
