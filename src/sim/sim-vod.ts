@@ -3,7 +3,6 @@
 // Downloads plane — the one the box runs — that starts fetching the film when the peer's viewer
 // presses play (at playAt(index)), with a SimPlayer (sim-player.ts) reading it as mpv does.
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../engine/download-config.js';
-import type { PieceStore } from '../engine/download-ports.js';
 import { Downloads } from '../engine/downloads.js';
 import type { EngineConfig } from '../engine/engine-config.js';
 import { ContentRouter } from '../engine/plane/content-router.js';
@@ -12,6 +11,7 @@ import { simOrigin } from './sim-origin.js';
 import { encodeManifest, PIECE_HASH_BYTES, pieceCountOf, type Manifest } from '../protocol/manifest.js';
 import type { Contact } from '../protocol/messages.js';
 import { contentIdOf, sha256, Sha256Verifier } from '../source/piece-verifier.js';
+import { MemoryPieceStore } from './memory-store.js';
 import type { SeededRandom } from './seeded-random.js';
 import { DEFAULT_SIM_PLAYER, SimPlayer, type SimPlayerOptions, type SimViewerResult } from './sim-player.js';
 import type { SimNetwork } from './sim-network.js';
@@ -52,31 +52,6 @@ export const SIM_SEED_ID = 'seed';
 /** How often the simulated player reads on and plays on between pieces (virtual ms). */
 const PLAYER_STEP_MS = 20;
 
-/** Pieces held in memory (a piece arriving is kept as it came: the network does not copy). */
-class SimStore implements PieceStore {
-  readonly pieces = new Map<number, Uint8Array>();
-  readonly resumedCount = 0;
-  constructor(initial?: Uint8Array[]) {
-    initial?.forEach((p, i) => this.pieces.set(i, p));
-  }
-  get count(): number {
-    return this.pieces.size;
-  }
-  has(i: number): boolean {
-    return this.pieces.has(i);
-  }
-  read(i: number): Uint8Array | undefined {
-    return this.pieces.get(i);
-  }
-  write(i: number, data: Uint8Array): void {
-    this.pieces.set(i, data);
-  }
-  tick(): void {}
-  finish(): void {}
-  flush(): void {}
-  close(): void {}
-}
-
 /** A film of `size` bytes in patterned pieces, its manifest and content id. */
 function makeFilm(name: string, size: number, pieceBytes: number): { pieces: Uint8Array[]; manifest: Manifest; manifestBytes: Uint8Array; contentId: string } {
   const count = pieceCountOf(size, pieceBytes);
@@ -116,7 +91,7 @@ export class SimVodPlane {
     const engine = simOrigin(deps, { peerId: SIM_SEED_ID, host: 'seed.sim', role: 'node', uploadBps: opts.seedUploadBps, ...(opts.seedEngine ? { engine: opts.seedEngine } : {}) });
     this.seedEngine = engine;
     this.seed = this.plane(engine);
-    this.seed.seed(this.contentId, film.manifest, film.manifestBytes, new SimStore(film.pieces));
+    this.seed.seed(this.contentId, film.manifest, film.manifestBytes, new MemoryPieceStore(new Map(film.pieces.map((p, i) => [i, p]))));
     engine.join(this.contentId, 'download', 'film.ts');
   }
 
@@ -144,7 +119,7 @@ export class SimVodPlane {
   private play(engine: PeerEngine, viewer: SimVodViewer): void {
     const { downloads } = viewer;
     const id = this.contentId;
-    downloads.fetch(id, () => new SimStore());
+    downloads.fetch(id, () => new MemoryPieceStore());
     engine.join(id, 'download');
     const player = new SimPlayer(
       this.deps.clock,

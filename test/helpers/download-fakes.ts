@@ -1,15 +1,15 @@
 // Test doubles for the download data plane: an in-memory PieceStore, a fake engine port that records
 // sends and drops, a small content (manifest, pieces, id) and a verifier using the real SHA-256 checks.
-import { StorageError, type PieceStore } from '../../src/engine/download-ports.js';
+import { StorageError } from '../../src/engine/download-ports.js';
+import { MemoryPieceStore } from '../../src/sim/memory-store.js';
 import type { DownloadEnginePort } from '../../src/engine/download-core.js';
 import type { PeerAddress, Destination } from '../../src/engine/ports.js';
 import { encodeManifest, PIECE_HASH_BYTES, type Manifest } from '../../src/protocol/manifest.js';
 import type { MemberInfo, Message, MessageOf } from '../../src/protocol/messages.js';
 import { contentIdOf, sha256 } from '../../src/source/piece-verifier.js';
 
-export class MemoryStore implements PieceStore {
-  readonly pieces = new Map<number, Uint8Array>();
-  resumedCount = 0;
+/** The simulator's in-memory store, copying what it is given, with disk faults on demand. */
+export class MemoryStore extends MemoryPieceStore {
   finished = 0;
   closed = false;
   /** Pieces written before writes start failing with this kind (disk full). */
@@ -17,29 +17,17 @@ export class MemoryStore implements PieceStore {
   writes = 0;
 
   constructor(private readonly manifest: Manifest, initial: Map<number, Uint8Array> = new Map()) {
-    for (const [i, d] of initial) this.pieces.set(i, d);
-    this.resumedCount = initial.size;
+    super(initial);
   }
-  get count(): number {
-    return this.pieces.size;
-  }
-  has(i: number): boolean {
-    return this.pieces.has(i);
-  }
-  read(i: number): Uint8Array | undefined {
-    return this.pieces.get(i);
-  }
-  write(i: number, data: Uint8Array): void {
+  override write(i: number, data: Uint8Array): void {
     if (this.failAfter && this.writes >= this.failAfter.writes) throw new StorageError(this.failAfter.kind, 'no space left on device (test)');
     this.writes++;
-    this.pieces.set(i, Uint8Array.from(data));
+    super.write(i, Uint8Array.from(data));
   }
-  tick(): void {}
-  flush(): void {}
-  finish(): void {
+  override finish(): void {
     this.finished++;
   }
-  close(): void {
+  override close(): void {
     this.closed = true;
   }
   get pieceCount(): number {
