@@ -38,6 +38,9 @@ export interface DownloadConfig {
   playStartMs: number;
   playHedgeMs: number;
   playSpreadMs: number;
+  repeatRefuseMs: number;
+  repeatDueMs: number;
+  relayedHoldMs: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -74,6 +77,9 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playStartMs: 1000,
   playHedgeMs: 0,
   playSpreadMs: 0,
+  repeatRefuseMs: 3000,
+  repeatDueMs: 4000,
+  relayedHoldMs: 1500,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -111,6 +117,9 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playStartMs: "Played while it downloads: what the first frame waits for (the head and the tail) is due this long after the play or a seek. Holders serve the earliest deadline first: a viewer starting is served before other viewers' pieces due later, and after those that would otherwise stall sooner. 0 = due at once.",
   playHedgeMs: "Played while it downloads: hedged requests for what the first frame waits for. A piece the player needs now (the playhead's, the file's tail) that waits at a partner behind another one, or is still missing this long after it was asked, is also asked of a partner with nothing in flight from us; the copy that loses is cancelled. 0 = never (the default: in a flash crowd the copies cost other viewers' pieces, docs/downloads.md).",
   playSpreadMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) goes to a partner that holds none of the others it needs now, waiting up to this long for one before it queues behind another there (the first frame waits for the last of them). 0 = never waits (the default: with one holder, waiting sent it one needed piece at a time, behind pieces due later; docs/downloads.md).",
+  repeatRefuseMs: "A piece we sent to one partner less than this long ago is refused ('relayed') to another that does not play it within repeatDueMs: the first shares it, and a piece only we hold goes out once instead of to viewer after viewer (docs/downloads.md). 0 = never refused for that.",
+  repeatDueMs: "A request for a piece due sooner than this (a DataChunkDue) is served even if we just sent that piece to someone else (repeatRefuseMs).",
+  relayedHoldMs: "After a 'relayed' refusal, the partner that refused is not asked for that piece for this long (others that hold it are).",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */

@@ -120,7 +120,9 @@ export class DownloadFetcher {
     if (msg.reason === RejectReason.NotPartner) return this.deps.dropPeer(from.peerId, 'not-partner', 0);
     const busy = msg.reason === RejectReason.Busy;
     this.estimates.onReject(from.peerId, req.sentAt, now, busy, core.config.busyBackoffMs);
-    if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);
+    // 'relayed': another partner got the piece from it a moment ago and will share it.
+    if (msg.reason === RejectReason.Relayed) this.requests.exclude(msg.chunkId, from.peerId, now + core.config.relayedHoldMs);
+    else if (!busy && msg.reason !== RejectReason.Preempted) this.requests.exclude(msg.chunkId, from.peerId);
     this.schedule(now);
   }
 
@@ -196,6 +198,7 @@ export class DownloadFetcher {
     const m = core.manifest;
     const store = core.store;
     if (this.stopped || !m || !store || core.partners.size === 0) return;
+    this.requests.releaseExclusions(now);
     const ctx: PickContext = {
       now,
       fromId: 0,

@@ -187,6 +187,7 @@ export class DownloadKind implements PlaneKind {
       dueRequestsSent: c.dueRequestsSent,
       dueRequestsIn: c.dueRequestsIn,
       requestsRefused: c.requestsRefused,
+      relayedRefusals: c.relayedRefusals,
       servesCancelled: c.servesCancelled,
       partnersBlacklisted: c.partnersBlacklisted,
       seedsReleased: c.seedsReleased,

@@ -3,7 +3,9 @@
 // the send window with download.sendTargetDelayMs, plane/send-gate.ts), answers
 // ManifestReqs from anyone, and advertises which pieces we hold as a BufferMapInfo over the whole
 // file (base 0, one bit per piece): at once to a new partner, to every partner as soon as it changed
-// (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs.
+// (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs. A request with a deadline
+// repeatDueMs or more away, for a piece we sent another partner less than repeatRefuseMs ago, is
+// refused 'relayed' (sentElsewhere): that partner shares it, and pieces only we hold go out once.
 import type { Message } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap } from './buffer-map.js';
@@ -23,6 +25,8 @@ export class DownloadServer {
   private bits: Uint8Array = new Uint8Array(0);
   private version = 0;
   private own: { version: number; map: BufferMap; msg: Message } | undefined;
+  /** Per piece, the partner we last sent it to and when (kept repeatRefuseMs). */
+  private readonly lastSent = new Map<number, { peerId: string; at: number }>();
 
   constructor(private readonly core: DownloadCore) {
     ({ window: this.window, uploads: this.uploads } = planeUploads(core.config, { unpacedSlotMs: 0, newestSharePct: 0 }));
@@ -53,6 +57,10 @@ export class DownloadServer {
     if (!m || !core.store?.has(id)) return this.reject(from, id, RejectReason.Missing);
     const req = { peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id), ...(dueInMs !== undefined ? { dueAt: now + dueInMs } : {}) };
     if (dueInMs !== undefined) core.counters.dueRequestsIn++;
+    if (dueInMs !== undefined && dueInMs >= core.config.repeatDueMs && this.sentElsewhere(from.peerId, id, now)) {
+      core.counters.relayedRefusals++;
+      return this.reject(from, id, RejectReason.Relayed);
+    }
     const offered = this.uploads.offer(req, now, this.refuse);
     if (offered !== 'queued') return this.reject(from, id, RejectReason.Busy);
     this.uploads.drain(now, this.serveOne, this.refuse);
@@ -70,6 +78,7 @@ export class DownloadServer {
   }
 
   tick(now: number): void {
+    for (const [id, s] of this.lastSent) if (now - s.at >= this.core.config.repeatRefuseMs) this.lastSent.delete(id);
     if (this.window) acknowledgeMaps(this.core, this.window, now);
     this.uploads.drain(now, this.serveOne, this.refuse);
     this.advertise(now);
@@ -103,8 +112,20 @@ export class DownloadServer {
     return serveRequest(core, r, read, (sent) => {
       this.window?.onSent(r.peerId, r.chunkId, sent, core.clock.now());
       core.counters.piecesServed++;
+      if (core.config.repeatRefuseMs > 0) this.lastSent.set(r.chunkId, { peerId: r.peerId, at: core.clock.now() });
       core.counters.servedPeers.add(r.peerId);
     });
+  }
+
+  /**
+   * We sent piece `id` to another partner less than repeatRefuseMs ago: that partner will have it to
+   * share. Refusing a requester that plays it later ('relayed') sends the pieces only we hold to one
+   * viewer each instead of the same one to viewer after viewer (a flash crowd's seed sent each piece
+   * twice while the viewers' uplinks idled), and the requester takes it from whoever got it.
+   */
+  private sentElsewhere(peerId: string, id: number, now: number): boolean {
+    const last = this.lastSent.get(id);
+    return last !== undefined && last.peerId !== peerId && now - last.at < this.core.config.repeatRefuseMs;
   }
 
   private reject(to: PeerAddress, chunkId: number, reason: string): void {

@@ -49,6 +49,8 @@ export interface DownloadStats {
   dueRequestsSent: number;
   dueRequestsIn: number;
   requestsRefused: number;
+  /** Requests refused 'relayed': we had just sent that piece to another partner (repeatRefuseMs). */
+  relayedRefusals: number;
   servesCancelled: number;
   partnersBlacklisted: number;
   /** Complete partners let go while we were complete too. */
@@ -74,6 +76,7 @@ export class DownloadCounters extends PlaneCounters {
   piecesServed = 0;
   dueRequestsSent = 0;
   dueRequestsIn = 0;
+  relayedRefusals = 0;
   seedsReleased = 0;
   readonly servedPeers = new Set<string>();
 }

@@ -27,8 +27,10 @@ interface PeerRequests {
 export class RequestQueue {
   private readonly byChunk = new Map<number, InFlightRequest[]>();
   private readonly byPeer = new Map<string, PeerRequests>();
-  /** Per id, partners not to ask again for it. */
-  private readonly excluded = new Map<number, Set<string>>();
+  /** Per id, partners not to ask again for it, until when (Infinity: until cleared). */
+  private readonly excluded = new Map<number, Map<string, number>>();
+  /** Earliest end of a timed exclusion. */
+  private nextReleaseAt = Infinity;
   private nextTimeoutAt = Infinity;
 
   add(req: InFlightRequest): void {
@@ -107,11 +109,26 @@ export class RequestQueue {
     p.expired.add(req.chunkId);
   }
 
-  /** Never ask this partner for this id again (it refused, or timed out). */
-  exclude(chunkId: number, peerId: string): void {
+  /** Never ask this partner for this id again (it refused, or timed out) — or not before `until`. */
+  exclude(chunkId: number, peerId: string, until = Infinity): void {
     let s = this.excluded.get(chunkId);
-    if (!s) this.excluded.set(chunkId, (s = new Set()));
-    s.add(peerId);
+    if (!s) this.excluded.set(chunkId, (s = new Map()));
+    s.set(peerId, Math.max(until, s.get(peerId) ?? -Infinity));
+    if (until < this.nextReleaseAt) this.nextReleaseAt = until;
+  }
+
+  /** Ends the timed exclusions that are over at `now`. */
+  releaseExclusions(now: number): void {
+    if (now < this.nextReleaseAt) return;
+    let next = Infinity;
+    for (const [id, s] of this.excluded) {
+      for (const [peerId, until] of s) {
+        if (until <= now) s.delete(peerId);
+        else if (until < next) next = until;
+      }
+      if (s.size === 0) this.excluded.delete(id);
+    }
+    this.nextReleaseAt = next;
   }
 
   isExcluded(chunkId: number, peerId: string): boolean {

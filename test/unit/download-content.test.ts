@@ -277,6 +277,74 @@ describe('download content', () => {
     expect(r.plane.stats(r.t.id)?.dueRequestsSent).toBe(due.length);
   });
 
+  it("repeatRefuseMs: a piece just sent to one partner is refused 'relayed' to another that plays it later, and served to one that plays it soon, to a plain request and after the period", () => {
+    const r = rig({ seed: true, config: { sendTargetDelayMs: 0, repeatRefuseMs: 3000, repeatDueMs: 4000 } });
+    r.engine.setPartners(['x', 'y', 'z', 'w']);
+    r.plane.tick();
+    const due = (p: string, dueInMs: number) => r.plane.receive(addr(p), { type: 'DataChunkDue', peerId: p, contentId: r.t.id, chunkId: 2, dueInMs });
+    const got = (p: string) => r.engine.of('DataChunkResp', p).map((m) => m.chunkId);
+    due('x', 10_000);
+    due('y', 10_000);
+    expect(got('x')).toEqual([2]);
+    expect(got('y')).toEqual([]);
+    expect(r.engine.of('DataChunkReject', 'y')[0]).toMatchObject({ chunkId: 2, reason: 'relayed' });
+    // It plays the piece sooner than repeatDueMs: served.
+    due('z', 1000);
+    expect(got('z')).toEqual([2]);
+    // A plain request (a download not being played) is never refused for this.
+    r.plane.receive(addr('y'), { type: 'DataChunkReq', peerId: 'y', contentId: r.t.id, chunkId: 2 });
+    expect(got('y')).toEqual([2]);
+    r.clock.advance(3000);
+    r.plane.tick();
+    due('w', 10_000);
+    expect(got('w')).toEqual([2]);
+    expect(r.plane.stats(r.t.id)).toMatchObject({ relayedRefusals: 1, piecesServed: 4 });
+
+    // Off (0): served to everyone.
+    const off = rig({ seed: true, config: { sendTargetDelayMs: 0, repeatRefuseMs: 0 } });
+    off.engine.setPartners(['x', 'y']);
+    off.plane.tick();
+    for (const p of ['x', 'y']) off.plane.receive(addr(p), { type: 'DataChunkDue', peerId: p, contentId: off.t.id, chunkId: 2, dueInMs: 10_000 });
+    expect(off.engine.of('DataChunkResp', 'y').map((m) => m.chunkId)).toEqual([2]);
+  });
+
+  it("a 'relayed' refusal: the piece is asked of other holders at once, and of the partner that refused only after relayedHoldMs", () => {
+    const r = rig({ config: { relayedHoldMs: 1500 } });
+    withManifest(r, ['a']);
+    r.plane.tick();
+    const asked = () => r.engine.sent.filter((s) => s.msg.type === 'DataChunkReq').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+    expect(asked()).toContain('a:2');
+    r.plane.receive(addr('a'), { type: 'DataChunkReject', peerId: 'a', contentId: r.t.id, chunkId: 2, reason: 'relayed' });
+    // Every other piece arrives; piece 2 is not asked of a again within the hold.
+    for (let round = 0; round < 4; round++) {
+      const reqs = r.engine.sent.filter((s) => s.msg.type === 'DataChunkReq');
+      r.engine.clear();
+      for (const { msg } of reqs) {
+        // (the first round holds the request a refused)
+        if (msg.type !== 'DataChunkReq' || (round === 0 && msg.chunkId === 2)) continue;
+        expect(msg.chunkId).not.toBe(2);
+        r.plane.receive(addr('a'), { type: 'DataChunkResp', peerId: 'a', contentId: r.t.id, chunkId: msg.chunkId, timestampMs: 0, signature: new Uint8Array(0), data: r.t.pieces[msg.chunkId]! });
+      }
+      r.clock.advance(200);
+      r.plane.tick();
+    }
+    expect(r.plane.stats(r.t.id)?.piecesVerified).toBe(5);
+    expect(asked()).toEqual([]);
+    // b now holds it (the partner a sent it to): asked of b at once.
+    r.engine.setPartners(['a', 'b']);
+    r.plane.tick();
+    r.plane.receive(addr('b'), mapMsg(r.t.id, 'b', r.t.manifest.pieceCount, [2]));
+    expect(asked()).toEqual(['b:2']);
+    // b cannot after all: a is asked again once the hold is over, not before.
+    r.engine.clear();
+    r.plane.receive(addr('b'), { type: 'DataChunkReject', peerId: 'b', contentId: r.t.id, chunkId: 2, reason: 'missing' });
+    r.plane.tick();
+    expect(asked()).toEqual([]);
+    r.clock.advance(1500 - 800);
+    r.plane.tick();
+    expect(asked()).toEqual(['a:2']);
+  });
+
   it('seeding: a partner that is complete too is let go', () => {
     const r = rig({ seed: true });
     r.engine.setPartners(['x', 'y']);

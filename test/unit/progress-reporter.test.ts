@@ -13,7 +13,7 @@ function st(over: Partial<DownloadContentStatus>): DownloadContentStatus {
     state: 'downloading', name: 'f.bin', sizeBytes: 1000, pieceBytes: 100, pieces: 10, piecesVerified: 0, bytesVerified: 0, progress: 0,
     piecesAtStart: 0, piecesFetched: 0, bytesIn: 0, bytesOut: 0, pieceBytesIn: 0, pieceBytesOut: 0, controlBytesIn: 0, controlBytesOut: 0,
     badPieces: 0, badManifests: 0, duplicates: 0, unsolicited: 0, requestsSent: 0, requestTimeouts: 0, endgameRequests: 0, endgame: false, requestsCancelled: 0, playback: null,
-    rejectsReceived: 0, piecesServed: 0, dueRequestsSent: 0, dueRequestsIn: 0, requestsRefused: 0, servesCancelled: 0, partnersBlacklisted: 0, seedsReleased: 0, partners: 3,
+    rejectsReceived: 0, piecesServed: 0, dueRequestsSent: 0, dueRequestsIn: 0, requestsRefused: 0, relayedRefusals: 0, servesCancelled: 0, partnersBlacklisted: 0, seedsReleased: 0, partners: 3,
     partnerIds: [], peersServed: 0, suppliers: [], completedInMs: null, error: null, path: '/tmp/f.bin', title: 'F', ...over,
   };
 }

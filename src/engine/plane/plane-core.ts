@@ -118,6 +118,8 @@ export const RejectReason = {
   Missing: 'missing',
   Busy: 'busy',
   Preempted: 'preempted',
+  /** Sent to another partner a moment ago: ask it (downloads, repeatRefuseMs). */
+  Relayed: 'relayed',
 } as const;
 
 /** Encoded size of a message on the wire: payload + frame overhead (0 when it cannot be encoded). */
