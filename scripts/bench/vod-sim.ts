@@ -3,7 +3,10 @@
 // scheduling change does to the first frame and the stall ratio, before it is confirmed on the
 // namespace benchmark (whose single runs vary more than most changes move them).
 //   npx tsx scripts/bench/vod-sim.ts [--seeds 1-8] [--viewers 10] [--stagger-ms 500] [--seed-x 3]
-//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--set download.NAME=N ...] [--out vod-sim]
+//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--tail-bytes N] [--set download.NAME=N ...]
+//       [--out vod-sim]
+// --tail-bytes: the player reads the file's last N bytes before its first frame (mpv: 250,000 for an
+// MPEG-TS duration; 0: none, as if the duration came from elsewhere), and the box fetches that tail.
 // Prints a row per seed and their mean; writes bench-results/vod-sim.json (or --out's name).
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { runVodScenario, VOD_FLASH_CROWD, type VodScenario } from '../../src/sim/vod-scenario.js';
@@ -37,7 +40,13 @@ const base: Omit<VodScenario, 'seed'> = {
   config: downloadSets(),
   player: { startBufferMs: Number(arg('start-buffer-ms', '0')) },
 };
-const OUT = arg('out', process.argv.includes('--set') ? 'vod-sim-set' : 'vod-sim');
+const TAIL = arg('tail-bytes', '');
+if (TAIL !== '') {
+  if (!/^[0-9]+$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
+  base.player = { ...base.player, tailBytes: Number(TAIL) };
+  base.config = { playTailBytes: Number(TAIL), ...base.config };
+}
+const OUT = arg('out', process.argv.includes('--set') || TAIL !== '' ? 'vod-sim-set' : 'vod-sim');
 const seeds = seedRange(arg('seeds', '1-8'));
 
 const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
