@@ -16,7 +16,8 @@ import type { Logger } from './platform/logger.js';
 import { queryContents } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
 import { FileByteSource, PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
-import { VodSession, type VodStats } from './player/vod-session.js';
+import { SPAN_PROBE_BYTES } from './player/told-duration.js';
+import { VodSession, type VodSessionOptions, type VodStats } from './player/vod-session.js';
 
 const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
 /** `play` answers within this (the CLI waits 15 s): the manifest and the first piece must have come. */
@@ -80,12 +81,15 @@ export class VodNode {
     if (!downloads.active(contentId)) {
       downloads.fetchToStateDir(contentId, await this.listedTitle(contentId), 'downloading to play');
     }
+    // Told the film's duration, mpv reads only its last piece before the first frame (told-duration.ts).
+    downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES);
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);
     const title = downloads.contentStatus(contentId)?.title || contentId;
     const name = downloads.contentStatus(contentId)?.name ?? '';
     return this.start(contentId, title, deadline, {
       onPlayhead: (i, rate, aheadMs) => downloads.downloads.setPlayhead(contentId, i, rate, aheadMs),
+      tellDuration: { onTail: (bytes) => downloads.downloads.setPlayTail(contentId, bytes) },
       base: (session) => new PieceByteSource(reader, contentType(name), session.hooks),
       ended: () => downloads.downloads.clearPlayhead(contentId),
     });
@@ -105,11 +109,11 @@ export class VodNode {
     });
   }
 
-  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; ended: () => void }): Promise<VodPlaying> {
+  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; tellDuration?: VodSessionOptions['tellDuration']; ended: () => void }): Promise<VodPlaying> {
     const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
-    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
+    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}), ...(o.tellDuration ? { tellDuration: o.tellDuration } : {}) });
     const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
     // Stopped, or the start took too long (AbortSignal.any is missing before Node 20.3).

@@ -3,10 +3,11 @@
 // scheduling change does to the first frame and the stall ratio, before it is confirmed on the
 // namespace benchmark (whose single runs vary more than most changes move them).
 //   npx tsx scripts/bench/vod-sim.ts [--seeds 1-8] [--viewers 10] [--stagger-ms 500] [--seed-x 3]
-//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--tail-bytes N] [--set download.NAME=N ...]
-//       [--out vod-sim]
-// --tail-bytes: the player reads the file's last N bytes before its first frame (mpv: 250,000 for an
-// MPEG-TS duration; 0: none, as if the duration came from elsewhere), and the box fetches that tail.
+//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--mpv-duration] [--tail-bytes N]
+//       [--set download.NAME=N ...] [--out vod-sim]
+// By default the box tells mpv the duration (player/told-duration.ts: it reads the file's last 64 KiB,
+// the rate is known at once); --mpv-duration: mpv reads the last 250,000 bytes for it instead.
+// --tail-bytes: the bytes of the file's end read before the first frame (0: none).
 // Prints a row per seed and their mean; writes bench-results/vod-sim.json (or --out's name).
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { runVodScenario, VOD_FLASH_CROWD, type VodScenario } from '../../src/sim/vod-scenario.js';
@@ -37,16 +38,20 @@ const base: Omit<VodScenario, 'seed'> = {
   seedFactor: Number(arg('seed-x', String(VOD_FLASH_CROWD.seedFactor))),
   viewerFactor: Number(arg('viewer-x', String(VOD_FLASH_CROWD.viewerFactor))),
   watchMs: Number(arg('watch-s', String(VOD_FLASH_CROWD.watchMs / 1000))) * 1000,
-  config: downloadSets(),
-  player: { startBufferMs: Number(arg('start-buffer-ms', '0')) },
+  config: { ...VOD_FLASH_CROWD.config, ...downloadSets() },
+  player: { ...VOD_FLASH_CROWD.player, startBufferMs: Number(arg('start-buffer-ms', '0')) },
 };
-const TAIL = arg('tail-bytes', '');
-if (TAIL !== '') {
-  if (!/^[0-9]+$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
-  base.player = { ...base.player, tailBytes: Number(TAIL) };
-  base.config = { playTailBytes: Number(TAIL), ...base.config };
+// --mpv-duration: mpv finds the duration itself, reading the file's last 250,000 bytes (no told duration).
+const MPV_DURATION = process.argv.includes('--mpv-duration');
+const TAIL = arg('tail-bytes', MPV_DURATION ? '250000' : '');
+if (!/^[0-9]*$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
+if (TAIL !== '' || MPV_DURATION) {
+  const tail = TAIL === '' ? undefined : Number(TAIL);
+  base.player = { ...base.player, toldDuration: !MPV_DURATION, ...(tail !== undefined ? { tailBytes: tail } : {}) };
+  const sets = downloadSets();
+  base.config = { ...base.config, ...(tail !== undefined ? { playTailBytes: MPV_DURATION ? 256 * 1024 : tail } : {}), ...sets };
 }
-const OUT = arg('out', process.argv.includes('--set') || TAIL !== '' ? 'vod-sim-set' : 'vod-sim');
+const OUT = arg('out', process.argv.includes('--set') || TAIL !== '' || MPV_DURATION ? 'vod-sim-set' : 'vod-sim');
 const seeds = seedRange(arg('seeds', '1-8'));
 
 const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));

@@ -63,6 +63,8 @@ export class DownloadKind implements PlaneKind {
   private readonly picker: DownloadPicker;
   /** Set while the content is played (a playback position is known). */
   private ondemand: OnDemandPicker | undefined;
+  /** Bytes of the file's end the player reads before its first frame (setPlayTail; undefined: playTailBytes). */
+  private playTail: number | undefined;
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
@@ -231,6 +233,7 @@ export class DownloadKind implements PlaneKind {
       const c = this.core.config;
       p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, headBytes: c.playHeadBytes, startMs: c.playStartMs, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
       this.ondemand = p;
+      p.setTailBytes(this.playTail);
       p.setPlayhead(piece, rateBps, ahead);
       this.fetcher?.usePicker(this.wrapped(p), now);
       return;
@@ -243,6 +246,16 @@ export class DownloadKind implements PlaneKind {
     const moved = p.playheadPiece !== Math.max(0, Math.floor(piece));
     p.setPlayhead(piece, rateBps, ahead);
     if (moved) this.fetcher?.playheadMoved(p, now);
+  }
+
+  /**
+   * The player reads `bytes` of the file's end before its first frame (undefined: playTailBytes):
+   * told the duration, mpv reads only the last piece (player/told-duration.ts). Kept for the next
+   * on-demand picker too.
+   */
+  setPlayTail(bytes: number | undefined): void {
+    this.playTail = bytes;
+    this.ondemand?.setTailBytes(bytes);
   }
 
   /** Nobody plays it any more: rarest first again. */

@@ -63,6 +63,11 @@ export class Downloads {
     return c !== undefined;
   }
 
+  /** The player reads `bytes` of the file's end before its first frame (see DownloadKind.setPlayTail). */
+  setPlayTail(contentId: string, bytes: number | undefined): void {
+    this.contents.get(contentId)?.kind.setPlayTail(bytes);
+  }
+
   clearPlayhead(contentId: string): void {
     this.contents.get(contentId)?.kind.clearPlayhead();
   }

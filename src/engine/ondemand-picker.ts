@@ -2,7 +2,7 @@
 // A Picker beside DownloadPicker, over the same context, chosen while a playback position is set:
 //  - Playback window: the pieces from the playhead's piece on, as many as the measured playback
 //    rate (bytes/s the player reads) covers in windowMs, clamped to [minWindowPieces,
-//    maxWindowPieces]. The playhead is where the player reads, which is ahead of what it shows by
+//    maxWindowPieces]; minWindowPieces while the player holds no media. The playhead is where the player reads, which is ahead of what it shows by
 //    the media it has buffered: piece i is due when that buffer runs dry (the player says how much
 //    it holds, setPlayhead's `ahead`) plus (i − playhead) × pieceBytes ÷ rate. A viewer with
 //    seconds in hand therefore does not compete as "due now" with one about to stall. Missing
@@ -83,6 +83,7 @@ export class OnDemandPicker implements Picker {
   private startAt: number | undefined;
   private readonly rest: DownloadPicker;
   private lastWindow: PlaybackWindow = { from: 0, to: 0 };
+  private tailOverride: number | undefined;
   /** Pieces needed now waiting for a partner of their own (spread()), since when. */
   private readonly neededSince = new Map<number, number>();
 
@@ -104,6 +105,11 @@ export class OnDemandPicker implements Picker {
     if (moved) this.startAt = undefined;
   }
 
+  /** The file's tail fetched before the first frame from now on (bytes; undefined: tailBytes of the options). */
+  setTailBytes(bytes: number | undefined): void {
+    this.tailOverride = bytes === undefined || !(bytes >= 0) ? undefined : bytes;
+  }
+
   get playheadPiece(): number {
     return this.playhead;
   }
@@ -111,7 +117,11 @@ export class OnDemandPicker implements Picker {
   /** The pieces the window spans now, for a file of `pieceCount` pieces of `pieceBytes`. */
   window(pieceBytes: number, pieceCount: number): PlaybackWindow {
     const o = this.opts;
-    const covered = this.rateBps > 0 ? Math.ceil((this.rateBps * o.windowMs) / 1000 / pieceBytes) : o.minWindowPieces;
+    // Until the player holds media (before its first frame, after a seek until it plays on) the
+    // window is the least: a viewer starting asks for what its first frame needs, not for seconds
+    // of pieces that holders serving the earliest deadline first would put ahead of playing
+    // viewers' pieces (told the duration, a start knows the rate at once: docs/simulator.md).
+    const covered = this.rateBps > 0 && this.dryAt !== undefined ? Math.ceil((this.rateBps * o.windowMs) / 1000 / pieceBytes) : o.minWindowPieces;
     const n = Math.min(o.maxWindowPieces, Math.max(o.minWindowPieces, covered));
     const from = Math.min(this.playhead, pieceCount);
     return { from, to: Math.min(pieceCount, from + n) };
@@ -297,8 +307,9 @@ export class OnDemandPicker implements Picker {
    * mpv reads an MPEG-TS file's last 250,000 bytes for its duration, which straddle two pieces.
    */
   tailFrom(count: number, pieceBytes: number): number {
-    if (this.opts.tailBytes <= 0) return count;
-    return Math.max(0, count - Math.ceil(this.opts.tailBytes / pieceBytes) - 1);
+    const tailBytes = this.tailOverride ?? this.opts.tailBytes;
+    if (tailBytes <= 0) return count;
+    return Math.max(0, count - Math.ceil(tailBytes / pieceBytes) - 1);
   }
 
   /**

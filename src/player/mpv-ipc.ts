@@ -162,9 +162,12 @@ export class MpvIpc extends EventEmitter<MpvIpcEventMap> {
     });
   }
 
-  /** Loads `url` with the named-argument form that mpv 0.35 … 0.40 all accept. */
-  async loadfile(url: string, flags: 'replace' | 'append' | 'append-play' = 'replace'): Promise<void> {
-    await this.request({ name: 'loadfile', url, flags });
+  /**
+   * Loads `url` with the named-argument form that mpv 0.35 … 0.40 all accept; `options` are set for
+   * this file only (e.g. `{ 'demuxer-lavf-o': 'skip_estimate_duration_from_pts=1' }`, checked on 0.35.1).
+   */
+  async loadfile(url: string, flags: 'replace' | 'append' | 'append-play' = 'replace', options?: Record<string, string>): Promise<void> {
+    await this.request({ name: 'loadfile', url, flags, ...(options && Object.keys(options).length > 0 ? { options } : {}) });
   }
 
   async getProperty<T = unknown>(name: string): Promise<T> {

@@ -99,6 +99,8 @@ export class MpvPlayer extends EventEmitter<MpvPlayerEventMap> {
   private child: ChildProcess | undefined;
   private ipc: MpvIpc | undefined;
   private url: string | undefined;
+  /** mpv options for the current url only (loadfile's per-file options). */
+  private urlOptions: Record<string, string> | undefined;
   private playStartedAt: number | undefined;
   private stalls = 0;
   private restartCount = 0;
@@ -147,9 +149,13 @@ export class MpvPlayer extends EventEmitter<MpvPlayerEventMap> {
     return this.ipc !== undefined && !this.ipc.closed;
   }
 
-  /** Plays `url`, replacing whatever plays. While mpv is restarting, it plays it once back. */
-  async play(url: string): Promise<void> {
+  /**
+   * Plays `url`, replacing whatever plays, with mpv `options` for this file only. While mpv is
+   * restarting, it plays it once back.
+   */
+  async play(url: string, options?: Record<string, string>): Promise<void> {
     this.url = url;
+    this.urlOptions = options;
     this.stalls = 0;
     await this.load(url);
   }
@@ -217,7 +223,7 @@ export class MpvPlayer extends EventEmitter<MpvPlayerEventMap> {
 
   private async load(url: string): Promise<void> {
     this.playStartedAt = Date.now();
-    if (this.running) await this.connection().loadfile(url, 'replace');
+    if (this.running) await this.connection().loadfile(url, 'replace', this.urlOptions);
   }
 
   private args(): string[] {

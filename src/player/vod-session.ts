@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logger.js';
 import type { ByteSource, PieceReadHooks } from './byte-source.js';
 import type { MpvPlayer } from './mpv-process.js';
 import { serveRange } from './range-response.js';
+import { edlOfWhole, mpegTsDurationS, NO_DURATION_PROBE } from './told-duration.js';
 import type { StreamServer } from './stream-server.js';
 
 export interface VodStats {
@@ -61,6 +62,12 @@ export interface VodSessionOptions {
    * time the player's buffer is measured.
    */
   onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void;
+  /**
+   * Tell mpv an MPEG-TS film's duration (told-duration.ts) so it starts without reading the file's
+   * end; `onTail` hears how much of the end the player still reads first (undefined: as configured,
+   * when the duration could not be told).
+   */
+  tellDuration?: { onTail: (bytes: number | undefined) => void };
   now?: () => number;
 }
 
@@ -98,6 +105,7 @@ export class VodSession {
   private sizeBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly abort = new AbortController();
   private readonly offFrame: () => void;
   private readonly offStall: () => void;
   private readonly offEnd: () => void;
@@ -184,15 +192,37 @@ export class VodSession {
     this.url = this.o.server.addFile(this.name, handler);
     const player = this.o.player;
     if (!player) return;
-    await player.play(this.url);
+    const told = await this.toldDuration(source);
+    if (this.stopped) return;
+    if (told !== undefined) {
+      this.durationS = told;
+      await player.play(edlOfWhole(this.url, told), { ...NO_DURATION_PROBE });
+    } else {
+      this.o.tellDuration?.onTail(undefined);
+      await player.play(this.url);
+    }
     await player.osd(`▶ ${this.o.title}`).catch(() => undefined);
     this.timer = setInterval(() => void this.poll(), CACHE_POLL_MS);
     this.timer.unref();
   }
 
+  /** The film's duration from its two ends, when asked to tell it and the film is MPEG-TS. */
+  private async toldDuration(source: ByteSource): Promise<number | undefined> {
+    if (!this.o.tellDuration || source.contentType !== 'video/mp2t') return undefined;
+    try {
+      const d = await mpegTsDurationS(source, this.abort.signal);
+      this.o.log.info({ contentId: this.o.contentId, durationS: d ?? null, atMs: this.now() - this.startedAt }, d === undefined ? 'no duration from the film\'s ends: mpv reads its end' : 'duration told to the player');
+      return d;
+    } catch (err) {
+      if (!this.stopped) this.o.log.warn({ contentId: this.o.contentId, err: (err as Error).message }, 'could not read the film\'s ends for its duration');
+      return undefined;
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.abort.abort();
     clearInterval(this.timer);
     this.onStall(false);
     this.offFrame();

@@ -35,6 +35,11 @@ export interface SimPlayerOptions {
   frameDelayMs: number;
   /** Media mpv holds before its first frame (mpv's cache-pause-initial with cache-pause-wait; 0: none). */
   startBufferMs?: number;
+  /**
+   * The box tells mpv the duration (player/told-duration.ts): the rate is known from the start, and
+   * the tail read stands for the box's own read of the file's end (tailBytes 65,536).
+   */
+  toldDuration?: boolean;
 }
 
 export const DEFAULT_SIM_PLAYER: Readonly<Omit<SimPlayerOptions, 'mediaBytesPerS'>> = Object.freeze({
@@ -83,6 +88,7 @@ export class SimPlayer {
     private readonly o: SimPlayerOptions,
   ) {
     this.startedAt = clock.now();
+    if (o.toldDuration) this.durationKnown = this.durationPolled = true;
   }
 
   /** The box's play: the download's window starts at the file's start (vod-node.ts). */

@@ -5,6 +5,7 @@
 // as the benchmark summarises its namespace run: first frame p50/p95 and the stall ratio over
 // watchMs after each viewer's first frame.
 import type { DownloadConfig } from '../engine/download-config.js';
+import { SPAN_PROBE_BYTES } from '../player/told-duration.js';
 import type { SimPlayerOptions, SimViewerResult } from './sim-player.js';
 import { Simulator } from './simulator.js';
 
@@ -49,6 +50,9 @@ export const VOD_FLASH_CROWD: Omit<VodScenario, 'seed'> = {
   staggerMs: 500,
   warmupMs: 3000,
   watchMs: 60_000,
+  // The box tells mpv the duration (player/told-duration.ts) and fetches the file's last 64 KiB first.
+  config: { playTailBytes: SPAN_PROBE_BYTES },
+  player: { toldDuration: true, tailBytes: SPAN_PROBE_BYTES },
 };
 
 function percentile(xs: number[], p: number): number | null {

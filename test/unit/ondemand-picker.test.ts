@@ -9,6 +9,8 @@ import type { PickContext } from '../../src/engine/picker.js';
 import { RequestQueue } from '../../src/engine/request-queue.js';
 
 const PIECE = 256 * 1024;
+/** The player holds media, though none beyond what it shows (it plays; the window is sized from the rate). */
+const PLAYING = { ms: 0, at: 1000 };
 const OPTS: OnDemandPickerOptions = { endgameCopies: 2, windowMs: 4000, minWindowPieces: 4, maxWindowPieces: 32, urgentMs: 3000, urgentCopies: 2, tailBytes: 0 };
 
 function estimates(maxWindow = 8): PeerEstimates {
@@ -58,11 +60,14 @@ describe('on-demand picker', () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(0, 0);
     expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 4 });
-    p.setPlayhead(0, 1024 * 1024); // 1 MiB/s × 4 s = 16 pieces of 256 KiB
+    // Before the player holds media (its first frame, after a seek): the least, whatever the rate.
+    p.setPlayhead(0, 1024 * 1024);
+    expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 4 });
+    p.setPlayhead(0, 1024 * 1024, PLAYING); // 1 MiB/s × 4 s = 16 pieces of 256 KiB
     expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 16 });
-    p.setPlayhead(0, 100 * 1024 * 1024);
+    p.setPlayhead(0, 100 * 1024 * 1024, PLAYING);
     expect(p.window(PIECE, 1000)).toEqual({ from: 0, to: 32 });
-    p.setPlayhead(990, 1024 * 1024);
+    p.setPlayhead(990, 1024 * 1024, PLAYING);
     expect(p.window(PIECE, 1000)).toEqual({ from: 990, to: 1000 }); // the end of the file
   });
 
@@ -149,6 +154,16 @@ describe('on-demand picker', () => {
     expect(later.map((x) => x.chunkId).slice(0, 3)).toEqual([11, 12, 13]);
   });
 
+  it("fetches only the tail the player still reads: told the duration, mpv reads the last piece (setTailBytes), and undefined restores the options'", () => {
+    const p = new OnDemandPicker({ ...OPTS, tailBytes: 4 * PIECE });
+    p.setTailBytes(PIECE);
+    p.setPlayhead(10, 0);
+    const c = () => ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
+    expect(p.pick(c()).map((x) => x.chunkId).slice(0, 4)).toEqual([10, 38, 39, 11]);
+    p.setTailBytes(undefined);
+    expect(p.pick(c()).map((x) => x.chunkId).slice(0, 6)).toEqual([10, 35, 36, 37, 38, 39]);
+  });
+
   it("keeps our queue at a slow partner short: only what it delivers within half the urgent time, the playhead's piece always", () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(10, 0);
@@ -169,7 +184,7 @@ describe('on-demand picker', () => {
 
   it('asks a partner for a window piece it delivers after the urgent horizon but before the piece is due', () => {
     const p = new OnDemandPicker({ ...OPTS, windowMs: 8000 });
-    p.setPlayhead(10, PIECE); // the player reads a piece a second: piece 10 + k is due in k s
+    p.setPlayhead(10, PIECE, PLAYING); // the player reads a piece a second: piece 10 + k is due in k s
     const c = ctx({ count: 40, maps: { a: range(0, 40) }, perPartner: 8 });
     // two pieces a second from this partner: the k-th request is expected after about k / 2 s
     c.estimates = new PeerEstimates({ initialRttMs: 50, initialThroughputBps: PIECE * 16, weightPct: 25, maxWindow: 8, initialWindow: 8 });
@@ -190,7 +205,7 @@ describe('on-demand picker', () => {
     const firsts = new Set<number>();
     for (let seed = 1; seed <= 20; seed++) {
       const p = new OnDemandPicker({ ...OPTS, windowMs: 12_000, urgentCopies: 1 });
-      p.setPlayhead(10, PIECE); // a piece a second: 10-12 are urgent (due within 3 s), 13-21 are not
+      p.setPlayhead(10, PIECE, PLAYING); // a piece a second: 10-12 are urgent (due within 3 s), 13-21 are not
       // the seed holds everything; a viewer ahead holds 10-17 and 20-21, so 18 and 19 are the rarest
       const c = ctx({ count: 40, maps: { seed: range(0, 40), ahead: [...range(0, 18), 20, 21] }, perPartner: 8 });
       let r = seed * 7919;

@@ -12,11 +12,17 @@ import type { MpvPlayer } from '../../src/player/mpv-process.js';
 import { StreamServer } from '../../src/player/stream-server.js';
 import { VodSession } from '../../src/player/vod-session.js';
 import { pino } from 'pino';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestStream } from '../support/media.js';
 
 class FakePlayer extends EventEmitter {
   played: string[] = [];
-  async play(url: string): Promise<void> {
+  options: Array<Record<string, string> | undefined> = [];
+  async play(url: string, options?: Record<string, string>): Promise<void> {
     this.played.push(url);
+    this.options.push(options);
   }
   async osd(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -148,5 +154,36 @@ describe('a file played on demand', () => {
     await until(() => session.stats().seeks === 1);
     expect(session.stats().bufferedMs).toBeNull(); // mpv dropped its cache
     await session.stop();
+  });
+
+  it("tells mpv an MPEG-TS film's duration when asked (an EDL, its duration probe off), else plays the file and restores the tail", async () => {
+    const server = new StreamServer();
+    servers.push(server);
+    await server.listen();
+    const dir = mkdtempSync(join(tmpdir(), 'vod-told-'));
+    try {
+      const film = new Uint8Array(readFileSync(makeTestStream({ seconds: 10, bitrateKbps: 600, path: join(dir, 'f.ts') })));
+      const held = (bytes: Uint8Array, type: string) => ({ sizeBytes: bytes.length, contentType: type, read: async (o: number, max: number) => bytes.subarray(o, o + max) });
+      const tails: Array<number | undefined> = [];
+      const run = async (bytes: Uint8Array, type: string) => {
+        const player = new FakePlayer();
+        const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: `dl-${type.length}`, title: 'Film', log: pino({ level: 'silent' }), tellDuration: { onTail: (b) => tails.push(b) } });
+        await session.start(held(bytes, type));
+        const out = { url: player.played[0], options: player.options[0], rate: session.stats().rateBps, own: session.stats().url };
+        await session.stop();
+        return out;
+      };
+      const ts = await run(film, 'video/mp2t');
+      expect(ts.url).toMatch(new RegExp(`^edl://%[0-9]+%${ts.own},0,10\\.[0-9]{3}$`));
+      expect(ts.options).toEqual({ 'demuxer-lavf-o': 'skip_estimate_duration_from_pts=1' });
+      // The rate is known at once: size ÷ duration.
+      expect(Math.abs(ts.rate - film.length / 10) / (film.length / 10)).toBeLessThan(0.02);
+      expect(tails).toEqual([]);
+      const mp4 = await run(film, 'video/mp4');
+      expect(mp4.url).toBe(mp4.own);
+      expect(tails).toEqual([undefined]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
