@@ -31,6 +31,13 @@ function seedRange(spec: string): number[] {
   return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
 }
 
+// --mpv-duration: mpv finds the duration itself, reading the file's last 250,000 bytes (the box
+// fetching its last 256 KiB); --tail-bytes: the bytes of the end read before the first frame.
+const MPV_DURATION = process.argv.includes('--mpv-duration');
+const TAIL = arg('tail-bytes', '');
+if (!/^[0-9]*$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
+const tail = TAIL !== '' ? Number(TAIL) : MPV_DURATION ? 250_000 : undefined;
+
 const base: Omit<VodScenario, 'seed'> = {
   ...VOD_FLASH_CROWD,
   viewers: Number(arg('viewers', String(VOD_FLASH_CROWD.viewers))),
@@ -38,19 +45,14 @@ const base: Omit<VodScenario, 'seed'> = {
   seedFactor: Number(arg('seed-x', String(VOD_FLASH_CROWD.seedFactor))),
   viewerFactor: Number(arg('viewer-x', String(VOD_FLASH_CROWD.viewerFactor))),
   watchMs: Number(arg('watch-s', String(VOD_FLASH_CROWD.watchMs / 1000))) * 1000,
-  config: { ...VOD_FLASH_CROWD.config, ...downloadSets() },
-  player: { ...VOD_FLASH_CROWD.player, startBufferMs: Number(arg('start-buffer-ms', '0')) },
+  config: { ...VOD_FLASH_CROWD.config, ...(tail !== undefined ? { playTailBytes: MPV_DURATION && TAIL === '' ? 256 * 1024 : tail } : {}), ...downloadSets() },
+  player: {
+    ...VOD_FLASH_CROWD.player,
+    startBufferMs: Number(arg('start-buffer-ms', '0')),
+    ...(MPV_DURATION ? { toldDuration: false } : {}),
+    ...(tail !== undefined ? { tailBytes: tail } : {}),
+  },
 };
-// --mpv-duration: mpv finds the duration itself, reading the file's last 250,000 bytes (no told duration).
-const MPV_DURATION = process.argv.includes('--mpv-duration');
-const TAIL = arg('tail-bytes', MPV_DURATION ? '250000' : '');
-if (!/^[0-9]*$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
-if (TAIL !== '' || MPV_DURATION) {
-  const tail = TAIL === '' ? undefined : Number(TAIL);
-  base.player = { ...base.player, toldDuration: !MPV_DURATION, ...(tail !== undefined ? { tailBytes: tail } : {}) };
-  const sets = downloadSets();
-  base.config = { ...base.config, ...(tail !== undefined ? { playTailBytes: MPV_DURATION ? 256 * 1024 : tail } : {}), ...sets };
-}
 const OUT = arg('out', process.argv.includes('--set') || TAIL !== '' || MPV_DURATION ? 'vod-sim-set' : 'vod-sim');
 const seeds = seedRange(arg('seeds', '1-8'));
 

@@ -191,7 +191,11 @@ export class VodSession {
     };
     this.url = this.o.server.addFile(this.name, handler);
     const player = this.o.player;
-    if (!player) return;
+    if (!player) {
+      // Whoever opens the URL finds the duration itself, reading the file's end.
+      this.o.tellDuration?.onTail(undefined);
+      return;
+    }
     const told = await this.toldDuration(source);
     if (this.stopped) return;
     if (told !== undefined) {

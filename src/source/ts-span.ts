@@ -2,35 +2,24 @@
 // PES packets that start in the head, and the largest of those that start in the tail. A player
 // told the duration this way need not read the file's last 250,000 bytes before its first frame
 // (what mpv's demuxer does to find an MPEG-TS duration): a box playing a download while it
-// downloads fetches one piece of the tail instead of five (docs/downloads.md).
-// Pure: byte arrays in, milliseconds out. Packets are found by their sync bytes (a run of
-// SYNC_RUN packets 188 bytes apart), so the tail may start anywhere in the file.
-import { FIRST_MEDIA_PID, NULL_PID, parsePesHeader, parseTsPacket, PTS_TICKS_PER_MS, TIMESTAMP_WRAP_90KHZ, TS_PACKET_SIZE, TS_SYNC_BYTE } from './ts-packets.js';
-
-/** Consecutive sync bytes 188 apart that mark where packets start. */
-const SYNC_RUN = 3;
-
-/** Offset of the first packet boundary in `bytes` (undefined when none is found). */
-export function packetAlignment(bytes: Uint8Array): number | undefined {
-  for (let i = 0; i < TS_PACKET_SIZE && i < bytes.length; i++) {
-    let run = 0;
-    for (let at = i; at < bytes.length && bytes[at] === TS_SYNC_BYTE && run < SYNC_RUN; at += TS_PACKET_SIZE) run++;
-    if (run >= Math.min(SYNC_RUN, Math.floor((bytes.length - i) / TS_PACKET_SIZE)) && run > 0) return i;
-  }
-  return undefined;
-}
+// downloads fetches the last 64 KiB (two pieces) instead of five (docs/downloads.md).
+// Pure: byte arrays in, milliseconds out. Packets are found by the framer the live source uses
+// (ts-framer.ts), so the tail may start anywhere in the file.
+import { TsPacketFramer } from './ts-framer.js';
+import { FIRST_MEDIA_PID, NULL_PID, parsePesHeader, parseTsPacket, PTS_TICKS_PER_MS, TIMESTAMP_WRAP_90KHZ, TS_PACKET_SIZE } from './ts-packets.js';
 
 /** PTS (90 kHz ticks) of every PES packet that starts in `bytes`, in file order. */
 export function pesTimestamps(bytes: Uint8Array): number[] {
-  const from = packetAlignment(bytes);
-  if (from === undefined) return [];
   const out: number[] = [];
-  for (let at = from; at + TS_PACKET_SIZE <= bytes.length; at += TS_PACKET_SIZE) {
-    const h = parseTsPacket(bytes, at);
-    if (!h || h.transportError || !h.payloadUnitStart || !h.hasPayload || h.pid < FIRST_MEDIA_PID || h.pid === NULL_PID) continue;
-    const pes = parsePesHeader(bytes.subarray(at + h.payloadOffset, at + TS_PACKET_SIZE));
+  const onPacket = (packet: Uint8Array): void => {
+    const h = parseTsPacket(packet);
+    if (!h || h.transportError || !h.payloadUnitStart || !h.hasPayload || h.pid < FIRST_MEDIA_PID || h.pid === NULL_PID) return;
+    const pes = parsePesHeader(packet.subarray(h.payloadOffset, TS_PACKET_SIZE));
     if (pes?.pts !== undefined) out.push(pes.pts);
-  }
+  };
+  const framer = new TsPacketFramer();
+  framer.push(bytes, onPacket);
+  framer.flush(onPacket);
   return out;
 }
 

@@ -182,6 +182,11 @@ describe('a file played on demand', () => {
       const mp4 = await run(film, 'video/mp4');
       expect(mp4.url).toBe(mp4.own);
       expect(tails).toEqual([undefined]);
+      // No player of its own: whoever opens the URL reads the end; the tail is restored too.
+      const alone = new VodSession({ server, player: undefined, contentId: 'dl-alone', title: 'Film', log: pino({ level: 'silent' }), tellDuration: { onTail: (b) => tails.push(b) } });
+      await alone.start(held(film, 'video/mp2t'));
+      expect(tails).toEqual([undefined, undefined]);
+      await alone.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
