@@ -17,7 +17,7 @@ import { queryContents } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
 import { FileByteSource, PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
 import { SPAN_PROBE_BYTES } from './player/told-duration.js';
-import { VodSession, type VodSessionOptions, type VodStats } from './player/vod-session.js';
+import { VodSession, type TellDuration, type VodStats } from './player/vod-session.js';
 
 const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
 /** `play` answers within this (the CLI waits 15 s): the manifest and the first piece must have come. */
@@ -109,11 +109,11 @@ export class VodNode {
     });
   }
 
-  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; tellDuration?: VodSessionOptions['tellDuration']; ended: () => void }): Promise<VodPlaying> {
+  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; tellDuration?: TellDuration; ended: () => void }): Promise<VodPlaying> {
     const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
-    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}), ...(o.tellDuration ? { tellDuration: o.tellDuration } : {}) });
+    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
     const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
     // Stopped, or the start took too long (AbortSignal.any is missing before Node 20.3).
@@ -132,7 +132,10 @@ export class VodNode {
         source = await ProtectedByteSource.open(base, this.o.agent, title, signal);
       }
       cur.source = source;
-      await session.start(source);
+      // A protected file is not read at its end for the duration (a preview ends before it).
+      const tell = source === base ? o.tellDuration : undefined;
+      if (!tell) o.tellDuration?.onTail(undefined);
+      await session.start(source, tell);
       log.info({ contentId, title, url: session.stats().url, rights: (source as Partial<ProtectedByteSource>).rights?.state }, 'playing on demand on the TV');
     } catch (err) {
       if (this.cur === cur) await this.stop();

@@ -49,6 +49,15 @@ export interface VodStats {
   bufferedMs: number | null;
 }
 
+/**
+ * Tell mpv an MPEG-TS film's duration (told-duration.ts) so it starts without reading the file's
+ * end; `onTail` hears how much of the end the player still reads first (undefined: as configured,
+ * when the duration is not told).
+ */
+export interface TellDuration {
+  onTail: (bytes: number | undefined) => void;
+}
+
 export interface VodSessionOptions {
   server: StreamServer;
   player: MpvPlayer | undefined;
@@ -62,12 +71,6 @@ export interface VodSessionOptions {
    * time the player's buffer is measured.
    */
   onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void;
-  /**
-   * Tell mpv an MPEG-TS film's duration (told-duration.ts) so it starts without reading the file's
-   * end; `onTail` hears how much of the end the player still reads first (undefined: as configured,
-   * when the duration could not be told).
-   */
-  tellDuration?: { onTail: (bytes: number | undefined) => void };
   now?: () => number;
 }
 
@@ -106,6 +109,7 @@ export class VodSession {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
+  private tell: TellDuration | undefined;
   private readonly offFrame: () => void;
   private readonly offStall: () => void;
   private readonly offEnd: () => void;
@@ -164,8 +168,9 @@ export class VodSession {
     },
   };
 
-  /** Serves `source` and has the player open it. */
-  async start(source: ByteSource): Promise<void> {
+  /** Serves `source` and has the player open it (told its duration with `tell`, when it can be). */
+  async start(source: ByteSource, tell?: TellDuration): Promise<void> {
+    this.tell = tell;
     this.sizeBytes = source.sizeBytes;
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       void serveRange(req, res, source, {
@@ -193,7 +198,7 @@ export class VodSession {
     const player = this.o.player;
     if (!player) {
       // Whoever opens the URL finds the duration itself, reading the file's end.
-      this.o.tellDuration?.onTail(undefined);
+      this.tell?.onTail(undefined);
       return;
     }
     const told = await this.toldDuration(source);
@@ -202,7 +207,7 @@ export class VodSession {
       this.durationS = told;
       await player.play(edlOfWhole(this.url, told), { ...NO_DURATION_PROBE });
     } else {
-      this.o.tellDuration?.onTail(undefined);
+      this.tell?.onTail(undefined);
       await player.play(this.url);
     }
     await player.osd(`▶ ${this.o.title}`).catch(() => undefined);
@@ -212,7 +217,7 @@ export class VodSession {
 
   /** The film's duration from its two ends, when asked to tell it and the film is MPEG-TS. */
   private async toldDuration(source: ByteSource): Promise<number | undefined> {
-    if (!this.o.tellDuration || source.contentType !== 'video/mp2t') return undefined;
+    if (!this.tell || source.contentType !== 'video/mp2t') return undefined;
     try {
       const d = await mpegTsDurationS(source, this.abort.signal);
       this.o.log.info({ contentId: this.o.contentId, durationS: d ?? null, atMs: this.now() - this.startedAt }, d === undefined ? 'no duration from the film\'s ends: mpv reads its end' : 'duration told to the player');

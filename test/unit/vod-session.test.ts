@@ -167,8 +167,8 @@ describe('a file played on demand', () => {
       const tails: Array<number | undefined> = [];
       const run = async (bytes: Uint8Array, type: string) => {
         const player = new FakePlayer();
-        const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: `dl-${type.length}`, title: 'Film', log: pino({ level: 'silent' }), tellDuration: { onTail: (b) => tails.push(b) } });
-        await session.start(held(bytes, type));
+        const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: `dl-${type.length}`, title: 'Film', log: pino({ level: 'silent' }) });
+        await session.start(held(bytes, type), { onTail: (b) => tails.push(b) });
         const out = { url: player.played[0], options: player.options[0], rate: session.stats().rateBps, own: session.stats().url };
         await session.stop();
         return out;
@@ -183,8 +183,8 @@ describe('a file played on demand', () => {
       expect(mp4.url).toBe(mp4.own);
       expect(tails).toEqual([undefined]);
       // No player of its own: whoever opens the URL reads the end; the tail is restored too.
-      const alone = new VodSession({ server, player: undefined, contentId: 'dl-alone', title: 'Film', log: pino({ level: 'silent' }), tellDuration: { onTail: (b) => tails.push(b) } });
-      await alone.start(held(film, 'video/mp2t'));
+      const alone = new VodSession({ server, player: undefined, contentId: 'dl-alone', title: 'Film', log: pino({ level: 'silent' }) });
+      await alone.start(held(film, 'video/mp2t'), { onTail: (b) => tails.push(b) });
       expect(tails).toEqual([undefined, undefined]);
       await alone.stop();
     } finally {
