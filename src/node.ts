@@ -257,7 +257,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const downloads = dlEngine ? new DownloadNode(cfg, dlEngine, { clock: systemClock, random: systemRandom, tracker, cacheBytes: downloadCacheBytes, router: routers.of(dlEngine), ...(segment?.downloadPicker ? { wrapPicker: segment.downloadPicker } : {}) }, log) : undefined;
   if (live) segment?.attach(live, downloads);
   // A download on the TV while it downloads (play dl-…), a protected one through the DRM agent.
-  const vod = live && downloads ? new VodNode({ downloads, live, agent: drm?.agent, stateDir: cfg.stateDir, tracker, log }) : undefined;
+  const vod = live && downloads ? new VodNode({ downloads, live, agent: drm?.agent, stateDir: cfg.stateDir, tracker, log, prebufferMs: cfg.download.playPrebufferMs }) : undefined;
   // Firmware updates (docs/updates.md): boxes only; the bundle travels as a download content.
   const updatesOn = cfg.update.enabled === 'auto' ? hooks.updatesByDefault === true : cfg.update.enabled;
   const updates =

@@ -16,7 +16,7 @@ import type { Logger } from './platform/logger.js';
 import { queryContents } from './net/contents-query.js';
 import type { Contact } from './protocol/messages.js';
 import { FileByteSource, PieceByteSource, type ByteSource, type PieceReader } from './player/byte-source.js';
-import { SPAN_PROBE_BYTES } from './player/told-duration.js';
+import { SPAN_PROBE_BYTES } from './source/ts-span.js';
 import { VodSession, type TellDuration, type VodStats } from './player/vod-session.js';
 
 const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
@@ -58,7 +58,7 @@ export class VodNode {
   private cur: Current | undefined;
 
   constructor(
-    private readonly o: { downloads: DownloadNode; live: LiveNode; agent: DrmAgent | undefined; stateDir: string; tracker: Contact | undefined; log: Logger },
+    private readonly o: { downloads: DownloadNode; live: LiveNode; agent: DrmAgent | undefined; stateDir: string; tracker: Contact | undefined; log: Logger; prebufferMs: number },
   ) {}
 
   /** `play` and `stop` of the control API, with download ids handled here and the rest by `base`. */
@@ -81,15 +81,17 @@ export class VodNode {
     if (!downloads.active(contentId)) {
       downloads.fetchToStateDir(contentId, await this.listedTitle(contentId), 'downloading to play');
     }
-    // Told the film's duration, mpv reads only its last piece before the first frame (told-duration.ts).
-    downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES);
+    // Told the film's duration, mpv reads only its last piece before the first frame, or nothing when
+    // the manifest has the duration (told-duration.ts).
+    downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES, 0);
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);
+    const durationMs = downloads.downloads.manifestOf(contentId)?.durationMs;
     const title = downloads.contentStatus(contentId)?.title || contentId;
     const name = downloads.contentStatus(contentId)?.name ?? '';
     return this.start(contentId, title, deadline, {
       onPlayhead: (i, rate, aheadMs) => downloads.downloads.setPlayhead(contentId, i, rate, aheadMs),
-      tellDuration: { onTail: (bytes) => downloads.downloads.setPlayTail(contentId, bytes) },
+      tellDuration: { ...(durationMs !== undefined ? { durationS: durationMs / 1000 } : {}), onTail: (bytes) => downloads.downloads.setPlayTail(contentId, bytes) },
       base: (session) => new PieceByteSource(reader, contentType(name), session.hooks),
       ended: () => downloads.downloads.clearPlayhead(contentId),
     });
@@ -113,7 +115,7 @@ export class VodNode {
     const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
-    const session = new VodSession({ ...screen, contentId, title, log, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
+    const session = new VodSession({ ...screen, contentId, title, log, prebufferMs: this.o.prebufferMs, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
     const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
     // Stopped, or the start took too long (AbortSignal.any is missing before Node 20.3).

@@ -3,11 +3,12 @@
 // scheduling change does to the first frame and the stall ratio, before it is confirmed on the
 // namespace benchmark (whose single runs vary more than most changes move them).
 //   npx tsx scripts/bench/vod-sim.ts [--seeds 1-8] [--viewers 10] [--stagger-ms 500] [--seed-x 3]
-//       [--viewer-x 1.5] [--watch-s 60] [--start-buffer-ms 0] [--mpv-duration] [--tail-bytes N]
+//       [--viewer-x 1.5] [--watch-s 60] [--duration manifest|ends|mpv]
 //       [--set download.NAME=N ...] [--out vod-sim]
-// By default the box tells mpv the duration (player/told-duration.ts: it reads the file's last 64 KiB,
-// the rate is known at once); --mpv-duration: mpv reads the last 250,000 bytes for it instead.
-// --tail-bytes: the bytes of the file's end read before the first frame (0: none).
+// --duration: how the player learns the film's duration (src/sim/sim-vod.ts): from the manifest
+// (default; the box tells mpv, nothing of the file's end is read before the first frame), from the
+// film's ends (a manifest without it: the box reads the last 64 KiB), or by mpv itself (the last
+// 250,000 bytes). Told, the box holds download.playPrebufferMs of media before mpv starts.
 // Prints a row per seed and their mean; writes bench-results/vod-sim.json (or --out's name).
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { runVodScenario, VOD_FLASH_CROWD, type VodScenario } from '../../src/sim/vod-scenario.js';
@@ -31,12 +32,8 @@ function seedRange(spec: string): number[] {
   return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
 }
 
-// --mpv-duration: mpv finds the duration itself, reading the file's last 250,000 bytes (the box
-// fetching its last 256 KiB); --tail-bytes: the bytes of the end read before the first frame.
-const MPV_DURATION = process.argv.includes('--mpv-duration');
-const TAIL = arg('tail-bytes', '');
-if (!/^[0-9]*$/.test(TAIL)) throw new Error(`--tail-bytes takes a whole number of bytes (got ${TAIL})`);
-const tail = TAIL !== '' ? Number(TAIL) : MPV_DURATION ? 250_000 : undefined;
+const DURATION = arg('duration', 'manifest');
+if (DURATION !== 'manifest' && DURATION !== 'ends' && DURATION !== 'mpv') throw new Error(`--duration takes manifest, ends or mpv (got ${DURATION})`);
 
 const base: Omit<VodScenario, 'seed'> = {
   ...VOD_FLASH_CROWD,
@@ -45,15 +42,10 @@ const base: Omit<VodScenario, 'seed'> = {
   seedFactor: Number(arg('seed-x', String(VOD_FLASH_CROWD.seedFactor))),
   viewerFactor: Number(arg('viewer-x', String(VOD_FLASH_CROWD.viewerFactor))),
   watchMs: Number(arg('watch-s', String(VOD_FLASH_CROWD.watchMs / 1000))) * 1000,
-  config: { ...VOD_FLASH_CROWD.config, ...(tail !== undefined ? { playTailBytes: MPV_DURATION && TAIL === '' ? 256 * 1024 : tail } : {}), ...downloadSets() },
-  player: {
-    ...VOD_FLASH_CROWD.player,
-    startBufferMs: Number(arg('start-buffer-ms', '0')),
-    ...(MPV_DURATION ? { toldDuration: false } : {}),
-    ...(tail !== undefined ? { tailBytes: tail } : {}),
-  },
+  config: downloadSets(),
+  duration: DURATION,
 };
-const OUT = arg('out', process.argv.includes('--set') || TAIL !== '' || MPV_DURATION ? 'vod-sim-set' : 'vod-sim');
+const OUT = arg('out', process.argv.includes('--set') || DURATION !== 'manifest' ? 'vod-sim-set' : 'vod-sim');
 const seeds = seedRange(arg('seeds', '1-8'));
 
 const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
@@ -86,6 +78,6 @@ table.push({
   'seed copies': f(mean('seedCopies')),
   'x real time': f(mean('speed'), 1),
 });
-console.log(`vod-sim: ${base.viewers} viewers ${base.staggerMs} ms apart, film ${base.mediaSeconds} s at ${base.mediaBps / 1000} kbit/s, seed uplink ${base.seedFactor}x, viewers ${base.viewerFactor}x, ${base.watchMs / 1000} s watched; sets ${JSON.stringify(base.config)}`);
+console.log(`vod-sim: ${base.viewers} viewers ${base.staggerMs} ms apart, film ${base.mediaSeconds} s at ${base.mediaBps / 1000} kbit/s, seed uplink ${base.seedFactor}x, viewers ${base.viewerFactor}x, ${base.watchMs / 1000} s watched; duration from ${DURATION}, sets ${JSON.stringify(base.config)}`);
 printTable(table);
 writeResult(OUT, { machine: machineInfo(), params: base, rows: rows.map(({ viewers, ...r }) => ({ ...r, viewers })) });

@@ -38,9 +38,11 @@ export interface DownloadConfig {
   playStartMs: number;
   playHedgeMs: number;
   playSpreadMs: number;
+  playPrebufferMs: number;
   repeatRefuseMs: number;
   repeatDueMs: number;
   relayedHoldMs: number;
+  freshLeadMs: number;
 }
 
 export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
@@ -77,9 +79,11 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playStartMs: 1000,
   playHedgeMs: 0,
   playSpreadMs: 0,
+  playPrebufferMs: 1750,
   repeatRefuseMs: 3000,
-  repeatDueMs: 4000,
+  repeatDueMs: 2000,
   relayedHoldMs: 1500,
+  freshLeadMs: 3000,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -117,9 +121,11 @@ export const DOWNLOAD_CONFIG_MEANINGS = Object.freeze({
   playStartMs: "Played while it downloads: what the first frame waits for (the head and the tail) is due this long after the play or a seek. Holders serve the earliest deadline first: a viewer starting is served before other viewers' pieces due later, and after those that would otherwise stall sooner. 0 = due at once.",
   playHedgeMs: "Played while it downloads: hedged requests for what the first frame waits for. A piece the player needs now (the playhead's, the file's tail) that waits at a partner behind another one, or is still missing this long after it was asked, is also asked of a partner with nothing in flight from us; the copy that loses is cancelled. 0 = never (the default: in a flash crowd the copies cost other viewers' pieces, docs/downloads.md).",
   playSpreadMs: "Played while it downloads: a piece the player needs now (the playhead's, the file's tail) goes to a partner that holds none of the others it needs now, waiting up to this long for one before it queues behind another there (the first frame waits for the last of them). 0 = never waits (the default: with one holder, waiting sent it one needed piece at a time, behind pieces due later; docs/downloads.md).",
+  playPrebufferMs: "Played on the TV while it downloads: the film's first this-many ms of media the box holds before it hands the film to mpv, when it knows the duration (from the manifest or the film's ends). The first frame waits for them; in a crowd starting together, a viewer that starts with one second in hand stalls a few seconds later (docs/downloads.md). 0 = mpv starts on what its probe read.",
   repeatRefuseMs: "A piece we sent to one partner less than this long ago is refused ('relayed') to another that does not play it within repeatDueMs: the first shares it, and a piece only we hold goes out once instead of to viewer after viewer (docs/downloads.md). 0 = never refused for that.",
   repeatDueMs: "A request for a piece due sooner than this (a DataChunkDue) is served even if we just sent that piece to someone else (repeatRefuseMs).",
   relayedHoldMs: "After a 'relayed' refusal, the partner that refused is not asked for that piece for this long (others that hold it are).",
+  freshLeadMs: "A request with a deadline for a piece no other partner of ours holds (and we have not just sent) is served as if due this much sooner: the swarm can get it only from us, copies of other pieces from their other holders (docs/downloads.md). 0 = plain earliest deadline first.",
 }) satisfies Readonly<Record<keyof DownloadConfig, string>>;
 
 /** Returns the problems of a download config (empty when usable); each names the offending field. */

@@ -20,7 +20,7 @@ import { ManifestAsks } from './manifest-asks.js';
 import { OnDemandPicker } from './ondemand-picker.js';
 import { StorageError, type DownloadEvents, type DownloadVerifier, type PieceStore, type StoreOpener } from './download-ports.js';
 import { DownloadServer } from './download-server.js';
-import { DownloadCounters, type DownloadState, type DownloadStats } from './download-stats.js';
+import { DownloadCounters, playbackWindowStats, type DownloadState, type DownloadStats } from './download-stats.js';
 import type { LivePartner } from './live-partners.js';
 import { PlaneContent, type DropPeer, type PlaneKind } from './plane/plane-content.js';
 import { planeCore, safely } from './plane/plane-core.js';
@@ -64,7 +64,7 @@ export class DownloadKind implements PlaneKind {
   /** Set while the content is played (a playback position is known). */
   private ondemand: OnDemandPicker | undefined;
   /** Bytes of the file's end the player reads before its first frame (setPlayTail; undefined: playTailBytes). */
-  private playTail: number | undefined;
+  private playTail: { bytes: number | undefined; timed: number | undefined } = { bytes: undefined, timed: undefined };
   private fetcher: DownloadFetcher | undefined;
   private state: DownloadState = 'waiting-manifest';
   private error: { kind: string; message: string } | null = null;
@@ -204,20 +204,12 @@ export class DownloadKind implements PlaneKind {
     };
   }
 
-  /** The playback window while the content is played and downloads: its pieces held, held in a row from its start, requests in flight. */
+  /** The playback window while the content is played and downloads. */
   private playbackStats(): DownloadStats['playback'] {
     const m = this.core.manifest;
     const store = this.core.store;
     if (!this.ondemand || !m || !store || this.state !== 'downloading') return null;
-    const w = this.ondemand.window(m.pieceBytes, m.pieceCount);
-    let held = 0;
-    let contiguous = 0;
-    for (let id = w.from; id < w.to; id++) {
-      if (!store.has(id)) continue;
-      held++;
-      if (contiguous === id - w.from) contiguous++;
-    }
-    return { ...w, held, contiguous, inFlight: this.fetcher?.requests.size ?? 0 };
+    return playbackWindowStats(this.ondemand.window(m.pieceBytes, m.pieceCount), (id) => store.has(id), this.fetcher?.requests.size ?? 0);
   }
 
   /**
@@ -233,7 +225,7 @@ export class DownloadKind implements PlaneKind {
       const c = this.core.config;
       p = new OnDemandPicker({ endgameCopies: c.endgameCopies, windowMs: c.playWindowMs, minWindowPieces: c.playWindowMinPieces, maxWindowPieces: c.playWindowMaxPieces, urgentMs: c.playUrgentMs, urgentCopies: c.playUrgentCopies, tailBytes: c.playTailBytes, headBytes: c.playHeadBytes, startMs: c.playStartMs, hedgeMs: c.playHedgeMs, spreadMs: c.playSpreadMs });
       this.ondemand = p;
-      p.setTailBytes(this.playTail);
+      this.playStart();
       p.setPlayhead(piece, rateBps, ahead);
       this.fetcher?.usePicker(this.wrapped(p), now);
       return;
@@ -249,13 +241,30 @@ export class DownloadKind implements PlaneKind {
   }
 
   /**
-   * The player reads `bytes` of the file's end before its first frame (undefined: playTailBytes):
-   * told the duration, mpv reads only the last piece (player/told-duration.ts). Kept for the next
+   * The player reads `bytes` of the file's end before its first frame (undefined: playTailBytes),
+   * or `timedBytes` when the manifest tells the film's duration: told it, mpv reads only the last
+   * piece, or nothing when the manifest has it (player/told-duration.ts). Kept for the next
    * on-demand picker too.
    */
-  setPlayTail(bytes: number | undefined): void {
-    this.playTail = bytes;
-    this.ondemand?.setTailBytes(bytes);
+  setPlayTail(bytes: number | undefined, timedBytes?: number): void {
+    this.playTail = { bytes, timed: timedBytes };
+    this.playStart();
+  }
+
+  /**
+   * The on-demand picker's start (the tail, and the head: what the first frame waits for). Told
+   * the manifest's duration, the box holds playPrebufferMs of media before the player plays
+   * (player/vod-session.ts): the head covers it.
+   */
+  private playStart(): void {
+    const p = this.ondemand;
+    if (!p) return;
+    const t = this.playTail;
+    const m = this.core.manifest;
+    const timed = t.timed !== undefined && m?.durationMs !== undefined;
+    p.setTailBytes(timed ? t.timed : t.bytes);
+    const prebuffer = timed ? Math.ceil((this.core.config.playPrebufferMs * m.sizeBytes) / m.durationMs!) : 0;
+    p.setHeadBytes(prebuffer > this.core.config.playHeadBytes ? prebuffer : undefined);
   }
 
   /** Nobody plays it any more: rarest first again. */
@@ -307,6 +316,7 @@ export class DownloadKind implements PlaneKind {
     core.manifest = manifest;
     core.manifestBytes = bytes;
     core.store = store;
+    this.playStart();
     this.piecesAtStart = store.resumedCount;
     // Maps that arrived before the manifest: keep those that describe this file.
     for (const peerId of core.maps.peers()) if (core.maps.get(peerId)?.length !== manifest.pieceCount) core.maps.remove(peerId);

@@ -6,6 +6,11 @@
 // (at most every bufferMapMinGapMs), and at least every bufferMapPeriodMs. A request with a deadline
 // repeatDueMs or more away, for a piece we sent another partner less than repeatRefuseMs ago, is
 // refused 'relayed' (sentElsewhere): that partner shares it, and pieces only we hold go out once.
+// A request with a deadline for a piece only we hold among our partners (onlyHere: no other
+// partner's map shows it, and we have not just sent it) is served as if due freshLeadMs sooner:
+// the swarm can get it from nobody else, a copy of any other piece can come from its other
+// holders (a flash crowd's seed spent half its uplink on copies while the viewers, all at the
+// newest piece it had sent, stalled together).
 import type { Message } from '../protocol/messages.js';
 import { pieceLength } from '../protocol/manifest.js';
 import { BufferMap } from './buffer-map.js';
@@ -55,7 +60,8 @@ export class DownloadServer {
     if (!requestAdmissible(core, from, id)) return;
     const m = core.manifest;
     if (!m || !core.store?.has(id)) return this.reject(from, id, RejectReason.Missing);
-    const req = { peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id), ...(dueInMs !== undefined ? { dueAt: now + dueInMs } : {}) };
+    const lead = dueInMs !== undefined && core.config.freshLeadMs > 0 && this.onlyHere(from.peerId, id, now) ? core.config.freshLeadMs : 0;
+    const req = { peer: from, peerId: from.peerId, chunkId: id, bytes: pieceLength(m, id), ...(dueInMs !== undefined ? { dueAt: now + dueInMs - lead } : {}) };
     if (dueInMs !== undefined) core.counters.dueRequestsIn++;
     if (dueInMs !== undefined && dueInMs >= core.config.repeatDueMs && this.sentElsewhere(from.peerId, id, now)) {
       core.counters.relayedRefusals++;
@@ -126,6 +132,14 @@ export class DownloadServer {
   private sentElsewhere(peerId: string, id: number, now: number): boolean {
     const last = this.lastSent.get(id);
     return last !== undefined && last.peerId !== peerId && now - last.at < this.core.config.repeatRefuseMs;
+  }
+
+  /** Piece `id` is ours alone among our partners: none but `peerId` shows it, and we have not just sent it (repeatRefuseMs). */
+  private onlyHere(peerId: string, id: number, now: number): boolean {
+    const last = this.lastSent.get(id);
+    if (last !== undefined && now - last.at < this.core.config.repeatRefuseMs) return false;
+    for (const other of this.core.partners.ids) if (other !== peerId && this.core.maps.get(other)?.has(id)) return false;
+    return true;
   }
 
   private reject(to: PeerAddress, chunkId: number, reason: string): void {

@@ -80,3 +80,15 @@ export class DownloadCounters extends PlaneCounters {
   seedsReleased = 0;
   readonly servedPeers = new Set<string>();
 }
+
+/** The playback window [from, to) as `status` shows it: its pieces held, held in a row from its start, requests in flight. */
+export function playbackWindowStats(w: { from: number; to: number }, has: (id: number) => boolean, inFlight: number): NonNullable<DownloadStats['playback']> {
+  let held = 0;
+  let contiguous = 0;
+  for (let id = w.from; id < w.to; id++) {
+    if (!has(id)) continue;
+    held++;
+    if (contiguous === id - w.from) contiguous++;
+  }
+  return { ...w, held, contiguous, inFlight };
+}

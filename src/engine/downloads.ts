@@ -64,8 +64,8 @@ export class Downloads {
   }
 
   /** The player reads `bytes` of the file's end before its first frame (see DownloadKind.setPlayTail). */
-  setPlayTail(contentId: string, bytes: number | undefined): void {
-    this.contents.get(contentId)?.kind.setPlayTail(bytes);
+  setPlayTail(contentId: string, bytes: number | undefined, timedBytes?: number): void {
+    this.contents.get(contentId)?.kind.setPlayTail(bytes, timedBytes);
   }
 
   clearPlayhead(contentId: string): void {

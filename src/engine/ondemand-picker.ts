@@ -84,6 +84,7 @@ export class OnDemandPicker implements Picker {
   private readonly rest: DownloadPicker;
   private lastWindow: PlaybackWindow = { from: 0, to: 0 };
   private tailOverride: number | undefined;
+  private headOverride: number | undefined;
   /** Pieces needed now waiting for a partner of their own (spread()), since when. */
   private readonly neededSince = new Map<number, number>();
 
@@ -110,6 +111,15 @@ export class OnDemandPicker implements Picker {
     this.tailOverride = bytes === undefined || !(bytes >= 0) ? undefined : bytes;
   }
 
+  /**
+   * What the first frame waits for from the playhead from now on (bytes; undefined: headBytes of
+   * the options): the media the box holds before the player starts. The window before the player
+   * holds media spans it (the options' head, the player's own probe, fits in the least window).
+   */
+  setHeadBytes(bytes: number | undefined): void {
+    this.headOverride = bytes === undefined || !(bytes >= 0) ? undefined : bytes;
+  }
+
   get playheadPiece(): number {
     return this.playhead;
   }
@@ -120,8 +130,10 @@ export class OnDemandPicker implements Picker {
     // Until the player holds media (before its first frame, after a seek until it plays on) the
     // window is the least: a viewer starting asks for what its first frame needs, not for seconds
     // of pieces that holders serving the earliest deadline first would put ahead of playing
-    // viewers' pieces (told the duration, a start knows the rate at once: docs/simulator.md).
-    const covered = this.rateBps > 0 && this.dryAt !== undefined ? Math.ceil((this.rateBps * o.windowMs) / 1000 / pieceBytes) : o.minWindowPieces;
+    // viewers' pieces (told the duration, a start knows the rate at once: docs/simulator.md) — all
+    // of what the box holds before the player starts (setHeadBytes), at once.
+    const held = this.headOverride === undefined ? 0 : this.headTo(pieceBytes) - this.playhead;
+    const covered = this.rateBps > 0 && this.dryAt !== undefined ? Math.ceil((this.rateBps * o.windowMs) / 1000 / pieceBytes) : Math.max(o.minWindowPieces, held);
     const n = Math.min(o.maxWindowPieces, Math.max(o.minWindowPieces, covered));
     const from = Math.min(this.playhead, pieceCount);
     return { from, to: Math.min(pieceCount, from + n) };
@@ -298,7 +310,7 @@ export class OnDemandPicker implements Picker {
 
   headTo(pieceBytes: number): number {
     if (this.dryAt !== undefined) return this.playhead + 1;
-    return this.playhead + Math.max(1, Math.ceil((this.opts.headBytes ?? 0) / pieceBytes));
+    return this.playhead + Math.max(1, Math.ceil((this.headOverride ?? this.opts.headBytes ?? 0) / pieceBytes));
   }
 
   /**

@@ -16,6 +16,18 @@ export interface ByteSource {
   read(offset: number, max: number, signal: AbortSignal): Promise<Uint8Array>;
 }
 
+/** Bytes [from, to) of `source`, waiting for missing ones (rejects as ByteSource.read does). */
+export async function readRange(source: ByteSource, from: number, to: number, signal: AbortSignal): Promise<Uint8Array> {
+  const out = new Uint8Array(to - from);
+  let at = from;
+  while (at < to) {
+    const b = await source.read(at, to - at, signal);
+    out.set(b.subarray(0, to - at), at - from);
+    at += b.length;
+  }
+  return out;
+}
+
 /** A download's pieces as the player reads them (DownloadNode.reader). */
 export interface PieceReader {
   readonly sizeBytes: number;

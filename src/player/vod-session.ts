@@ -9,7 +9,7 @@
 // download how long it has before the piece the player reads is needed (onPlayhead's aheadMs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
-import type { ByteSource, PieceReadHooks } from './byte-source.js';
+import { readRange, type ByteSource, type PieceReadHooks } from './byte-source.js';
 import type { MpvPlayer } from './mpv-process.js';
 import { serveRange } from './range-response.js';
 import { edlOfWhole, mpegTsDurationS, NO_DURATION_PROBE } from './told-duration.js';
@@ -51,10 +51,12 @@ export interface VodStats {
 
 /**
  * Tell mpv an MPEG-TS film's duration (told-duration.ts) so it starts without reading the file's
- * end; `onTail` hears how much of the end the player still reads first (undefined: as configured,
- * when the duration is not told).
+ * end: `durationS` when the manifest has it, else found from the film's two ends. `onTail` hears
+ * how much of the end the player still reads first (undefined: as configured, when the duration is
+ * not told).
  */
 export interface TellDuration {
+  durationS?: number;
   onTail: (bytes: number | undefined) => void;
 }
 
@@ -71,6 +73,8 @@ export interface VodSessionOptions {
    * time the player's buffer is measured.
    */
   onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void;
+  /** Media (ms) held before the player is given the film, when its duration is told (0: none). */
+  prebufferMs?: number;
   now?: () => number;
 }
 
@@ -205,6 +209,7 @@ export class VodSession {
     if (this.stopped) return;
     if (told !== undefined) {
       this.durationS = told;
+      if (!(await this.prebuffer(source, told))) return;
       await player.play(edlOfWhole(this.url, told), { ...NO_DURATION_PROBE });
     } else {
       this.tell?.onTail(undefined);
@@ -215,9 +220,32 @@ export class VodSession {
     this.timer.unref();
   }
 
-  /** The film's duration from its two ends, when asked to tell it and the film is MPEG-TS. */
+  /**
+   * Holds the film's first prebufferMs of media (at its size ÷ duration) before the player gets it:
+   * a crowd starting together leaves a viewer that starts with a second in hand stalling a few
+   * seconds later (docs/downloads.md). False when stopped meanwhile.
+   */
+  private async prebuffer(source: ByteSource, durationS: number): Promise<boolean> {
+    const ms = this.o.prebufferMs ?? 0;
+    const bytes = Math.min(source.sizeBytes, Math.round(((ms / 1000) * source.sizeBytes) / durationS));
+    if (bytes <= 0) return true;
+    try {
+      await readRange(source, 0, bytes, this.abort.signal);
+    } catch (err) {
+      if (this.stopped) return false;
+      throw err;
+    }
+    this.o.log.info({ contentId: this.o.contentId, prebufferMs: ms, bytes, atMs: this.now() - this.startedAt }, 'start of the film held: playing');
+    return !this.stopped;
+  }
+
+  /** The film's duration (the manifest's, else from its two ends), when asked to tell it and the film is MPEG-TS. */
   private async toldDuration(source: ByteSource): Promise<number | undefined> {
     if (!this.tell || source.contentType !== 'video/mp2t') return undefined;
+    if (this.tell.durationS !== undefined) {
+      this.o.log.info({ contentId: this.o.contentId, durationS: this.tell.durationS }, 'duration from the manifest told to the player');
+      return this.tell.durationS;
+    }
     try {
       const d = await mpegTsDurationS(source, this.abort.signal);
       this.o.log.info({ contentId: this.o.contentId, durationS: d ?? null, atMs: this.now() - this.startedAt }, d === undefined ? 'no duration from the film\'s ends: mpv reads its end' : 'duration told to the player');

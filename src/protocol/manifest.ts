@@ -4,15 +4,22 @@
 // asked for, and each piece against its hash in the manifest.
 //
 // Layout (all integers unsigned big-endian; see docs/protocol.md):
-//   magic "SDMF" | version u8 = 1 | hash u8 = 1 (SHA-256) | name str16 | sizeBytes u48 |
-//   pieceBytes u32 | pieceCount u32 | pieceCount × 32-byte piece hashes
+//   magic "SDMF" | version u8 = 1 or 2 | hash u8 = 1 (SHA-256) | name str16 | sizeBytes u48 |
+//   pieceBytes u32 | pieceCount u32 | [version 2: durationMs u32] | pieceCount × 32-byte piece hashes
+// Version 2 adds the media's playing time (a film: a player told it need not read the file's end
+// to learn it); a manifest without one is written as version 1, so such content keeps its id.
 // No trailing bytes. Pure: no I/O, no crypto.
 import { ProtocolError } from './errors.js';
 import { WireLimits } from './messages.js';
 import { BufferReader, BufferWriter } from './wire-buffer.js';
 
 export const MANIFEST_MAGIC = 'SDMF';
+/** The version written for a manifest without a duration (and read by every box). */
 export const MANIFEST_VERSION = 1;
+/** The version written for a manifest with the media's duration. */
+export const MANIFEST_VERSION_DURATION = 2;
+/** Longest duration a manifest carries (u32 ms: 49 days). */
+export const MAX_DURATION_MS = 0xffffffff;
 /** Hash algorithm code: 1 = SHA-256 of each piece. */
 export const HASH_SHA256 = 1;
 export const PIECE_HASH_BYTES = 32;
@@ -46,6 +53,8 @@ export interface Manifest {
   pieceCount: number;
   /** pieceCount × 32 bytes: SHA-256 of each piece, in order. */
   pieceHashes: Uint8Array;
+  /** The media's playing time (ms), when the publisher found one (an MPEG-TS film); version 2. */
+  durationMs?: number;
 }
 
 export function isPowerOfTwo(n: number): boolean {
@@ -111,6 +120,9 @@ export function manifestProblems(m: Manifest): string[] {
   if (!(m.pieceHashes instanceof Uint8Array) || m.pieceHashes.length !== m.pieceCount * PIECE_HASH_BYTES) {
     out.push(`pieceHashes: expected ${m.pieceCount * PIECE_HASH_BYTES} bytes`);
   }
+  if (m.durationMs !== undefined && (!Number.isSafeInteger(m.durationMs) || m.durationMs < 1 || m.durationMs > MAX_DURATION_MS)) {
+    out.push(`durationMs: ${m.durationMs} is not a whole number of ms from 1 to ${MAX_DURATION_MS}`);
+  }
   return out;
 }
 
@@ -119,14 +131,16 @@ export function encodeManifest(m: Manifest): Buffer {
   const problems = manifestProblems(m);
   if (problems.length > 0) throw new RangeError(`invalid manifest: ${problems.join('; ')}`);
   const nameBytes = Buffer.byteLength(m.name, 'utf8');
-  const w = new BufferWriter(HEADER_FIXED_BYTES + nameBytes + m.pieceHashes.length);
+  const timed = m.durationMs !== undefined;
+  const w = new BufferWriter(HEADER_FIXED_BYTES + (timed ? 4 : 0) + nameBytes + m.pieceHashes.length);
   for (const c of MANIFEST_MAGIC) w.u8('magic', c.charCodeAt(0));
-  w.u8('version', MANIFEST_VERSION);
+  w.u8('version', timed ? MANIFEST_VERSION_DURATION : MANIFEST_VERSION);
   w.u8('hash', HASH_SHA256);
   w.str16('name', m.name, MAX_NAME_BYTES);
   w.u48('sizeBytes', m.sizeBytes);
   w.u32('pieceBytes', m.pieceBytes);
   w.u32('pieceCount', m.pieceCount);
+  if (timed) w.u32('durationMs', m.durationMs as number);
   w.raw(m.pieceHashes);
   return w.finish();
 }
@@ -144,7 +158,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   for (let i = 0; i < 4; i++) magic += String.fromCharCode(r.u8('Manifest.magic'));
   if (magic !== MANIFEST_MAGIC) throw new ProtocolError('bad-value', 'Manifest.magic', `not a manifest (magic ${JSON.stringify(magic)})`);
   const version = r.u8('Manifest.version');
-  if (version !== MANIFEST_VERSION) throw new ProtocolError('bad-value', 'Manifest.version', `unsupported manifest version ${version}`);
+  if (version !== MANIFEST_VERSION && version !== MANIFEST_VERSION_DURATION) throw new ProtocolError('bad-value', 'Manifest.version', `unsupported manifest version ${version}`);
   const hash = r.u8('Manifest.hash');
   if (hash !== HASH_SHA256) throw new ProtocolError('bad-value', 'Manifest.hash', `unsupported hash algorithm ${hash}`);
   const name = r.str16('Manifest.name', MAX_NAME_BYTES);
@@ -152,6 +166,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   const pieceBytes = r.u32('Manifest.pieceBytes');
   const pieceCount = r.u32('Manifest.pieceCount');
   if (pieceCount > MAX_PIECES) throw new ProtocolError('too-long', 'Manifest.pieceCount', `${pieceCount} exceeds limit ${MAX_PIECES}`);
+  const durationMs = version === MANIFEST_VERSION_DURATION ? r.u32('Manifest.durationMs') : undefined;
   const hashBytes = pieceCount * PIECE_HASH_BYTES;
   if (r.remaining < hashBytes) {
     throw new ProtocolError('truncated', 'Manifest.pieceHashes', `needs ${hashBytes} bytes, only ${r.remaining} left`);
@@ -160,7 +175,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
     throw new ProtocolError('trailing-bytes', 'Manifest', `${r.remaining - hashBytes} unexpected bytes after the last field`);
   }
   const pieceHashes = Uint8Array.from(bytes.subarray(bytes.length - hashBytes));
-  const m: Manifest = { name, sizeBytes, pieceBytes, pieceCount, pieceHashes };
+  const m: Manifest = { name, sizeBytes, pieceBytes, pieceCount, pieceHashes, ...(durationMs !== undefined ? { durationMs } : {}) };
   const problems = manifestProblems(m);
   if (problems.length > 0) throw new ProtocolError('bad-value', 'Manifest', problems.join('; '));
   return m;

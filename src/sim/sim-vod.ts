@@ -8,6 +8,7 @@ import type { EngineConfig } from '../engine/engine-config.js';
 import { ContentRouter } from '../engine/plane/content-router.js';
 import type { PeerEngine } from '../engine/peer-engine.js';
 import { simOrigin } from './sim-origin.js';
+import { SPAN_PROBE_BYTES } from '../source/ts-span.js';
 import { encodeManifest, PIECE_HASH_BYTES, pieceCountOf, type Manifest } from '../protocol/manifest.js';
 import type { Contact } from '../protocol/messages.js';
 import { contentIdOf, sha256, Sha256Verifier } from '../source/piece-verifier.js';
@@ -28,8 +29,15 @@ export interface SimVodOptions {
   playAt: (index: number) => number;
   /** Download tunables for every node (the seed's too). */
   config?: Partial<DownloadConfig>;
-  /** The simulated mpv (defaults: DEFAULT_SIM_PLAYER). */
-  player?: Partial<Omit<SimPlayerOptions, 'mediaBytesPerS'>>;
+  /** The simulated mpv (defaults: DEFAULT_SIM_PLAYER; the tail it reads and its start buffer follow from `duration`). */
+  player?: Partial<Omit<SimPlayerOptions, 'mediaBytesPerS' | 'tailBytes' | 'startBufferMs'>>;
+  /**
+   * How the player learns the film's duration, as on a box (vod-node.ts, player/told-duration.ts):
+   * 'manifest' (default; the publisher wrote it, nothing of the end is read), 'ends' (a manifest
+   * without it: the box reads the file's last 64 KiB), 'mpv' (not told: mpv reads its last
+   * 250,000 bytes). Told, the box holds playPrebufferMs of media before the player starts.
+   */
+  duration?: 'manifest' | 'ends' | 'mpv';
   /** Engine overrides for the seed. */
   seedEngine?: Partial<EngineConfig>;
 }
@@ -53,7 +61,7 @@ export const SIM_SEED_ID = 'seed';
 const PLAYER_STEP_MS = 20;
 
 /** A film of `size` bytes in patterned pieces, its manifest and content id. */
-function makeFilm(name: string, size: number, pieceBytes: number): { pieces: Uint8Array[]; manifest: Manifest; manifestBytes: Uint8Array; contentId: string } {
+function makeFilm(name: string, size: number, pieceBytes: number, durationMs: number | undefined): { pieces: Uint8Array[]; manifest: Manifest; manifestBytes: Uint8Array; contentId: string } {
   const count = pieceCountOf(size, pieceBytes);
   const pieces: Uint8Array[] = [];
   const hashes = new Uint8Array(count * PIECE_HASH_BYTES);
@@ -64,7 +72,7 @@ function makeFilm(name: string, size: number, pieceBytes: number): { pieces: Uin
     pieces.push(p);
     hashes.set(sha256(p), i * PIECE_HASH_BYTES);
   }
-  const manifest: Manifest = { name, sizeBytes: size, pieceBytes, pieceCount: count, pieceHashes: hashes };
+  const manifest: Manifest = { name, sizeBytes: size, pieceBytes, pieceCount: count, pieceHashes: hashes, ...(durationMs !== undefined ? { durationMs } : {}) };
   const manifestBytes = encodeManifest(manifest);
   return { pieces, manifest, manifestBytes, contentId: contentIdOf(manifestBytes) };
 }
@@ -84,10 +92,13 @@ export class SimVodPlane {
   ) {
     this.config = { ...DEFAULT_DOWNLOAD_CONFIG, ...opts.config };
     const size = Math.round((opts.mediaSeconds * opts.mediaBps) / 8);
-    const film = makeFilm('film.ts', size, opts.pieceBytes);
+    const duration = opts.duration ?? 'manifest';
+    const film = makeFilm('film.ts', size, opts.pieceBytes, duration === 'manifest' ? opts.mediaSeconds * 1000 : undefined);
     this.contentId = film.contentId;
     this.manifest = film.manifest;
-    this.playerOptions = { ...DEFAULT_SIM_PLAYER, ...opts.player, mediaBytesPerS: opts.mediaBps / 8 };
+    const told = duration !== 'mpv';
+    const byMode = told ? { toldDuration: true, tailBytes: duration === 'ends' ? SPAN_PROBE_BYTES : 0, startBufferMs: this.config.playPrebufferMs } : { toldDuration: false };
+    this.playerOptions = { ...DEFAULT_SIM_PLAYER, ...opts.player, ...byMode, mediaBytesPerS: opts.mediaBps / 8 };
     const engine = simOrigin(deps, { peerId: SIM_SEED_ID, host: 'seed.sim', role: 'node', uploadBps: opts.seedUploadBps, ...(opts.seedEngine ? { engine: opts.seedEngine } : {}) });
     this.seedEngine = engine;
     this.seed = this.plane(engine);
@@ -120,6 +131,8 @@ export class SimVodPlane {
     const { downloads } = viewer;
     const id = this.contentId;
     downloads.fetch(id, () => new MemoryPieceStore());
+    // As vod-node: told the duration, the player reads the end's last 64 KiB, or nothing when the manifest has it.
+    if (this.playerOptions.toldDuration) downloads.setPlayTail(id, SPAN_PROBE_BYTES, 0);
     engine.join(id, 'download');
     const player = new SimPlayer(
       this.deps.clock,

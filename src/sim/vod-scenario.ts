@@ -5,7 +5,6 @@
 // as the benchmark summarises its namespace run: first frame p50/p95 and the stall ratio over
 // watchMs after each viewer's first frame.
 import type { DownloadConfig } from '../engine/download-config.js';
-import { SPAN_PROBE_BYTES } from '../player/told-duration.js';
 import type { SimPlayerOptions, SimViewerResult } from './sim-player.js';
 import { Simulator } from './simulator.js';
 
@@ -22,7 +21,9 @@ export interface VodScenario {
   warmupMs: number;
   watchMs: number;
   config?: Partial<DownloadConfig>;
-  player?: Partial<Omit<SimPlayerOptions, 'mediaBytesPerS' | 'watchMs'>>;
+  player?: Partial<Omit<SimPlayerOptions, 'mediaBytesPerS' | 'watchMs' | 'tailBytes' | 'startBufferMs'>>;
+  /** How the player learns the film's duration (SimVodOptions.duration; default: from the manifest). */
+  duration?: 'manifest' | 'ends' | 'mpv';
 }
 
 export interface VodSummary {
@@ -50,9 +51,6 @@ export const VOD_FLASH_CROWD: Omit<VodScenario, 'seed'> = {
   staggerMs: 500,
   warmupMs: 3000,
   watchMs: 60_000,
-  // The box tells mpv the duration (player/told-duration.ts) and fetches the file's last 64 KiB first.
-  config: { playTailBytes: SPAN_PROBE_BYTES },
-  player: { toldDuration: true, tailBytes: SPAN_PROBE_BYTES },
 };
 
 function percentile(xs: number[], p: number): number | null {
@@ -76,6 +74,7 @@ export function runVodScenario(sc: VodScenario): VodSummary {
       seedUploadBps: Math.round(sc.seedFactor * sc.mediaBps),
       playAt: (i) => sc.warmupMs + i * sc.staggerMs,
       ...(sc.config ? { config: sc.config } : {}),
+      ...(sc.duration ? { duration: sc.duration } : {}),
       player: { ...sc.player, watchMs: sc.watchMs },
     },
   });

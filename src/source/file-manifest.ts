@@ -1,9 +1,12 @@
 // The file side of publishing: cuts a file into pieces, hashes each (SHA-256) and builds the manifest
-// and content id; checks an existing file against a manifest. Synchronous reads, one piece buffer.
+// and content id — with the film's playing time when the file is MPEG-TS with timestamps at both
+// ends (ts-span.ts: a box playing it while it downloads then tells the player without reading the
+// file's end); checks an existing file against a manifest. Synchronous reads, one piece buffer.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badName, choosePieceBytes, encodeManifest, PIECE_HASH_BYTES, pieceCountOf, pieceLength, type Manifest } from '../protocol/manifest.js';
 import { contentIdOf, pieceMatches, sha256 } from './piece-verifier.js';
+import { SPAN_PROBE_BYTES, tsDurationMs } from './ts-span.js';
 
 export interface BuiltManifest {
   manifest: Manifest;
@@ -41,12 +44,23 @@ export function buildFileManifest(path: string, preferredPieceBytes: number, nam
       if (readFully(fd, buf, len, i * pieceBytes) !== len) throw new Error(`${path} changed while it was being read`);
       pieceHashes.set(sha256(buf.subarray(0, len)), i * PIECE_HASH_BYTES);
     }
-    const manifest: Manifest = { name, sizeBytes: st.size, pieceBytes, pieceCount, pieceHashes };
+    const durationMs = mpegTsDuration(fd, st.size);
+    const manifest: Manifest = { name, sizeBytes: st.size, pieceBytes, pieceCount, pieceHashes, ...(durationMs !== undefined ? { durationMs } : {}) };
     const manifestBytes = encodeManifest(manifest);
     return { manifest, manifestBytes, contentId: contentIdOf(manifestBytes) };
   } finally {
     closeSync(fd);
   }
+}
+
+/** An MPEG-TS file's playing time (ms) from its two ends; undefined for anything else. */
+function mpegTsDuration(fd: number, size: number): number | undefined {
+  if (size < 2 * SPAN_PROBE_BYTES) return undefined;
+  const head = Buffer.allocUnsafe(SPAN_PROBE_BYTES);
+  const tail = Buffer.allocUnsafe(SPAN_PROBE_BYTES);
+  if (readFully(fd, head, SPAN_PROBE_BYTES, 0) !== SPAN_PROBE_BYTES || head[0] !== 0x47 || head[188] !== 0x47) return undefined;
+  if (readFully(fd, tail, SPAN_PROBE_BYTES, size - SPAN_PROBE_BYTES) !== SPAN_PROBE_BYTES) return undefined;
+  return tsDurationMs(head, tail);
 }
 
 /** How many pieces of the file at `path` match the manifest (size must match exactly, else 0). */

@@ -43,7 +43,7 @@ export interface TestContent {
 }
 
 /** A content of `count` pieces of `pieceBytes` (the last one `last` bytes), filled with a pattern. */
-export function testContent(count = 6, pieceBytes = 16 * 1024, last = 1000, name = 'file.bin'): TestContent {
+export function testContent(count = 6, pieceBytes = 16 * 1024, last = 1000, name = 'file.bin', durationMs?: number): TestContent {
   const pieces: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const len = i === count - 1 ? last : pieceBytes;
@@ -53,7 +53,7 @@ export function testContent(count = 6, pieceBytes = 16 * 1024, last = 1000, name
   }
   const hashes = new Uint8Array(count * PIECE_HASH_BYTES);
   pieces.forEach((p, i) => hashes.set(sha256(p), i * PIECE_HASH_BYTES));
-  const manifest: Manifest = { name, sizeBytes: (count - 1) * pieceBytes + last, pieceBytes, pieceCount: count, pieceHashes: hashes };
+  const manifest: Manifest = { name, sizeBytes: (count - 1) * pieceBytes + last, pieceBytes, pieceCount: count, pieceHashes: hashes, ...(durationMs !== undefined ? { durationMs } : {}) };
   const manifestBytes = encodeManifest(manifest);
   return { id: contentIdOf(manifestBytes), manifest, manifestBytes, pieces };
 }

@@ -308,6 +308,28 @@ describe('download content', () => {
     expect(off.engine.of('DataChunkResp', 'y').map((m) => m.chunkId)).toEqual([2]);
   });
 
+  it('freshLeadMs: a piece no other partner holds goes before a copy of one another partner holds, though due later; at 0, earliest deadline first', () => {
+    const order = (freshLeadMs: number) => {
+      const r = rig({ seed: true, config: { sendTargetDelayMs: 400, freshLeadMs } });
+      r.engine.setPartners(['w', 'x', 'y', 'z']);
+      r.plane.tick();
+      for (const p of ['w', 'x', 'y']) r.plane.receive(addr(p), mapMsg(r.t.id, p, 6, []));
+      r.plane.receive(addr('z'), mapMsg(r.t.id, 'z', 6, [1]));
+      const due = (p: string, chunkId: number, dueInMs: number) => r.plane.receive(addr(p), { type: 'DataChunkDue', peerId: p, contentId: r.t.id, chunkId, dueInMs });
+      // w's two pieces fill the send window; then y asks for 1 (z holds it) due in 1 s, x for 3 (only we hold it) due in 3 s
+      due('w', 4, 500);
+      due('w', 0, 500);
+      due('y', 1, 1000);
+      due('x', 3, 3000);
+      r.clock.advance(50);
+      r.plane.receive(addr('w'), mapMsg(r.t.id, 'w', 6, [0, 4]));
+      r.plane.tick();
+      return r.engine.sent.filter((s) => s.msg.type === 'DataChunkResp').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+    };
+    expect(order(3000)).toEqual(['w:4', 'w:0', 'x:3', 'y:1']);
+    expect(order(0)).toEqual(['w:4', 'w:0', 'y:1', 'x:3']);
+  });
+
   it("a 'relayed' refusal: the piece is asked of other holders at once, and of the partner that refused only after relayedHoldMs", () => {
     const r = rig({ config: { relayedHoldMs: 1500 } });
     withManifest(r, ['a']);

@@ -20,8 +20,9 @@ const arbManifest: fc.Arbitrary<Manifest> = fc
     pieceBytes: fc.constantFrom(16 * 1024, 256 * 1024, MAX_PIECE_BYTES),
     pieces: fc.integer({ min: 1, max: 40 }),
     tail: fc.integer({ min: 1, max: 16 * 1024 }),
+    durationMs: fc.option(fc.integer({ min: 1, max: 0xffffffff }), { nil: undefined }),
   })
-  .chain(({ name, pieceBytes, pieces, tail }) => {
+  .chain(({ name, pieceBytes, pieces, tail, durationMs }) => {
     const sizeBytes = (pieces - 1) * pieceBytes + Math.min(tail, pieceBytes);
     return fc.record({
       name: fc.constant(name),
@@ -29,7 +30,7 @@ const arbManifest: fc.Arbitrary<Manifest> = fc
       pieceBytes: fc.constant(pieceBytes),
       pieceCount: fc.constant(pieces),
       pieceHashes: fc.uint8Array({ minLength: pieces * 32, maxLength: pieces * 32 }),
-    });
+    }).map((m) => (durationMs === undefined ? m : { ...m, durationMs }));
   });
 
 function sample(): Manifest {
@@ -49,6 +50,21 @@ describe('manifest', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a duration makes it version 2 (4 more bytes, another id); without one it is version 1 as before', () => {
+    const plain = encodeManifest(sample());
+    const timed = encodeManifest({ ...sample(), durationMs: 240_100 });
+    expect(plain[4]).toBe(1);
+    expect(timed[4]).toBe(2);
+    expect(timed.length).toBe(plain.length + 4);
+    expect(decodeManifest(timed).durationMs).toBe(240_100);
+    expect('durationMs' in decodeManifest(plain)).toBe(false);
+    expect(contentIdOf(timed)).not.toBe(contentIdOf(plain));
+    expect(() => encodeManifest({ ...sample(), durationMs: 0 })).toThrow(/durationMs/);
+    expect(() => encodeManifest({ ...sample(), durationMs: 1.5 })).toThrow(/durationMs/);
+    // version 2 bytes cut before the duration's end: the hashes come up short
+    expect(() => decodeManifest(Buffer.concat([plain.subarray(0, 4), Buffer.from([2]), plain.subarray(5)]))).toThrow(/pieceHashes/);
   });
 
   it('pieces: count and the short last piece', () => {

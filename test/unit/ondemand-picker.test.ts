@@ -164,6 +164,20 @@ describe('on-demand picker', () => {
     expect(p.pick(c()).map((x) => x.chunkId).slice(0, 6)).toEqual([10, 35, 36, 37, 38, 39]);
   });
 
+  it('the box holding more than the probe before mpv starts (setHeadBytes): the window spans all of it at once, due at the start deadline', () => {
+    const p = new OnDemandPicker({ ...OPTS, urgentCopies: 1, headBytes: 2 * PIECE, startMs: 1000 });
+    p.setHeadBytes(7 * PIECE);
+    p.setPlayhead(0, 0);
+    const c = () => ctx({ count: 40, maps: { a: range(0, 40), b: range(0, 40) }, perPartner: 8 });
+    expect(p.window(PIECE, 40)).toEqual({ from: 0, to: 7 });
+    const first = p.pick(c()).slice(0, 7);
+    expect(first.map((x) => [x.chunkId, x.dueInMs])).toEqual(range(0, 7).map((i) => [i, 1000]));
+    // undefined restores the options' head (the least window, 4 pieces)
+    p.setHeadBytes(undefined);
+    expect(p.window(PIECE, 40)).toEqual({ from: 0, to: 4 });
+    expect(p.pick(c()).slice(0, 2).map((x) => x.dueInMs)).toEqual([1000, 1000]);
+  });
+
   it("keeps our queue at a slow partner short: only what it delivers within half the urgent time, the playhead's piece always", () => {
     const p = new OnDemandPicker(OPTS);
     p.setPlayhead(10, 0);

@@ -11,8 +11,8 @@ import { addr, all, FakeEngine, mapMsg, MemoryStore, testContent } from '../help
 
 describe('a download played while it downloads (data plane)', () => {
   /** A download of 64 pieces of 16 KiB being fetched with `config`, its manifest from a; `takes` said they take deadlines and cancels. */
-  function playing(config: Partial<DownloadConfig>, partners: string[], takes: string[] = []) {
-    const t = testContent(64, 16 * 1024, 1000);
+  function playing(config: Partial<DownloadConfig>, partners: string[], takes: string[] = [], durationMs?: number) {
+    const t = testContent(64, 16 * 1024, 1000, 'film.ts', durationMs);
     const engine = new FakeEngine();
     const plane = new Downloads({ engine, clock: new ManualClock(1000), random: { next: () => 0.5 }, config: { ...DEFAULT_DOWNLOAD_CONFIG, ...config }, verifier: new Sha256Verifier() });
     plane.fetch(t.id, (m) => new MemoryStore(m, new Map()));
@@ -23,6 +23,30 @@ describe('a download played while it downloads (data plane)', () => {
     return { t, engine, plane };
   }
   const cancels = (engine: FakeEngine) => engine.sent.filter((s) => s.msg.type === 'DataChunkCancel').map((s) => `${s.to.peerId}:${(s.msg as { chunkId: number }).chunkId}`);
+
+  it("told the duration by the manifest, the box reads none of the file's end and holds playPrebufferMs before mpv plays: the first frame waits for all of it; without, for the end's last 64 KiB", () => {
+    const start = (durationMs: number | undefined) => {
+      const { t, engine, plane } = playing({ maxInFlightPerPartner: 8, playWindowMinPieces: 4, playHeadBytes: 64 * 1024, playPrebufferMs: 1750 }, ['a', 'b'], ['a', 'b'], durationMs);
+      plane.setPlayTail(t.id, 64 * 1024, 0); // as vod-node
+      plane.setPlayhead(t.id, 0, 0);
+      for (const p of ['a', 'b']) plane.receive(addr(p), mapMsg(t.id, p, 64, all(64)));
+      const due = () => engine.sent.filter((s) => s.msg.type === 'DataChunkDue').map((s) => ({ ...(s.msg as { chunkId: number; dueInMs: number }), to: s.to.peerId as string }));
+      return { t, engine, plane, due };
+    };
+    // 64 pieces in 10 s: 1.75 s is 12 pieces (0-11), all due at the start deadline; nothing of the end
+    const timed = start(10_000);
+    const asked = timed.due();
+    expect(asked.map((m) => m.chunkId).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(asked.every((m) => m.dueInMs === DEFAULT_DOWNLOAD_CONFIG.playStartMs)).toBe(true);
+    timed.engine.clear();
+    for (const m of asked) timed.plane.receive(addr(m.to), { type: 'DataChunkResp', peerId: m.to, contentId: timed.t.id, chunkId: m.chunkId, timestampMs: 0, signature: new Uint8Array(0), data: timed.t.pieces[m.chunkId]! });
+    expect(timed.plane.storeOf(timed.t.id)?.count).toBe(8);
+    timed.plane.setPlayhead(timed.t.id, 7, 0); // the box's read of the start moved on
+    timed.plane.tick();
+    expect(timed.due().map((m) => m.chunkId).sort((x, y) => x - y).slice(0, 4)).toEqual([8, 9, 10, 11]);
+    // without a duration in the manifest: the head, then the end's last 64 KiB (the last piece is short)
+    expect(start(undefined).due().map((m) => m.chunkId)).toEqual([0, 1, 2, 3, 59, 60, 61, 62]);
+  });
 
   it("a seek tells partners that take cancels which of the old window's requests to drop", () => {
     const { t, engine, plane } = playing({ maxInFlightPerPartner: 4, playWindowMinPieces: 4, playTailBytes: 0 }, ['a'], ['a']);

@@ -1,11 +1,13 @@
 // Telling mpv an MPEG-TS film's duration: read from the film's two ends through the byte source the
 // player is served from (waiting for them as mpv would), and the EDL mpv plays it as.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ByteSource } from '../../src/player/byte-source.js';
-import { edlOfWhole, mpegTsDurationS, SPAN_PROBE_BYTES } from '../../src/player/told-duration.js';
+import { edlOfWhole, mpegTsDurationS } from '../../src/player/told-duration.js';
+import { SPAN_PROBE_BYTES } from '../../src/source/ts-span.js';
+import { buildFileManifest } from '../../src/source/file-manifest.js';
 import { makeTestStream } from '../support/media.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'told-'));
@@ -46,5 +48,17 @@ describe('the duration told to mpv', () => {
   it("plays the whole URL for that long, the URL quoted by its length in bytes (mpv's %n% form)", () => {
     const url = 'http://127.0.0.1:8090/file/dl-abc';
     expect(edlOfWhole(url, 240.05)).toBe(`edl://%${url.length}%${url},0,240.050`);
+  });
+
+  it("is in the manifest of a published MPEG-TS film (version 2); any other file's manifest has none (version 1)", () => {
+    const path = makeTestStream({ seconds: 12, bitrateKbps: 600, path: join(dir, 'p.ts') });
+    const built = buildFileManifest(path, 0);
+    expect(built.manifestBytes[4]).toBe(2);
+    expect(Math.abs((built.manifest.durationMs as number) - 12_000)).toBeLessThan(200);
+    const noise = join(dir, 'noise.bin');
+    writeFileSync(noise, new Uint8Array(300_000).map((_, i) => (i * 31) % 253));
+    const plain = buildFileManifest(noise, 0);
+    expect(plain.manifestBytes[4]).toBe(1);
+    expect(plain.manifest.durationMs).toBeUndefined();
   });
 });

@@ -191,4 +191,33 @@ describe('a file played on demand', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("told the duration by the manifest, reads none of the film's ends; holds prebufferMs of media (waiting for it) before mpv gets the film", async () => {
+    const server = new StreamServer();
+    servers.push(server);
+    await server.listen();
+    const pieceBytes = 16 * 1024;
+    const size = 64 * pieceBytes;
+    const { r, release, waits } = reader(size, pieceBytes);
+    const player = new FakePlayer();
+    const heads: number[] = [];
+    const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: 'dl-pre', title: 'Film', log: pino({ level: 'silent' }), prebufferMs: 2000, onPlayhead: (i) => heads.push(i) });
+    const src = new PieceByteSource(r, 'video/mp2t', session.hooks);
+    // 64 pieces in 16 s: 2 s is 8 pieces
+    const started = session.start(src, { durationS: 16, onTail: () => undefined });
+    for (let i = 0; i < 7; i++) {
+      await until(() => waits().includes(i));
+      expect(player.played).toEqual([]);
+      release(i);
+    }
+    await until(() => waits().includes(7));
+    expect(session.stats()).toMatchObject({ state: 'buffering', waitingForPiece: 7, firstFrameMs: null });
+    release(7);
+    await started;
+    expect(player.played).toEqual([`edl://%${session.stats().url!.length}%${session.stats().url},0,16.000`]);
+    // nothing of the file's end was read, and the reads moved the download's window as they went
+    expect(Math.max(...heads)).toBe(7);
+    expect(session.stats().rateBps).toBe(size / 16);
+    await session.stop();
+  });
 });
