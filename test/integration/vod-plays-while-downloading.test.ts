@@ -68,8 +68,8 @@ describe('a download plays on the TV while it downloads', () => {
       expect(s1?.vod?.contentId).toBe(id);
       expect(s1?.vod?.firstFrameMs ?? Infinity).toBeLessThan(frameMs + 1000);
       expect(s1?.tv?.screen).toBe('playing');
-      // Told the film's duration from its ends (player/told-duration.ts), mpv did not read the
-      // file's last 250,000 bytes before its first frame, and shows the film's whole length.
+      // Told the film's duration (its manifest has it: the publisher found it, player/told-duration.ts),
+      // mpv did not read the file's last 250,000 bytes before its first frame, and shows the film's whole length.
       expect(await mpv.getProperty<string>('path')).toMatch(/^edl:\/\//);
       expect(Math.abs((await mpv.getProperty<number>('duration')) - SECONDS)).toBeLessThan(0.2);
 
