@@ -75,9 +75,13 @@ export interface VodSessionOptions {
   onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void;
   /** Media (ms) held before the player is given the film, when its duration is told (0: none). */
   prebufferMs?: number;
+  /** Longest the start is held (default PREBUFFER_MAX_MS): then the player gets the film with what is here. */
+  prebufferMaxMs?: number;
   now?: () => number;
 }
 
+/** Longest the film's start is held before the player gets it anyway. */
+const PREBUFFER_MAX_MS = 8000;
 /** How often mpv's duration (until known) and its buffered media are asked for. */
 const CACHE_POLL_MS = 500;
 /** mpv pausing for its cache this soon after a seek's range request is the seek's wait, not a stall. */
@@ -229,13 +233,22 @@ export class VodSession {
     const ms = this.o.prebufferMs ?? 0;
     const bytes = Math.min(source.sizeBytes, Math.round(((ms / 1000) * source.sizeBytes) / durationS));
     if (bytes <= 0) return true;
+    // Held at most prebufferMaxMs: then mpv gets the film with what is here (and waits on its own).
+    const hold = new AbortController();
+    const stop = () => hold.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    const timer = setTimeout(stop, this.o.prebufferMaxMs ?? PREBUFFER_MAX_MS);
     try {
-      await readRange(source, 0, bytes, this.abort.signal);
+      await readRange(source, 0, bytes, hold.signal);
+      this.o.log.info({ contentId: this.o.contentId, prebufferMs: ms, bytes, atMs: this.now() - this.startedAt }, 'start of the film held: playing');
     } catch (err) {
       if (this.stopped) return false;
-      throw err;
+      if (!hold.signal.aborted) throw err;
+      this.o.log.warn({ contentId: this.o.contentId, prebufferMs: ms, bytes, atMs: this.now() - this.startedAt }, 'the start of the film did not all come in time: playing what is here');
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', stop);
     }
-    this.o.log.info({ contentId: this.o.contentId, prebufferMs: ms, bytes, atMs: this.now() - this.startedAt }, 'start of the film held: playing');
     return !this.stopped;
   }
 

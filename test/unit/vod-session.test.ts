@@ -40,7 +40,11 @@ function reader(size: number, pieceBytes: number) {
     pieceBytes,
     has: (i) => held.has(i),
     read: (i) => (held.has(i) ? new Uint8Array(Math.min(pieceBytes, size - i * pieceBytes)).fill(i) : undefined),
-    waitFor: (i) => new Promise((resolve) => waiting.set(i, resolve)),
+    waitFor: (i, signal) =>
+      new Promise((resolve, reject) => {
+        waiting.set(i, resolve);
+        signal.addEventListener('abort', () => reject(new Error('the read was given up')), { once: true });
+      }),
   };
   return {
     r,
@@ -218,6 +222,26 @@ describe('a file played on demand', () => {
     // nothing of the file's end was read, and the reads moved the download's window as they went
     expect(Math.max(...heads)).toBe(7);
     expect(session.stats().rateBps).toBe(size / 16);
+    await session.stop();
+  });
+
+  it('holds the start at most prebufferMaxMs: then mpv gets the film with what is here', async () => {
+    const server = new StreamServer();
+    servers.push(server);
+    await server.listen();
+    const pieceBytes = 16 * 1024;
+    const { r, release, waits } = reader(64 * pieceBytes, pieceBytes);
+    const player = new FakePlayer();
+    const session = new VodSession({ server, player: player as unknown as MpvPlayer, contentId: 'dl-slow', title: 'Film', log: pino({ level: 'silent' }), prebufferMs: 2000, prebufferMaxMs: 150 });
+    const started = session.start(new PieceByteSource(r, 'video/mp2t', session.hooks), { durationS: 16, onTail: () => undefined });
+    await until(() => waits().includes(0));
+    release(0);
+    await until(() => waits().includes(1));
+    expect(player.played).toEqual([]);
+    // piece 1 never comes: the hold ends, and mpv is given the film
+    await started;
+    expect(player.played).toHaveLength(1);
+    expect(player.played[0]).toMatch(/^edl:\/\//);
     await session.stop();
   });
 });
