@@ -271,6 +271,7 @@ export class DownloadNode {
     if (typeof manifest === 'string') {
       throw new DownloadFailedError('conflict', `${recordPath} records another download than ${contentId} (${manifest}); remove it or choose another output path`);
     }
+    if ('unreadable' in manifest) throw new DownloadFailedError('unsupported', `${recordPath} records ${contentId} with a manifest this box cannot read (${manifest.unreadable})`);
     return { manifest, manifestBytes: bytes };
   }
 

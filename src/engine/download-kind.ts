@@ -251,11 +251,7 @@ export class DownloadKind implements PlaneKind {
     this.playStart();
   }
 
-  /**
-   * The on-demand picker's start (the tail, and the head: what the first frame waits for). Told
-   * the manifest's duration, the box holds playPrebufferMs of media before the player plays
-   * (player/vod-session.ts): the head covers it.
-   */
+  /** The on-demand picker's start: the tail, and the head (told the manifest's duration, the box holds playPrebufferMs first: vod-session.ts). */
   private playStart(): void {
     const p = this.ondemand;
     if (!p) return;
@@ -291,6 +287,8 @@ export class DownloadKind implements PlaneKind {
     } catch (err) {
       result = `verifier failed: ${String(err)}`;
     }
+    // The content's own manifest in a form this box cannot read: nobody to blame, nothing to fetch.
+    if (typeof result === 'object' && 'unreadable' in result) return this.fail(new StorageError('unsupported', `this box cannot read the manifest of ${this.core.contentId} (${result.unreadable}): it needs a newer superdist`));
     if (typeof result === 'string') {
       this.core.counters.badManifests++;
       safely(() => this.core.events?.badManifest?.(this.core.contentId, from.peerId, result as string));

@@ -9,7 +9,8 @@ import type { PeerAddress } from './ports.js';
  * Why a store failed. 'disk-full' covers ENOSPC and EDQUOT; 'conflict': the output path holds
  * something else (another download's parts, a different file, another writer).
  */
-export type StorageErrorKind = 'disk-full' | 'io' | 'conflict';
+/** How a download fails: its store ('disk-full', 'io', 'conflict'), or 'unsupported': its manifest is one this box cannot read (a newer version). */
+export type StorageErrorKind = 'disk-full' | 'io' | 'conflict' | 'unsupported';
 
 /** Thrown by a PieceStore; anything else a store throws counts as 'io'. */
 export class StorageError extends Error {
@@ -46,10 +47,15 @@ export interface PieceStore {
   readonly resumedCount: number;
 }
 
+/** The content's own manifest (its bytes hash to the id) that this box cannot read: nobody sent a wrong one. */
+export interface UnreadableManifest {
+  unreadable: string;
+}
+
 /** Verification of what peers send. Must not throw (a throw counts as a failed check). */
 export interface DownloadVerifier {
-  /** Manifest bytes checked against the content id; the decoded manifest, or why not. */
-  manifest(contentId: string, bytes: Uint8Array): Manifest | string;
+  /** Manifest bytes checked against the content id; the decoded manifest, why they are not its manifest, or why its manifest cannot be read here. */
+  manifest(contentId: string, bytes: Uint8Array): Manifest | string | UnreadableManifest;
   /** Whether `data` is piece `index` of the manifest. */
   piece(manifest: Manifest, index: number, data: Uint8Array): boolean;
 }

@@ -2,7 +2,7 @@
 // its manifest's canonical bytes, so a manifest from any peer is verified against the id the user
 // typed, and each piece against its hash in that manifest (the engine's DownloadVerifier port).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DownloadVerifier } from '../engine/download-ports.js';
+import type { DownloadVerifier, UnreadableManifest } from '../engine/download-ports.js';
 import { decodeManifest, pieceHash, type Manifest } from '../protocol/manifest.js';
 
 export const DOWNLOAD_ID_PREFIX = 'dl-';
@@ -22,13 +22,18 @@ export function isDownloadId(s: string): boolean {
 }
 
 /** Decodes manifest bytes that must hash to `contentId`; returns the manifest or why not. */
-export function verifyManifest(contentId: string, bytes: Uint8Array): Manifest | string {
+/**
+ * The manifest of `contentId` in `bytes`; a reason when they are not its manifest; `unreadable` when
+ * they are (they hash to the id) but do not decode here — a newer manifest version: the content
+ * cannot be fetched by this box, and whoever sent them sent the right bytes.
+ */
+export function verifyManifest(contentId: string, bytes: Uint8Array): Manifest | string | UnreadableManifest {
   const actual = contentIdOf(bytes);
   if (actual !== contentId) return `manifest hashes to ${actual}, not ${contentId}`;
   try {
     return decodeManifest(bytes);
   } catch (err) {
-    return `manifest does not decode: ${(err as Error).message}`;
+    return { unreadable: (err as Error).message };
   }
 }
 
@@ -38,7 +43,7 @@ export function pieceMatches(manifest: Manifest, index: number, data: Uint8Array
 }
 
 export class Sha256Verifier implements DownloadVerifier {
-  manifest(contentId: string, bytes: Uint8Array): Manifest | string {
+  manifest(contentId: string, bytes: Uint8Array): Manifest | string | UnreadableManifest {
     return verifyManifest(contentId, bytes);
   }
 

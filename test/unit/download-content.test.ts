@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_DOWNLOAD_CONFIG, type DownloadConfig } from '../../src/engine/download-config.js';
 import { Downloads } from '../../src/engine/downloads.js';
 import type { DownloadEvents } from '../../src/engine/download-ports.js';
-import { Sha256Verifier } from '../../src/source/piece-verifier.js';
+import { contentIdOf, Sha256Verifier } from '../../src/source/piece-verifier.js';
 import { ManualClock } from '../helpers/engine-fakes.js';
 import { addr, all, FakeEngine, mapMsg, MemoryStore, testContent, type TestContent } from '../helpers/download-fakes.js';
 
@@ -84,6 +84,25 @@ describe('download content', () => {
     r.plane.receive(addr('m1'), { type: 'ManifestResp', peerId: 'm1', contentId: r.t.id, manifest: r.t.manifestBytes });
     expect(r.plane.state(r.t.id)).toBe('downloading');
     expect(r.events.at(-1)).toBe('manifest:m1:6');
+  });
+
+  it("a manifest that hashes to the content id but is a version this box cannot read fails the download, naming it, and blames no one", () => {
+    const t = testContent();
+    const future = Buffer.from(t.manifestBytes);
+    future.writeUInt8(9, 4); // a manifest version from a newer publisher
+    const id = contentIdOf(future);
+    const r = rig();
+    const engine = new FakeEngine();
+    const events: string[] = [];
+    const plane = new Downloads({ engine, clock: r.clock, random: { next: () => 0.5 }, config: DEFAULT_DOWNLOAD_CONFIG, verifier: new Sha256Verifier(), events: { failed: (_c, kind, message) => events.push(`${kind}: ${message}`) } });
+    plane.fetch(id, (m) => new MemoryStore(m, new Map()));
+    engine.setPartners(['a']);
+    plane.tick();
+    plane.receive(addr('a'), { type: 'ManifestResp', peerId: 'a', contentId: id, manifest: future });
+    expect(plane.state(id)).toBe('failed');
+    expect(events).toEqual([`unsupported: this box cannot read the manifest of ${id} (Manifest.version: unsupported manifest version 9): it needs a newer superdist`]);
+    expect(plane.stats(id)?.badManifests).toBe(0);
+    expect(engine.dropped).toEqual([]);
   });
 
   it('asks for the manifest at the first tick a member is known, not a retry period after a round with nobody to ask', () => {
