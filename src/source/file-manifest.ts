@@ -58,7 +58,7 @@ function mpegTsDuration(fd: number, size: number): number | undefined {
   if (size < 2 * SPAN_PROBE_BYTES) return undefined;
   const head = Buffer.allocUnsafe(SPAN_PROBE_BYTES);
   const tail = Buffer.allocUnsafe(SPAN_PROBE_BYTES);
-  if (readFully(fd, head, SPAN_PROBE_BYTES, 0) !== SPAN_PROBE_BYTES || head[0] !== 0x47 || head[188] !== 0x47) return undefined;
+  if (readFully(fd, head, SPAN_PROBE_BYTES, 0) !== SPAN_PROBE_BYTES) return undefined;
   if (readFully(fd, tail, SPAN_PROBE_BYTES, size - SPAN_PROBE_BYTES) !== SPAN_PROBE_BYTES) return undefined;
   return tsDurationMs(head, tail);
 }

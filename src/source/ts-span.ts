@@ -46,9 +46,11 @@ export function tsSpanMs(head: Uint8Array, tail: Uint8Array): number | undefined
 
 /**
  * The playing time (whole ms) of an MPEG-TS file whose first and last SPAN_PROBE_BYTES are `head`
- * and `tail`: their timestamps' span plus a last frame; undefined when there is none.
+ * and `tail`: their timestamps' span plus a last frame; undefined when there is none, or when the
+ * head does not start with two TS packets (a file of another kind whose bytes happen to parse).
  */
 export function tsDurationMs(head: Uint8Array, tail: Uint8Array): number | undefined {
+  if (head[0] !== 0x47 || head[TS_PACKET_SIZE] !== 0x47) return undefined;
   const span = tsSpanMs(head, tail);
   return span === undefined || span <= 0 ? undefined : Math.round(span + LAST_FRAME_MS);
 }
