@@ -160,6 +160,12 @@ export class DownloadNode {
     return path;
   }
 
+  /** Sets the title a download is listed under here (status, announces), known after it started. */
+  setTitle(contentId: string, title: string): void {
+    const e = this.entries.get(contentId);
+    if (e) e.title = title;
+  }
+
   tick(): void {
     this.downloads.tick();
     const now = this.deps.clock.now();

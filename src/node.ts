@@ -33,6 +33,7 @@ import { startLocked } from './platform/locked-start.js';
 import { engineLogEvents } from './platform/engine-log.js';
 import { perUserNote, systemStateDirProbe } from './config/state-dir.js';
 import { UpdateService } from './update/update-service.js';
+import { manifestHashesTo } from './source/piece-verifier.js';
 
 export interface RunningService {
   readonly peerId: string;
@@ -172,7 +173,7 @@ async function startUnlocked(cfg: Config, log: Logger, version: string, hooks: S
   const registry = role === 'tracker' ? await openRegistry(cfg.registry, systemRandom, log) : undefined;
   engine =
     role === 'tracker'
-      ? new TrackerEngine({ ...deps, registry, registryOnly: registry?.backend !== 'memory' || !cfg.trackerPeer, ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
+      ? new TrackerEngine({ ...deps, registry, registryOnly: registry?.backend !== 'memory' || !cfg.trackerPeer, manifestCheck: manifestHashesTo, ...(imsOn ? { admit: ims.createTicketAdmission() } : {}) })
       : new PeerEngine(deps);
   if (imsOn && role === 'tracker') await ims.start();
   const eng = engine;

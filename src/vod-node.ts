@@ -22,7 +22,8 @@ import { VodSession, type TellDuration, type VodStats } from './player/vod-sessi
 const DOWNLOAD_ID = /^dl-[0-9a-f]{64}$/;
 /** `play` answers within this (the CLI waits 15 s): the manifest and the first piece must have come. */
 const START_TIMEOUT_MS = 12_000;
-const POLL_MS = 50;
+/** How often the start looks for the manifest (a cheap check; the first frame waits on it). */
+const POLL_MS = 10;
 
 export interface VodStatus extends VodStats {
   download: { state: string; progress: number; path: string } | null;
@@ -75,21 +76,24 @@ export class VodNode {
   async play(contentId: string): Promise<VodPlaying> {
     if (!DOWNLOAD_ID.test(contentId)) throw new Error(`${JSON.stringify(contentId)} is not a download id (dl- and 64 hex digits)`);
     if (this.cur?.contentId === contentId) return this.playing(this.cur);
+    const requestedAt = Date.now();
     await this.stop();
     const { downloads } = this.o;
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    if (!downloads.active(contentId)) {
-      downloads.fetchToStateDir(contentId, await this.listedTitle(contentId), 'downloading to play');
-    }
+    const deadline = requestedAt + START_TIMEOUT_MS;
+    // The download starts at once; the title the tracker lists it under is asked for meanwhile.
+    const listed = downloads.active(contentId) ? undefined : this.listedTitle(contentId).then((t) => (t && downloads.setTitle(contentId, t), t));
+    if (listed) downloads.fetchToStateDir(contentId, '', 'downloading to play');
     // Told the film's duration, mpv reads only its last piece before the first frame, or nothing when
     // the manifest has the duration (told-duration.ts).
     downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES, 0);
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);
+    await listed;
     const durationMs = downloads.downloads.manifestOf(contentId)?.durationMs;
     const title = downloads.contentStatus(contentId)?.title || contentId;
     const name = downloads.contentStatus(contentId)?.name ?? '';
     return this.start(contentId, title, deadline, {
+      requestedAt,
       onPlayhead: (i, rate, aheadMs) => downloads.downloads.setPlayhead(contentId, i, rate, aheadMs),
       tellDuration: { ...(durationMs !== undefined ? { durationS: durationMs / 1000 } : {}), onTail: (bytes) => downloads.downloads.setPlayTail(contentId, bytes) },
       base: (session) => new PieceByteSource(reader, contentType(name), session.hooks),
@@ -111,11 +115,11 @@ export class VodNode {
     });
   }
 
-  private async start(contentId: string, title: string, deadline: number, o: { base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; tellDuration?: TellDuration; ended: () => void }): Promise<VodPlaying> {
+  private async start(contentId: string, title: string, deadline: number, o: { requestedAt?: number; base: (s: VodSession) => ByteSource; onPlayhead?: (index: number, rateBps: number, aheadMs: number | undefined) => void; tellDuration?: TellDuration; ended: () => void }): Promise<VodPlaying> {
     const { log } = this.o;
     const abort = new AbortController();
     const screen = await this.o.live.takeScreen(async () => void (await this.stop()));
-    const session = new VodSession({ ...screen, contentId, title, log, prebufferMs: this.o.prebufferMs, ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
+    const session = new VodSession({ ...screen, contentId, title, log, prebufferMs: this.o.prebufferMs, ...(o.requestedAt !== undefined ? { requestedAt: o.requestedAt } : {}), ...(o.onPlayhead ? { onPlayhead: o.onPlayhead } : {}) });
     const cur: Current = { contentId, title, session, abort, source: undefined, ended: o.ended };
     this.cur = cur;
     // Stopped, or the start took too long (AbortSignal.any is missing before Node 20.3).

@@ -104,6 +104,7 @@ export function formatStatus(s: Status): string {
     const t = s.tracker;
     const reg = t.registry ? `${t.registry.backend}${t.registry.reachable ? '' : ` UNREACHABLE (${t.registry.lastError ?? '?'})`}` : 'memory';
     out.push(`tracker: registry ${reg}  peers ${t.registeredPeers}  joins/s ${t.joinsPerSec ?? 0}  joins ${t.joins}  redirects ${t.redirects}  refused ${t.refusedJoins}`);
+    if (t.manifests) out.push(`tracker manifests: ${t.manifests.manifests} kept (${Math.round(t.manifests.bytes / 1024)} KiB)  served ${t.manifests.served}  rejected ${t.manifests.rejected}`);
     if (t.udp) out.push(`tracker UDP: connects ${t.udp.connects}  announces ${t.udp.announces}  answers ${t.udp.answers}  spoofed ${t.udp.spoofed}  malformed ${t.udp.malformed}`);
     if ((t.contentCount ?? t.contents.length) > t.contents.length) out.push(`(the ${t.contents.length} largest of ${t.contentCount} contents)`);
     out.push(table(['content', 'kind', 'members'], s.tracker.contents.map((c) => [c.id, c.kind, String(c.members)])));

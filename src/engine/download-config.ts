@@ -79,7 +79,7 @@ export const DEFAULT_DOWNLOAD_CONFIG: Readonly<DownloadConfig> = Object.freeze({
   playStartMs: 1000,
   playHedgeMs: 0,
   playSpreadMs: 0,
-  playPrebufferMs: 1750,
+  playPrebufferMs: 2250,
   repeatRefuseMs: 3000,
   repeatDueMs: 2000,
   relayedHoldMs: 1500,

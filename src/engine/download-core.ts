@@ -4,6 +4,7 @@
 // manifest may come from any of them).
 import type { Manifest } from '../protocol/manifest.js';
 import type { MemberInfo } from '../protocol/messages.js';
+import type { Destination } from './ports.js';
 import type { DownloadConfig } from './download-config.js';
 import type { DownloadEvents, PieceStore } from './download-ports.js';
 import type { DownloadCounters } from './download-stats.js';
@@ -12,6 +13,8 @@ import type { PlaneCore, PlaneEnginePort } from './plane/plane-core.js';
 /** The part of PeerEngine the download data plane uses. */
 export interface DownloadEnginePort extends PlaneEnginePort {
   knownMembers(contentId?: string): MemberInfo[];
+  /** Where the tracker is, if there is one: a tracker that is also a peer keeps download manifests. */
+  trackerDestination?(): Destination | undefined;
 }
 
 export interface DownloadCore extends PlaneCore<DownloadConfig, DownloadCounters, DownloadEnginePort> {

@@ -83,6 +83,7 @@ export class DownloadKind implements PlaneKind {
     this.picker = new DownloadPicker({ endgameCopies: o.config.endgameCopies });
     this.startedAt = o.clock.now();
     if (o.known) this.useManifest(o.known.manifest, o.known.manifestBytes, undefined, o.known.store);
+    else this.manifestAsks.ask(this.core, this.startedAt);
   }
 
   partnerAdded(p: LivePartner, now: number): void {

@@ -26,6 +26,7 @@ export interface EngineConfig {
   deputyTimeoutMs: number;
   redirectThreshold: number;
   trackerMemberTtlMs: number;
+  trackerManifestCacheBytes: number;
 }
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
@@ -50,6 +51,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   deputyTimeoutMs: 2000,
   redirectThreshold: 8,
   trackerMemberTtlMs: 0,
+  trackerManifestCacheBytes: 16 * 1024 * 1024,
 });
 
 /** What each field means (the configuration reference, docs/configuration.md, is generated from these). */
@@ -75,6 +77,7 @@ export const ENGINE_CONFIG_MEANINGS = Object.freeze({
   deputyTimeoutMs: 'A deputy that does not answer a redirected join within this long is abandoned for the tracker.',
   redirectThreshold: 'Tracker: active members a content needs before newcomers are redirected to deputies.',
   trackerMemberTtlMs: 'Tracker: how long a registry entry stays without a join or Membership; 0 = 2.5 × trackerAnnouncePeriodMs (a box missing one announce is kept).',
+  trackerManifestCacheBytes: "Tracker that is also a peer: bytes of download manifests it keeps (fetched from the boxes, checked against the content id) to answer a download's ManifestReq itself, the least recently used leaving first; 0 = none (docs/downloads.md).",
 }) satisfies Readonly<Record<keyof EngineConfig, string>>;
 
 /** Returns the problems of a config (empty when usable); each names the offending field. */

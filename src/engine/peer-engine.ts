@@ -233,6 +233,11 @@ export class PeerEngine {
     return this.trackerClient.trackerPeerId;
   }
 
+  /** Where the tracker is (its peer id once learnt); undefined without one. */
+  trackerDestination(): Destination | undefined {
+    return this.trackerClient.trackerDestination();
+  }
+
   // ---- hooks and plumbing ---------------------------------------------------------------------
 
   /** Installs (or clears) the data-plane hook for BufferMapInfo / DataChunk* / Manifest* / Features of active contents (a ContentRouter owns it). */

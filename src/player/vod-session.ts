@@ -78,6 +78,8 @@ export interface VodSessionOptions {
   /** Longest the start is held (default PREBUFFER_MAX_MS): then the player gets the film with what is here. */
   prebufferMaxMs?: number;
   now?: () => number;
+  /** When the play was asked for (default: now): the start figures (first byte, first frame) count from it. */
+  requestedAt?: number;
 }
 
 /** Longest the film's start is held before the player gets it anyway. */
@@ -127,7 +129,7 @@ export class VodSession {
 
   constructor(private readonly o: VodSessionOptions) {
     this.now = o.now ?? Date.now;
-    this.startedAt = this.now();
+    this.startedAt = o.requestedAt ?? this.now();
     this.name = o.contentId.replace(/[^0-9A-Za-z_-]/g, '').slice(0, 64) || 'file';
     const onFrame = () => {
       if (this.firstFrameAt !== undefined || this.stopped) return;

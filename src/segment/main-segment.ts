@@ -23,7 +23,7 @@ import { CentralCatalogue } from './catalogue.js';
 import { SegmentElection, type ElectionChange } from './election.js';
 import { RelaySet } from './relay-set.js';
 import type { DownloadRelay } from './download-relay.js';
-import { isDownloadId } from '../source/piece-verifier.js';
+import { isDownloadId, manifestHashesTo } from '../source/piece-verifier.js';
 import type { SegmentAddress } from './segment-address.js';
 import { SegmentProbe, ShareSocket } from './segment-udp.js';
 import type { ShareDatagram, ShareReport } from './share-datagram.js';
@@ -290,7 +290,7 @@ export class MainSegment {
     if (change.kind === 'became-leader') {
       this.segment.setTracker(undefined);
       const { cfg, clock, random, events } = this.deps;
-      this.tracker = new TrackerEngine({ self: { peerId: this.deps.peerId, role: 'main', contact: this.net.contact }, clock, random, transport: this.net, config: cfg.engine, events, peer: this.segment });
+      this.tracker = new TrackerEngine({ self: { peerId: this.deps.peerId, role: 'main', contact: this.net.contact }, clock, random, transport: this.net, config: cfg.engine, events, peer: this.segment, manifestCheck: manifestHashesTo });
       for (const c of this.segment.snapshot().contents) this.tracker.join(c.id, c.kind);
       this.view.drop();
       void this.announce.start();

@@ -14,6 +14,7 @@ import { VirtualClock } from './virtual-clock.js';
 import { SimLivePlane, type SimLiveOptions } from './sim-live.js';
 import type { LiveChannels } from '../engine/live-channels.js';
 import { SimVodPlane, type SimVodOptions, type SimVodViewer } from './sim-vod.js';
+import { manifestHashesTo } from '../source/piece-verifier.js';
 
 export interface SimulatorOptions {
   seed: number;
@@ -98,6 +99,7 @@ export class Simulator {
       transport,
       config: { ...this.config, ...opts.trackerEngine },
       events: opts.events?.(SIM_TRACKER_ID),
+      manifestCheck: manifestHashesTo,
     });
     this.tracker = tracker;
     this.vod = opts.vod

@@ -21,7 +21,11 @@ export function isDownloadId(s: string): boolean {
   return DOWNLOAD_ID_RE.test(s);
 }
 
-/** Decodes manifest bytes that must hash to `contentId`; returns the manifest or why not. */
+/** Whether bytes are the manifest of `contentId` (they hash to it), whether or not this box can read them. */
+export function manifestHashesTo(contentId: string, bytes: Uint8Array): boolean {
+  return contentIdOf(bytes) === contentId;
+}
+
 /**
  * The manifest of `contentId` in `bytes`; a reason when they are not its manifest; `unreadable` when
  * they are (they hash to the id) but do not decode here — a newer manifest version: the content

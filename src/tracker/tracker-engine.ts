@@ -5,7 +5,8 @@
 // TrackerMembers (a random subset, fewest partners first); beyond it, TrackerRedirect to a deputy
 // with room for partners. Every join costs O(answer size), whatever the channel's size.
 // In its peer role (the default; always for a main node's local tracker) the tracker is also a
-// peer: it wraps its own PeerEngine, holds the contents and lists itself first. A registry-only
+// peer: it wraps its own PeerEngine, holds the contents and lists itself first, and answers a
+// download's ManifestReq from the copy its manifest desk keeps (manifest-desk.ts). A registry-only
 // front end (registryOnly) answers joins and nothing else.
 import type {
   ContentInfo,
@@ -18,14 +19,17 @@ import type {
 } from '../protocol/messages.js';
 import { ErrorCode, WireLimits } from '../protocol/messages.js';
 import { NO_CONTACT, type PeerAddress } from '../engine/ports.js';
-import type { EngineSnapshot } from '../engine/engine-stats.js';
 import { PeerEngine, type PeerEngineDeps } from '../engine/peer-engine.js';
 import { sortByWithRandomTies } from '../engine/random-util.js';
 import { Catalogue } from './catalogue.js';
+import { ManifestDesk, type ManifestCheck } from './manifest-desk.js';
 import { MemoryRegistry } from './memory-registry.js';
 import { settle, type RegistryEntry, type RegistryPort } from './registry-port.js';
 import { RateMeter } from './rate-meter.js';
 import type { DatagramStats } from './datagram-front.js';
+import type { TrackerSnapshot, TrackerStats } from './tracker-stats.js';
+
+export type { TrackerContentSnapshot, TrackerSnapshot, TrackerStats } from './tracker-stats.js';
 
 /** Admission hook (IMS tickets later): returns a refusal reason, or null to admit. */
 export type AdmitFn = (join: TrackerJoin, from: PeerAddress) => string | null;
@@ -41,42 +45,8 @@ export interface TrackerEngineDeps extends PeerEngineDeps {
   registry?: RegistryPort;
   /** A front end that only answers joins: its own peer holds no content and is never listed. */
   registryOnly?: boolean;
-}
-
-export interface TrackerContentSnapshot {
-  id: string;
-  kind: ContentKind;
-  title: string;
-  /** Active members in the registry. */
-  members: number;
-}
-
-export interface TrackerStats {
-  /** The known contents with the most members (at most STATUS_CONTENTS), and their members. */
-  contents: TrackerContentSnapshot[];
-  /** Contents known in all. */
-  contentCount: number;
-  /** Peers the registry currently holds (Redis: of the contents this front end saw). */
-  registeredPeers: number;
-  /** Admitted joins, redirected joins, refused joins. */
-  joins: number;
-  redirects: number;
-  refusedJoins: number;
-  /** Admitted joins per second over the last few seconds. */
-  joinsPerSec: number;
-  /** Joins answered 'overloaded' because the registry did not answer. */
-  registryFailures: number;
-  /** Malformed joins (peer id not the sender's, no content id, unknown kind): refused, not registered. */
-  badJoins: number;
-  /** The registry: 'memory', 'redis' or 'redis-cluster'; whether it answers; its last error. */
-  registry: { backend: string; reachable: boolean; lastError?: string };
-  /** Datagram (UDP) joins and announces, when the tracker listens for them. */
-  udp?: DatagramStats;
-}
-
-/** The tracker's own peer snapshot plus the tracker part. */
-export interface TrackerSnapshot extends EngineSnapshot {
-  tracker: TrackerStats;
+  /** Peer role: keep copies of download manifests (this check, config.trackerManifestCacheBytes); without it, none. */
+  manifestCheck?: ManifestCheck;
 }
 
 /** Sorts members behind a NAT after every dialable one in a join's answer. */
@@ -118,6 +88,7 @@ export class TrackerEngine {
   private readonly joinRate: RateMeter;
   private nextPruneAt = -Infinity;
   private datagramStats: (() => DatagramStats) | undefined;
+  private readonly manifests: ManifestDesk | undefined;
 
   constructor(private readonly deps: TrackerEngineDeps) {
     this.peer = deps.peer ?? new PeerEngine({ ...deps, tracker: undefined });
@@ -126,6 +97,10 @@ export class TrackerEngine {
     this.peerRole = deps.registryOnly !== true;
     this.ttlMs = registryTtlMs(deps.config);
     this.joinRate = new RateMeter(deps.clock);
+    const maxBytes = deps.config.trackerManifestCacheBytes;
+    if (this.peerRole && deps.manifestCheck && maxBytes > 0) {
+      this.manifests = new ManifestDesk({ maxBytes, check: deps.manifestCheck, clock: deps.clock, selfId: () => this.peer.peerId, send: (to, m) => this.peer.send(to, m) });
+    }
   }
 
   get peerId(): string {
@@ -167,10 +142,17 @@ export class TrackerEngine {
       }
       switch (msg.type) {
         case 'TrackerJoin':
-          return this.onJoin(from, msg);
+          this.onJoin(from, msg);
+          return this.heard(from, [msg.contentId]);
         case 'TrackerLeave':
           if (msg.peerId === from.peerId && typeof msg.contentId === 'string') this.guard(this.registry.leave(msg.contentId, from.peerId));
           return;
+        case 'ManifestReq':
+          if (!this.manifests?.answer(from, msg)) this.peer.receive(from, msg);
+          return;
+        case 'ManifestResp':
+          this.manifests?.take(msg);
+          return this.peer.receive(from, msg);
         case 'ContentsReq':
           return this.onContentsReq(from, msg);
         case 'ContentAnnounce':
@@ -179,7 +161,7 @@ export class TrackerEngine {
         case 'Membership':
           if (msg.peerId === from.peerId && !this.onMembership(msg)) return;
           if (this.peerRole) this.peer.receive(from, msg);
-          return;
+          return this.heard(from, Array.isArray(msg.activeContents) ? msg.activeContents : []);
         default:
           this.peer.receive(from, msg);
       }
@@ -198,6 +180,7 @@ export class TrackerEngine {
     this.registry.expire(now);
     if (now < this.nextPruneAt) return;
     this.nextPruneAt = now + ADMITTED_PRUNE_MS;
+    this.manifests?.prune(now);
     const forgetBefore = now - ADMITTED_MEMORY_TTLS * this.ttlMs;
     for (const [id, seen] of this.admitted) if (seen < forgetBefore) this.admitted.delete(id);
   }
@@ -220,6 +203,7 @@ export class TrackerEngine {
         badJoins: this.badJoins,
         registry: { backend: reg.backend, reachable: reg.reachable, ...(reg.lastError ? { lastError: reg.lastError } : {}) },
         ...(this.datagramStats ? { udp: this.datagramStats() } : {}),
+        ...(this.manifests ? { manifests: this.manifests.stats() } : {}),
       },
     };
   }
@@ -360,6 +344,14 @@ export class TrackerEngine {
     this.peer.send(from, { type: 'ContentsResp', peerId: this.peer.peerId, contentId: msg.contentId, contents });
   }
 
+  /** Boxes that joined or announced (over TCP) download contents the manifest desk may lack a copy of. */
+  private heard(from: PeerAddress, contentIds: unknown[]): void {
+    if (!this.manifests) return;
+    for (const id of contentIds) {
+      if (typeof id === 'string' && this.catalogue.get(id)?.kind === 'download' && this.isMember(id, from.peerId)) this.manifests.heard(from, id);
+    }
+  }
+
   /** Whether the peer joined the content (a synchronous registry knows; otherwise the catalogue must). */
   private isMember(contentId: string, peerId: string): boolean {
     const reg = this.registry as RegistryPort & { isMember?: (c: string, p: string) => boolean };
@@ -376,7 +368,6 @@ export class TrackerEngine {
   }
 }
 
-/** A registry entry as a members-list item; its TTL is what remains of the registry's trust. */
 /**
  * A registry entry as a member for the wire. Handed to joiners (maxTtlMs), its TTL is at most the
  * member TTL a box announces for itself (engine.memberTtlMs): the registry keeps an entry for

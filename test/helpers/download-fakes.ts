@@ -63,6 +63,7 @@ export class FakeEngine implements DownloadEnginePort {
   partnersVersion = 0;
   partners: PeerAddress[] = [];
   members: MemberInfo[] = [];
+  tracker: Destination | undefined = undefined;
   sent: Array<{ to: Destination; msg: Message }> = [];
   dropped: Array<{ peerId: string; reason: string; blockMs: number | undefined }> = [];
   accept = true;
@@ -84,6 +85,9 @@ export class FakeEngine implements DownloadEnginePort {
   }
   knownMembers(): MemberInfo[] {
     return this.members;
+  }
+  trackerDestination(): Destination | undefined {
+    return this.tracker;
   }
   send(to: Destination, msg: Message): boolean {
     this.sent.push({ to, msg });

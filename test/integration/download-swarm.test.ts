@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PieceRecord } from '../../src/download/piece-record.js';
 import { partPaths } from '../../src/download/part-store.js';
-import { killAll, tempDir, waitFor, type Proc } from '../support/processes.js';
+import { killAll, status, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { downloadStatus, killGet, lastEvent, makeRandomFile, publish, sha256File, startGet, startTracker, type GetProc } from '../support/downloads.js';
 
 const LEECHERS = 8;
@@ -88,5 +88,9 @@ describe('download swarm: 1 seed + 8 leechers', () => {
       expect(uploaded, `${all[i]!.name} uploaded`).toBeGreaterThan(0);
       expect(s?.badPieces, `${all[i]!.name} bad pieces`).toBe(0);
     });
+    // The tracker fetched the manifest from the seed, kept it, and handed it to leechers that asked it first.
+    const manifests = (await status(procs[0]!))?.tracker?.manifests;
+    expect(manifests).toMatchObject({ manifests: 1, rejected: 0 });
+    expect(manifests?.served).toBeGreaterThan(0);
   }, 120_000);
 });
