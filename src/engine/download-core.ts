@@ -13,7 +13,7 @@ import type { PlaneCore, PlaneEnginePort } from './plane/plane-core.js';
 /** The part of PeerEngine the download data plane uses. */
 export interface DownloadEnginePort extends PlaneEnginePort {
   knownMembers(contentId?: string): MemberInfo[];
-  /** Where the tracker is, if there is one: a tracker that is also a peer keeps download manifests. */
+  /** Where the tracker is, while it may be a peer (one that is keeps download manifests); undefined for none, or one that answers joins only. */
   trackerDestination?(): Destination | undefined;
 }
 

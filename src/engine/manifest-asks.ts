@@ -7,8 +7,8 @@
 // nobody to ask is tried again at the next call, not a whole period later. The tracker is asked
 // too, once a round and beside the fanout, from the first call on (before it has answered the
 // join): a tracker that is also a peer keeps download manifests (tracker/manifest-desk.ts) and
-// answers at once, where a holder's answer may wait behind seconds of pieces in its uplink's queue;
-// one that keeps none ignores the ask.
+// answers at once, where a holder's answer may wait behind seconds of pieces in its uplink's queue.
+// A tracker that answered a join without listing itself (it answers joins only) is not asked.
 import type { DownloadCore } from './download-core.js';
 import type { Destination } from './ports.js';
 import { sample } from './random-util.js';

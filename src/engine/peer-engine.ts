@@ -233,9 +233,9 @@ export class PeerEngine {
     return this.trackerClient.trackerPeerId;
   }
 
-  /** Where the tracker is (its peer id once learnt); undefined without one. */
+  /** Where the tracker is (its peer id once learnt) while it may be a peer; undefined without one, or for one that answers joins only. */
   trackerDestination(): Destination | undefined {
-    return this.trackerClient.trackerDestination();
+    return this.trackerClient.peerTracker();
   }
 
   // ---- hooks and plumbing ---------------------------------------------------------------------

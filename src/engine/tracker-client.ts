@@ -129,6 +129,11 @@ export class TrackerClient {
     return this.trackerId !== undefined ? { peerId: this.trackerId, contact } : { contact };
   }
 
+  /** The tracker while it may be a peer (it listed itself in its last answer, or has not answered yet); undefined for one that answers joins only. */
+  peerTracker(): Destination | undefined {
+    return this.trackerIsPeer ? this.trackerDestination() : undefined;
+  }
+
   /** Whether `from` is the tracker (learning its id when its contact matches the configured one). */
   isTracker(from: PeerAddress): boolean {
     if (!this.deps.tracker) return false;

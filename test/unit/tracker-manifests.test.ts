@@ -11,7 +11,8 @@ import { manifestHashesTo, Sha256Verifier } from '../../src/source/piece-verifie
 import { TrackerEngine } from '../../src/tracker/tracker-engine.js';
 import { MANIFEST_ASK_RETRY_MS } from '../../src/tracker/manifest-desk.js';
 import { FakeEngine, testContent } from '../helpers/download-fakes.js';
-import { ManualClock, RecordingTransport, addr, contactOf, membership } from '../helpers/engine-fakes.js';
+import { ManualClock, RecordingTransport, addr, contactOf, memberInfo, membership } from '../helpers/engine-fakes.js';
+import { testEngine } from '../helpers/test-engine.js';
 
 function tracker(cfg: Partial<EngineConfig> = {}, registryOnly = false) {
   const clock = new ManualClock(0);
@@ -120,5 +121,22 @@ describe('a box starting a download', () => {
     clock.advance(DEFAULT_DOWNLOAD_CONFIG.manifestRetryMs);
     plane.tick();
     expect(engine.sent.filter((s) => s.msg.type === 'ManifestReq' && s.to.peerId === 'tracker')).toHaveLength(2);
+  });
+});
+
+describe('the tracker a box asks for manifests', () => {
+  const answer = (members: string[]) => ({ type: 'TrackerMembers' as const, peerId: 'tracker', contentId: 'film', members: members.map((id) => memberInfo(id, 1)), observed: { host: '', port: 0 } });
+
+  it('is the configured tracker until it answers a join without listing itself (one that answers joins only)', () => {
+    const { e } = testEngine({ seed: 1, tracker: { host: 'tracker.test', port: 7000 } });
+    e.join('film', 'download');
+    expect(e.trackerDestination()).toEqual({ contact: { host: 'tracker.test', port: 7000 } });
+    e.receive(addr('tracker'), answer(['tracker', 'seed']));
+    expect(e.trackerDestination()).toEqual({ peerId: 'tracker', contact: { host: 'tracker.test', port: 7000 } });
+    const front = testEngine({ seed: 2, tracker: { host: 'tracker.test', port: 7000 } }).e;
+    front.join('film', 'download');
+    front.receive(addr('tracker'), answer(['seed']));
+    expect(front.trackerDestination()).toBeUndefined();
+    expect(testEngine({ seed: 1 }).e.trackerDestination()).toBeUndefined();
   });
 });
