@@ -17,7 +17,7 @@ import { DEFAULT_NET_LIMITS } from '../../src/net/net-limits.js';
 import type { Contact, Message } from '../../src/protocol/messages.js';
 import { ffmpegDecodeErrors, makeTestStream } from '../support/media.js';
 import { killAll, startProc, status, tempDir, waitFor, waitUp, type Proc } from '../support/processes.js';
-import { matchRecording, sourceChunks, wholeGopsOf } from '../support/recordings.js';
+import { gapFreeGopsOf, matchRecording, sourceChunks } from '../support/recordings.js';
 
 const NODES = 8;
 const procs: Proc[] = [];
@@ -142,8 +142,11 @@ describe('a hostile peer serving forged and corrupted chunks', () => {
       const m = matchRecording(bytes, chunks);
       expect(bytes.length, `node${i} recorded`).toBeGreaterThan(0);
       expect(m.unmatchedBytes, `node${i}: bytes in its recording that the source never sent`).toBe(0);
-      // Whole GOPs from the first keyframe on (a node joins at any chunk; its player starts at a keyframe).
-      expect(ffmpegDecodeErrors(wholeGopsOf(rec, chunks).path), `node${i} recording decodes`).toEqual([]);
+      // Whole GOPs of each gap-free run (a node joins at any chunk and may skip one that misses its
+      // deadline on a loaded machine; its player starts, and resumes, at a keyframe).
+      const gops = gapFreeGopsOf(rec, chunks);
+      expect(gops.share, `node${i}: share of its recording in whole GOPs between skips (${m.gaps} chunks skipped)`).toBeGreaterThan(0.5);
+      for (const p of gops.paths) expect(ffmpegDecodeErrors(p), `node${i} recording decodes (${m.gaps} chunks skipped)`).toEqual([]);
     }
   }, 150_000);
 });

@@ -110,3 +110,35 @@ export function wholeGopsOf(path: string, chunks: readonly SourceChunk[]): { pat
   return { path: out, share: bytes.length > 0 ? (run.end - run.start) / bytes.length : 0 };
 }
 
+
+/**
+ * The whole GOPs of each gap-free run of the recording at `path` (a live node skips a chunk that
+ * misses its deadline; its player resumes at the next keyframe), each written to
+ * `path`.gops-K.ts for decoding on its own, and the share of the recording they hold. A decoder fed
+ * across a gap reports the missing frames' references, which is the skip, not a bad byte.
+ */
+export function gapFreeGopsOf(path: string, chunks: readonly SourceChunk[]): { paths: string[]; share: number } {
+  const bytes = readFileSync(path);
+  const seqs = recordedSeqs(bytes, chunks);
+  const lengthOf = (seq: number) => (chunks.find((k) => k.seq === seq) as SourceChunk).data.length;
+  const paths: string[] = [];
+  let covered = 0;
+  let runStart = 0;
+  let offset = 0;
+  for (let i = 0; i <= seqs.length; i++) {
+    if (i > runStart && (i === seqs.length || seqs[i] !== (seqs[i - 1] as number) + 1)) {
+      const run = seqs.slice(runStart, i);
+      if (run.some((s) => chunks.find((k) => k.seq === s)?.key)) {
+        const base = offset - run.reduce((n, s) => n + lengthOf(s), 0);
+        const r = keyframeRun(run, chunks, 0);
+        const out = `${path}.gops-${paths.length}.ts`;
+        writeFileSync(out, bytes.subarray(base + r.start, base + r.end));
+        paths.push(out);
+        covered += r.end - r.start;
+      }
+      runStart = i;
+    }
+    if (i < seqs.length) offset += lengthOf(seqs[i] as number);
+  }
+  return { paths, share: bytes.length > 0 ? covered / bytes.length : 0 };
+}
