@@ -81,8 +81,13 @@ export class VodNode {
     const { downloads } = this.o;
     const deadline = requestedAt + START_TIMEOUT_MS;
     // The download starts at once; the title the tracker lists it under is asked for meanwhile.
-    const listed = downloads.active(contentId) ? undefined : this.listedTitle(contentId).then((t) => (t && downloads.setTitle(contentId, t), t));
-    if (listed) downloads.fetchToStateDir(contentId, '', 'downloading to play');
+    let listed: Promise<void> | undefined;
+    if (!downloads.active(contentId)) {
+      downloads.fetchToStateDir(contentId, '', 'downloading to play');
+      listed = this.listedTitle(contentId).then((title) => {
+        if (title) downloads.setTitle(contentId, title);
+      });
+    }
     // Told the film's duration, mpv reads only its last piece before the first frame, or nothing when
     // the manifest has the duration (told-duration.ts).
     downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES, 0);

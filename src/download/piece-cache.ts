@@ -1,7 +1,7 @@
 // A small in-memory cache of pieces, shared by every download store of a node: pieces live on disk,
 // and the few most recently written or read ones are kept here because partners ask for those
 // first (a piece that just arrived spreads at once). Least recently used out first; never more than
-// maxBytes held.
+// maxBytes held. The tracker keeps its copies of download manifests in one too (tracker/manifest-desk.ts).
 
 export class PieceCache {
   private readonly entries = new Map<string, Uint8Array>();
@@ -11,6 +11,16 @@ export class PieceCache {
 
   get bytes(): number {
     return this.held;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether `key` is held (without making it the most recently used). */
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   get(key: string): Uint8Array | undefined {

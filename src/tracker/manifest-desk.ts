@@ -9,6 +9,7 @@
 // sans-IO); a wrong one is counted and dropped. Copies stay within maxBytes, the least recently used
 // leaving first; maxBytes 0 turns the desk off (the tracker's peer then answers as before: nothing,
 // unless it downloads the content itself, as a main node's local tracker may).
+import { PieceCache } from '../download/piece-cache.js';
 import type { Clock, PeerAddress } from '../engine/ports.js';
 import type { Message, MessageOf } from '../protocol/messages.js';
 
@@ -37,15 +38,16 @@ export interface ManifestDeskStats {
 }
 
 export class ManifestDesk {
-  /** Content id → manifest, least recently used first. */
-  private readonly copies = new Map<string, Uint8Array>();
-  private bytes = 0;
+  /** Content id → manifest, within maxBytes, the least recently used leaving first. */
+  private readonly copies: PieceCache;
   /** Content id → when it was last asked for (the ask outstanding until answered or MANIFEST_ASK_RETRY_MS). */
   private readonly askedAt = new Map<string, number>();
   private served = 0;
   private rejected = 0;
 
-  constructor(private readonly deps: ManifestDeskDeps) {}
+  constructor(private readonly deps: ManifestDeskDeps) {
+    this.copies = new PieceCache(deps.maxBytes);
+  }
 
   /** A box joined or announced a download content: asks it for the manifest when the desk has none. */
   heard(from: PeerAddress, contentId: string): void {
@@ -61,8 +63,6 @@ export class ManifestDesk {
   answer(from: PeerAddress, msg: MessageOf<'ManifestReq'>): boolean {
     const copy = this.copies.get(msg.contentId);
     if (!copy) return false;
-    this.copies.delete(msg.contentId);
-    this.copies.set(msg.contentId, copy);
     this.served++;
     this.deps.send(from, { type: 'ManifestResp', peerId: this.deps.selfId(), contentId: msg.contentId, manifest: copy });
     return true;
@@ -79,13 +79,7 @@ export class ManifestDesk {
       if (bytes.length <= this.deps.maxBytes) this.rejected++;
       return;
     }
-    this.copies.set(id, bytes);
-    this.bytes += bytes.length;
-    for (const [old, b] of this.copies) {
-      if (this.bytes <= this.deps.maxBytes) break;
-      this.copies.delete(old);
-      this.bytes -= b.length;
-    }
+    this.copies.put(id, bytes);
   }
 
   /** Forgets asks nobody answered (a box gone quiet), so the map holds only recent ones. */
@@ -94,6 +88,6 @@ export class ManifestDesk {
   }
 
   stats(): ManifestDeskStats {
-    return { manifests: this.copies.size, bytes: this.bytes, served: this.served, rejected: this.rejected };
+    return { manifests: this.copies.size, bytes: this.copies.bytes, served: this.served, rejected: this.rejected };
   }
 }
