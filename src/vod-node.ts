@@ -93,6 +93,7 @@ export class VodNode {
     downloads.downloads.setPlayTail(contentId, SPAN_PROBE_BYTES, 0);
     downloads.downloads.setPlayhead(contentId, 0, 0);
     const reader = await this.manifest(contentId, deadline);
+    this.o.log.debug({ contentId, atMs: Date.now() - requestedAt }, 'manifest in hand');
     await listed;
     const durationMs = downloads.downloads.manifestOf(contentId)?.durationMs;
     const title = downloads.contentStatus(contentId)?.title || contentId;

@@ -184,7 +184,7 @@ async function runSuperdist(lab: NetnsLab, dir: string, film: string): Promise<V
     if (vod) viewer.own = { firstByteMs: vod.firstByteMs, firstFrameMs: vod.firstFrameMs, stallMs: vod.stallMs, stalls: vod.stalls, requestTimeouts: dl?.requestTimeouts ?? 0, rejectsReceived: dl?.rejectsReceived ?? 0 };
     viewer.firstFrameMs ??= vod?.firstFrameMs ?? null;
     if (viewer.firstFrameMs === null && process.env.VOD_DEBUG) console.log(`leecher ${i} never played: ${JSON.stringify({ vod, dl })}`);
-    if (process.env.VOD_DEBUG === 'log') console.log(`leecher ${i}:\n${b.output().split('\n').filter((l) => /range request|first (byte|frame)|play/.test(l)).slice(0, 30).join('\n')}`);
+    if (process.env.VOD_DEBUG === 'log') console.log(`leecher ${i}:\n${b.output().split('\n').filter((l) => /range request|first (byte|frame)|play|manifest in hand/.test(l)).slice(0, 30).join('\n')}`);
     if (trace && (viewer.firstFrameMs === null || viewer.firstFrameMs > 6000 || (viewer.stallMs ?? 0) > 3000)) console.log(`leecher ${i} first frame ${viewer.firstFrameMs} ms; until then:\n${trace.lines.slice(0, 45).join('\n')}`);
     ipc?.close();
     return viewer;

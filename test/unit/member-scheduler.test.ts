@@ -89,6 +89,20 @@ describe('member scheduler', () => {
     expect(transport.disconnected.sort()).toEqual(['c', 'd']);
   });
 
+  it('asks the next candidate as soon as one refuses, without waiting for the next pass', () => {
+    const { engine, transport } = joinedPeer();
+    answerJoin(engine, ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => memberInfo(id, 1, { partnerCount: i })));
+    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['a', 'b', 'c', 'd']);
+    transport.clear();
+    engine.receive(addr('b'), { type: 'PartnershipResp', peerId: 'b', contentId: 'c1', accepted: false, reason: 'full' });
+    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['e']);
+    // At M (partners + pending) a refusal asks nobody more.
+    accept(engine, 'a');
+    transport.clear();
+    engine.receive(addr('zz'), { type: 'PartnershipResp', peerId: 'zz', contentId: 'c1', accepted: false, reason: 'full' });
+    expect(transport.of('PartnershipReq')).toHaveLength(0);
+  });
+
   it('with too few candidates asks partners for members, then the tracker after trackerRetryMs', () => {
     const { engine, clock, transport } = joinedPeer();
     answerJoin(engine, [memberInfo('a', 1)]);
