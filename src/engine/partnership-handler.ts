@@ -1,7 +1,6 @@
 // Incoming partnership messages (thesis §3.3.4): PartnershipReq is accepted below Mmax on an active
 // content, refused with a reason otherwise; PartnershipResp settles our pending request (an
-// acceptance that no longer fits is undone with PartnershipRemove; a refusal for being full sends
-// the next candidate a request at once, not a scheduler period later); PartnershipRemove ends one.
+// acceptance that no longer fits is undone with PartnershipRemove); PartnershipRemove ends one.
 // A public or mapped node keeps engine.natReservedSlots of its slots for members behind NAT: they
 // can only dial, so a slot a dialable peer could fill elsewhere is worth more to them.
 import type { MessageOf, Reachability } from '../protocol/messages.js';
@@ -90,11 +89,6 @@ export class PartnershipHandler {
     if (msg.reason === RefusalReason.Full) members.notePartnerCount(from.peerId, config.maxPartners);
     if (msg.reason === RefusalReason.ContentNotActive) members.markContentInactive(from.peerId, contentId);
     scheduler.release(from.peerId);
-    // Refused because it is full, and short of partners: the next candidate now (a box joining a
-    // flash crowd meets full members, and each period waited is startup time). Not after other
-    // refusals: a member that has not joined yet refuses too, and asking the next at once burnt
-    // through a forming swarm's members in milliseconds, each then in back-off for seconds.
-    if (msg.reason === RefusalReason.Full && partners.partnerCount(contentId) + partners.pendingCount(contentId) < config.minPartners) scheduler.run(contentId);
   }
 
   onRemove(from: PeerAddress, msg: MessageOf<'PartnershipRemove'>): void {

@@ -89,21 +89,6 @@ describe('member scheduler', () => {
     expect(transport.disconnected.sort()).toEqual(['c', 'd']);
   });
 
-  it('asks the next candidate as soon as one refuses for being full; after other refusals, at the next pass', () => {
-    const { engine, clock, transport } = joinedPeer();
-    answerJoin(engine, ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => memberInfo(id, 1, { partnerCount: i })));
-    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['a', 'b', 'c', 'd']);
-    transport.clear();
-    engine.receive(addr('b'), { type: 'PartnershipResp', peerId: 'b', contentId: 'c1', accepted: false, reason: 'full' });
-    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['e']);
-    // A member that has not joined the content yet refuses too: the next one waits for the pass.
-    engine.receive(addr('c'), { type: 'PartnershipResp', peerId: 'c', contentId: 'c1', accepted: false, reason: 'content-not-active' });
-    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['e']);
-    clock.advance(config.memberSchedulerPeriodMs);
-    engine.tick();
-    expect(transport.of('PartnershipReq').map((s) => s.to.peerId)).toEqual(['e', 'f']);
-  });
-
   it('with too few candidates asks partners for members, then the tracker after trackerRetryMs', () => {
     const { engine, clock, transport } = joinedPeer();
     answerJoin(engine, [memberInfo('a', 1)]);
